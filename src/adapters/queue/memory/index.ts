@@ -1,0 +1,169 @@
+/**
+ * `queue.type: memory` — the reference implementation of the QueueBackend contract, in one
+ * process and not durable. For tests and demos; the conformance suite runs against it first.
+ *
+ * @module
+ */
+import { HqmError } from '../../../core/errors.js';
+import type { QueueBackendFactory } from '../../../ports/adapter.js';
+import type { HealthReport } from '../../../ports/health.js';
+import type { Logger } from '../../../ports/logger.js';
+import type {
+  ConsumeOptions,
+  DeadLetter,
+  Delivery,
+  DeliveryHandler,
+  OutboundMessage,
+  PublishReceipt,
+  QueueBackend,
+  QueueCapabilities,
+  QueueStats,
+  Subscription,
+} from '../../../ports/queue-backend.js';
+import { assertSize, clampPriority } from '../../shared/messages.js';
+import { PullConsumer } from '../../shared/pull-consumer.js';
+import { QueueState, type StoredMessage } from './queue-state.js';
+
+export const factory: QueueBackendFactory = {
+  type: 'memory',
+  async create(_options, context) {
+    return new MemoryQueue(context.logger.child({ component: 'queue', backend: 'memory' }));
+  },
+};
+
+export class MemoryQueue implements QueueBackend {
+  readonly type = 'memory';
+  readonly capabilities: QueueCapabilities = {
+    delay: true,
+    priority: true,
+    fifo: true,
+    maxMessageBytes: 16 * 1024 * 1024,
+    durable: false,
+    shared: false,
+  };
+  readonly #queues = new Map<string, QueueState>();
+  readonly #consumers = new Map<string, Set<PullConsumer>>();
+  #nextId = 1;
+  #leases = 0;
+  #closed = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  async publish(queue: string, message: OutboundMessage): Promise<PublishReceipt> {
+    this.#assertOpen();
+    assertSize(message.body, this.capabilities.maxMessageBytes);
+    const now = Date.now();
+    const delay = Math.max(0, message.delayMs ?? 0);
+    const stored: StoredMessage = {
+      id: this.#nextId++,
+      body: message.body,
+      priority: clampPriority(message.priority),
+      partitionKey: message.partitionKey ?? null,
+      enqueuedAt: now,
+      state: delay > 0 ? 'waiting' : 'ready',
+      visibleAt: now + delay,
+      attempts: 0,
+      lease: null,
+      version: 0,
+    };
+    this.#state(queue).add(stored);
+    this.#notify(queue, stored.visibleAt);
+    return { messageId: String(stored.id) };
+  }
+
+  consume(queue: string, options: ConsumeOptions, handler: DeliveryHandler): Subscription {
+    this.#assertOpen();
+    const state = this.#state(queue);
+    const set = this.#consumers.get(queue) ?? new Set<PullConsumer>();
+    this.#consumers.set(queue, set);
+    const consumer: PullConsumer = new PullConsumer(
+      {
+        claim: async (limit) => {
+          const lease = `m${(this.#leases += 1)}`;
+          const now = Date.now();
+          return state.claim(limit, now, now + options.visibilityTimeoutMs, lease).map((m) => this.#delivery(queue, state, m, lease));
+        },
+        nextDueAt: () => state.nextDueAt(),
+      },
+      options.concurrency,
+      handler,
+      this.logger.child({ queue }),
+      () => set.delete(consumer),
+    );
+    set.add(consumer);
+    return consumer;
+  }
+
+  async stats(queue: string): Promise<QueueStats> {
+    return this.#state(queue).stats(Date.now());
+  }
+
+  async deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]> {
+    return this.#state(queue).dead.slice(-options.limit).reverse();
+  }
+
+  async health(): Promise<HealthReport> {
+    return this.#closed ? { ok: false, detail: 'closed' } : { ok: true };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const all = [...this.#consumers.values()].flatMap((set) => [...set]);
+    await Promise.all(all.map((c) => c.stop()));
+  }
+
+  #delivery(queue: string, state: QueueState, message: StoredMessage, lease: string): Delivery {
+    const settle = (apply: (held: StoredMessage) => void): Promise<void> => {
+      const held = state.held(message.id, lease);
+      if (held !== undefined) apply(held);
+      return Promise.resolve();
+    };
+    return {
+      messageId: String(message.id),
+      body: message.body,
+      attempt: message.attempts,
+      priority: message.priority,
+      partitionKey: message.partitionKey,
+      enqueuedAt: message.enqueuedAt,
+      ack: () => settle((held) => state.messages.delete(held.id)),
+      retry: (delayMs) =>
+        settle((held) => {
+          state.reschedule(held, Date.now() + Math.max(0, delayMs), 'waiting');
+          this.#notify(queue, held.visibleAt);
+        }),
+      release: () =>
+        settle((held) => {
+          held.attempts -= 1;
+          state.reschedule(held, Date.now(), 'waiting');
+          this.#notify(queue, held.visibleAt);
+        }),
+      extend: (ms) => settle((held) => state.reschedule(held, Date.now() + ms, 'leased')),
+      deadLetter: (reason) =>
+        settle((held) => {
+          state.messages.delete(held.id);
+          state.dead.push({ messageId: String(held.id), body: held.body, attempts: held.attempts, reason, deadLetteredAt: Date.now() });
+        }),
+    };
+  }
+
+  #notify(queue: string, visibleAt: number): void {
+    for (const consumer of this.#consumers.get(queue) ?? []) {
+      if (visibleAt <= Date.now()) consumer.wake();
+      else consumer.dueAt(visibleAt);
+    }
+  }
+
+  #state(queue: string): QueueState {
+    let state = this.#queues.get(queue);
+    if (state === undefined) {
+      state = new QueueState();
+      this.#queues.set(queue, state);
+    }
+    return state;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'the memory queue is closed', { retryable: false });
+  }
+}

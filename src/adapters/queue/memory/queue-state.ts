@@ -1,0 +1,126 @@
+/**
+ * The in-memory model of one queue, the reference implementation of the QueueBackend contract.
+ * Every message is in one of three states; heap entries carry the message's `version` at the
+ * time they were pushed, and an entry whose version is stale is simply skipped when popped.
+ *
+ * - ready:   in `ready[priority]`, ordered by id (publish order)
+ * - waiting: in `timed`, visible at `visibleAt` (delayed, or retried with a delay)
+ * - leased:  in `timed` too: when the lease lapses the message becomes ready again
+ *
+ * @module
+ */
+import { PRIORITY_MAX } from '../../../core/request/envelope.js';
+import type { DeadLetter, QueueStats } from '../../../ports/queue-backend.js';
+import { Heap } from './heap.js';
+
+export interface StoredMessage {
+  readonly id: number;
+  readonly body: string;
+  readonly priority: number;
+  readonly partitionKey: string | null;
+  readonly enqueuedAt: number;
+  state: 'ready' | 'waiting' | 'leased';
+  visibleAt: number;
+  attempts: number;
+  lease: string | null;
+  version: number;
+}
+
+interface Entry {
+  readonly id: number;
+  readonly version: number;
+  readonly at: number;
+}
+
+export class QueueState {
+  readonly messages = new Map<number, StoredMessage>();
+  readonly dead: DeadLetter[] = [];
+  readonly #ready = Array.from({ length: PRIORITY_MAX + 1 }, () => new Heap<Entry>((a, b) => a.id < b.id));
+  readonly #timed = new Heap<Entry>((a, b) => a.at < b.at);
+
+  add(message: StoredMessage): void {
+    this.messages.set(message.id, message);
+    this.#schedule(message);
+  }
+
+  /** Moves due messages to ready, then leases up to `limit` of them. */
+  claim(limit: number, now: number, until: number, lease: string): StoredMessage[] {
+    this.#promoteDue(now);
+    const claimed: StoredMessage[] = [];
+    for (let p = PRIORITY_MAX; p >= 0 && claimed.length < limit; p -= 1) {
+      const heap = this.#ready[p] as Heap<Entry>;
+      while (claimed.length < limit && heap.size > 0) {
+        const entry = heap.pop() as Entry;
+        const message = this.messages.get(entry.id);
+        if (message === undefined || message.version !== entry.version || message.state !== 'ready') continue;
+        message.state = 'leased';
+        message.lease = lease;
+        message.attempts += 1;
+        message.visibleAt = until;
+        this.#bump(message);
+        claimed.push(message);
+      }
+    }
+    return claimed;
+  }
+
+  /** Returns the message if `lease` still holds it. */
+  held(id: number, lease: string): StoredMessage | undefined {
+    const message = this.messages.get(id);
+    return message !== undefined && message.state === 'leased' && message.lease === lease ? message : undefined;
+  }
+
+  /** Makes a held message wait until `at` (retry, release) or extends its lease. */
+  reschedule(message: StoredMessage, at: number, state: 'waiting' | 'leased'): void {
+    message.state = state;
+    message.visibleAt = at;
+    if (state === 'waiting') message.lease = null;
+    this.#bump(message);
+  }
+
+  nextDueAt(): number | undefined {
+    for (;;) {
+      const top = this.#timed.peek();
+      if (top === undefined) return undefined;
+      const message = this.messages.get(top.id);
+      if (message !== undefined && message.version === top.version) return top.at;
+      this.#timed.pop();
+    }
+  }
+
+  stats(now: number): QueueStats {
+    let inFlight = 0;
+    let delayed = 0;
+    for (const message of this.messages.values()) {
+      if (message.visibleAt <= now) continue;
+      if (message.state === 'leased') inFlight += 1;
+      else if (message.state === 'waiting') delayed += 1;
+    }
+    return { depth: this.messages.size - inFlight, delayed, inFlight, deadLettered: this.dead.length };
+  }
+
+  #bump(message: StoredMessage): void {
+    message.version += 1;
+    this.#schedule(message);
+  }
+
+  #schedule(message: StoredMessage): void {
+    const entry = { id: message.id, version: message.version, at: message.visibleAt };
+    if (message.state === 'ready') (this.#ready[message.priority] as Heap<Entry>).push(entry);
+    else this.#timed.push(entry);
+  }
+
+  #promoteDue(now: number): void {
+    for (;;) {
+      const top = this.#timed.peek();
+      if (top === undefined || top.at > now) return;
+      this.#timed.pop();
+      const message = this.messages.get(top.id);
+      if (message === undefined || message.version !== top.version) continue;
+      // A lapsed lease or a delay that ran out: the message is ready again.
+      message.state = 'ready';
+      message.lease = null;
+      this.#bump(message);
+    }
+  }
+}

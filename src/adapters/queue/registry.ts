@@ -1,0 +1,14 @@
+/**
+ * Every queue backend by its `queue.type` name. Each entry imports its adapter lazily, so a
+ * deployment only loads the driver it uses. Only the composition root (src/app) reads this.
+ *
+ * @module
+ */
+import type { QueueBackendFactory } from '../../ports/adapter.js';
+
+type Loader = () => Promise<{ factory: QueueBackendFactory }>;
+
+export const queueBackends: Readonly<Record<string, Loader>> = {
+  sqlite: () => import('./sqlite/index.js'),
+  memory: () => import('./memory/index.js'),
+};

@@ -1,0 +1,68 @@
+/**
+ * The SQLite side of the pull loop: a claim leases a batch of visible messages in one UPDATE,
+ * and each delivery settles by (id, lease), so a settle from a lapsed lease changes nothing.
+ *
+ * @module
+ */
+import type { Delivery } from '../../../ports/queue-backend.js';
+import type { SqliteHandle } from '../../shared/sqlite/database.js';
+import type { PullSource } from '../../shared/pull-consumer.js';
+import type { MessageRow, QueueStatements } from './statements.js';
+
+export class SqliteSource implements PullSource {
+  constructor(
+    private readonly handle: SqliteHandle,
+    private readonly stmts: QueueStatements,
+    private readonly queue: string,
+    private readonly visibilityTimeoutMs: number,
+    private readonly newLease: () => string,
+  ) {}
+
+  async claim(limit: number): Promise<Delivery[]> {
+    const lease = this.newLease();
+    const now = Date.now();
+    const rows = await this.handle.commit.run(() =>
+      this.stmts.claim.all({ queue: this.queue, now, until: now + this.visibilityTimeoutMs, lease, limit }),
+    );
+    // RETURNING does not promise an order; restore priority, then FIFO.
+    rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
+    return rows.map((row) => this.#delivery(row, lease));
+  }
+
+  nextDueAt(): number | undefined {
+    return this.stmts.nextDue.get({ queue: this.queue })?.due ?? undefined;
+  }
+
+  #delivery(row: MessageRow, lease: string): Delivery {
+    const { stmts, handle, queue } = this;
+    const id = row.id;
+    const write = (op: () => unknown): Promise<void> => handle.commit.run(op).then(() => undefined);
+    return {
+      messageId: String(id),
+      body: row.body,
+      attempt: row.attempts,
+      priority: row.priority,
+      partitionKey: row.partition_key,
+      enqueuedAt: row.enqueued_at,
+      ack: () => write(() => stmts.ack.run({ id, lease })),
+      retry: async (delayMs) => {
+        const at = Date.now() + Math.max(0, delayMs);
+        await write(() => stmts.retry.run({ id, lease, visible_at: at }));
+        handle.local.emit('scheduled', queue, at);
+      },
+      release: async () => {
+        await write(() => stmts.release.run({ id, lease, now: Date.now() }));
+        handle.local.emit('published', queue);
+      },
+      extend: (ms) => write(() => stmts.extend.run({ id, lease, until: Date.now() + ms })),
+      deadLetter: (reason) =>
+        write(
+          handle.db.transaction(() => {
+            const taken = stmts.take.get({ id, lease });
+            if (taken === undefined) return;
+            stmts.bury.run({ queue, message_id: String(id), body: taken.body, attempts: taken.attempts, reason, at: Date.now() });
+          }),
+        ),
+    };
+  }
+}

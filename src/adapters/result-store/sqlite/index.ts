@@ -1,0 +1,226 @@
+/**
+ * `cache.type: sqlite` — the embedded default result store. Transitions are compare-and-set
+ * inside one transaction (the record, its outcome and the audit event together); writes of one
+ * event-loop turn share one commit with the SQLite queue when both use the same file. The change
+ * feed is immediate within a process and follows other processes' commits by polling
+ * PRAGMA data_version while anyone listens.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { HqmError } from '../../../core/errors.js';
+import type { Status } from '../../../core/request/lifecycle.js';
+import type { NewRequest, RequestEvent, RequestRecord } from '../../../core/request/record.js';
+import { initialRecord, planTransition } from '../../../core/request/transition.js';
+import type { ResultStoreFactory } from '../../../ports/adapter.js';
+import type { HealthReport } from '../../../ports/health.js';
+import type { Logger } from '../../../ports/logger.js';
+import type {
+  ChangeListener,
+  RecordChange,
+  ResultStore,
+  ResultStoreCapabilities,
+  TransitionRequest,
+  TransitionResult,
+} from '../../../ports/result-store.js';
+import { ChangeFeed } from '../../shared/change-feed.js';
+import { parseOptions } from '../../shared/options.js';
+import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.js';
+import { isConstraintViolation } from '../../shared/sqlite/errors.js';
+import { sqliteOptionsSchema } from '../../shared/sqlite/options.js';
+import { eventFromRow, eventToRow, fromRow, toRow } from './rows.js';
+import { migrateStore } from './schema.js';
+import { storeStatements, type StoreStatements } from './statements.js';
+
+const optionsSchema = sqliteOptionsSchema.extend({
+  /** How often the change feed looks for commits of other processes while anyone listens. */
+  change_feed_poll_ms: z.number().int().min(1).max(60_000).default(25),
+  sweep_interval_ms: z.number().int().min(10).default(60_000),
+});
+type Options = z.infer<typeof optionsSchema>;
+
+const SWEEP_BATCH = 1000;
+const FEED_BATCH = 10_000;
+
+export const factory: ResultStoreFactory = {
+  type: 'sqlite',
+  async create(raw, context) {
+    const options = parseOptions(optionsSchema, raw, 'sqlite');
+    const handle = await acquireSqlite({ path: options.path, synchronous: options.synchronous, busyTimeoutMs: options.busy_timeout_ms });
+    try {
+      migrateStore(handle.db);
+      return new SqliteResultStore(handle, storeStatements(handle.db), options, context.logger.child({ component: 'store', backend: 'sqlite' }));
+    } catch (error) {
+      handle.release();
+      throw error;
+    }
+  },
+};
+
+class SqliteResultStore implements ResultStore {
+  readonly type = 'sqlite';
+  readonly capabilities: ResultStoreCapabilities;
+  readonly #feed = new ChangeFeed();
+  readonly #sweeper: NodeJS.Timeout;
+  #unwatch: (() => void) | undefined;
+  #lastSeq = 0;
+  #closed = false;
+
+  constructor(
+    private readonly handle: SqliteHandle,
+    private readonly stmts: StoreStatements,
+    private readonly options: Options,
+    private readonly logger: Logger,
+  ) {
+    const onDisk = handle.path !== ':memory:';
+    this.capabilities = { durable: onDisk, sharedChangeFeed: onDisk };
+    handle.local.on('record', this.#onLocalChange);
+    this.#sweeper = setInterval(() => void this.#sweep(), options.sweep_interval_ms);
+    this.#sweeper.unref();
+  }
+
+  async create(request: NewRequest): Promise<RequestRecord> {
+    this.#assertOpen();
+    const { record, event } = initialRecord(request);
+    const row = toRow(record);
+    const eventRow = eventToRow(record.id, event);
+    const insert = this.handle.db.transaction(() => {
+      this.stmts.insert.run(row);
+      this.stmts.insertEvent.run(eventRow);
+    });
+    await this.handle.commit.run(() => {
+      try {
+        insert();
+      } catch (error) {
+        if (!isConstraintViolation(error)) throw error;
+        if (this.stmts.live.get({ id: record.id, now: Date.now() }) !== undefined) {
+          throw new HqmError('HQM_ERR_DUPLICATE_ID', `a request with id ${record.id} already exists`, { details: { id: record.id } });
+        }
+        this.#remove(record.id); // An expired record not swept yet: its id is free again.
+        insert();
+      }
+    });
+    this.#announce({ id: record.id, status: record.status });
+    return record;
+  }
+
+  async get(id: string): Promise<RequestRecord | undefined> {
+    const row = this.stmts.live.get({ id, now: Date.now() });
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  async transition(request: TransitionRequest): Promise<TransitionResult> {
+    this.#assertOpen();
+    const apply = this.handle.db.transaction((): TransitionResult => {
+      const now = Date.now();
+      const row = this.stmts.live.get({ id: request.id, now });
+      if (row === undefined) return { ok: false, reason: 'not_found' };
+      const current = fromRow(row);
+      const plan = planTransition(current, request, now);
+      if (!plan.ok) return { ok: false, reason: 'conflict', current };
+      this.stmts.update.run(toRow(plan.record));
+      this.stmts.insertEvent.run(eventToRow(request.id, plan.event));
+      return { ok: true, record: plan.record };
+    });
+    const result = await this.handle.commit.run(apply);
+    if (result.ok) this.#announce({ id: request.id, status: result.record.status });
+    return result;
+  }
+
+  async setProgress(id: string, attempt: number, progress: number): Promise<boolean> {
+    const changed = await this.handle.commit.run(() => this.stmts.progress.run({ id, attempt, progress, now: Date.now() }).changes);
+    return changed > 0;
+  }
+
+  async events(id: string): Promise<readonly RequestEvent[]> {
+    if (this.stmts.live.get({ id, now: Date.now() }) === undefined) return [];
+    return this.stmts.events.all({ id }).map(eventFromRow);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.handle.commit.run(() => this.#remove(id));
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    const unsubscribe = this.#feed.subscribe(listener);
+    if (this.#unwatch === undefined && this.capabilities.sharedChangeFeed) {
+      this.#lastSeq = this.stmts.maxSeq.get()?.seq ?? 0;
+      this.#unwatch = this.handle.watchExternalCommits(this.#followExternal, this.options.change_feed_poll_ms);
+    }
+    return () => {
+      unsubscribe();
+      if (this.#feed.size === 0) this.#stopFollowing();
+    };
+  }
+
+  async health(): Promise<HealthReport> {
+    if (this.#closed) return { ok: false, detail: 'closed' };
+    try {
+      this.stmts.maxSeq.get();
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, detail: (error as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    this.#stopFollowing();
+    this.#feed.clear();
+    this.handle.local.off('record', this.#onLocalChange);
+    this.handle.release();
+  }
+
+  /** Tells every store of this process on this file (and so every local listener). */
+  #announce(change: RecordChange): void {
+    this.handle.local.emit('record', change);
+  }
+
+  readonly #onLocalChange = (change: RecordChange): void => {
+    this.#feed.emit(change);
+  };
+
+  readonly #followExternal = (): void => {
+    try {
+      for (;;) {
+        const rows = this.stmts.since.all({ seq: this.#lastSeq, limit: FEED_BATCH });
+        for (const row of rows) {
+          this.#lastSeq = row.seq;
+          this.#feed.emit({ id: row.request_id, status: row.to_status as Status });
+        }
+        if (rows.length < FEED_BATCH) return;
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'sqlite store: reading the change feed failed; will try again');
+    }
+  };
+
+  #stopFollowing(): void {
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+  }
+
+  #remove(id: string): void {
+    this.stmts.remove.run({ id });
+    this.stmts.removeEvents.run({ id });
+  }
+
+  async #sweep(): Promise<void> {
+    try {
+      const removed = await this.handle.commit.run(() => {
+        const ids = this.stmts.expired.all({ now: Date.now(), limit: SWEEP_BATCH });
+        for (const { id } of ids) this.#remove(id);
+        return ids.length;
+      });
+      if (removed > 0) this.logger.debug({ removed }, 'sqlite store: expired records removed');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'sqlite store: sweeping expired records failed');
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'the SQLite result store is closed', { retryable: false });
+  }
+}

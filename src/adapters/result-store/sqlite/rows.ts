@@ -1,0 +1,92 @@
+/** Converting between store rows and domain records. */
+import type { Status } from '../../../core/request/lifecycle.js';
+import type { Outcome, RequestEvent, RequestRecord } from '../../../core/request/record.js';
+
+export interface RequestRow {
+  id: string;
+  status: string;
+  attempt: number;
+  queue: string;
+  priority: number;
+  submitted_at: number;
+  updated_at: number;
+  deadline_at: number | null;
+  expires_at: number;
+  ttl_ms: number;
+  worker_id: string | null;
+  progress: number | null;
+  error: string | null;
+  outcome: string | null;
+}
+
+export interface EventRow {
+  seq: number;
+  request_id: string;
+  at: number;
+  from_status: string | null;
+  to_status: string;
+  attempt: number;
+  worker_id: string | null;
+  error: string | null;
+}
+
+export function toRow(record: RequestRecord): RequestRow {
+  return {
+    id: record.id,
+    status: record.status,
+    attempt: record.attempt,
+    queue: record.queue,
+    priority: record.priority,
+    submitted_at: record.submittedAt,
+    updated_at: record.updatedAt,
+    deadline_at: record.deadlineAt,
+    expires_at: record.expiresAt,
+    ttl_ms: record.ttlMs,
+    worker_id: record.workerId,
+    progress: record.progress,
+    error: record.error,
+    outcome: record.outcome === null ? null : JSON.stringify(record.outcome),
+  };
+}
+
+export function fromRow(row: RequestRow): RequestRecord {
+  return {
+    id: row.id,
+    status: row.status as Status,
+    attempt: row.attempt,
+    queue: row.queue,
+    priority: row.priority,
+    submittedAt: row.submitted_at,
+    updatedAt: row.updated_at,
+    deadlineAt: row.deadline_at,
+    expiresAt: row.expires_at,
+    ttlMs: row.ttl_ms,
+    workerId: row.worker_id,
+    progress: row.progress,
+    error: row.error,
+    outcome: row.outcome === null ? null : (JSON.parse(row.outcome) as Outcome),
+  };
+}
+
+export function eventToRow(id: string, event: RequestEvent): Omit<EventRow, 'seq'> {
+  return {
+    request_id: id,
+    at: event.at,
+    from_status: event.from,
+    to_status: event.to,
+    attempt: event.attempt,
+    worker_id: event.workerId,
+    error: event.error,
+  };
+}
+
+export function eventFromRow(row: EventRow): RequestEvent {
+  return {
+    at: row.at,
+    from: row.from_status as Status | null,
+    to: row.to_status as Status,
+    attempt: row.attempt,
+    workerId: row.worker_id,
+    error: row.error,
+  };
+}

@@ -1,0 +1,35 @@
+/** Tables of the SQLite result store: one row per request, one row per transition. */
+import type { Database } from 'better-sqlite3';
+
+export function migrateStore(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS hqm_requests (
+      id           TEXT    PRIMARY KEY,
+      status       TEXT    NOT NULL,
+      attempt      INTEGER NOT NULL,
+      queue        TEXT    NOT NULL,
+      priority     INTEGER NOT NULL,
+      submitted_at INTEGER NOT NULL,
+      updated_at   INTEGER NOT NULL,
+      deadline_at  INTEGER,
+      expires_at   INTEGER NOT NULL,
+      ttl_ms       INTEGER NOT NULL,
+      worker_id    TEXT,
+      progress     REAL,
+      error        TEXT,
+      outcome      TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS hqm_requests_expiry ON hqm_requests (expires_at);
+    CREATE TABLE IF NOT EXISTS hqm_request_events (
+      seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+      request_id  TEXT    NOT NULL,
+      at          INTEGER NOT NULL,
+      from_status TEXT,
+      to_status   TEXT    NOT NULL,
+      attempt     INTEGER NOT NULL,
+      worker_id   TEXT,
+      error       TEXT
+    );
+    CREATE INDEX IF NOT EXISTS hqm_request_events_request ON hqm_request_events (request_id, seq);
+  `);
+}

@@ -1,0 +1,129 @@
+/**
+ * The consume loop of every backend that is read by pulling (SQLite, memory, PostgreSQL):
+ * claim as many messages as there are free slots, hand each to the handler, and sleep until a
+ * wake-up says something may have changed or the next scheduled message is due.
+ *
+ * The adapter supplies the claim and tells the loop when to look again (`wake`, `dueAt`).
+ *
+ * @module
+ */
+import type { Logger } from '../../ports/logger.js';
+import type { Delivery, DeliveryHandler, Subscription } from '../../ports/queue-backend.js';
+
+/** Longest the loop sleeps without looking, as a safety net against missed wake-ups. */
+const MAX_IDLE_MS = 1000;
+
+export interface PullSource {
+  /** Leases up to `limit` visible messages, in delivery order. */
+  claim(limit: number): Promise<Delivery[]>;
+  /** Epoch ms at which the earliest invisible message becomes visible, if any. */
+  nextDueAt(): number | undefined;
+}
+
+export class PullConsumer implements Subscription {
+  #inFlight = 0;
+  #stopped = false;
+  #pumping: Promise<void> | undefined;
+  /** Bumped by every wake-up, so a claim that raced with one does not conclude "empty". */
+  #wakes = 0;
+  #maybeReady = true;
+  #timer: NodeJS.Timeout | undefined;
+  #timerDue = Number.POSITIVE_INFINITY;
+  readonly #onStop: () => void;
+
+  constructor(
+    private readonly source: PullSource,
+    private readonly concurrency: number,
+    private readonly handler: DeliveryHandler,
+    private readonly logger: Logger,
+    onStop: () => void = () => undefined,
+  ) {
+    this.#onStop = onStop;
+    this.wake();
+  }
+
+  /** Something may have become visible: look now. */
+  readonly wake = (): void => {
+    this.#wakes += 1;
+    this.#maybeReady = true;
+    this.#pump();
+  };
+
+  /** A message becomes visible at `at`: sleep no longer than that. */
+  dueAt(at: number): void {
+    if (this.#stopped || at >= this.#timerDue) return;
+    this.#setTimer(Math.max(0, at - Date.now()) + 1);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      this.#onStop();
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+    }
+    await this.#pumping;
+  }
+
+  #pump(): void {
+    if (this.#stopped || this.#pumping !== undefined) return;
+    this.#pumping = this.#drain()
+      .catch((error: unknown) => {
+        this.logger.error({ err: error }, 'claiming messages failed; will look again shortly');
+        this.#maybeReady = false;
+      })
+      .finally(() => {
+        this.#pumping = undefined;
+        if (this.#maybeReady && this.#inFlight < this.concurrency) this.#pump();
+        else this.#armTimer();
+      });
+  }
+
+  async #drain(): Promise<void> {
+    while (!this.#stopped && this.#maybeReady) {
+      const free = this.concurrency - this.#inFlight;
+      if (free <= 0) return;
+      const wakesBefore = this.#wakes;
+      const deliveries = await this.source.claim(free);
+      if (this.#stopped) {
+        await Promise.all(deliveries.map((d) => d.release()));
+        return;
+      }
+      if (deliveries.length < free && this.#wakes === wakesBefore) this.#maybeReady = false;
+      for (const delivery of deliveries) this.#dispatch(delivery);
+    }
+  }
+
+  #dispatch(delivery: Delivery): void {
+    this.#inFlight += 1;
+    this.handler(delivery)
+      .catch((error: unknown) => {
+        this.logger.error({ err: error, message_id: delivery.messageId }, 'delivery handler failed');
+      })
+      .finally(() => {
+        this.#inFlight -= 1;
+        if (this.#maybeReady) this.#pump();
+      });
+  }
+
+  #armTimer(): void {
+    if (this.#stopped) return;
+    let wait = MAX_IDLE_MS;
+    try {
+      const due = this.source.nextDueAt();
+      if (due !== undefined) wait = Math.min(MAX_IDLE_MS, Math.max(0, due - Date.now()) + 1);
+    } catch {
+      // Unreadable right now: look again after the idle interval.
+    }
+    this.#setTimer(wait);
+  }
+
+  #setTimer(wait: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerDue = Date.now() + wait;
+    this.#timer = setTimeout(() => {
+      this.#timerDue = Number.POSITIVE_INFINITY;
+      this.wake();
+    }, wait);
+    this.#timer.unref();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The closed error catalogue. Every failure a caller can act on has a stable `HQM_ERR_*` code,
+ * the HTTP status the API answers with, and whether trying again later can help. Callers branch
+ * on `code` or `retryable`, never on message text. docs/errors.md lists every code (a test keeps
+ * the two in step).
+ *
+ * @module
+ */
+
+interface ErrorSpec {
+  readonly httpStatus: number;
+  readonly retryable: boolean;
+  readonly summary: string;
+}
+
+export const ERROR_CATALOGUE = {
+  HQM_ERR_VALIDATION: { httpStatus: 422, retryable: false, summary: 'A request field is missing, has the wrong type or is out of range.' },
+  HQM_ERR_MALFORMED_BODY: { httpStatus: 400, retryable: false, summary: 'The body is not valid UTF-8 JSON.' },
+  HQM_ERR_BODY_TOO_LARGE: { httpStatus: 413, retryable: false, summary: 'The body is larger than api.max_body_bytes, or the message would exceed what the queue backend accepts.' },
+  HQM_ERR_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retryable: false, summary: 'The Content-Type is not application/json.' },
+  HQM_ERR_NOT_FOUND: { httpStatus: 404, retryable: false, summary: 'No request with that id exists, or it has expired.' },
+  HQM_ERR_ROUTE_NOT_FOUND: { httpStatus: 404, retryable: false, summary: 'No endpoint exists at that path and method.' },
+  HQM_ERR_BACKEND_UNAVAILABLE: { httpStatus: 503, retryable: true, summary: 'The queue backend or result store cannot be reached; nothing was stored. Retry after the Retry-After interval.' },
+  HQM_ERR_SHUTTING_DOWN: { httpStatus: 503, retryable: true, summary: 'The process is shutting down and takes no new work.' },
+  HQM_ERR_DUPLICATE_ID: { httpStatus: 409, retryable: false, summary: 'A request record with that correlation id already exists.' },
+  HQM_ERR_INVALID_TRANSITION: { httpStatus: 409, retryable: false, summary: 'The lifecycle does not allow that status change.' },
+  HQM_ERR_CONFIG: { httpStatus: 500, retryable: false, summary: 'The configuration is invalid; start-up stops with exit code 2.' },
+  HQM_ERR_ADAPTER_UNKNOWN: { httpStatus: 500, retryable: false, summary: 'queue.type or cache.type names no known backend, or that backend is not available in this build.' },
+  HQM_ERR_CAPABILITY: { httpStatus: 500, retryable: false, summary: 'The configuration asks for something the chosen backend cannot do.' },
+  HQM_ERR_MESSAGE_INVALID: { httpStatus: 500, retryable: false, summary: 'A queue message could not be decoded; it is dead-lettered without processing.' },
+  HQM_ERR_PROCESSOR_LOAD: { httpStatus: 500, retryable: false, summary: 'worker.processor_module could not be imported or does not export a function.' },
+  HQM_ERR_PROCESSOR_FAILED: { httpStatus: 500, retryable: true, summary: 'The processor threw; retried with backoff unless the error says it is permanent.' },
+  HQM_ERR_PROCESSOR_RESULT: { httpStatus: 500, retryable: false, summary: 'The processor returned a value that is not JSON (a function, a bigint, a cycle, a lone surrogate).' },
+  HQM_ERR_DEADLINE_EXCEEDED: { httpStatus: 504, retryable: false, summary: 'The request deadline (metadata.timeout, counted from submission) passed before it completed.' },
+  HQM_ERR_ATTEMPTS_EXHAUSTED: { httpStatus: 500, retryable: false, summary: 'The message was delivered more times than worker.max_retries allows without finishing (its workers kept dying).' },
+  HQM_ERR_INTERNAL: { httpStatus: 500, retryable: false, summary: 'An unexpected fault inside OpenHQM; the log has the details.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface HqmErrorOptions {
+  cause?: unknown;
+  /** Structured context for logs and API bodies (never secrets). */
+  details?: Readonly<Record<string, unknown>>;
+  /** Overrides the catalogue's default when a specific instance is (or is not) worth retrying. */
+  retryable?: boolean;
+}
+
+export class HqmError extends Error {
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+  readonly retryable: boolean;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: HqmErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HqmError';
+    this.code = code;
+    this.httpStatus = ERROR_CATALOGUE[code].httpStatus;
+    this.retryable = options.retryable ?? ERROR_CATALOGUE[code].retryable;
+    this.details = options.details;
+  }
+}
+
+export function isHqmError(value: unknown): value is HqmError {
+  return value instanceof HqmError;
+}
+
+/** One problem with one field of an input, named by its path (`metadata.priority`). */
+export interface FieldIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Bad input from a client: answered with 422 and a body that names every field at fault. */
+export class ValidationError extends HqmError {
+  constructor(readonly issues: readonly FieldIssue[]) {
+    super('HQM_ERR_VALIDATION', issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), {
+      details: { issues },
+    });
+    this.name = 'ValidationError';
+  }
+}
+
+/** Turns any thrown value into an Error, keeping the original as `cause` when it was not one. */
+export function coerceError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  const text = typeof value === 'string' ? value : safeDescribe(value);
+  return new Error(text, { cause: value });
+}
+
+function safeDescribe(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** The configuration cannot be used; `issues` names every bad key. Start-up exits with code 2. */
+export class ConfigError extends HqmError {
+  constructor(readonly issues: readonly FieldIssue[]) {
+    super('HQM_ERR_CONFIG', formatConfigIssues(issues), { details: { issues } });
+    this.name = 'ConfigError';
+  }
+}
+
+function formatConfigIssues(issues: readonly FieldIssue[]): string {
+  const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`);
+  const noun = issues.length === 1 ? 'problem' : 'problems';
+  return `invalid configuration (${issues.length} ${noun}):\n${lines.join('\n')}`;
+}

@@ -1,0 +1,24 @@
+/**
+ * The typed events the API and the worker emit about requests. Observability subscribes to them
+ * (metrics, logs); nothing in the request path depends on a listener being there.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+
+export interface HqmEventMap {
+  'request:submitted': [{ id: string; queue: string }];
+  'request:publish_failed': [{ id: string; queue: string; error: Error }];
+  'delivery:received': [{ id: string; queue: string; attempt: number }];
+  'request:completed': [{ id: string; queue: string; attempt: number; durationMs: number }];
+  'request:retrying': [{ id: string; queue: string; attempt: number; delayMs: number; error: Error; durationMs: number }];
+  'request:failed': [{ id: string; queue: string; attempt: number; error: Error; durationMs: number }];
+  'request:timeout': [{ id: string; queue: string; attempt: number; durationMs: number }];
+  'request:released': [{ id: string; queue: string; attempt: number }];
+  'request:dead_lettered': [{ id: string | null; queue: string; reason: string }];
+  'worker:busy': [{ active: number }];
+}
+
+export type HqmEventName = keyof HqmEventMap;
+
+export class HqmEvents extends EventEmitter<HqmEventMap> {}

@@ -1,0 +1,132 @@
+/**
+ * The queue message: everything a worker needs to process a request, self-contained so any
+ * backend can carry it as one opaque string. Version 1 is the shape in DESIGN.md §3.
+ *
+ * @module
+ */
+import { HqmError } from '../errors.js';
+import { isCorrelationId } from './ids.js';
+
+export const ENVELOPE_VERSION = 1;
+
+export const PRIORITY_MIN = 0;
+export const PRIORITY_MAX = 9;
+export const DEFAULT_QUEUE = 'default';
+
+/**
+ * Names the original project's examples use for priorities. 0 is the default and the floor
+ * (messages without a priority are the lowest, as in AMQP), so `low` and `normal` coincide.
+ */
+export const PRIORITY_NAMES: Readonly<Record<string, number>> = { low: 0, normal: 0, high: 5, urgent: 9, critical: 9 };
+
+export interface RequestMetadata {
+  readonly priority: number;
+  /** Seconds from submission until the request's deadline. */
+  readonly timeout: number;
+  readonly retry_count: number;
+  readonly endpoint: string | null;
+  readonly method: string | null;
+  readonly queue: string;
+  readonly partition_key: string | null;
+  readonly callback_url: string | null;
+  /** Keys the gateway does not interpret travel through to the processor untouched. */
+  readonly [extra: string]: unknown;
+}
+
+/** An HTTP request captured as-is (sidecar mode). */
+export interface CapturedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly body_encoding: 'utf8' | 'base64';
+}
+
+export interface Envelope {
+  readonly v: typeof ENVELOPE_VERSION;
+  readonly correlation_id: string;
+  /** Submission time, ISO-8601. */
+  readonly timestamp: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly metadata: RequestMetadata;
+  readonly request: CapturedRequest | null;
+  readonly traceparent: string | null;
+}
+
+export function encodeEnvelope(envelope: Envelope): string {
+  return JSON.stringify(envelope);
+}
+
+/**
+ * Decodes a queue message. Anything that is not a version-1 envelope with a valid correlation
+ * id, an object payload and object metadata is refused with HQM_ERR_MESSAGE_INVALID, which the
+ * worker dead-letters instead of retrying.
+ */
+export function decodeEnvelope(raw: string, defaults: { timeout: number }): Envelope {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (cause) {
+    throw invalid('message is not JSON', cause);
+  }
+  if (!isObject(value)) throw invalid('message is not a JSON object');
+  if (value.v !== undefined && value.v !== ENVELOPE_VERSION) throw invalid(`unsupported envelope version ${String(value.v)}`);
+  const id = value.correlation_id;
+  if (typeof id !== 'string' || !isCorrelationId(id)) throw invalid('correlation_id is missing or not a UUID');
+  if (!isObject(value.payload)) throw invalid('payload is not a JSON object', undefined, id);
+  if (value.metadata !== undefined && !isObject(value.metadata)) throw invalid('metadata is not a JSON object', undefined, id);
+  if (value.headers !== undefined && value.headers !== null && !isObject(value.headers)) throw invalid('headers is not a JSON object', undefined, id);
+  return {
+    v: ENVELOPE_VERSION,
+    correlation_id: id,
+    timestamp: typeof value.timestamp === 'string' ? value.timestamp : new Date().toISOString(),
+    payload: value.payload,
+    headers: (value.headers ?? {}) as Record<string, string>,
+    metadata: normalizeMetadata((value.metadata ?? {}) as Record<string, unknown>, defaults),
+    request: (value.request ?? null) as CapturedRequest | null,
+    traceparent: typeof value.traceparent === 'string' ? value.traceparent : null,
+  };
+}
+
+/**
+ * Fills in defaults for the metadata a client sent (already validated at the API edge).
+ * Named priorities become numbers; unknown keys are kept for the processor.
+ */
+export function normalizeMetadata(input: Readonly<Record<string, unknown>>, defaults: { timeout: number }): RequestMetadata {
+  return {
+    ...input,
+    priority: resolvePriority(input.priority),
+    timeout: typeof input.timeout === 'number' && input.timeout > 0 ? input.timeout : defaults.timeout,
+    retry_count: typeof input.retry_count === 'number' ? input.retry_count : 0,
+    endpoint: typeof input.endpoint === 'string' ? input.endpoint : null,
+    method: typeof input.method === 'string' ? input.method.toUpperCase() : null,
+    queue: typeof input.queue === 'string' ? input.queue : DEFAULT_QUEUE,
+    partition_key: typeof input.partition_key === 'string' ? input.partition_key : null,
+    callback_url: typeof input.callback_url === 'string' ? input.callback_url : null,
+  };
+}
+
+export function resolvePriority(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value)) return Math.min(PRIORITY_MAX, Math.max(PRIORITY_MIN, value));
+  if (typeof value === 'string') return PRIORITY_NAMES[value.toLowerCase()] ?? PRIORITY_MIN;
+  return PRIORITY_MIN;
+}
+
+/** Absolute deadline of a request: submission time plus metadata.timeout. */
+export function deadlineOf(envelope: Pick<Envelope, 'timestamp' | 'metadata'>): number {
+  const submitted = Date.parse(envelope.timestamp);
+  return (Number.isNaN(submitted) ? Date.now() : submitted) + envelope.metadata.timeout * 1000;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalid(message: string, cause?: unknown, correlationId?: string): HqmError {
+  return new HqmError('HQM_ERR_MESSAGE_INVALID', message, {
+    cause,
+    details: correlationId === undefined ? undefined : { correlation_id: correlationId },
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * The request lifecycle: the states a request passes through and the only moves allowed
+ * between them. Pure data and functions; every store applies `canTransition` inside its
+ * compare-and-set, so the table below is the single source of truth (drawn in docs/lifecycle.md).
+ *
+ * @module
+ */
+import { HqmError } from '../errors.js';
+
+export const STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'TIMEOUT', 'CANCELLED'] as const;
+export type Status = (typeof STATUSES)[number];
+
+const NEXT: Readonly<Record<Status, readonly Status[]>> = {
+  PENDING: ['PROCESSING', 'CANCELLED', 'TIMEOUT'],
+  // PROCESSING -> PROCESSING is a take-over: the message was redelivered because the attempt
+  // that held it was lost (worker crash, visibility timeout), and a later attempt claims it.
+  // PROCESSING -> PENDING is a retry (or a release on shutdown) waiting for its next delivery.
+  PROCESSING: ['COMPLETED', 'FAILED', 'PENDING', 'TIMEOUT', 'PROCESSING'],
+  COMPLETED: [],
+  FAILED: [],
+  TIMEOUT: [],
+  CANCELLED: [],
+};
+
+export const TERMINAL_STATUSES: ReadonlySet<Status> = new Set<Status>(['COMPLETED', 'FAILED', 'TIMEOUT', 'CANCELLED']);
+
+export function isStatus(value: unknown): value is Status {
+  return typeof value === 'string' && (STATUSES as readonly string[]).includes(value);
+}
+
+export function isTerminal(status: Status): boolean {
+  return TERMINAL_STATUSES.has(status);
+}
+
+export function canTransition(from: Status, to: Status): boolean {
+  return NEXT[from].includes(to);
+}
+
+/** Statuses reachable in one step from `from`. */
+export function nextStatuses(from: Status): readonly Status[] {
+  return NEXT[from];
+}
+
+/**
+ * The fencing rule that makes a late duplicate harmless. A PROCESSING record belongs to the
+ * attempt that claimed it: only that same attempt may move it on, and only a later attempt
+ * may take it over. From any other state the attempt number does not matter.
+ */
+export function attemptMayMove(current: { status: Status; attempt: number }, to: Status, attempt: number): boolean {
+  if (current.status !== 'PROCESSING') return true;
+  return to === 'PROCESSING' ? attempt > current.attempt : attempt === current.attempt;
+}
+
+export class InvalidTransitionError extends HqmError {
+  constructor(
+    readonly from: Status,
+    readonly to: Status,
+  ) {
+    super('HQM_ERR_INVALID_TRANSITION', `a request cannot move from ${from} to ${to}`, { details: { from, to } });
+  }
+}
+
+export function assertTransition(from: Status, to: Status): void {
+  if (!canTransition(from, to)) throw new InvalidTransitionError(from, to);
+}

@@ -1,0 +1,121 @@
+/**
+ * QueueBackend: the port every queue adapter implements. The contract, which
+ * test/conformance/queue-backend.ts checks against each adapter on a real server:
+ *
+ * - **At-least-once.** A published message is delivered until one delivery of it is settled
+ *   (ack, retry, release or deadLetter). A delivery not settled within the visibility timeout
+ *   (extendable with `extend`) becomes visible again and is redelivered with `attempt + 1`.
+ * - **One holder at a time.** While a delivery is in flight and its visibility has not lapsed,
+ *   no other consumer receives that message.
+ * - **Stale settles are harmless.** Settling a delivery whose visibility lapsed and whose
+ *   message was redelivered never settles the newer delivery.
+ * - **Order.** With `capabilities.priority`, higher priority (0–9) first; FIFO within a
+ *   priority where `capabilities.fifo` holds.
+ * - **Attempts** count deliveries: the first delivery is attempt 1; `retry` and a lapsed
+ *   visibility add one; `release` gives the message back without counting the attempt.
+ * - `publish` resolves only when the message is durable (as durable as the backend is).
+ *
+ * Adapters translate driver errors into `HqmError` (`HQM_ERR_BACKEND_UNAVAILABLE` when the
+ * server cannot be reached) at their boundary.
+ *
+ * @module
+ */
+import type { HealthReport } from './health.js';
+
+export interface QueueCapabilities {
+  /** Messages can be published (or retried) with a delay. */
+  readonly delay: boolean;
+  /** Priorities 0–9 are honoured (higher first). */
+  readonly priority: boolean;
+  /** Messages of equal priority are delivered in publish order (single consumer). */
+  readonly fifo: boolean;
+  /** Largest message body (UTF-8 bytes) the backend accepts. */
+  readonly maxMessageBytes: number;
+  /** Messages survive a restart of the process (and of the server where there is one). */
+  readonly durable: boolean;
+  /** Several processes can share one queue (false for in-process backends). */
+  readonly shared: boolean;
+}
+
+export interface OutboundMessage {
+  readonly body: string;
+  /** 0–9, higher first. Ignored without `capabilities.priority`. */
+  readonly priority?: number;
+  /** Deliver no earlier than this many milliseconds from now. */
+  readonly delayMs?: number;
+  readonly partitionKey?: string | null;
+}
+
+export interface PublishReceipt {
+  readonly messageId: string;
+}
+
+export interface Delivery {
+  readonly messageId: string;
+  readonly body: string;
+  /** 1 for the first delivery; see the contract above. */
+  readonly attempt: number;
+  readonly priority: number;
+  readonly partitionKey: string | null;
+  /** When the message was first published (epoch ms). */
+  readonly enqueuedAt: number;
+  /** Done: the message is removed. */
+  ack(): Promise<void>;
+  /** Failed this attempt: deliver again after `delayMs`, counting a new attempt. */
+  retry(delayMs: number): Promise<void>;
+  /** Not processed (shutdown): deliver again now, without counting this attempt. */
+  release(): Promise<void>;
+  /** Give up: move the message to the dead-letter store with the reason. */
+  deadLetter(reason: string): Promise<void>;
+  /** Heartbeat: keep the message invisible to others for `ms` more from now. */
+  extend(ms: number): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  /** Most deliveries handed to the handler at once. */
+  readonly concurrency: number;
+  readonly visibilityTimeoutMs: number;
+}
+
+/** Called once per delivery; resolves when the delivery is settled (or abandoned). */
+export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+
+export interface Subscription {
+  /**
+   * Stop taking messages. Resolves once no new handler call will start; deliveries already
+   * handed out stay the handler's to settle.
+   */
+  stop(): Promise<void>;
+}
+
+export interface QueueStats {
+  /** Waiting messages: ready now plus delayed. */
+  readonly depth: number;
+  /** Of `depth`, those not yet due. */
+  readonly delayed: number;
+  /** Delivered and not yet settled. */
+  readonly inFlight: number;
+  readonly deadLettered: number;
+}
+
+export interface DeadLetter {
+  readonly messageId: string;
+  readonly body: string;
+  readonly attempts: number;
+  readonly reason: string;
+  readonly deadLetteredAt: number;
+}
+
+export interface QueueBackend {
+  /** The `queue.type` name that selected this adapter. */
+  readonly type: string;
+  readonly capabilities: QueueCapabilities;
+  publish(queue: string, message: OutboundMessage): Promise<PublishReceipt>;
+  consume(queue: string, options: ConsumeOptions, handler: DeliveryHandler): Subscription;
+  stats(queue: string): Promise<QueueStats>;
+  /** Most recent dead letters first. */
+  deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]>;
+  health(): Promise<HealthReport>;
+  /** Stops every subscription and frees the connection. Idempotent. */
+  close(): Promise<void>;
+}

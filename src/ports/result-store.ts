@@ -1,0 +1,64 @@
+/**
+ * ResultStore: where request records, outcomes and the audit trail live. The contract, which
+ * test/conformance/result-store.ts checks against each adapter on a real server:
+ *
+ * - **Compare-and-set.** `transition` applies only when the record's current status is in
+ *   `from`, the lifecycle allows the move and the attempt fence holds (`attemptMayMove`);
+ *   the new status, the outcome, the error and the audit event are written together, so no
+ *   reader ever sees a terminal status without its outcome. Terminal records never change.
+ * - **Exact round trip.** Whatever JSON an outcome carries comes back equal.
+ * - **TTL.** A record is gone (`get` answers undefined) once `expiresAt` has passed;
+ *   reaching a terminal status restarts the TTL so a result lives `ttlMs` after it finished.
+ * - **Change feed.** `onChange` reports every applied transition, including those made by
+ *   other processes sharing the store where `capabilities.sharedChangeFeed` holds.
+ *
+ * @module
+ */
+import type { Status } from '../core/request/lifecycle.js';
+import type { NewRequest, RequestEvent, RequestRecord } from '../core/request/record.js';
+import type { TransitionChange } from '../core/request/transition.js';
+import type { HealthReport } from './health.js';
+
+/** A compare-and-set on one record; the rules are `planTransition` in core. */
+export interface TransitionRequest extends TransitionChange {
+  readonly id: string;
+}
+
+export type TransitionResult =
+  | { readonly ok: true; readonly record: RequestRecord }
+  | { readonly ok: false; readonly reason: 'not_found' }
+  | { readonly ok: false; readonly reason: 'conflict'; readonly current: RequestRecord };
+
+export interface RecordChange {
+  readonly id: string;
+  readonly status: Status;
+}
+
+export type ChangeListener = (change: RecordChange) => void;
+
+export interface ResultStoreCapabilities {
+  /** Records survive a restart. */
+  readonly durable: boolean;
+  /** `onChange` also reports transitions made by other processes. */
+  readonly sharedChangeFeed: boolean;
+}
+
+export interface ResultStore {
+  readonly type: string;
+  readonly capabilities: ResultStoreCapabilities;
+  /** Creates a PENDING record (and its first event). Rejects HQM_ERR_DUPLICATE_ID if the id exists. */
+  create(request: NewRequest): Promise<RequestRecord>;
+  get(id: string): Promise<RequestRecord | undefined>;
+  transition(request: TransitionRequest): Promise<TransitionResult>;
+  /** Records processor progress (0..100) while `attempt` holds the record in PROCESSING. */
+  setProgress(id: string, attempt: number, progress: number): Promise<boolean>;
+  /** The audit trail, oldest first; empty when the record is unknown or expired. */
+  events(id: string): Promise<readonly RequestEvent[]>;
+  /** Removes a record and its events (used to undo a submit whose publish failed). */
+  delete(id: string): Promise<void>;
+  /** Subscribes to the change feed; returns the unsubscribe function. */
+  onChange(listener: ChangeListener): () => void;
+  health(): Promise<HealthReport>;
+  /** Flushes pending writes and frees the connection. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,280 @@
+/**
+ * The QueueBackend conformance suite. Every adapter's test file calls `describeQueueBackend`
+ * with a way to open the backend against its real server; tests that need a capability the
+ * backend lacks are skipped by that capability, never by hand. Each test uses its own queue
+ * name, so suites can share one server.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isHqmError } from '../../src/core/errors.js';
+import type { Delivery, QueueBackend } from '../../src/ports/queue-backend.js';
+import { deferred, sleep, waitFor } from '../helpers/wait.js';
+
+export interface QueueHarness {
+  /** Opens a backend on the same storage every time it is called within the suite. */
+  open(): Promise<QueueBackend>;
+}
+
+export function describeQueueBackend(name: string, makeHarness: () => Promise<QueueHarness | { skip: string }>): void {
+  describe(`QueueBackend conformance: ${name}`, () => {
+    let harness: QueueHarness;
+    let skipReason: string | undefined;
+    const opened: QueueBackend[] = [];
+
+    beforeAll(async () => {
+      const made = await makeHarness();
+      if ('skip' in made) skipReason = made.skip;
+      else harness = made;
+    });
+
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((q) => q.close()));
+    });
+
+    async function open(): Promise<QueueBackend> {
+      const backend = await harness.open();
+      opened.push(backend);
+      return backend;
+    }
+
+    function test(title: string, body: (ctx: { queue: string }) => Promise<void>, needs?: (q: QueueBackend) => string | undefined): void {
+      it(title, async (ctx) => {
+        if (skipReason !== undefined) return ctx.skip(skipReason);
+        if (needs !== undefined) {
+          const probe = await open();
+          const missing = needs(probe);
+          if (missing !== undefined) return ctx.skip(`${name} lacks ${missing}`);
+        }
+        await body({ queue: `hqm-test-${randomUUID()}` });
+      });
+    }
+
+    const collect = (backend: QueueBackend, queue: string, options: { concurrency?: number; visibilityTimeoutMs?: number } = {}) => {
+      const seen: Delivery[] = [];
+      const subscription = backend.consume(
+        queue,
+        { concurrency: options.concurrency ?? 8, visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000 },
+        async (d) => {
+          seen.push(d);
+          await d.ack();
+        },
+      );
+      return { seen, subscription };
+    };
+
+    test('publishes, delivers each message once with attempt 1, and forgets it after ack', async ({ queue }) => {
+      const q = await open();
+      const bodies = ['{"n":1}', '{"n":2}', 'plain text \u00e9\u{1f600}'];
+      for (const body of bodies) await q.publish(queue, { body });
+      const { seen, subscription } = collect(q, queue);
+      await waitFor(() => seen.length === 3, { what: 'three deliveries' });
+      expect(seen.map((d) => d.body).sort()).toEqual([...bodies].sort());
+      expect(seen.every((d) => d.attempt === 1)).toBe(true);
+      expect(new Set(seen.map((d) => d.messageId)).size).toBe(3);
+      await subscription.stop();
+      await waitFor(async () => (await q.stats(queue)).depth === 0, { what: 'empty queue' });
+      expect(await q.stats(queue)).toMatchObject({ depth: 0, inFlight: 0 });
+    });
+
+    test('redelivers a message not settled within the visibility timeout, counting the attempt', async ({ queue }) => {
+      const q = await open();
+      await q.publish(queue, { body: 'lost' });
+      const deliveries: Delivery[] = [];
+      const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 300 }, async (d) => {
+        deliveries.push(d);
+        if (d.attempt >= 2) await d.ack();
+        // The first delivery is abandoned, as by a worker that died.
+      });
+      await waitFor(() => deliveries.length >= 2, { what: 'redelivery' });
+      await sub.stop();
+      expect(deliveries[0]?.attempt).toBe(1);
+      expect(deliveries[1]?.attempt).toBe(2);
+      expect(deliveries[1]?.messageId).toBe(deliveries[0]?.messageId);
+    });
+
+    test('a settle from a lapsed delivery does not settle the newer one', async ({ queue }) => {
+      const q = await open();
+      await q.publish(queue, { body: 'contended' });
+      const deliveries: Delivery[] = [];
+      const sub = q.consume(queue, { concurrency: 2, visibilityTimeoutMs: 300 }, async (d) => {
+        deliveries.push(d);
+      });
+      await waitFor(() => deliveries.length >= 2, { what: 'redelivery' });
+      await sub.stop();
+      const [stale, fresh] = deliveries as [Delivery, Delivery];
+      await fresh.extend(30_000);
+      await stale.ack();
+      expect((await q.stats(queue)).inFlight).toBe(1);
+      await fresh.ack();
+      await waitFor(async () => (await q.stats(queue)).inFlight === 0 && (await q.stats(queue)).depth === 0, { what: 'settled' });
+    });
+
+    test('two live consumers share the work with no loss and no double delivery', async ({ queue }) => {
+      const q = await open();
+      const total = 200;
+      await Promise.all(Array.from({ length: total }, (_, i) => q.publish(queue, { body: String(i) })));
+      const a = collect(q, queue, { concurrency: 4 });
+      const b = collect(q, queue, { concurrency: 4 });
+      await waitFor(() => a.seen.length + b.seen.length >= total, { what: `${total} deliveries` });
+      await Promise.all([a.subscription.stop(), b.subscription.stop()]);
+      const bodies = [...a.seen, ...b.seen].map((d) => d.body);
+      expect(bodies).toHaveLength(total);
+      expect(new Set(bodies).size).toBe(total);
+    });
+
+    test(
+      'delivers higher priority first and keeps publish order within a priority',
+      async ({ queue }) => {
+        const q = await open();
+        const plan = [0, 5, 9, 5, 0, 9, 3, 9, 0, 5];
+        for (const [i, priority] of plan.entries()) await q.publish(queue, { body: `${priority}:${i}`, priority });
+        const order: string[] = [];
+        const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
+          order.push(d.body);
+          await d.ack();
+        });
+        await waitFor(() => order.length === plan.length, { what: 'all deliveries' });
+        await sub.stop();
+        const expected = plan
+          .map((priority, i) => ({ priority, i }))
+          .sort((x, y) => y.priority - x.priority || x.i - y.i)
+          .map(({ priority, i }) => `${priority}:${i}`);
+        expect(order).toEqual(expected);
+      },
+      (q) => (q.capabilities.priority && q.capabilities.fifo ? undefined : 'priority with FIFO'),
+    );
+
+    test(
+      'holds a delayed message back until its delay has passed',
+      async ({ queue }) => {
+        const q = await open();
+        const publishedAt = Date.now();
+        await q.publish(queue, { body: 'later', delayMs: 400 });
+        await q.publish(queue, { body: 'now' });
+        const arrivals: Array<{ body: string; at: number }> = [];
+        const sub = q.consume(queue, { concurrency: 2, visibilityTimeoutMs: 30_000 }, async (d) => {
+          arrivals.push({ body: d.body, at: Date.now() });
+          await d.ack();
+        });
+        await waitFor(() => arrivals.length === 2, { what: 'both deliveries' });
+        await sub.stop();
+        expect(arrivals[0]?.body).toBe('now');
+        expect((arrivals[1]?.at ?? 0) - publishedAt).toBeGreaterThanOrEqual(400 - 25);
+        expect((await q.stats(queue)).delayed).toBe(0);
+      },
+      (q) => (q.capabilities.delay ? undefined : 'delay'),
+    );
+
+    test(
+      'retry(delay) redelivers after the delay as the next attempt; release does not count an attempt',
+      async ({ queue }) => {
+        const q = await open();
+        await q.publish(queue, { body: 'flaky' });
+        const seen: Array<{ attempt: number; at: number }> = [];
+        let retriedAt = 0;
+        const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
+          seen.push({ attempt: d.attempt, at: Date.now() });
+          if (seen.length === 1) {
+            retriedAt = Date.now();
+            await d.retry(300);
+          } else if (seen.length === 2) await d.release();
+          else await d.ack();
+        });
+        await waitFor(() => seen.length === 3, { what: 'three deliveries' });
+        await sub.stop();
+        expect(seen.map((s) => s.attempt)).toEqual([1, 2, 2]);
+        expect((seen[1]?.at ?? 0) - retriedAt).toBeGreaterThanOrEqual(300 - 25);
+      },
+      (q) => (q.capabilities.delay ? undefined : 'delay'),
+    );
+
+    test('dead-letters a message with its reason and attempt count', async ({ queue }) => {
+      const q = await open();
+      await q.publish(queue, { body: '{"poison":true}' });
+      const done = deferred();
+      const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
+        await d.deadLetter('processor said no');
+        done.resolve();
+      });
+      await done.promise;
+      await sub.stop();
+      const stats = await q.stats(queue);
+      expect(stats).toMatchObject({ depth: 0, inFlight: 0, deadLettered: 1 });
+      const [dead] = await q.deadLetters(queue, { limit: 10 });
+      expect(dead).toMatchObject({ body: '{"poison":true}', reason: 'processor said no', attempts: 1 });
+    });
+
+    test('reports depth, delayed and in-flight counts', async ({ queue }) => {
+      const q = await open();
+      for (let i = 0; i < 3; i += 1) await q.publish(queue, { body: String(i) });
+      if (q.capabilities.delay) await q.publish(queue, { body: 'later', delayMs: 60_000 });
+      const held = deferred<Delivery>();
+      const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
+        held.resolve(d);
+        await new Promise(() => undefined); // Holds its only slot for the rest of the test.
+      });
+      const delivery = await held.promise;
+      await sub.stop();
+      const delayed = q.capabilities.delay ? 1 : 0;
+      await waitFor(async () => (await q.stats(queue)).inFlight === 1, { what: 'one in flight' });
+      expect(await q.stats(queue)).toMatchObject({ depth: 2 + delayed, inFlight: 1, delayed, deadLettered: 0 });
+      await delivery.ack();
+    });
+
+    test('extend keeps a slow delivery invisible past its visibility timeout', async ({ queue }) => {
+      const q = await open();
+      await q.publish(queue, { body: 'slow' });
+      const deliveries: Delivery[] = [];
+      const sub = q.consume(queue, { concurrency: 2, visibilityTimeoutMs: 300 }, async (d) => {
+        deliveries.push(d);
+        await d.extend(30_000);
+      });
+      await waitFor(() => deliveries.length === 1, { what: 'first delivery' });
+      // The property under test is an absence: nothing may arrive during this window.
+      await sleep(900);
+      await sub.stop();
+      expect(deliveries).toHaveLength(1);
+      await deliveries[0]?.ack();
+    });
+
+    test('stop() ends deliveries to that subscription', async ({ queue }) => {
+      const q = await open();
+      const { seen, subscription } = collect(q, queue);
+      await subscription.stop();
+      await q.publish(queue, { body: 'after stop' });
+      const other = collect(q, queue);
+      await waitFor(() => other.seen.length === 1, { what: 'delivery to the live subscription' });
+      await other.subscription.stop();
+      expect(seen).toHaveLength(0);
+    });
+
+    test('refuses a message larger than the backend accepts, with HQM_ERR_BODY_TOO_LARGE', async ({ queue }) => {
+      const q = await open();
+      const body = 'x'.repeat(q.capabilities.maxMessageBytes + 1);
+      const error = await q.publish(queue, { body }).catch((e: unknown) => e);
+      expect(isHqmError(error) && error.code).toBe('HQM_ERR_BODY_TOO_LARGE');
+    });
+
+    test(
+      'keeps messages across close and reopen, and redelivers what was in flight',
+      async ({ queue }) => {
+        const first = await open();
+        await first.publish(queue, { body: 'kept' });
+        await first.publish(queue, { body: 'in flight' });
+        const held = deferred<Delivery>();
+        const sub = first.consume(queue, { concurrency: 1, visibilityTimeoutMs: 500 }, async (d) => {
+          held.resolve(d);
+        });
+        await held.promise;
+        await sub.stop();
+        await first.close();
+        const second = await open();
+        const { seen, subscription } = collect(second, queue, { visibilityTimeoutMs: 30_000 });
+        await waitFor(() => seen.length === 2, { what: 'both messages after reopen' });
+        await subscription.stop();
+        expect(seen.map((d) => d.body).sort()).toEqual(['in flight', 'kept']);
+      },
+      (q) => (q.capabilities.durable ? undefined : 'durability'),
+    );
+  });
+}

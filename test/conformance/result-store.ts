@@ -1,0 +1,249 @@
+/**
+ * The ResultStore conformance suite, run against every store adapter on its real server.
+ * Each test works on fresh random ids, so suites can share one server.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isHqmError } from '../../src/core/errors.js';
+import type { NewRequest, Outcome } from '../../src/core/request/record.js';
+import type { RecordChange, ResultStore } from '../../src/ports/result-store.js';
+import { deferred, waitFor } from '../helpers/wait.js';
+
+export interface StoreHarness {
+  open(): Promise<ResultStore>;
+}
+
+export function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
+  return { id: randomUUID(), queue: 'default', priority: 0, submittedAt: Date.now(), deadlineAt: null, ttlMs: 60_000, ...overrides };
+}
+
+export function outcome(result: unknown, overrides: Partial<Outcome> = {}): Outcome {
+  return { result, statusCode: null, headers: null, processingTimeMs: 1, error: null, completedAt: Date.now(), ...overrides };
+}
+
+/** Values whose exact round trip the store must keep. */
+function awkwardResults(): unknown[] {
+  let deep: unknown = 'bottom';
+  for (let i = 0; i < 63; i += 1) deep = i % 2 === 0 ? { d: deep } : [deep];
+  return [
+    null,
+    true,
+    0,
+    -1.5e-300,
+    Number.MAX_SAFE_INTEGER,
+    '',
+    'quotes " and \\ backslashes, tabs\t, newlines\n, NUL \u0000, separators \u2028\u2029',
+    'üñíçødé — 中文 — العربية — 😀👩‍👩‍👧 — \u200d zero width',
+    { '': 'empty key', 'ключ': [1, 'two', { three: 3 }], nested: { a: { b: { c: null } } } },
+    [],
+    {},
+    Array.from({ length: 1000 }, (_, i) => ({ i, s: `item-${i}` })),
+    deep,
+  ];
+}
+
+export function describeResultStore(name: string, makeHarness: () => Promise<StoreHarness | { skip: string }>): void {
+  describe(`ResultStore conformance: ${name}`, () => {
+    let harness: StoreHarness;
+    let skipReason: string | undefined;
+    const opened: ResultStore[] = [];
+
+    beforeAll(async () => {
+      const made = await makeHarness();
+      if ('skip' in made) skipReason = made.skip;
+      else harness = made;
+    });
+
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    });
+
+    async function open(): Promise<ResultStore> {
+      const store = await harness.open();
+      opened.push(store);
+      return store;
+    }
+
+    function test(title: string, body: () => Promise<void>, needs?: (s: ResultStore) => string | undefined): void {
+      it(title, async (ctx) => {
+        if (skipReason !== undefined) return ctx.skip(skipReason);
+        if (needs !== undefined) {
+          const missing = needs(await open());
+          if (missing !== undefined) return ctx.skip(`${name} lacks ${missing}`);
+        }
+        await body();
+      });
+    }
+
+    test('creates a PENDING record at attempt 0 with its first event', async () => {
+      const store = await open();
+      const request = newRequest({ priority: 7, deadlineAt: Date.now() + 5000 });
+      await store.create(request);
+      const record = await store.get(request.id);
+      expect(record).toMatchObject({ id: request.id, status: 'PENDING', attempt: 0, priority: 7, outcome: null, deadlineAt: request.deadlineAt });
+      expect(await store.events(request.id)).toMatchObject([{ from: null, to: 'PENDING', attempt: 0 }]);
+    });
+
+    test('refuses a second record with the same id', async () => {
+      const store = await open();
+      const request = newRequest();
+      await store.create(request);
+      const error = await store.create(request).catch((e: unknown) => e);
+      expect(isHqmError(error) && error.code).toBe('HQM_ERR_DUPLICATE_ID');
+    });
+
+    test('walks PENDING → PROCESSING → COMPLETED, writing the outcome with the status and auditing each step', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      expect(await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1, workerId: 'w1' })).toMatchObject({ ok: true });
+      const done = await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome({ output: 'HELLO' }) });
+      expect(done.ok).toBe(true);
+      expect(await store.get(id)).toMatchObject({ status: 'COMPLETED', attempt: 1, workerId: 'w1', outcome: { result: { output: 'HELLO' } } });
+      const events = await store.events(id);
+      expect(events.map((e) => [e.from, e.to, e.attempt])).toEqual([
+        [null, 'PENDING', 0],
+        ['PENDING', 'PROCESSING', 1],
+        ['PROCESSING', 'COMPLETED', 1],
+      ]);
+      expect(events[1]?.workerId).toBe('w1');
+    });
+
+    test('never changes a terminal record', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      await store.transition({ id, from: ['PROCESSING'], to: 'FAILED', attempt: 1, error: 'boom', outcome: outcome(null, { error: 'boom' }) });
+      for (const to of ['PENDING', 'PROCESSING', 'COMPLETED', 'TIMEOUT', 'CANCELLED'] as const) {
+        const result = await store.transition({ id, from: ['FAILED', 'PROCESSING', 'PENDING'], to, attempt: 2 });
+        expect(result).toMatchObject({ ok: false, reason: 'conflict' });
+      }
+      expect(await store.get(id)).toMatchObject({ status: 'FAILED', outcome: { error: 'boom' } });
+    });
+
+    test('refuses a move the lifecycle does not allow', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      const result = await store.transition({ id, from: ['PENDING'], to: 'COMPLETED', attempt: 1, outcome: outcome('x') });
+      expect(result).toMatchObject({ ok: false, reason: 'conflict', current: { status: 'PENDING' } });
+    });
+
+    test('a stale attempt loses to the attempt that took the record over', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      expect(await store.transition({ id, from: ['PROCESSING'], to: 'PROCESSING', attempt: 1 })).toMatchObject({ ok: false });
+      expect(await store.transition({ id, from: ['PROCESSING'], to: 'PROCESSING', attempt: 2 })).toMatchObject({ ok: true });
+      const stale = await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('stale') });
+      expect(stale).toMatchObject({ ok: false, reason: 'conflict' });
+      const fresh = await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 2, outcome: outcome('fresh') });
+      expect(fresh.ok).toBe(true);
+      expect((await store.get(id))?.outcome?.result).toBe('fresh');
+    });
+
+    test('of concurrent writers exactly one wins', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome({ writer: i }) }),
+        ),
+      );
+      const winners = results.flatMap((r, i) => (r.ok ? [i] : []));
+      expect(winners).toHaveLength(1);
+      expect((await store.get(id))?.outcome?.result).toEqual({ writer: winners[0] });
+      expect((await store.events(id)).filter((e) => e.to === 'COMPLETED')).toHaveLength(1);
+    });
+
+    test('returns any JSON result exactly as it was written', async () => {
+      const store = await open();
+      for (const result of awkwardResults()) {
+        const { id } = await store.create(newRequest());
+        await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+        const headers = { 'content-type': 'application/json; charset=utf-8', 'x-ünïcode': 'välue' };
+        await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome(result, { statusCode: 201, headers }) });
+        const stored = await store.get(id);
+        expect(stored?.outcome?.result).toStrictEqual(result);
+        expect(stored?.outcome?.headers).toStrictEqual(headers);
+        expect(stored?.outcome?.statusCode).toBe(201);
+      }
+    });
+
+    test('forgets a record once its TTL has passed', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest({ ttlMs: 150 }));
+      expect(await store.get(id)).toBeDefined();
+      await waitFor(async () => (await store.get(id)) === undefined, { what: 'expiry' });
+      expect(await store.events(id)).toEqual([]);
+      expect(await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 })).toMatchObject({ ok: false, reason: 'not_found' });
+    });
+
+    test('restarts the TTL when a request finishes', async () => {
+      const store = await open();
+      const submittedAt = Date.now() - 50_000;
+      const { id } = await store.create(newRequest({ submittedAt, ttlMs: 60_000 }));
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome(1) });
+      const record = await store.get(id);
+      expect(record?.expiresAt).toBeGreaterThanOrEqual((record?.updatedAt ?? 0) + 60_000);
+    });
+
+    test('answers not_found for an unknown id', async () => {
+      const store = await open();
+      expect(await store.get(randomUUID())).toBeUndefined();
+      expect(await store.transition({ id: randomUUID(), from: ['PENDING'], to: 'PROCESSING', attempt: 1 })).toEqual({ ok: false, reason: 'not_found' });
+    });
+
+    test('records progress only for the attempt holding the record', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      expect(await store.setProgress(id, 1, 10)).toBe(false);
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      expect(await store.setProgress(id, 2, 20)).toBe(false);
+      expect(await store.setProgress(id, 1, 50)).toBe(true);
+      expect((await store.get(id))?.progress).toBe(50);
+    });
+
+    test('delete removes the record and its trail', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      await store.delete(id);
+      expect(await store.get(id)).toBeUndefined();
+      expect(await store.events(id)).toEqual([]);
+    });
+
+    test('the change feed wakes a waiter when a transition lands', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      const woke = deferred<RecordChange>();
+      const off = store.onChange((change) => {
+        if (change.id === id && change.status === 'COMPLETED') woke.resolve(change);
+      });
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('done') });
+      expect(await woke.promise).toEqual({ id, status: 'COMPLETED' });
+      off();
+    });
+
+    test('a second store on the same storage sees the first one’s writes and changes', async () => {
+      const writer = await open();
+      const reader = await open();
+      const { id } = await writer.create(newRequest());
+      const woke = deferred<RecordChange>();
+      const off = reader.onChange((change) => {
+        if (change.id === id && change.status === 'PROCESSING') woke.resolve(change);
+      });
+      await writer.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      expect(await woke.promise).toEqual({ id, status: 'PROCESSING' });
+      expect(await reader.get(id)).toMatchObject({ status: 'PROCESSING' });
+      off();
+    }, (s) => (s.capabilities.sharedChangeFeed ? undefined : 'a change feed shared between instances'));
+
+    test('a closed store reports itself unhealthy', async () => {
+      const store = await open();
+      expect(await store.health()).toEqual({ ok: true });
+      await store.close();
+      expect((await store.health()).ok).toBe(false);
+    });
+  });
+}
