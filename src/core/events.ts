@@ -15,10 +15,14 @@ export interface HqmEventMap {
   'request:failed': [{ id: string; queue: string; attempt: number; error: Error; durationMs: number }];
   'request:timeout': [{ id: string; queue: string; attempt: number; durationMs: number }];
   'request:released': [{ id: string; queue: string; attempt: number }];
-  'request:dead_lettered': [{ id: string | null; queue: string; reason: string }];
+  /** `reason` is a bounded category (processing_failed, attempts_exhausted, invalid_message). */
+  'request:dead_lettered': [{ id: string | null; queue: string; reason: DeadLetterReason }];
   'worker:busy': [{ active: number }];
+  'worker:heartbeat': [{ at: number }];
 }
 
 export type HqmEventName = keyof HqmEventMap;
+
+export type DeadLetterReason = 'processing_failed' | 'attempts_exhausted' | 'invalid_message';
 
 export class HqmEvents extends EventEmitter<HqmEventMap> {}

@@ -72,7 +72,7 @@ export function decodeEnvelope(raw: string, defaults: { timeout: number }): Enve
     throw invalid('message is not JSON', cause);
   }
   if (!isObject(value)) throw invalid('message is not a JSON object');
-  if (value.v !== undefined && value.v !== ENVELOPE_VERSION) throw invalid(`unsupported envelope version ${String(value.v)}`);
+  if (value.v !== undefined && value.v !== ENVELOPE_VERSION) throw invalid(`unsupported envelope version ${JSON.stringify(value.v)}`);
   const id = value.correlation_id;
   if (typeof id !== 'string' || !isCorrelationId(id)) throw invalid('correlation_id is missing or not a UUID');
   if (!isObject(value.payload)) throw invalid('payload is not a JSON object', undefined, id);
@@ -84,7 +84,7 @@ export function decodeEnvelope(raw: string, defaults: { timeout: number }): Enve
     timestamp: typeof value.timestamp === 'string' ? value.timestamp : new Date().toISOString(),
     payload: value.payload,
     headers: (value.headers ?? {}) as Record<string, string>,
-    metadata: normalizeMetadata((value.metadata ?? {}) as Record<string, unknown>, defaults),
+    metadata: normalizeMetadata(value.metadata ?? {}, defaults),
     request: (value.request ?? null) as CapturedRequest | null,
     traceparent: typeof value.traceparent === 'string' ? value.traceparent : null,
   };

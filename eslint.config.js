@@ -1,0 +1,59 @@
+// Lint rules that keep a queue from losing messages (floating promises), keep types honest,
+// and enforce the import boundaries of the layered layout (see docs/architecture.md).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Forbids imports of the given layers from the files of one layer. */
+const boundary = (files, layers, why) => ({
+  files,
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: layers.map((layer) => ({ group: [`**/${layer}/**`], message: why })) },
+    ],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '.bench/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/only-throw-error': 'off',
+      // Port implementations are async by contract even when an adapter has nothing to await.
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+    },
+  },
+  {
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['test/**/*.ts', '**/*.test.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  boundary(['src/core/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'observability', 'config', 'app', 'cli', 'dashboard'], 'core is the domain: it imports no other layer'),
+  boundary(['src/ports/**'], ['adapters', 'api', 'worker', 'routing', 'observability', 'config', 'app', 'cli'], 'ports depend on core only'),
+  boundary(['src/adapters/**'], ['api', 'worker', 'routing', 'observability', 'config', 'app', 'cli'], 'adapters depend on core and ports only'),
+  boundary(['src/routing/**'], ['adapters', 'api', 'worker', 'observability', 'config', 'app', 'cli'], 'routing depends on core and ports only'),
+  boundary(['src/worker/**'], ['adapters', 'api', 'config', 'app', 'cli'], 'the worker gets its backends injected'),
+  boundary(['src/api/**'], ['adapters', 'worker', 'config', 'app', 'cli', 'dashboard'], 'the API gets plain options and injected backends'),
+  boundary(['src/observability/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'config', 'app', 'cli'], 'observability depends on core only'),
+  boundary(['src/config/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'observability', 'app', 'cli'], 'config depends on core only'),
+  boundary(['src/app/**'], ['cli'], 'nothing imports the CLI'),
+);

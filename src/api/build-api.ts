@@ -1,0 +1,73 @@
+/**
+ * The Fastify application as a function of its dependencies: no sockets, no globals, so tests
+ * drive it with `app.inject()` on the in-memory backends and the composition root listens.
+ *
+ * @module
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { CompletionWaiters } from './completion-waiters.js';
+import type { ApiDeps, ApiOptions, RouteContext } from './context.js';
+import { registerErrorHandling } from './error-handler.js';
+import { registerJsonParser } from './json-body.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerRequestRoutes } from './routes/requests.js';
+
+export interface BuildApiArgs extends ApiDeps {
+  readonly options: ApiOptions;
+  readonly logger?: FastifyBaseLogger;
+}
+
+export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
+  const { options } = args;
+  const app = Fastify({
+    ...(args.logger === undefined ? { logger: false } : { loggerInstance: args.logger }),
+    // One log line per request would cost more than the rest of a submit; metrics count them.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.maxBodyBytes,
+    trustProxy: options.trustProxy,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, allowUnionTypes: true } },
+  });
+
+  let closing = false;
+  const waiters = new CompletionWaiters(args.store);
+  const ctx: RouteContext = { ...args, options, waiters, closing: () => closing };
+
+  app.addHook('preClose', async () => {
+    closing = true;
+    waiters.releaseAll();
+  });
+  if (args.metrics !== undefined) {
+    const { apiRequests, apiDuration } = args.metrics;
+    app.addHook('onResponse', async (request, reply) => {
+      const endpoint = request.routeOptions.url ?? 'unmatched';
+      apiRequests.inc({ method: request.method, endpoint, status: String(reply.statusCode) });
+      apiDuration.observe({ method: request.method, endpoint }, reply.elapsedTime / 1000);
+    });
+  }
+
+  registerErrorHandling(app);
+  registerJsonParser(app, { maxDepth: options.maxJsonDepth });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'OpenHQM',
+        version: options.version,
+        description: 'Asynchronous HTTP request gateway: submit a request, get a correlation id at once (202), fetch the result by id.',
+      },
+      tags: [
+        { name: 'requests', description: 'Submit requests and fetch their status and results' },
+        { name: 'health', description: 'Probes and metrics' },
+      ],
+    },
+  });
+  if (options.docsEnabled) await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerRequestRoutes(app, ctx);
+  registerHealthRoutes(app, ctx);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,45 @@
+/**
+ * The JSON body parser: strict UTF-8, no prototype-poisoning keys, bounded nesting, finite
+ * numbers and no lone surrogates — so anything that reaches a route handler can be stored and
+ * echoed back exactly. Bad bytes or syntax are 400; well-formed JSON outside the limits is 422.
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import sjson from 'secure-json-parse';
+import { HqmError, ValidationError } from '../core/errors.js';
+import { findJsonProblem } from '../core/json-limits.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export function registerJsonParser(app: FastifyInstance, options: { maxDepth: number }): void {
+  // JSON only: a text/plain body is 415, not a string that then fails validation.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json$/i, { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer, options.maxDepth));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+}
+
+/** `maxDepth` bounds the payload; the request object around it is allowed one level more. */
+export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new HqmError('HQM_ERR_MALFORMED_BODY', 'the body is not valid UTF-8');
+  }
+  if (text.trim() === '') throw new HqmError('HQM_ERR_MALFORMED_BODY', 'the body is empty; send a JSON object');
+  let value: unknown;
+  try {
+    value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    throw new HqmError('HQM_ERR_MALFORMED_BODY', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+  const problem = findJsonProblem(value, maxDepth + 1);
+  if (problem !== undefined) throw new ValidationError([{ path: problem.path === '' ? 'body' : `body.${problem.path}`, message: problem.message }]);
+  return value;
+}

@@ -1,0 +1,36 @@
+/** How records look on the wire: the original's JSON shapes, times as ISO-8601. */
+import { isTerminal } from '../core/request/lifecycle.js';
+import type { RequestEvent, RequestRecord } from '../core/request/record.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function presentStatus(record: RequestRecord) {
+  return {
+    correlation_id: record.id,
+    status: record.status,
+    submitted_at: iso(record.submittedAt),
+    updated_at: iso(record.updatedAt),
+    progress: record.progress,
+  };
+}
+
+export function presentResult(record: RequestRecord) {
+  const outcome = isTerminal(record.status) ? record.outcome : null;
+  return {
+    correlation_id: record.id,
+    status: record.status,
+    result: outcome?.result ?? null,
+    headers: outcome?.headers ?? null,
+    status_code: outcome?.statusCode ?? null,
+    error: outcome?.error ?? (record.status === 'CANCELLED' ? 'cancelled' : null),
+    processing_time_ms: outcome?.processingTimeMs ?? null,
+    completed_at: outcome === null ? null : iso(outcome.completedAt),
+  };
+}
+
+export function presentEvents(id: string, events: readonly RequestEvent[]) {
+  return {
+    correlation_id: id,
+    events: events.map((e) => ({ at: iso(e.at), from: e.from, to: e.to, attempt: e.attempt, worker_id: e.workerId, error: e.error })),
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * JSON Schemas of the API: they validate requests (types, required fields), serialize
+ * responses fast, and are the OpenAPI document served at /openapi.json. Range and enum checks
+ * with friendlier messages live in validate.ts.
+ *
+ * @module
+ */
+import { PRIORITY_NAMES } from '../core/request/envelope.js';
+import { STATUSES } from '../core/request/lifecycle.js';
+
+const nullableString = { type: ['string', 'null'] } as const;
+const timestamp = { type: 'string', format: 'date-time' } as const;
+const nullableTimestamp = { type: ['string', 'null'], format: 'date-time' } as const;
+const status = { type: 'string', enum: [...STATUSES] } as const;
+
+export const errorResponse = {
+  type: 'object',
+  description: 'An error. `detail` is a sentence, or for 422 a list of `{loc, msg, type}` naming each bad field.',
+  properties: {
+    detail: {},
+    code: { type: 'string', description: 'Stable HQM_ERR_* code (see docs/errors.md)' },
+    message: { type: 'string' },
+  },
+} as const;
+
+export const submitBody = {
+  type: 'object',
+  required: ['payload'],
+  properties: {
+    payload: { type: 'object', description: 'Handed to the processor; the JSON body of the upstream call in proxy mode.' },
+    headers: {
+      type: ['object', 'null'],
+      additionalProperties: { type: 'string' },
+      description: 'HTTP headers for the processor (forwarded upstream in proxy mode).',
+    },
+    metadata: {
+      type: ['object', 'null'],
+      description: 'Processing options; keys not listed travel to the processor untouched.',
+      properties: {
+        priority: {
+          type: ['integer', 'string'],
+          description: `0–9, higher first (default 0), or one of ${Object.keys(PRIORITY_NAMES).join(', ')}.`,
+        },
+        timeout: { type: 'number', description: 'Seconds from submission until the deadline (default worker.timeout_seconds).' },
+        retry_count: { type: 'integer', minimum: 0 },
+        endpoint: { ...nullableString, maxLength: 2048, description: 'Named endpoint or URL (proxy mode).' },
+        method: { ...nullableString, maxLength: 16, description: 'HTTP method override (proxy mode).' },
+        queue: { type: 'string', description: 'Queue to run on (default "default").' },
+        partition_key: { ...nullableString, maxLength: 1024 },
+        callback_url: { ...nullableString, maxLength: 2048 },
+      },
+    },
+  },
+} as const;
+
+export const submitAccepted = {
+  type: 'object',
+  properties: { correlation_id: { type: 'string' }, status, submitted_at: timestamp },
+} as const;
+
+export const statusResponse = {
+  type: 'object',
+  properties: {
+    correlation_id: { type: 'string' },
+    status,
+    submitted_at: timestamp,
+    updated_at: timestamp,
+    progress: { type: ['number', 'null'], description: 'Last progress (0–100) the processor reported.' },
+  },
+} as const;
+
+export const resultResponse = {
+  type: 'object',
+  properties: {
+    correlation_id: { type: 'string' },
+    status,
+    result: { description: 'The processor result (any JSON); null until COMPLETED.' },
+    headers: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+    status_code: { type: ['integer', 'null'], description: 'HTTP status of the upstream answer (proxy mode).' },
+    error: nullableString,
+    processing_time_ms: { type: ['integer', 'null'] },
+    completed_at: nullableTimestamp,
+  },
+} as const;
+
+export const eventsResponse = {
+  type: 'object',
+  properties: {
+    correlation_id: { type: 'string' },
+    events: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          at: timestamp,
+          from: { type: ['string', 'null'] },
+          to: status,
+          attempt: { type: 'integer' },
+          worker_id: nullableString,
+          error: nullableString,
+        },
+      },
+    },
+  },
+} as const;
+
+export const idParams = {
+  type: 'object',
+  properties: { correlation_id: { type: 'string', description: 'The id returned by submit.' } },
+} as const;
+
+export const waitQuery = {
+  type: 'object',
+  properties: {
+    wait: { type: 'string', description: 'Seconds to wait for a terminal status before answering (long-poll), capped by api.max_wait_seconds.' },
+  },
+} as const;
+
+export const healthResponse = {
+  type: 'object',
+  properties: {
+    status: { type: 'string' },
+    version: { type: 'string' },
+    timestamp,
+    components: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+} as const;

@@ -1,0 +1,64 @@
+/**
+ * The checks the JSON Schema cannot phrase well: ranges, names and URLs of the submit body.
+ * Every problem is collected, so one 422 names them all.
+ *
+ * @module
+ */
+import { ValidationError, type FieldIssue } from '../core/errors.js';
+import { PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NAMES } from '../core/request/envelope.js';
+
+const MAX_TIMEOUT_SECONDS = 365 * 24 * 3600;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const METHOD = /^[A-Za-z]+$/;
+const MAX_HEADERS = 100;
+
+export interface SubmitBody {
+  readonly payload: Record<string, unknown>;
+  readonly headers?: Record<string, string> | null;
+  readonly metadata?: Record<string, unknown> | null;
+}
+
+export function validateSubmit(body: SubmitBody, queues: ReadonlySet<string>): void {
+  const issues: FieldIssue[] = [];
+  const headers = body.headers ?? {};
+  const names = Object.keys(headers);
+  if (names.length > MAX_HEADERS) issues.push({ path: 'body.headers', message: `at most ${MAX_HEADERS} headers` });
+  for (const name of names) {
+    if (!HEADER_NAME.test(name)) issues.push({ path: `body.headers.${name}`, message: 'is not a valid HTTP header name' });
+    else if (/[\r\n\0]/.test(headers[name] ?? '')) issues.push({ path: `body.headers.${name}`, message: 'must not contain CR, LF or NUL' });
+  }
+  const m = body.metadata ?? {};
+  if (m.priority !== undefined && !validPriority(m.priority)) {
+    issues.push({ path: 'body.metadata.priority', message: `must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}, or one of ${Object.keys(PRIORITY_NAMES).join(', ')}` });
+  }
+  if (typeof m.timeout === 'number' && !(m.timeout > 0 && m.timeout <= MAX_TIMEOUT_SECONDS)) {
+    issues.push({ path: 'body.metadata.timeout', message: `must be greater than 0 and at most ${MAX_TIMEOUT_SECONDS} seconds` });
+  }
+  if (typeof m.method === 'string' && !METHOD.test(m.method)) issues.push({ path: 'body.metadata.method', message: 'must be an HTTP method name' });
+  if (typeof m.queue === 'string' && !queues.has(m.queue)) {
+    issues.push({ path: 'body.metadata.queue', message: `unknown queue "${m.queue}"; known: ${[...queues].join(', ')}` });
+  }
+  if (typeof m.callback_url === 'string' && !isHttpUrl(m.callback_url)) issues.push({ path: 'body.metadata.callback_url', message: 'must be an http(s) URL' });
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
+function validPriority(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= PRIORITY_MIN && value <= PRIORITY_MAX;
+  return typeof value === 'string' && PRIORITY_NAMES[value.toLowerCase()] !== undefined;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** `?wait=N`: seconds, non-negative, capped at `max`. Absent means 0. */
+export function parseWait(raw: string | undefined, max: number): number {
+  if (raw === undefined || raw === '') return 0;
+  if (!/^\d+(\.\d+)?$/.test(raw)) throw new ValidationError([{ path: 'query.wait', message: 'must be a number of seconds (0 or more)' }]);
+  return Math.min(Number(raw), max);
+}

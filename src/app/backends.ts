@@ -1,0 +1,56 @@
+/**
+ * Creating the queue backend and the result store named by the configuration, through the
+ * registries, and checking the configuration against what they can do.
+ *
+ * @module
+ */
+import { queueBackends } from '../adapters/queue/registry.js';
+import { resultStores } from '../adapters/result-store/registry.js';
+import type { Config } from '../config/schema.js';
+import { ConfigError, HqmError } from '../core/errors.js';
+import type { AdapterContext } from '../ports/adapter.js';
+import type { QueueBackend } from '../ports/queue-backend.js';
+import type { ResultStore } from '../ports/result-store.js';
+
+/** Which parts this process runs. */
+export interface Roles {
+  readonly api: boolean;
+  readonly worker: boolean;
+}
+
+export async function createQueue(config: Config, context: AdapterContext): Promise<QueueBackend> {
+  const load = queueBackends[config.queue.type];
+  if (load === undefined) throw unknownType('queue.type', config.queue.type, Object.keys(queueBackends));
+  const { factory } = await load();
+  // An adapter reads its own keys from the queue section and from a section named after it.
+  const section = (config as unknown as Record<string, object | undefined>)[config.queue.type] ?? {};
+  return factory.create({ ...config.queue, ...section }, context);
+}
+
+export async function createStore(config: Config, context: AdapterContext): Promise<ResultStore> {
+  const load = resultStores[config.cache.type];
+  if (load === undefined) throw unknownType('cache.type', config.cache.type, Object.keys(resultStores));
+  const { factory } = await load();
+  const section = (config as unknown as Record<string, object | undefined>)[config.cache.type] ?? {};
+  return factory.create({ ...config.cache, ...section }, context);
+}
+
+/** Fails fast when the configuration asks for what the chosen backends cannot do. */
+export function checkCapabilities(config: Config, roles: Roles, queue: QueueBackend, store: ResultStore): void {
+  const issues: Array<{ path: string; message: string }> = [];
+  const split = !(roles.api && roles.worker);
+  if (split && !queue.capabilities.shared) {
+    issues.push({ path: 'queue.type', message: `"${queue.type}" keeps messages inside one process; run \`openhqm start\` (API and workers together) or choose a shared backend` });
+  }
+  if (split && !store.capabilities.sharedChangeFeed && !store.capabilities.durable) {
+    issues.push({ path: 'cache.type', message: `"${store.type}" keeps results inside one process; run \`openhqm start\` or choose a shared store` });
+  }
+  if (config.worker.max_retries > 0 && config.worker.retry_delay_base > 0 && !queue.capabilities.delay) {
+    issues.push({ path: 'worker.retry_delay_base', message: `the ${queue.type} queue cannot delay messages; set it to 0 (immediate retries) or choose a backend with delays` });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+}
+
+function unknownType(key: string, value: string, known: readonly string[]): HqmError {
+  return new HqmError('HQM_ERR_ADAPTER_UNKNOWN', `${key}: unknown backend "${value}" (available: ${known.join(', ')})`, { details: { key, value, known } });
+}

@@ -1,0 +1,122 @@
+/**
+ * The composition root: configuration → backends → worker pool and API → a running process,
+ * and the documented shutdown order: (1) stop accepting HTTP, (2) stop consuming, (3) drain
+ * in-flight work within the grace period, (4) flush results, (5) close the backends.
+ *
+ * @module
+ */
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../api/build-api.js';
+import type { Config } from '../config/schema.js';
+import { DEFAULT_QUEUE } from '../core/request/envelope.js';
+import { HqmEvents } from '../core/events.js';
+import type { PinoLogger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import type { QueueBackend } from '../ports/queue-backend.js';
+import type { ResultStore } from '../ports/result-store.js';
+import { builtinProcessor } from '../worker/processors/builtin.js';
+import { loadProcessorModule } from '../worker/processors/load-module.js';
+import { WorkerPool } from '../worker/runner.js';
+import { checkCapabilities, createQueue, createStore, type Roles } from './backends.js';
+import { VERSION } from './version.js';
+
+export interface RunningApp {
+  /** Where the API listens (undefined for a worker-only process). */
+  readonly url: string | undefined;
+  readonly api: FastifyInstance | undefined;
+  readonly worker: WorkerPool | undefined;
+  /** Graceful shutdown in the documented order. Idempotent. */
+  readonly stop: () => Promise<void>;
+}
+
+export async function startApp(config: Config, roles: Roles, logger: PinoLogger): Promise<RunningApp> {
+  const workerId = config.worker.id ?? `${hostname()}-${process.pid}`;
+  const events = new HqmEvents();
+  const metrics = config.monitoring.metrics_enabled ? new Metrics() : undefined;
+  metrics?.observe(events, workerId);
+  const context = { logger };
+
+  let queue: QueueBackend | undefined;
+  let store: ResultStore | undefined;
+  let api: FastifyInstance | undefined;
+  let worker: WorkerPool | undefined;
+  const closeBackends = async (): Promise<void> => {
+    await store?.close();
+    await queue?.close();
+  };
+
+  try {
+    queue = await createQueue(config, context);
+    store = await createStore(config, context);
+    checkCapabilities(config, roles, queue, store);
+    const queueName = config.queue.request_queue_name;
+    const liveQueue = queue;
+    metrics?.trackQueue(queueName, () => liveQueue.stats(queueName));
+
+    if (roles.worker) {
+      const processor = config.worker.processor_module === null ? builtinProcessor : await loadProcessorModule(config.worker.processor_module);
+      worker = new WorkerPool(
+        { queue, store, processor, events, logger: logger.child({ component: 'worker' }) },
+        {
+          queueName,
+          concurrency: config.worker.count,
+          visibilityTimeoutMs: config.queue.visibility_timeout_seconds * 1000,
+          shutdownGraceMs: config.worker.shutdown_grace_seconds * 1000,
+          workerId,
+          retry: { maxAttempts: config.worker.max_retries + 1, baseMs: config.worker.retry_delay_base * 1000, maxMs: config.worker.retry_delay_max * 1000 },
+          defaultTimeoutSeconds: config.worker.timeout_seconds,
+        },
+      );
+      worker.start();
+    }
+
+    let url: string | undefined;
+    if (roles.api) {
+      const pool = worker;
+      api = await buildApi({
+        queue,
+        store,
+        events,
+        metrics,
+        logger,
+        components: pool === undefined ? undefined : async () => ({ worker: { ok: pool.state === 'running', detail: pool.state } }),
+        options: {
+          queues: new Map([[DEFAULT_QUEUE, queueName]]),
+          defaultTimeoutSeconds: config.worker.timeout_seconds,
+          ttlMs: config.cache.ttl_seconds * 1000,
+          maxBodyBytes: config.api.max_body_bytes,
+          maxJsonDepth: config.api.max_json_depth,
+          maxWaitSeconds: config.api.max_wait_seconds,
+          docsEnabled: config.api.docs_enabled,
+          trustProxy: config.api.trust_proxy,
+          version: VERSION,
+        },
+      });
+      url = await api.listen({ host: config.server.host, port: config.server.port });
+    }
+
+    logger.info(
+      { version: VERSION, url, roles: Object.entries(roles).flatMap(([r, on]) => (on ? [r] : [])), queue: queue.type, store: store.type, worker_id: workerId },
+      url === undefined ? 'OpenHQM worker running' : `OpenHQM listening on ${url}`,
+    );
+
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        logger.info({}, 'shutting down');
+        await api?.close(); // (1) no new HTTP requests; in-flight ones finish
+        await worker?.stop(); // (2) stop consuming, (3) drain or release in-flight work
+        await closeBackends(); // (4) flush pending writes, (5) close connections
+        logger.info({}, 'shutdown complete');
+      })();
+      return stopping;
+    };
+    return { url, api, worker, stop };
+  } catch (error) {
+    await api?.close().catch(() => undefined);
+    await worker?.stop().catch(() => undefined);
+    await closeBackends().catch(() => undefined);
+    throw error;
+  }
+}

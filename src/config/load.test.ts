@@ -1,0 +1,101 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../core/errors.js';
+import { loadConfig } from './load.js';
+import { maskSecrets } from './mask.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'openhqm-config-'));
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function problems(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues.map((i) => `${i.path}: ${i.message}`);
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults with nothing set', () => {
+    const { config } = loadConfig({ env: {} });
+    expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8000 });
+    expect(config.queue.type).toBe('sqlite');
+    expect(config.cache).toMatchObject({ type: 'sqlite', ttl_seconds: 3600 });
+    expect(config.sqlite.path).toBe('./data/openhqm.db');
+    expect(config.worker).toMatchObject({ count: 5, max_retries: 3, retry_delay_base: 1, retry_delay_max: 60, timeout_seconds: 300 });
+    expect(config.monitoring.log_level).toBe('info');
+  });
+
+  it('layers file < environment < flags, converting strings to their types', () => {
+    const path = file('layers.yaml', 'server:\n  port: 9000\n  host: 127.0.0.1\nworker:\n  count: 2\n');
+    const { config } = loadConfig({
+      env: { OPENHQM_CONFIG: path, OPENHQM_SERVER__PORT: '9100', OPENHQM_WORKER__MAX_RETRIES: '7', OPENHQM_MONITORING__METRICS_ENABLED: 'false' },
+      overrides: { server: { port: 9200 } },
+    });
+    expect(config.server).toMatchObject({ port: 9200, host: '127.0.0.1' });
+    expect(config.worker).toMatchObject({ count: 2, max_retries: 7 });
+    expect(config.monitoring.metrics_enabled).toBe(false);
+  });
+
+  it('reads environment names case-insensitively, as the original did', () => {
+    const { config } = loadConfig({ env: { openhqm_queue__type: 'memory', OPENHQM_Cache__Type: 'memory' } });
+    expect(config.queue.type).toBe('memory');
+    expect(config.cache.type).toBe('memory');
+  });
+
+  it('names every bad key, why, and where the value came from', () => {
+    const path = file('bad.yaml', 'queue:\n  tpye: redis\nworker:\n  count: 0\n');
+    const found = problems(() => loadConfig({ env: { OPENHQM_CONFIG: path, OPENHQM_SERVER__PORT: 'eighty', OPENHQM_MONITORING__LOG_LEVEL: 'loud' } }));
+    expect(found).toHaveLength(4);
+    expect(found.join('\n')).toMatch(/queue\.tpye: unknown key \(did you mean "type"\?\) \(from config file/);
+    expect(found.join('\n')).toMatch(/worker\.count: .*(>=1|too small)/i);
+    expect(found.join('\n')).toMatch(/server\.port: expected a whole number, got "eighty" \(from environment OPENHQM_SERVER__PORT\)/);
+    expect(found.join('\n')).toMatch(/monitoring\.log_level: expected one of/);
+  });
+
+  it('rejects an unknown section from the environment', () => {
+    expect(problems(() => loadConfig({ env: { OPENHQM_NOPE__X: '1' } }))).toEqual([expect.stringMatching(/^nope: unknown key/)]);
+  });
+
+  it('checks that the retry delay cap is not below its base', () => {
+    expect(problems(() => loadConfig({ env: { OPENHQM_WORKER__RETRY_DELAY_BASE: '10', OPENHQM_WORKER__RETRY_DELAY_MAX: '5' } }))).toEqual([
+      expect.stringMatching(/^worker\.retry_delay_max: must be at least/),
+    ]);
+  });
+
+  it('substitutes ${VAR} and reads *_file secrets', () => {
+    const secret = file('secret.txt', 'from-a-file\n');
+    const path = file('vars.yaml', `queue:\n  redis_url: "redis://\${REDIS_HOST}:6379"\n  mqtt_password_file: ${secret}\nsqlite:\n  path: \${DB:-/tmp/x.db}\n`);
+    const { config } = loadConfig({ env: { OPENHQM_CONFIG: path, REDIS_HOST: 'cache.internal' } });
+    expect(config.queue.redis_url).toBe('redis://cache.internal:6379');
+    expect(config.queue.mqtt_password).toBe('from-a-file');
+    expect(config.sqlite.path).toBe('/tmp/x.db');
+  });
+
+  it('reports an unset ${VAR} and an unreadable file', () => {
+    const path = file('missing.yaml', 'queue:\n  redis_url: "${NOT_SET_ANYWHERE}"\n');
+    expect(problems(() => loadConfig({ env: { OPENHQM_CONFIG: path } }))).toEqual([expect.stringMatching(/NOT_SET_ANYWHERE is not set/)]);
+    expect(problems(() => loadConfig({ env: {}, configPath: join(dir, 'absent.yaml') }))).toEqual([expect.stringMatching(/cannot read config file/)]);
+  });
+
+  it('freezes the result', () => {
+    const { config } = loadConfig({ env: {} });
+    expect(Object.isFrozen(config.server)).toBe(true);
+  });
+});
+
+describe('maskSecrets', () => {
+  it('masks secret keys and URL passwords, and leaves the rest', () => {
+    expect(
+      maskSecrets({ queue: { redis_url: 'redis://user:hunter2@host:6379/0', mqtt_password: 'pw', mqtt_username: 'me', gcp_credentials_path: '/x' } }),
+    ).toEqual({ queue: { redis_url: 'redis://user:****@host:6379/0', mqtt_password: '****', mqtt_username: 'me', gcp_credentials_path: '/x' } });
+  });
+});

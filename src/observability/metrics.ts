@@ -1,0 +1,148 @@
+/**
+ * Every Prometheus metric, defined in one place. Names follow the original project (so its
+ * dashboards keep working) and labels stay bounded: queue names, outcomes, routes — never ids.
+ * Metrics are fed by the typed events the API and the worker emit, not by calls in the hot path.
+ *
+ * @module
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { HqmEvents } from '../core/events.js';
+
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly apiRequests = new Counter({
+    name: 'openhqm_api_requests_total',
+    help: 'HTTP requests answered, by method, route and status code',
+    labelNames: ['method', 'endpoint', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly apiDuration = new Histogram({
+    name: 'openhqm_api_request_duration_seconds',
+    help: 'Time to answer an HTTP request',
+    labelNames: ['method', 'endpoint'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+
+  readonly queuePublish = new Counter({
+    name: 'openhqm_queue_publish_total',
+    help: 'Messages published to the queue, by outcome',
+    labelNames: ['queue_name', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueConsume = new Counter({
+    name: 'openhqm_queue_consume_total',
+    help: 'Deliveries received by this process',
+    labelNames: ['queue_name'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueDlq = new Counter({
+    name: 'openhqm_queue_dlq_total',
+    help: 'Messages moved to the dead-letter store, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerActive = new Gauge({
+    name: 'openhqm_worker_active',
+    help: 'Requests being processed right now by this worker process',
+    labelNames: ['worker_id'] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerHeartbeat = new Gauge({
+    name: 'openhqm_worker_heartbeat_timestamp_seconds',
+    help: 'Last time this worker process proved it is alive (a stale value means a stuck worker)',
+    labelNames: ['worker_id'] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerDuration = new Histogram({
+    name: 'openhqm_worker_processing_duration_seconds',
+    help: 'Time a worker spent on one attempt, by outcome',
+    labelNames: ['status'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly workerErrors = new Counter({
+    name: 'openhqm_worker_errors_total',
+    help: 'Failed attempts, by kind',
+    labelNames: ['error_type'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Reports queue depth, in-flight and dead-letter counts, read from the backend at scrape time. */
+  trackQueue(queueName: string, stats: () => Promise<{ depth: number; inFlight: number; deadLettered: number }>): void {
+    const read = async (): Promise<{ depth: number; inFlight: number; deadLettered: number } | undefined> => {
+      try {
+        return await stats();
+      } catch {
+        return undefined; // The backend is down: /health says so; the gauges keep their last value.
+      }
+    };
+    new Gauge({
+      name: 'openhqm_queue_depth',
+      help: 'Messages waiting in the queue (ready and delayed)',
+      labelNames: ['queue_name'] as const,
+      registers: [this.registry],
+      async collect() {
+        const s = await read();
+        if (s !== undefined) this.set({ queue_name: queueName }, s.depth);
+      },
+    });
+    new Gauge({
+      name: 'openhqm_queue_in_flight',
+      help: 'Messages delivered and not yet settled',
+      labelNames: ['queue_name'] as const,
+      registers: [this.registry],
+      async collect() {
+        const s = await read();
+        if (s !== undefined) this.set({ queue_name: queueName }, s.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'openhqm_queue_dead_letters',
+      help: 'Messages held in the dead-letter store',
+      labelNames: ['queue_name'] as const,
+      registers: [this.registry],
+      async collect() {
+        const s = await read();
+        if (s !== undefined) this.set({ queue_name: queueName }, s.deadLettered);
+      },
+    });
+  }
+
+  /** Turns the request and worker events into metrics. */
+  observe(events: HqmEvents, workerId: string): void {
+    events.on('request:submitted', ({ queue }) => this.queuePublish.inc({ queue_name: queue, status: 'success' }));
+    events.on('request:publish_failed', ({ queue }) => this.queuePublish.inc({ queue_name: queue, status: 'failed' }));
+    events.on('delivery:received', ({ queue }) => this.queueConsume.inc({ queue_name: queue }));
+    events.on('request:completed', ({ durationMs }) => this.workerDuration.observe({ status: 'success' }, durationMs / 1000));
+    events.on('request:retrying', ({ durationMs }) => {
+      this.workerDuration.observe({ status: 'retry' }, durationMs / 1000);
+      this.workerErrors.inc({ error_type: 'retryable' });
+    });
+    events.on('request:failed', ({ durationMs }) => {
+      this.workerDuration.observe({ status: 'failed' }, durationMs / 1000);
+      this.workerErrors.inc({ error_type: 'fatal' });
+    });
+    events.on('request:timeout', ({ durationMs }) => {
+      this.workerDuration.observe({ status: 'timeout' }, durationMs / 1000);
+      this.workerErrors.inc({ error_type: 'timeout' });
+    });
+    events.on('request:dead_lettered', ({ reason }) => this.queueDlq.inc({ reason }));
+    events.on('worker:busy', ({ active }) => this.workerActive.set({ worker_id: workerId }, active));
+    events.on('worker:heartbeat', ({ at }) => this.workerHeartbeat.set({ worker_id: workerId }, at / 1000));
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The built-in operations of the original project, selected by `payload.operation` with the
+ * input in `payload.data`, answering `{output, processed_at}`:
+ *
+ * - `echo` returns `data` unchanged; `uppercase` and `reverse` work on its text (a string as
+ *   is, anything else as its JSON text); reverse works on code points, so emoji survive;
+ * - `error` fails with "Test error" (permanently, as the original; `retryable: true` in the
+ *   payload makes it a retryable failure instead, to watch retries and dead-lettering);
+ * - `sleep` waits `seconds` (default 1, at most 3600), honouring the deadline and shutdown;
+ * - anything else answers "Unknown operation: <name>", as the original does.
+ *
+ * @module
+ */
+import { coerceError } from '../../core/errors.js';
+import type { Processor } from '../processor.js';
+import { PermanentError } from '../processor.js';
+
+export const builtinProcessor: Processor = async (request, ctx) => {
+  const operation = request.payload.operation ?? 'unknown';
+  const data = request.payload.data ?? '';
+  let output: unknown;
+  switch (operation) {
+    case 'echo':
+      output = data;
+      break;
+    case 'uppercase':
+      output = asText(data).toUpperCase();
+      break;
+    case 'reverse':
+      output = Array.from(asText(data)).reverse().join('');
+      break;
+    case 'error':
+      if (request.payload.retryable === true) throw Object.assign(new Error('Test error'), { retryable: true });
+      throw new PermanentError('Test error');
+    case 'sleep':
+      output = await sleep(seconds(request.payload.seconds), ctx.signal);
+      break;
+    default:
+      output = `Unknown operation: ${asText(operation)}`;
+  }
+  return { output, processed_at: new Date().toISOString() };
+};
+
+function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value) ?? '';
+}
+
+function seconds(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.min(Math.max(value, 0), 3600) : 1;
+}
+
+function sleep(s: number, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(coerceError(signal.reason));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(`slept ${s}s`);
+    }, s * 1000);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(coerceError(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * The worker pool of one process: consumes the request queue with `worker.count` deliveries
+ * in flight, keeps each one's visibility extended while it runs (the heartbeat), and shuts
+ * down in order — stop taking work, let in-flight work finish within the grace period, then
+ * hand back what is left for another worker to redeliver.
+ *
+ * States: created → running → stopping → stopped.
+ *
+ * @module
+ */
+import { isHqmError } from '../core/errors.js';
+import type { HqmEvents } from '../core/events.js';
+import type { Logger } from '../ports/logger.js';
+import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
+import type { ResultStore } from '../ports/result-store.js';
+import { runAttempt, ShutdownAbort, type AttemptDeps } from './attempt.js';
+import type { Processor } from './processor.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+export interface WorkerOptions {
+  readonly queueName: string;
+  readonly concurrency: number;
+  readonly visibilityTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly workerId: string;
+  readonly retry: RetryPolicy;
+  readonly defaultTimeoutSeconds: number;
+}
+
+export interface WorkerDeps {
+  readonly queue: QueueBackend;
+  readonly store: ResultStore;
+  readonly processor: Processor;
+  readonly events: HqmEvents;
+  readonly logger: Logger;
+}
+
+type PoolState = 'created' | 'running' | 'stopping' | 'stopped';
+
+/** After the grace period, how long released work may take to be handed back. */
+const RELEASE_TIMEOUT_MS = 10_000;
+/** Back-off while the store or the queue cannot be reached, so a worker does not spin. */
+const OUTAGE_BACKOFF_MS = { first: 250, max: 15_000 };
+
+export class WorkerPool {
+  #state: PoolState = 'created';
+  #subscription: Subscription | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  readonly #active = new Map<Delivery, { controller: AbortController; done: Promise<void> }>();
+  readonly #attemptDeps: AttemptDeps;
+  #outages = 0;
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly options: WorkerOptions,
+  ) {
+    this.#attemptDeps = {
+      store: deps.store,
+      processor: deps.processor,
+      events: deps.events,
+      logger: deps.logger,
+      queueName: options.queueName,
+      workerId: options.workerId,
+      retry: options.retry,
+      defaultTimeoutSeconds: options.defaultTimeoutSeconds,
+    };
+  }
+
+  get state(): PoolState {
+    return this.#state;
+  }
+
+  get active(): number {
+    return this.#active.size;
+  }
+
+  start(): void {
+    if (this.#state !== 'created') throw new Error(`cannot start a worker pool that is ${this.#state}`);
+    this.#state = 'running';
+    const { concurrency, visibilityTimeoutMs } = this.options;
+    this.#subscription = this.deps.queue.consume(this.options.queueName, { concurrency, visibilityTimeoutMs }, this.#handle);
+    // Ref'd on purpose: in a worker-only process this timer is what keeps the process alive.
+    this.#heartbeat = setInterval(this.#beat, Math.max(250, Math.floor(visibilityTimeoutMs / 3)));
+    this.#beat();
+    this.deps.logger.info({ queue: this.options.queueName, concurrency, worker_id: this.options.workerId }, 'worker pool started');
+  }
+
+  /** Graceful stop; resolves when nothing is in flight any more. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'created') {
+      this.#state = 'stopped';
+      return;
+    }
+    if (this.#state === 'stopping') return this.#drained();
+    this.#state = 'stopping';
+    await this.#subscription?.stop();
+    const inFlight = this.#active.size;
+    if (inFlight > 0) this.deps.logger.info({ in_flight: inFlight, grace_ms: this.options.shutdownGraceMs }, 'waiting for in-flight requests');
+    const finished = await settleWithin(this.#drained(), this.options.shutdownGraceMs);
+    if (!finished) {
+      this.deps.logger.warn({ released: this.#active.size }, 'grace period over: releasing unfinished requests for redelivery');
+      for (const { controller } of this.#active.values()) controller.abort(new ShutdownAbort());
+      await settleWithin(this.#drained(), RELEASE_TIMEOUT_MS);
+    }
+    clearInterval(this.#heartbeat);
+    this.#state = 'stopped';
+    this.deps.logger.info({}, 'worker pool stopped');
+  }
+
+  readonly #handle = async (delivery: Delivery): Promise<void> => {
+    const controller = new AbortController();
+    const done = this.#attempt(delivery, controller);
+    this.#active.set(delivery, { controller, done });
+    this.deps.events.emit('worker:busy', { active: this.#active.size });
+    try {
+      await done;
+    } finally {
+      this.#active.delete(delivery);
+      this.deps.events.emit('worker:busy', { active: this.#active.size });
+    }
+  };
+
+  async #attempt(delivery: Delivery, controller: AbortController): Promise<void> {
+    try {
+      await runAttempt(this.#attemptDeps, delivery, controller);
+      this.#outages = 0;
+    } catch (error) {
+      await this.#onInfrastructureError(delivery, error);
+    }
+  }
+
+  /**
+   * The store or the queue failed under us. Hold the slot for a growing back-off (so the
+   * consumer does not spin through the queue while a dependency is down), then give the
+   * delivery back without counting an attempt. If even that fails, the visibility timeout
+   * brings the message back later.
+   */
+  async #onInfrastructureError(delivery: Delivery, error: unknown): Promise<void> {
+    this.#outages += 1;
+    const wait = Math.min(OUTAGE_BACKOFF_MS.max, OUTAGE_BACKOFF_MS.first * 2 ** Math.min(this.#outages - 1, 10));
+    const unavailable = isHqmError(error) && error.code === 'HQM_ERR_BACKEND_UNAVAILABLE';
+    this.deps.logger.error({ err: error, message_id: delivery.messageId, retry_in_ms: wait }, unavailable ? 'backend unavailable while handling a delivery' : 'unexpected error while handling a delivery');
+    if (this.#state === 'running') await new Promise((resolve) => setTimeout(resolve, wait));
+    await delivery.release().catch(() => undefined);
+  }
+
+  readonly #beat = (): void => {
+    const at = Date.now();
+    this.deps.events.emit('worker:heartbeat', { at });
+    for (const delivery of this.#active.keys()) {
+      delivery.extend(this.options.visibilityTimeoutMs).catch((error: unknown) => {
+        this.deps.logger.warn({ err: error, message_id: delivery.messageId }, 'could not extend a delivery; it may be redelivered');
+      });
+    }
+  };
+
+  #drained(): Promise<void> {
+    return Promise.all([...this.#active.values()].map((a) => a.done)).then(() => undefined);
+  }
+}
+
+/** Resolves true if `work` settles within `ms`, false otherwise. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
