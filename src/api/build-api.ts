@@ -28,7 +28,15 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
     bodyLimit: options.maxBodyBytes,
     trustProxy: options.trustProxy,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      // An over-long id names no request: 404 like any other unknown id, not 414.
+      maxParamLength: 1024,
+      onMaxParamLength: (_path, _req, res) => {
+        res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ detail: 'Request not found or expired', code: 'HQM_ERR_NOT_FOUND' }));
+      },
+    },
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, allowUnionTypes: true } },
   });
 

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { isHqmError } from '../errors.js';
+import { assertTransition, attemptMayMove, canTransition, isTerminal, STATUSES, TERMINAL_STATUSES, type Status } from './lifecycle.js';
+
+describe('lifecycle', () => {
+  const allowed: Array<[Status, Status]> = [
+    ['PENDING', 'PROCESSING'],
+    ['PENDING', 'CANCELLED'],
+    ['PENDING', 'TIMEOUT'],
+    ['PROCESSING', 'COMPLETED'],
+    ['PROCESSING', 'FAILED'],
+    ['PROCESSING', 'PENDING'],
+    ['PROCESSING', 'TIMEOUT'],
+    ['PROCESSING', 'PROCESSING'],
+  ];
+
+  it('allows exactly the transitions of the drawn state machine', () => {
+    for (const from of STATUSES) {
+      for (const to of STATUSES) {
+        const expected = allowed.some(([f, t]) => f === from && t === to);
+        expect(canTransition(from, to), `${from} -> ${to}`).toBe(expected);
+      }
+    }
+  });
+
+  it('lets nothing leave a terminal state', () => {
+    for (const from of TERMINAL_STATUSES) {
+      expect(isTerminal(from)).toBe(true);
+      for (const to of STATUSES) expect(canTransition(from, to)).toBe(false);
+    }
+    expect(isTerminal('PENDING')).toBe(false);
+    expect(isTerminal('PROCESSING')).toBe(false);
+  });
+
+  it('throws a typed error for a forbidden move', () => {
+    let caught: unknown;
+    try {
+      assertTransition('COMPLETED', 'PENDING');
+    } catch (error) {
+      caught = error;
+    }
+    expect(isHqmError(caught) && caught.code).toBe('HQM_ERR_INVALID_TRANSITION');
+  });
+
+  it('fences PROCESSING by attempt: the holder moves it on, only a later attempt takes it over', () => {
+    const held = { status: 'PROCESSING' as const, attempt: 2 };
+    expect(attemptMayMove(held, 'COMPLETED', 2)).toBe(true);
+    expect(attemptMayMove(held, 'COMPLETED', 1)).toBe(false);
+    expect(attemptMayMove(held, 'COMPLETED', 3)).toBe(false);
+    expect(attemptMayMove(held, 'PROCESSING', 3)).toBe(true);
+    expect(attemptMayMove(held, 'PROCESSING', 2)).toBe(false);
+    expect(attemptMayMove({ status: 'PENDING', attempt: 5 }, 'PROCESSING', 1)).toBe(true);
+  });
+});

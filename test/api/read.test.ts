@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { testApi } from '../helpers/api.js';
+import { gateway } from '../helpers/gateway.js';
+import { deferred } from '../helpers/wait.js';
+
+describe('reading requests', () => {
+  it('status has the original shape', async () => {
+    const g = await gateway();
+    const id = await g.submit({ operation: 'echo', data: 1 });
+    await g.finished(id);
+    const res = await g.app.inject({ method: 'GET', url: `/api/v1/status/${id}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ correlation_id: id, status: 'COMPLETED', submitted_at: expect.any(String), updated_at: expect.any(String), progress: null });
+  });
+
+  it('response is 202 while pending and 200 with the result when completed', async () => {
+    const release = deferred();
+    const g = await gateway({
+      processor: async () => {
+        await release.promise;
+        return { output: 'x' };
+      },
+    });
+    const id = await g.submit({});
+    const pending = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}` });
+    expect(pending.statusCode).toBe(202);
+    expect(pending.json()).toMatchObject({ correlation_id: id, result: null, completed_at: null });
+    expect(['PENDING', 'PROCESSING']).toContain(pending.json().status);
+    release.resolve();
+    await g.finished(id);
+    const done = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}` });
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toEqual({
+      correlation_id: id,
+      status: 'COMPLETED',
+      result: { output: 'x' },
+      headers: null,
+      status_code: null,
+      error: null,
+      processing_time_ms: expect.any(Number),
+      completed_at: expect.any(String),
+    });
+  });
+
+  it('response of a failed request is 200 with the error', async () => {
+    const g = await gateway();
+    const id = await g.submit({ operation: 'error' });
+    await g.finished(id);
+    const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'FAILED', error: 'Test error', result: null });
+  });
+
+  it('?wait=N answers as soon as the request finishes, woken by the change feed', async () => {
+    const release = deferred();
+    const g = await gateway({
+      processor: async () => {
+        await release.promise;
+        return 'late';
+      },
+    });
+    const id = await g.submit({});
+    const polled = g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=20` });
+    setTimeout(() => release.resolve(), 50);
+    const res = await polled;
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'COMPLETED', result: 'late' });
+  });
+
+  it('?wait=N gives up after N seconds with 202', async () => {
+    const g = await gateway({ processor: () => new Promise(() => undefined) });
+    const id = await g.submit({});
+    const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=0.2` });
+    expect(res.statusCode).toBe(202);
+    expect(res.headers['retry-after']).toBe('1');
+  });
+
+  it('submit ?wait=N answers 200 with the result when it finishes in time', async () => {
+    const g = await gateway();
+    const res = await g.app.inject({ method: 'POST', url: '/api/v1/submit?wait=10', payload: { payload: { operation: 'uppercase', data: 'sync' } } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'COMPLETED', result: { output: 'SYNC' } });
+  });
+
+  it.each(['abc', '-1', '1e3', ''])('refuses ?wait=%s with 422 (or ignores it when empty)', async (wait) => {
+    const g = await gateway();
+    const id = await g.submit({});
+    const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=${wait}` });
+    if (wait === '') expect([200, 202]).toContain(res.statusCode);
+    else expect(res.statusCode).toBe(422);
+  });
+
+  it('the events endpoint returns the audit trail', async () => {
+    const g = await gateway();
+    const id = await g.submit({ operation: 'echo' });
+    await g.finished(id);
+    const res = await g.app.inject({ method: 'GET', url: `/api/v1/requests/${id}/events` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().events.map((e: { to: string }) => e.to)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
+    expect(res.json().events[1]).toMatchObject({ from: 'PENDING', attempt: 1, worker_id: 'test-worker', at: expect.any(String) });
+  });
+
+  it.each(['/api/v1/status', '/api/v1/response', '/api/v1/requests'])('%s answers 404 for an unknown or malformed id', async (prefix) => {
+    const { app } = await testApi();
+    const suffix = prefix === '/api/v1/requests' ? '/events' : '';
+    for (const id of [randomUUID(), 'not-a-uuid', '..%2F..%2Fetc', 'x'.repeat(300), 'y'.repeat(5000)]) {
+      const res = await app.inject({ method: 'GET', url: `${prefix}/${id}${suffix}` });
+      expect(res.statusCode, id).toBe(404);
+      expect(res.json()).toMatchObject({ detail: expect.any(String), code: 'HQM_ERR_NOT_FOUND' });
+    }
+  });
+
+  it('an unknown path is a JSON 404', async () => {
+    const { app } = await testApi();
+    const res = await app.inject({ method: 'GET', url: '/nope' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().code).toBe('HQM_ERR_ROUTE_NOT_FOUND');
+  });
+});
+
+describe('health, metrics and docs', () => {
+  it('/health has the original shape and reports each component', async () => {
+    const { app } = await testApi();
+    const res = await app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'healthy', version: '0.0.0-test', timestamp: expect.any(String), components: { api: 'healthy', queue: 'healthy', cache: 'healthy' } });
+  });
+
+  it('/health/ready is 503 while a dependency is down; /health/live stays 200', async () => {
+    const { app, queue } = await testApi();
+    expect((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+    await queue.close();
+    const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ status: 'not_ready', components: { queue: 'closed' } });
+    expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/health' })).json().status).toBe('degraded');
+  });
+
+  it('/metrics exposes the original metric names', async () => {
+    const { app, metrics } = await testApi();
+    metrics.trackQueue('openhqm-requests', async () => ({ depth: 3, inFlight: 1, deadLettered: 0 }));
+    await app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {} } });
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    for (const name of ['openhqm_api_requests_total', 'openhqm_api_request_duration_seconds', 'openhqm_queue_publish_total', 'openhqm_queue_depth']) {
+      expect(res.body).toContain(name);
+    }
+    expect(res.body).toContain('openhqm_queue_depth{queue_name="openhqm-requests"} 3');
+  });
+
+  it('serves the OpenAPI document and the docs page', async () => {
+    const { app } = await testApi();
+    const spec = await app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(spec.statusCode).toBe(200);
+    expect(Object.keys(spec.json().paths)).toEqual(expect.arrayContaining(['/api/v1/submit', '/api/v1/status/{correlation_id}', '/api/v1/response/{correlation_id}']));
+    const docs = await app.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.body).toMatch(/swagger/i);
+  });
+});

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finished, getJson, runCli, startCli, submit, type CliProcess } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
+
+describe('openhqm start (end to end, SQLite)', () => {
+  const dir = tempDir();
+  let server: CliProcess;
+
+  beforeAll(async () => {
+    server = await startCli(['start'], { OPENHQM_SQLITE__PATH: join(dir, 'db', 'openhqm.db') }).ready();
+  });
+  afterAll(async () => {
+    server.kill('SIGTERM');
+    await server.exited;
+  });
+
+  it.each([
+    ['echo', 'Hello World', 'Hello World'],
+    ['uppercase', 'hello world', 'HELLO WORLD'],
+    ['reverse', 'hello', 'olleh'],
+  ])('%s completes with the original’s result shape', async (operation, data, output) => {
+    const accepted = await submit(server.url, { operation, data });
+    expect(accepted.status).toBe(202);
+    expect(accepted.body).toMatchObject({ status: 'PENDING', correlation_id: expect.any(String), submitted_at: expect.any(String) });
+    const result = await finished(server.url, accepted.body.correlation_id as string);
+    expect(result).toMatchObject({ status: 'COMPLETED', result: { output, processed_at: expect.any(String) }, error: null });
+  });
+
+  it('error ends FAILED with "Test error" and a trail', async () => {
+    const accepted = await submit(server.url, { operation: 'error' });
+    const id = accepted.body.correlation_id as string;
+    expect(await finished(server.url, id)).toMatchObject({ status: 'FAILED', error: 'Test error', result: null });
+    const status = await getJson(`${server.url}/api/v1/status/${id}`);
+    expect(status.body).toMatchObject({ correlation_id: id, status: 'FAILED' });
+    const events = await getJson(`${server.url}/api/v1/requests/${id}/events`);
+    expect((events.body.events as Array<{ to: string }>).map((e) => e.to)).toEqual(['PENDING', 'PROCESSING', 'FAILED']);
+  });
+
+  it('creates the SQLite directory and reports healthy', async () => {
+    const health = await getJson(`${server.url}/health`);
+    expect(health.body).toMatchObject({ status: 'healthy', components: { queue: 'healthy', cache: 'healthy' } });
+  });
+});
+
+describe('openhqm CLI', () => {
+  it.each(['start', 'api', 'worker', 'config check'])('`%s --help` explains itself', async (command) => {
+    const { code, stdout } = await runCli([...command.split(' '), '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Usage: openhqm/);
+    expect(stdout).toMatch(/--config/);
+  });
+
+  it('config check prints the effective configuration with secrets masked', async () => {
+    const { code, stdout } = await runCli(['config', 'check', '--json'], {
+      OPENHQM_QUEUE__REDIS_URL: 'redis://:hunter2@cache:6379',
+      OPENHQM_QUEUE__MQTT_PASSWORD: 'sekret',
+      OPENHQM_WORKER__COUNT: '9',
+    });
+    expect(code).toBe(0);
+    const config = JSON.parse(stdout);
+    expect(config.worker.count).toBe(9);
+    expect(config.queue.redis_url).toBe('redis://:****@cache:6379');
+    expect(config.queue.mqtt_password).toBe('****');
+    expect(stdout).not.toContain('hunter2');
+  });
+
+  it('refuses a bad configuration with exit code 2 and one message naming every bad key', async () => {
+    const { code, stderr } = await runCli(['start'], { OPENHQM_SERVER__PORT: 'abc', OPENHQM_WORKER__COUNT: '0', OPENHQM_QUEUE__TPYE: 'x' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/server\.port/);
+    expect(stderr).toMatch(/worker\.count/);
+    expect(stderr).toMatch(/queue\.tpye: unknown key \(did you mean "type"\?\)/);
+  });
+
+  it('refuses an unknown backend with exit code 2', async () => {
+    const { code, stderr } = await runCli(['start'], { OPENHQM_QUEUE__TYPE: 'carrier-pigeon' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/queue\.type: unknown backend "carrier-pigeon"/);
+  });
+
+  it('refuses to split API and workers over an in-process backend', async () => {
+    const { code, stderr } = await runCli(['api'], { OPENHQM_QUEUE__TYPE: 'memory', OPENHQM_CACHE__TYPE: 'memory' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/keeps messages inside one process/);
+  });
+});

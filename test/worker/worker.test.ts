@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { HqmEvents } from '../../src/core/events.js';
+import { encodeEnvelope, normalizeMetadata } from '../../src/core/request/envelope.js';
+import { newCorrelationId } from '../../src/core/request/ids.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import { runAttempt } from '../../src/worker/attempt.js';
+import { PermanentError, type Processor } from '../../src/worker/processor.js';
+import { QUEUE } from '../helpers/api.js';
+import { gateway } from '../helpers/gateway.js';
+import { deferred, waitFor } from '../helpers/wait.js';
+
+describe('worker pool', () => {
+  it('completes a request with the processor result and an audit trail of each step', async () => {
+    const g = await gateway();
+    const id = await g.submit({ operation: 'reverse', data: 'stressed' });
+    const record = await g.finished(id);
+    expect(record).toMatchObject({ status: 'COMPLETED', attempt: 1, workerId: 'test-worker', outcome: { result: { output: 'desserts' }, error: null } });
+    expect((await g.store.events(id)).map((e) => e.to)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
+    expect(await g.queue.stats(QUEUE)).toMatchObject({ depth: 0, inFlight: 0 });
+  });
+
+  it('retries a retryable failure with backoff and completes when it succeeds', async () => {
+    let calls = 0;
+    const flaky: Processor = async () => {
+      calls += 1;
+      if (calls < 3) throw new Error(`transient ${calls}`);
+      return { ok: true };
+    };
+    const g = await gateway({ processor: flaky });
+    const id = await g.submit({});
+    expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', attempt: 3, outcome: { result: { ok: true } } });
+    const trail = (await g.store.events(id)).map((e) => `${e.to}:${e.attempt}${e.error === null ? '' : `:${e.error}`}`);
+    expect(trail).toEqual(['PENDING:0', 'PROCESSING:1', 'PENDING:1:transient 1', 'PROCESSING:2', 'PENDING:2:transient 2', 'PROCESSING:3', 'COMPLETED:3']);
+  });
+
+  it('fails after the last attempt, dead-letters the message and keeps every attempt’s error', async () => {
+    const g = await gateway({ processor: async ({ correlation_id }) => Promise.reject(new Error(`down for ${correlation_id.slice(0, 4)}`)) });
+    const id = await g.submit({});
+    const record = await g.finished(id);
+    expect(record).toMatchObject({ status: 'FAILED', attempt: 3, outcome: { error: `down for ${id.slice(0, 4)}` } });
+    const failures = (await g.store.events(id)).filter((e) => e.error !== null);
+    expect(failures.map((e) => e.attempt)).toEqual([1, 2, 3]);
+    const [dead] = await g.queue.deadLetters(QUEUE, { limit: 5 });
+    expect(dead).toMatchObject({ attempts: 3, reason: `down for ${id.slice(0, 4)}` });
+    expect(JSON.parse(dead!.body).correlation_id).toBe(id);
+  });
+
+  it('does not retry a permanent failure', async () => {
+    let calls = 0;
+    const g = await gateway({
+      processor: async () => {
+        calls += 1;
+        throw new PermanentError('bad input');
+      },
+    });
+    const id = await g.submit({});
+    expect(await g.finished(id)).toMatchObject({ status: 'FAILED', attempt: 1, outcome: { error: 'bad input' } });
+    expect(calls).toBe(1);
+  });
+
+  it('ends in TIMEOUT when the deadline passes, aborting the processor', async () => {
+    const aborted = deferred<unknown>();
+    const g = await gateway({
+      processor: async (_request, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            aborted.resolve(ctx.signal.reason);
+            reject(new Error('aborted'));
+          });
+        }),
+    });
+    const id = await g.submit({}, { timeout: 0.2 });
+    expect(await g.finished(id)).toMatchObject({ status: 'TIMEOUT', outcome: { error: expect.stringMatching(/deadline/) } });
+    expect(await aborted.promise).toMatchObject({ code: 'HQM_ERR_DEADLINE_EXCEEDED' });
+  });
+
+  it('ends in TIMEOUT even when the processor ignores the abort signal', async () => {
+    const g = await gateway({ processor: () => new Promise(() => undefined) });
+    const id = await g.submit({}, { timeout: 0.2 });
+    expect(await g.finished(id)).toMatchObject({ status: 'TIMEOUT' });
+  });
+
+  it('stores a processor result that is not JSON as a clear permanent failure', async () => {
+    const g = await gateway({ processor: async () => ({ big: 10n }) });
+    const id = await g.submit({});
+    expect(await g.finished(id)).toMatchObject({ status: 'FAILED', attempt: 1, outcome: { error: expect.stringMatching(/not JSON/) } });
+  });
+
+  it('reports progress while a request runs', async () => {
+    const release = deferred();
+    const g = await gateway({
+      processor: async (_request, ctx) => {
+        await ctx.progress(42);
+        await release.promise;
+        return 'done';
+      },
+    });
+    const id = await g.submit({});
+    await waitFor(async () => (await g.store.get(id))?.progress === 42, { what: 'progress' });
+    const res = await g.app.inject({ method: 'GET', url: `/api/v1/status/${id}` });
+    expect(res.json()).toMatchObject({ status: 'PROCESSING', progress: 42 });
+    release.resolve();
+    expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  it('dead-letters a message that is not an envelope without processing it', async () => {
+    let calls = 0;
+    const g = await gateway({
+      processor: async () => {
+        calls += 1;
+        return null;
+      },
+    });
+    await g.queue.publish(QUEUE, { body: 'not json at all' });
+    await waitFor(async () => (await g.queue.stats(QUEUE)).deadLettered === 1, { what: 'dead letter' });
+    expect(calls).toBe(0);
+  });
+
+  it('acknowledges a duplicate delivery of a finished request without running it again', async () => {
+    let calls = 0;
+    const g = await gateway({
+      processor: async () => {
+        calls += 1;
+        return calls;
+      },
+    });
+    const id = await g.submit({});
+    await g.finished(id);
+    const record = await g.store.get(id);
+    // The same envelope delivered again, as after a crash between the result write and the ack.
+    const envelope = { v: 1, correlation_id: id, timestamp: new Date().toISOString(), payload: {}, headers: {}, metadata: normalizeMetadata({}, { timeout: 60 }), request: null, traceparent: null } as const;
+    await g.queue.publish(QUEUE, { body: encodeEnvelope(envelope) });
+    await waitFor(async () => (await g.queue.stats(QUEUE)).depth === 0 && (await g.queue.stats(QUEUE)).inFlight === 0, { what: 'duplicate acknowledged' });
+    expect(calls).toBe(1);
+    expect(await g.store.get(id)).toEqual(record);
+  });
+
+  it('gives up on a message whose workers kept dying, as FAILED with HQM_ERR_ATTEMPTS_EXHAUSTED', async () => {
+    const g = await gateway();
+    await g.pool.stop();
+    const id = newCorrelationId();
+    const now = Date.now();
+    await g.store.create({ id, queue: 'default', priority: 0, submittedAt: now, deadlineAt: null, ttlMs: 60_000 });
+    const envelope = { v: 1, correlation_id: id, timestamp: new Date(now).toISOString(), payload: {}, headers: {}, metadata: normalizeMetadata({}, { timeout: 60 }), request: null, traceparent: null } as const;
+    await g.queue.publish(QUEUE, { body: encodeEnvelope(envelope) });
+    // Two deliveries abandoned by "dead" consumers, then a live worker receives attempt 3.
+    for (let i = 0; i < 2; i += 1) {
+      const got = deferred();
+      const sub = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 100 }, async () => got.resolve());
+      await got.promise;
+      await sub.stop();
+    }
+    const deps = { store: g.store, processor: async () => 'never', events: new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry: { maxAttempts: 2, baseMs: 0, maxMs: 0 }, defaultTimeoutSeconds: 60 };
+    const live = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, (d) => runAttempt(deps, d, new AbortController()));
+    expect(await g.finished(id)).toMatchObject({ status: 'FAILED', outcome: { error: expect.stringMatching(/gave up after 2 deliveries/) } });
+    await live.stop();
+    expect((await g.queue.deadLetters(QUEUE, { limit: 1 }))[0]?.attempts).toBe(3);
+  });
+
+  describe('shutdown', () => {
+    it('stops taking work and lets in-flight requests finish within the grace period', async () => {
+      const started = deferred();
+      const release = deferred();
+      const g = await gateway({
+        processor: async () => {
+          started.resolve();
+          await release.promise;
+          return 'finished';
+        },
+      });
+      const id = await g.submit({});
+      await started.promise;
+      const stopping = g.pool.stop();
+      const later = await g.submit({});
+      release.resolve();
+      await stopping;
+      expect(await g.store.get(id)).toMatchObject({ status: 'COMPLETED' });
+      expect(await g.store.get(later)).toMatchObject({ status: 'PENDING' });
+      expect((await g.queue.stats(QUEUE)).depth).toBe(1);
+    });
+
+    it('after the grace period releases unfinished requests for redelivery without counting the attempt', async () => {
+      const started = deferred();
+      const g = await gateway({
+        worker: { shutdownGraceMs: 50 },
+        processor: async (_request, ctx) => {
+          started.resolve();
+          return new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))));
+        },
+      });
+      const id = await g.submit({});
+      await started.promise;
+      await g.pool.stop();
+      expect(await g.store.get(id)).toMatchObject({ status: 'PENDING', error: expect.stringMatching(/released/) });
+      expect(await g.queue.stats(QUEUE)).toMatchObject({ depth: 1, inFlight: 0 });
+      const redelivered = deferred<number>();
+      const sub = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => redelivered.resolve(d.attempt));
+      expect(await redelivered.promise).toBe(1);
+      await sub.stop();
+    });
+  });
+});
