@@ -48,12 +48,11 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
     closing = true;
     waiters.releaseAll();
   });
-  if (args.metrics !== undefined) {
-    const { apiRequests, apiDuration } = args.metrics;
-    app.addHook('onResponse', async (request, reply) => {
-      const endpoint = request.routeOptions.url ?? 'unmatched';
-      apiRequests.inc({ method: request.method, endpoint, status: String(reply.statusCode) });
-      apiDuration.observe({ method: request.method, endpoint }, reply.elapsedTime / 1000);
+  const metrics = args.metrics;
+  if (metrics !== undefined) {
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.recordApiRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+      done();
     });
   }
 

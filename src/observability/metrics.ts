@@ -78,6 +78,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Labelled children by label values: prom-client hashes labels on every call otherwise. */
+  readonly #apiChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+
+  /** Counts one answered HTTP request; `endpoint` is the route pattern, never the raw URL. */
+  recordApiRequest(method: string, endpoint: string, status: number, seconds: number): void {
+    const key = `${method} ${endpoint} ${status}`;
+    let child = this.#apiChildren.get(key);
+    if (child === undefined) {
+      child = { count: this.apiRequests.labels(method, endpoint, String(status)), duration: this.apiDuration.labels(method, endpoint) };
+      this.#apiChildren.set(key, child);
+    }
+    child.count.inc();
+    child.duration.observe(seconds);
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }

@@ -63,8 +63,8 @@ export interface Delivery {
   ack(): Promise<void>;
   /** Failed this attempt: deliver again after `delayMs`, counting a new attempt. */
   retry(delayMs: number): Promise<void>;
-  /** Not processed (shutdown): deliver again now, without counting this attempt. */
-  release(): Promise<void>;
+  /** Not processed (shutdown, a dependency not ready): deliver again after `delayMs` (default 0), without counting this attempt. */
+  release(delayMs?: number): Promise<void>;
   /** Give up: move the message to the dead-letter store with the reason. */
   deadLetter(reason: string): Promise<void>;
   /** Heartbeat: keep the message invisible to others for `ms` more from now. */

@@ -19,6 +19,15 @@ import { toJsonResult } from './json-result.js';
 import { isRetryable, ProcessorResponse, type Processor } from './processor.js';
 import { backoffMs, hasAttemptsLeft, type RetryPolicy } from './retry-policy.js';
 
+/**
+ * A message younger than this whose record is missing is waited for, not dropped: the API
+ * writes both at once, and on separate backends the message can arrive first. Older than
+ * this, a missing record means the request expired or its submission failed (the client got
+ * a 503), and the message is dropped.
+ */
+const RECORD_GRACE_MS = 60_000;
+const RECORD_WAIT_MS = 250;
+
 export interface AttemptDeps {
   readonly store: ResultStore;
   readonly processor: Processor;
@@ -28,6 +37,11 @@ export interface AttemptDeps {
   readonly workerId: string;
   readonly retry: RetryPolicy;
   readonly defaultTimeoutSeconds: number;
+  /**
+   * Takes the settlement (ack, retry, release, dead-letter) of a delivery whose outcome is
+   * already stored, so the slot is free for the next request while it completes.
+   */
+  readonly settle: (settlement: Promise<void>) => void;
 }
 
 /** Why an execution was aborted from outside the processor. */
@@ -44,7 +58,7 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
     envelope = decodeEnvelope(delivery.body, { timeout: deps.defaultTimeoutSeconds });
   } catch (error) {
     deps.logger.error({ err: error, message_id: delivery.messageId }, 'undecodable message: dead-lettered without processing');
-    await delivery.deadLetter(coerceError(error).message);
+    deps.settle(delivery.deadLetter(coerceError(error).message));
     deps.events.emit('request:dead_lettered', { id: null, queue: deps.queueName, reason: 'invalid_message' });
     return;
   }
@@ -54,16 +68,17 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   const attempt = delivery.attempt;
   events.emit('delivery:received', { id, queue: deps.queueName, attempt });
 
-  const record = await store.get(id);
-  if (record === undefined || isTerminal(record.status)) {
-    log.info({ status: record?.status ?? 'unknown' }, 'delivery of a finished or expired request: acknowledged without processing');
-    await delivery.ack();
-    return;
-  }
   const claim = await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt, workerId: deps.workerId, error: null });
   if (!claim.ok) {
-    log.info({ reason: claim.reason }, 'request is held by another attempt or finished meanwhile: acknowledged without processing');
-    await delivery.ack();
+    if (claim.reason === 'not_found' && Date.now() - Date.parse(envelope.timestamp) < RECORD_GRACE_MS) {
+      // The API writes the record and the message concurrently; this message overtook its record.
+      deps.settle(delivery.release(RECORD_WAIT_MS));
+      return;
+    }
+    // Finished, expired, never accepted, or held by a later attempt: nothing for this delivery to do.
+    if (claim.reason === 'conflict' && !isTerminal(claim.current.status)) log.info({ status: claim.current.status }, 'request is held by another attempt: acknowledged');
+    else log.info({ status: claim.reason === 'conflict' ? claim.current.status : 'unknown' }, 'delivery of a finished, expired or never-accepted request: acknowledged');
+    deps.settle(delivery.ack());
     return;
   }
 
@@ -75,7 +90,7 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   if (attempt > deps.retry.maxAttempts) {
     const error = new HqmError('HQM_ERR_ATTEMPTS_EXHAUSTED', `gave up after ${attempt - 1} deliveries that never finished (workers lost mid-request)`);
     await finish('FAILED', { error: error.message, outcome: failure(error.message, 0) });
-    await deadLetter(deps, delivery, id, error.message, 'attempts_exhausted');
+    deadLetter(deps, delivery, id, error.message, 'attempts_exhausted');
     events.emit('request:failed', { id, queue: deps.queueName, attempt, error, durationMs: 0 });
     return;
   }
@@ -112,12 +127,12 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
       completedAt: Date.now(),
     };
     if (await finish('COMPLETED', { outcome, error: null })) events.emit('request:completed', { id, queue: deps.queueName, attempt, durationMs: outcome.processingTimeMs ?? 0 });
-    await delivery.ack();
+    deps.settle(delivery.ack());
   } catch (thrown) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : thrown;
     if (reason instanceof ShutdownAbort) {
       await finish('PENDING', { error: 'released: the worker shut down before the request finished' });
-      await delivery.release();
+      deps.settle(delivery.release());
       events.emit('request:released', { id, queue: deps.queueName, attempt });
       return;
     }
@@ -130,16 +145,16 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
     if (isRetryable(error) && hasAttemptsLeft(deps.retry, attempt)) {
       const delayMs = backoffMs(deps.retry, attempt);
       log.warn({ err: error, retry_in_ms: delayMs }, 'attempt failed; will retry');
-      if (await finish('PENDING', { error: error.message })) await delivery.retry(delayMs);
-      else await delivery.ack();
+      if (await finish('PENDING', { error: error.message })) deps.settle(delivery.retry(delayMs));
+      else deps.settle(delivery.ack());
       events.emit('request:retrying', { id, queue: deps.queueName, attempt, delayMs, error, durationMs });
       return;
     }
     log.error({ err: error }, 'request failed');
     if (await finish('FAILED', { error: error.message, outcome: failure(error.message, durationMs) })) {
-      await deadLetter(deps, delivery, id, error.message, 'processing_failed');
+      deadLetter(deps, delivery, id, error.message, 'processing_failed');
     } else {
-      await delivery.ack();
+      deps.settle(delivery.ack());
     }
     events.emit('request:failed', { id, queue: deps.queueName, attempt, error, durationMs });
   } finally {
@@ -154,12 +169,12 @@ async function timeOut(
 ): Promise<void> {
   const message = 'the request deadline (metadata.timeout) passed before it completed';
   await at.finish('TIMEOUT', { error: message, outcome: failure(message, at.elapsedMs) });
-  await delivery.ack();
+  deps.settle(delivery.ack());
   deps.events.emit('request:timeout', { id: at.id, queue: deps.queueName, attempt: at.attempt, durationMs: at.elapsedMs });
 }
 
-async function deadLetter(deps: AttemptDeps, delivery: Delivery, id: string, message: string, reason: DeadLetterReason): Promise<void> {
-  await delivery.deadLetter(message);
+function deadLetter(deps: AttemptDeps, delivery: Delivery, id: string, message: string, reason: DeadLetterReason): void {
+  deps.settle(delivery.deadLetter(message));
   deps.events.emit('request:dead_lettered', { id, queue: deps.queueName, reason });
 }
 
@@ -172,8 +187,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 function armDeadline(controller: AbortController, deadline: number | null): NodeJS.Timeout | undefined {
   if (deadline === null || deadline - Date.now() > MAX_TIMER_MS) return undefined;
-  const error = new HqmError('HQM_ERR_DEADLINE_EXCEEDED', `deadline ${new Date(deadline).toISOString()} passed`);
-  return setTimeout(() => controller.abort(error), Math.max(0, deadline - Date.now()));
+  return setTimeout(() => controller.abort(new HqmError('HQM_ERR_DEADLINE_EXCEEDED', `deadline ${new Date(deadline).toISOString()} passed`)), Math.max(0, deadline - Date.now()));
 }
 
 /** Settles as soon as the signal aborts, even if the processor ignores it. */

@@ -47,6 +47,8 @@ export class WorkerPool {
   #subscription: Subscription | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   readonly #active = new Map<Delivery, { controller: AbortController; done: Promise<void> }>();
+  /** Settlements still in flight; stop() waits for them before the backends close. */
+  readonly #settling = new Set<Promise<void>>();
   readonly #attemptDeps: AttemptDeps;
   #outages = 0;
 
@@ -63,6 +65,7 @@ export class WorkerPool {
       workerId: options.workerId,
       retry: options.retry,
       defaultTimeoutSeconds: options.defaultTimeoutSeconds,
+      settle: (settlement) => this.#track(settlement),
     };
   }
 
@@ -102,6 +105,7 @@ export class WorkerPool {
       for (const { controller } of this.#active.values()) controller.abort(new ShutdownAbort());
       await settleWithin(this.#drained(), RELEASE_TIMEOUT_MS);
     }
+    await settleWithin(Promise.all([...this.#settling]), RELEASE_TIMEOUT_MS);
     clearInterval(this.#heartbeat);
     this.#state = 'stopped';
     this.deps.logger.info({}, 'worker pool stopped');
@@ -142,6 +146,16 @@ export class WorkerPool {
     this.deps.logger.error({ err: error, message_id: delivery.messageId, retry_in_ms: wait }, unavailable ? 'backend unavailable while handling a delivery' : 'unexpected error while handling a delivery');
     if (this.#state === 'running') await new Promise((resolve) => setTimeout(resolve, wait));
     await delivery.release().catch(() => undefined);
+  }
+
+  #track(settlement: Promise<void>): void {
+    const tracked = settlement.catch((error: unknown) => {
+      // The outcome is stored; an unsettled message comes back after its visibility timeout
+      // and is then acknowledged as already finished.
+      this.deps.logger.warn({ err: error }, 'could not settle a delivery; it will be redelivered and acknowledged');
+    });
+    this.#settling.add(tracked);
+    void tracked.finally(() => this.#settling.delete(tracked));
   }
 
   readonly #beat = (): void => {

@@ -188,6 +188,28 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       (q) => (q.capabilities.delay ? undefined : 'delay'),
     );
 
+    test(
+      'release(delay) gives the message back later without counting an attempt',
+      async ({ queue }) => {
+        const q = await open();
+        await q.publish(queue, { body: 'not yet' });
+        const seen: Array<{ attempt: number; at: number }> = [];
+        let releasedAt = 0;
+        const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
+          seen.push({ attempt: d.attempt, at: Date.now() });
+          if (seen.length === 1) {
+            releasedAt = Date.now();
+            await d.release(300);
+          } else await d.ack();
+        });
+        await waitFor(() => seen.length === 2, { what: 'redelivery after release' });
+        await sub.stop();
+        expect(seen.map((s) => s.attempt)).toEqual([1, 1]);
+        expect((seen[1]?.at ?? 0) - releasedAt).toBeGreaterThanOrEqual(300 - 25);
+      },
+      (q) => (q.capabilities.delay ? undefined : 'delay'),
+    );
+
     test('dead-letters a message with its reason and attempt count', async ({ queue }) => {
       const q = await open();
       await q.publish(queue, { body: '{"poison":true}' });

@@ -115,21 +115,24 @@ async function submit(ctx: RouteContext, body: SubmitBody, traceparent: string |
     throw new HqmError('HQM_ERR_BODY_TOO_LARGE', `the request is larger than the ${queue.type} queue accepts (${queue.capabilities.maxMessageBytes} bytes)`);
   }
   const backendQueue = options.queues.get(metadata.queue) as string;
-  const record = await store
-    .create({ id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: now + metadata.timeout * 1000, ttlMs: options.ttlMs })
-    .catch((error: unknown) => {
-      throw unavailable(error, 'the result store');
-    });
-  try {
-    await queue.publish(backendQueue, message);
-  } catch (error) {
+  // Both writes start in the same tick: on a shared SQLite file they land in one transaction,
+  // and elsewhere the two round trips overlap. A worker that sees the message before the
+  // record waits for it (see worker/attempt.ts), so the order between them does not matter.
+  const [created, published] = await Promise.allSettled([
+    store.create({ id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: now + metadata.timeout * 1000, ttlMs: options.ttlMs }),
+    queue.publish(backendQueue, message),
+  ]);
+  if (published.status === 'rejected') {
+    const error: unknown = published.reason;
     events.emit('request:publish_failed', { id, queue: backendQueue, error: error as Error });
     // Nothing half-written: the record goes too, and the client hears 503 (or 413), not 202.
-    await store.delete(id).catch(() => undefined);
+    if (created.status === 'fulfilled') await store.delete(id).catch(() => undefined);
     throw isHqmError(error) && error.code === 'HQM_ERR_BODY_TOO_LARGE' ? error : unavailable(error, 'the queue');
   }
+  // A message without its record is dropped by the worker once its grace period has passed.
+  if (created.status === 'rejected') throw unavailable(created.reason, 'the result store');
   events.emit('request:submitted', { id, queue: backendQueue });
-  return record;
+  return created.value;
 }
 
 async function findOrThrow(ctx: RouteContext, id: string): Promise<RequestRecord> {

@@ -95,8 +95,8 @@ export function decodeEnvelope(raw: string, defaults: { timeout: number }): Enve
  * Named priorities become numbers; unknown keys are kept for the processor.
  */
 export function normalizeMetadata(input: Readonly<Record<string, unknown>>, defaults: { timeout: number }): RequestMetadata {
-  return {
-    ...input,
+  // Known keys first, in a fixed order (one object shape for every request); extras after.
+  const metadata: Record<string, unknown> = {
     priority: resolvePriority(input.priority),
     timeout: typeof input.timeout === 'number' && input.timeout > 0 ? input.timeout : defaults.timeout,
     retry_count: typeof input.retry_count === 'number' ? input.retry_count : 0,
@@ -106,7 +106,13 @@ export function normalizeMetadata(input: Readonly<Record<string, unknown>>, defa
     partition_key: typeof input.partition_key === 'string' ? input.partition_key : null,
     callback_url: typeof input.callback_url === 'string' ? input.callback_url : null,
   };
+  for (const key in input) {
+    if (!KNOWN_METADATA.has(key) && key !== '__proto__') metadata[key] = input[key];
+  }
+  return metadata as RequestMetadata;
 }
+
+const KNOWN_METADATA = new Set(['priority', 'timeout', 'retry_count', 'endpoint', 'method', 'queue', 'partition_key', 'callback_url']);
 
 export function resolvePriority(value: unknown): number {
   if (typeof value === 'number' && Number.isInteger(value)) return Math.min(PRIORITY_MAX, Math.max(PRIORITY_MIN, value));

@@ -132,10 +132,10 @@ export class MemoryQueue implements QueueBackend {
           state.reschedule(held, Date.now() + Math.max(0, delayMs), 'waiting');
           this.#notify(queue, held.visibleAt);
         }),
-      release: () =>
+      release: (delayMs = 0) =>
         settle((held) => {
           held.attempts -= 1;
-          state.reschedule(held, Date.now(), 'waiting');
+          state.reschedule(held, Date.now() + Math.max(0, delayMs), 'waiting');
           this.#notify(queue, held.visibleAt);
         }),
       extend: (ms) => settle((held) => state.reschedule(held, Date.now() + ms, 'leased')),

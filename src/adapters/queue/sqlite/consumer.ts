@@ -50,19 +50,20 @@ export class SqliteSource implements PullSource {
         await write(() => stmts.retry.run({ id, lease, visible_at: at }));
         handle.local.emit('scheduled', queue, at);
       },
-      release: async () => {
-        await write(() => stmts.release.run({ id, lease, now: Date.now() }));
-        handle.local.emit('published', queue);
+      release: async (delayMs = 0) => {
+        const at = Date.now() + Math.max(0, delayMs);
+        await write(() => stmts.release.run({ id, lease, visible_at: at }));
+        if (at > Date.now()) handle.local.emit('scheduled', queue, at);
+        else handle.local.emit('published', queue);
       },
       extend: (ms) => write(() => stmts.extend.run({ id, lease, until: Date.now() + ms })),
       deadLetter: (reason) =>
-        write(
-          handle.db.transaction(() => {
-            const taken = stmts.take.get({ id, lease });
-            if (taken === undefined) return;
-            stmts.bury.run({ queue, message_id: String(id), body: taken.body, attempts: taken.attempts, reason, at: Date.now() });
-          }),
-        ),
+        write(() => {
+          // Runs inside the group commit: the delete and the insert land in the same transaction.
+          const taken = stmts.take.get({ id, lease });
+          if (taken === undefined) return;
+          stmts.bury.run({ queue, message_id: String(id), body: taken.body, attempts: taken.attempts, reason, at: Date.now() });
+        }),
     };
   }
 }

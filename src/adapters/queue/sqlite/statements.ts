@@ -16,7 +16,7 @@ export interface QueueStatements {
   readonly claim: Statement<{ queue: string; now: number; until: number; lease: string; limit: number }, MessageRow>;
   readonly ack: Statement<{ id: number; lease: string }>;
   readonly retry: Statement<{ id: number; lease: string; visible_at: number }>;
-  readonly release: Statement<{ id: number; lease: string; now: number }>;
+  readonly release: Statement<{ id: number; lease: string; visible_at: number }>;
   readonly extend: Statement<{ id: number; lease: string; until: number }>;
   readonly take: Statement<{ id: number; lease: string }, { body: string; attempts: number }>;
   readonly bury: Statement<{ queue: string; message_id: string; body: string; attempts: number; reason: string; at: number }>;
@@ -55,7 +55,7 @@ function prepare(db: Database): QueueStatements {
     ack: db.prepare('DELETE FROM hqm_queue_messages WHERE id = :id AND lease = :lease'),
     retry: db.prepare('UPDATE hqm_queue_messages SET lease = NULL, visible_at = :visible_at WHERE id = :id AND lease = :lease'),
     release: db.prepare(
-      'UPDATE hqm_queue_messages SET lease = NULL, visible_at = :now, attempts = attempts - 1 WHERE id = :id AND lease = :lease',
+      'UPDATE hqm_queue_messages SET lease = NULL, visible_at = :visible_at, attempts = attempts - 1 WHERE id = :id AND lease = :lease',
     ),
     extend: db.prepare('UPDATE hqm_queue_messages SET visible_at = :until WHERE id = :id AND lease = :lease'),
     take: db.prepare('DELETE FROM hqm_queue_messages WHERE id = :id AND lease = :lease RETURNING body, attempts'),

@@ -31,8 +31,9 @@ export class GroupCommit {
   }
 
   /**
-   * Queues `op` for the next commit. `op` runs inside the transaction; if it issues several
-   * statements that must stand or fall together, it wraps them in `db.transaction` (a savepoint).
+   * Queues `op` for the next commit. `op` runs inside the transaction. If it throws, its
+   * promise rejects and the other ops still commit — so an op that writes several rows must
+   * not throw after its first write (or must wrap its writes in a savepoint).
    */
   run<T>(op: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
