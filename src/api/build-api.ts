@@ -7,6 +7,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { HqmError } from '../core/errors.js';
 import { CompletionWaiters } from './completion-waiters.js';
 import type { ApiDeps, ApiOptions, RouteContext } from './context.js';
 import { registerErrorHandling } from './error-handler.js';
@@ -27,7 +28,8 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
     trustProxy: options.trustProxy,
-    return503OnClosing: true,
+    // Answered by the onRequest hook below, with our error body.
+    return503OnClosing: false,
     routerOptions: {
       ignoreTrailingSlash: true,
       // An over-long id names no request: 404 like any other unknown id, not 414.
@@ -47,6 +49,9 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     closing = true;
     waiters.releaseAll();
+  });
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(closing ? new HqmError('HQM_ERR_SHUTTING_DOWN', 'this process is shutting down; try again (another instance may answer)') : undefined);
   });
   const metrics = args.metrics;
   if (metrics !== undefined) {

@@ -7,7 +7,7 @@
 import { queueBackends } from '../adapters/queue/registry.js';
 import { resultStores } from '../adapters/result-store/registry.js';
 import type { Config } from '../config/schema.js';
-import { ConfigError, HqmError } from '../core/errors.js';
+import { HqmError } from '../core/errors.js';
 import type { AdapterContext } from '../ports/adapter.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
@@ -48,7 +48,9 @@ export function checkCapabilities(config: Config, roles: Roles, queue: QueueBack
   if (config.worker.max_retries > 0 && config.worker.retry_delay_base > 0 && !queue.capabilities.delay) {
     issues.push({ path: 'worker.retry_delay_base', message: `the ${queue.type} queue cannot delay messages; set it to 0 (immediate retries) or choose a backend with delays` });
   }
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) {
+    throw new HqmError('HQM_ERR_CAPABILITY', issues.map((i) => `${i.path}: ${i.message}`).join('\n'), { details: { issues } });
+  }
 }
 
 function unknownType(key: string, value: string, known: readonly string[]): HqmError {

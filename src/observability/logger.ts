@@ -5,7 +5,8 @@
  * @module
  */
 import { pino, type Logger as PinoLogger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'warning' | 'error' | 'critical' | 'fatal' | 'silent';
 
@@ -39,6 +40,8 @@ export function createLogger(options: LoggerOptions): PinoLogger {
     redact: { paths: ['*.authorization', '*.Authorization', '*.password', '*.auth_token', '*.auth_password'], censor: '****' },
   };
   if (readable) {
+    // Loaded only for terminals, so JSON-logging servers never pay for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     return pino(base, pretty({ colorize: (destination as { isTTY?: boolean }).isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service,pid', destination }));
   }
   return pino(base, destination as pino.DestinationStream);

@@ -9,7 +9,7 @@
  */
 import { coerceError, HqmError, isHqmError } from '../core/errors.js';
 import type { DeadLetterReason, HqmEvents } from '../core/events.js';
-import { decodeEnvelope, type Envelope } from '../core/request/envelope.js';
+import { deadlineOf, decodeEnvelope, type Envelope } from '../core/request/envelope.js';
 import { isTerminal, type Status } from '../core/request/lifecycle.js';
 import type { Outcome } from '../core/request/record.js';
 import type { Logger } from '../ports/logger.js';
@@ -27,6 +27,7 @@ import { backoffMs, hasAttemptsLeft, type RetryPolicy } from './retry-policy.js'
  */
 const RECORD_GRACE_MS = 60_000;
 const RECORD_WAIT_MS = 250;
+const DEADLINE_MESSAGE = 'the request deadline (metadata.timeout) passed before it completed';
 
 export interface AttemptDeps {
   readonly store: ResultStore;
@@ -68,6 +69,16 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   const attempt = delivery.attempt;
   events.emit('delivery:received', { id, queue: deps.queueName, attempt });
 
+  if (Date.now() >= deadlineOf(envelope)) {
+    // Past its deadline while it waited: end it without running it. (A record held by a lost
+    // attempt is claimed first, below, and timed out from PROCESSING.)
+    const expired = await store.transition({ id, from: ['PENDING'], to: 'TIMEOUT', attempt, workerId: deps.workerId, error: DEADLINE_MESSAGE, outcome: failure(DEADLINE_MESSAGE, 0) });
+    if (expired.ok) {
+      deps.settle(delivery.ack());
+      events.emit('request:timeout', { id, queue: deps.queueName, attempt, durationMs: 0 });
+      return;
+    }
+  }
   const claim = await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt, workerId: deps.workerId, error: null });
   if (!claim.ok) {
     if (claim.reason === 'not_found' && Date.now() - Date.parse(envelope.timestamp) < RECORD_GRACE_MS) {
@@ -167,8 +178,7 @@ async function timeOut(
   delivery: Delivery,
   at: { id: string; attempt: number; elapsedMs: number; finish: (to: Status, extra: Partial<TransitionRequest>) => Promise<boolean> },
 ): Promise<void> {
-  const message = 'the request deadline (metadata.timeout) passed before it completed';
-  await at.finish('TIMEOUT', { error: message, outcome: failure(message, at.elapsedMs) });
+  await at.finish('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: failure(DEADLINE_MESSAGE, at.elapsedMs) });
   deps.settle(delivery.ack());
   deps.events.emit('request:timeout', { id: at.id, queue: deps.queueName, attempt: at.attempt, durationMs: at.elapsedMs });
 }

@@ -200,3 +200,24 @@ describe('worker pool', () => {
     });
   });
 });
+
+describe('deadline while waiting', () => {
+  it('ends a request whose deadline passed in the queue as TIMEOUT without running it', async () => {
+    let calls = 0;
+    const g = await gateway({
+      processor: async () => {
+        calls += 1;
+        return 'ran';
+      },
+    });
+    await g.pool.stop();
+    const id = await g.submit({}, { timeout: 0.05 });
+    await new Promise((resolve) => setTimeout(resolve, 80)); // Let the deadline pass while nobody consumes.
+    const deps = { store: g.store, processor: async () => 'ran', events: new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry: { maxAttempts: 2, baseMs: 0, maxMs: 0 }, defaultTimeoutSeconds: 60, settle: (p: Promise<void>) => void p };
+    const sub = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, (d) => runAttempt(deps, d, new AbortController()));
+    expect(await g.finished(id)).toMatchObject({ status: 'TIMEOUT', outcome: { error: expect.stringMatching(/deadline/) } });
+    await sub.stop();
+    expect(calls).toBe(0);
+    expect((await g.store.events(id)).map((e) => e.to)).toEqual(['PENDING', 'TIMEOUT']);
+  });
+});
