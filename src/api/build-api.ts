@@ -2,18 +2,26 @@
  * The Fastify application as a function of its dependencies: no sockets, no globals, so tests
  * drive it with `app.inject()` on the in-memory backends and the composition root listens.
  *
+ * Scopes: the control routes (under `capture.controlPrefix`, '' by default) with, inside them,
+ * the ingress route guarded by load shedding; and, in sidecar mode, the capture route that
+ * takes every other path with raw bodies.
+ *
  * @module
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import underPressure from '@fastify/under-pressure';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { HqmError } from '../core/errors.js';
 import { CompletionWaiters } from './completion-waiters.js';
 import type { ApiDeps, ApiOptions, RouteContext } from './context.js';
-import { registerErrorHandling } from './error-handler.js';
+import { registerErrorHandling, sendError } from './error-handler.js';
 import { registerJsonParser } from './json-body.js';
+import { DepthGate } from './load-shedding.js';
+import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
-import { registerRequestRoutes } from './routes/requests.js';
+import { registerReadRoutes } from './routes/read.js';
+import { registerSubmitRoute } from './routes/submit.js';
 
 export interface BuildApiArgs extends ApiDeps {
   readonly options: ApiOptions;
@@ -44,7 +52,9 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
 
   let closing = false;
   const waiters = new CompletionWaiters(args.store);
-  const ctx: RouteContext = { ...args, options, waiters, closing: () => closing };
+  const defaultQueue = [...options.queues.values()][0] ?? '';
+  const depthGate = new DepthGate(args.queue, defaultQueue, options.maxQueueDepth);
+  const ctx: RouteContext = { ...args, options, waiters, depthGate, closing: () => closing };
 
   app.addHook('preClose', async () => {
     closing = true;
@@ -76,10 +86,37 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       ],
     },
   });
-  if (options.docsEnabled) await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerRequestRoutes(app, ctx);
-  registerHealthRoutes(app, ctx);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const prefix = options.capture.controlPrefix;
+  await app.register(
+    async (control) => {
+      if (options.docsEnabled) await control.register(swaggerUi, { routePrefix: '/docs' });
+      await control.register(async (ingress) => {
+        await guardEventLoop(ingress, options.maxEventLoopDelayMs);
+        registerSubmitRoute(ingress, ctx);
+      });
+      registerReadRoutes(control, ctx);
+      registerHealthRoutes(control, ctx);
+      control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix },
+  );
+  if (options.capture.enabled) {
+    await app.register(async (captured) => {
+      await guardEventLoop(captured, options.maxEventLoopDelayMs);
+      registerCaptureRoute(captured, ctx);
+    });
+  }
   return app;
+}
+
+/** 503 instead of more work while the event loop lags (health and reads stay answered). */
+async function guardEventLoop(scope: FastifyInstance, maxDelayMs: number): Promise<void> {
+  if (maxDelayMs === 0) return;
+  await scope.register(underPressure, {
+    maxEventLoopDelay: maxDelayMs,
+    pressureHandler: (_request, reply, type, value) => {
+      sendError(reply, new HqmError('HQM_ERR_OVERLOADED', `the server is overloaded (${type}: ${Math.round(Number(value))}); try again shortly`));
+    },
+  });
 }

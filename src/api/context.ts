@@ -5,6 +5,7 @@ import type { HealthReport } from '../ports/health.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
 import type { CompletionWaiters } from './completion-waiters.js';
+import type { DepthGate } from './load-shedding.js';
 
 export interface ApiOptions {
   /** Logical queue names clients may ask for (metadata.queue) → backend queue names. */
@@ -17,6 +18,20 @@ export interface ApiOptions {
   readonly docsEnabled: boolean;
   readonly trustProxy: boolean;
   readonly version: string;
+  /** Names of proxy.endpoints a request may name in metadata.endpoint; undefined when the proxy is off. */
+  readonly endpoints?: { has(name: string): boolean; readonly names: readonly string[] };
+  /** Submits are refused with 503 above this many waiting messages; 0: never. */
+  readonly maxQueueDepth: number;
+  /** The API answers 503 while the event loop lags more than this; 0: never. */
+  readonly maxEventLoopDelayMs: number;
+  readonly capture: CaptureOptions;
+}
+
+export interface CaptureOptions {
+  readonly enabled: boolean;
+  /** Prefix of the control paths (/api/v1, /health, /metrics, /docs, /openapi.json); '' by default. */
+  readonly controlPrefix: string;
+  readonly retryAfterSeconds: number;
 }
 
 export interface ApiDeps {
@@ -31,6 +46,7 @@ export interface ApiDeps {
 export interface RouteContext extends ApiDeps {
   readonly options: ApiOptions;
   readonly waiters: CompletionWaiters;
+  readonly depthGate: DepthGate;
   /** True once shutdown has begun. */
   readonly closing: () => boolean;
 }

@@ -18,7 +18,7 @@ export interface SubmitBody {
   readonly metadata?: Record<string, unknown> | null;
 }
 
-export function validateSubmit(body: SubmitBody, queues: ReadonlySet<string>): void {
+export function validateSubmit(body: SubmitBody, queues: ReadonlySet<string>, endpoints?: { has(name: string): boolean; readonly names: readonly string[] }): void {
   const issues: FieldIssue[] = [];
   const headers = body.headers ?? {};
   const names = Object.keys(headers);
@@ -39,6 +39,10 @@ export function validateSubmit(body: SubmitBody, queues: ReadonlySet<string>): v
     issues.push({ path: 'body.metadata.queue', message: `unknown queue "${m.queue}"; known: ${[...queues].join(', ')}` });
   }
   if (typeof m.callback_url === 'string' && !isHttpUrl(m.callback_url)) issues.push({ path: 'body.metadata.callback_url', message: 'must be an http(s) URL' });
+  if (endpoints !== undefined && typeof m.endpoint === 'string' && !endpoints.has(m.endpoint)) {
+    // Only configured endpoints: a client must not be able to point the gateway at any URL.
+    issues.push({ path: 'body.metadata.endpoint', message: `unknown endpoint "${m.endpoint}"; configured: ${endpoints.names.join(', ') || 'none'}` });
+  }
   if (issues.length > 0) throw new ValidationError(issues);
 }
 

@@ -16,9 +16,11 @@ import { Metrics } from '../observability/metrics.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
 import { builtinProcessor } from '../worker/processors/builtin.js';
+import { proxyProcessor } from '../worker/processors/proxy.js';
 import { loadProcessorModule } from '../worker/processors/load-module.js';
 import { WorkerPool } from '../worker/runner.js';
 import { checkCapabilities, createQueue, createStore, type Roles } from './backends.js';
+import { createProxy, type Proxy } from './proxy.js';
 import { VERSION } from './version.js';
 
 export interface RunningApp {
@@ -41,7 +43,9 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   let store: ResultStore | undefined;
   let api: FastifyInstance | undefined;
   let worker: WorkerPool | undefined;
+  let proxy: Proxy | undefined;
   const closeBackends = async (): Promise<void> => {
+    await proxy?.http.close();
     await store?.close();
     await queue?.close();
   };
@@ -54,8 +58,15 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     const liveQueue = queue;
     metrics?.trackQueue(queueName, () => liveQueue.stats(queueName));
 
+    if (config.proxy.enabled) proxy = await createProxy(config.proxy, events);
+
     if (roles.worker) {
-      const processor = config.worker.processor_module === null ? builtinProcessor : await loadProcessorModule(config.worker.processor_module);
+      const processor =
+        proxy !== undefined
+          ? proxyProcessor(proxy.forwarder)
+          : config.worker.processor_module === null
+            ? builtinProcessor
+            : await loadProcessorModule(config.worker.processor_module);
       worker = new WorkerPool(
         { queue, store, processor, events, logger: logger.child({ component: 'worker' }) },
         {
@@ -66,6 +77,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
           workerId,
           retry: { maxAttempts: config.worker.max_retries + 1, baseMs: config.worker.retry_delay_base * 1000, maxMs: config.worker.retry_delay_max * 1000 },
           defaultTimeoutSeconds: config.worker.timeout_seconds,
+          ttlMs: config.cache.ttl_seconds * 1000,
         },
       );
       worker.start();
@@ -91,6 +103,14 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
           docsEnabled: config.api.docs_enabled,
           trustProxy: config.api.trust_proxy,
           version: VERSION,
+          endpoints: proxy?.endpoints,
+          maxQueueDepth: config.api.max_queue_depth,
+          maxEventLoopDelayMs: config.api.max_event_loop_delay_ms,
+          capture: {
+            enabled: config.proxy.capture.enabled,
+            controlPrefix: config.proxy.capture.control_prefix,
+            retryAfterSeconds: config.proxy.capture.retry_after_seconds,
+          },
         },
       });
       url = await api.listen({ host: config.server.host, port: config.server.port });

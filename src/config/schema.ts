@@ -26,6 +26,10 @@ const api = z
   .object({
     max_body_bytes: int().pipe(z.number().min(1024)).default(1024 * 1024),
     max_json_depth: int().pipe(z.number().min(2).max(1000)).default(64),
+    /** Above this many waiting messages, submit answers 503 with Retry-After (load shedding); 0 disables it. */
+    max_queue_depth: int().pipe(z.number().min(0)).default(100_000),
+    /** Event-loop delay (ms) above which the API answers 503 instead of queueing more work; 0 disables it. */
+    max_event_loop_delay_ms: int().pipe(z.number().min(0)).default(1000),
     /** Upper bound of `?wait=N` long-polls; longer waits are cut to this. */
     max_wait_seconds: num().pipe(z.number().min(0).max(3600)).default(30),
     /** Serve /docs (Swagger UI). /openapi.json is always served. */
@@ -120,6 +124,99 @@ const worker = z
     message: 'must be at least worker.retry_delay_base',
   });
 
+const HTTP_METHOD = /^[A-Za-z]{1,16}$/;
+
+const httpUrl = () =>
+  str().refine((value) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, 'expected an http(s) URL');
+
+/** "500-599", "429" or 503: an HTTP status or an inclusive range, normalized to "lo-hi". */
+const statusRange = () =>
+  z
+    .union([z.number().int(), str()])
+    .transform((v) => String(v).trim())
+    .refine((v) => /^[1-5]\d\d(-[1-5]\d\d)?$/.test(v), 'expected an HTTP status (503) or a range (500-599)')
+    .transform((v) => (v.includes('-') ? v : `${v}-${v}`));
+
+const circuitBreaker = z
+  .object({
+    /** Consecutive failures (connection errors, timeouts, 5xx, 429) that open the circuit; 0 disables it. */
+    failure_threshold: int().pipe(z.number().min(0)).default(5),
+    /** How long the circuit stays open before one probe request is let through. */
+    reset_timeout_seconds: num().pipe(z.number().gt(0)).default(30),
+  })
+  .strict();
+
+const endpoint = z
+  .object({
+    url: httpUrl(),
+    method: str()
+      .regex(HTTP_METHOD, 'expected an HTTP method name')
+      .transform((v) => v.toUpperCase())
+      .default('POST'),
+    /** Seconds one upstream call may take. */
+    timeout: num().pipe(z.number().gt(0)).default(300),
+    headers: structured(z.record(z.string(), z.string())).nullable().default(null),
+    auth_type: z.enum(['bearer', 'basic', 'api_key', 'custom'], { error: 'expected bearer, basic, api_key or custom' }).nullable().default(null),
+    auth_token: optionalStr(),
+    auth_username: optionalStr(),
+    auth_password: optionalStr(),
+    /** Header for api_key (default X-API-Key) and custom (default Authorization) auth. */
+    auth_header_name: optionalStr(),
+    /** Most calls in flight to this endpoint from one worker process; null: no limit. */
+    max_concurrency: int().pipe(z.number().min(1)).nullable().default(null),
+    /** Most calls started per second to this endpoint from one worker process; null: no limit. */
+    rate_limit_per_second: num().pipe(z.number().gt(0)).nullable().default(null),
+    circuit_breaker: circuitBreaker.optional(),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    const missing = (key: string): void => ctx.addIssue({ code: 'custom', path: [key], message: `required when auth_type is ${e.auth_type}` });
+    if ((e.auth_type === 'bearer' || e.auth_type === 'api_key' || e.auth_type === 'custom') && e.auth_token === null) missing('auth_token');
+    if (e.auth_type === 'basic' && e.auth_username === null) missing('auth_username');
+    if (e.auth_type === 'basic' && e.auth_password === null) missing('auth_password');
+  });
+
+const proxy = z
+  .object({
+    enabled: bool().default(false),
+    /** A URL, or the name of an entry of proxy.endpoints, used when a request names none. */
+    default_endpoint: optionalStr(),
+    endpoints: structured(z.record(z.string(), endpoint)).default({}),
+    /** Request headers forwarded upstream (case-insensitive); "*" forwards all but the stripped ones. */
+    forward_headers: list(str()).default(['Content-Type', 'Accept', 'User-Agent']),
+    strip_headers: list(str()).default(['Host', 'Connection']),
+    /** Largest upstream response body kept, in bytes; a larger one fails the request. */
+    max_response_size: int().pipe(z.number().min(0)).default(10 * 1024 * 1024),
+    /** Upstream statuses retried like connection errors (with backoff, honouring Retry-After). */
+    retry_on_status: list(statusRange()).default(['429-429', '500-599']),
+    /** Upstream statuses that end a request FAILED (after its retries) instead of relayed as COMPLETED. */
+    fail_on_status: list(statusRange()).default([]),
+    /** Defaults for every endpoint's circuit breaker. */
+    circuit_breaker: circuitBreaker.prefault({}),
+    /** Upstream connections kept open per origin (per worker process). */
+    max_connections: int().pipe(z.number().min(1)).default(128),
+    capture: z
+      .object({
+        /** Capture any request outside the control paths and queue it for the default endpoint. */
+        enabled: bool().default(false),
+        /** Moves the control paths (/api/v1, /health, /metrics, /docs, /openapi.json) under this prefix, e.g. /_openhqm. */
+        control_prefix: str()
+          .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'expected "" or a path such as /_openhqm')
+          .default(''),
+        /** Seconds a client should wait before fetching the result (Retry-After of the 202). */
+        retry_after_seconds: int().pipe(z.number().min(0)).default(1),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 const monitoring = z
   .object({
     metrics_enabled: bool().default(true),
@@ -144,7 +241,32 @@ export const configSchema = z
     sqlite: sqlite.prefault({}),
     worker: worker.prefault({}),
     monitoring: monitoring.prefault({}),
+    proxy: proxy.prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    const p = config.proxy;
+    const target = p.default_endpoint;
+    if (target !== null && !(target in p.endpoints) && !isHttpUrl(target)) {
+      ctx.addIssue({ code: 'custom', path: ['proxy', 'default_endpoint'], message: `"${target}" is neither an http(s) URL nor a name in proxy.endpoints (${Object.keys(p.endpoints).join(', ') || 'none configured'})` });
+    }
+    if (p.capture.enabled && target === null) {
+      ctx.addIssue({ code: 'custom', path: ['proxy', 'default_endpoint'], message: 'required when proxy.capture.enabled: captured requests go to the default endpoint' });
+    }
+    if (p.enabled && config.worker.processor_module !== null) {
+      ctx.addIssue({ code: 'custom', path: ['worker', 'processor_module'], message: 'cannot be combined with proxy.enabled: requests are either forwarded or processed by the module' });
+    }
+    if (p.capture.enabled && !p.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['proxy', 'enabled'], message: 'must be true when proxy.capture.enabled' });
+    }
+  });
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
 
 export type Config = z.output<typeof configSchema>;

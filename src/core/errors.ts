@@ -33,6 +33,14 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_PROCESSOR_RESULT: { httpStatus: 500, retryable: false, summary: 'The processor returned a value that is not JSON (a function, a bigint, a cycle, a lone surrogate).' },
   HQM_ERR_DEADLINE_EXCEEDED: { httpStatus: 504, retryable: false, summary: 'The request deadline (metadata.timeout, counted from submission) passed before it completed.' },
   HQM_ERR_ATTEMPTS_EXHAUSTED: { httpStatus: 500, retryable: false, summary: 'The message was delivered more times than worker.max_retries allows without finishing (its workers kept dying).' },
+  HQM_ERR_ENDPOINT_UNKNOWN: { httpStatus: 422, retryable: false, summary: 'metadata.endpoint names no entry of proxy.endpoints, or no endpoint is configured at all.' },
+  HQM_ERR_UPSTREAM_UNREACHABLE: { httpStatus: 502, retryable: true, summary: 'The upstream refused or dropped the connection (or its name did not resolve); retried with backoff.' },
+  HQM_ERR_UPSTREAM_TIMEOUT: { httpStatus: 504, retryable: true, summary: 'The upstream did not answer within the endpoint timeout; retried with backoff.' },
+  HQM_ERR_UPSTREAM_STATUS: { httpStatus: 502, retryable: true, summary: 'The upstream answered a status listed in proxy.retry_on_status (5xx, 429); retried, honouring Retry-After.' },
+  HQM_ERR_UPSTREAM_FAILED_STATUS: { httpStatus: 502, retryable: false, summary: 'After its retries the upstream answered a status listed in proxy.fail_on_status; the request is FAILED with that answer.' },
+  HQM_ERR_UPSTREAM_RESPONSE_TOO_LARGE: { httpStatus: 502, retryable: false, summary: 'The upstream answer is larger than proxy.max_response_size.' },
+  HQM_ERR_CIRCUIT_OPEN: { httpStatus: 503, retryable: true, summary: 'The endpoint\'s circuit breaker is open; the request waits in the queue (no attempt is counted) until a probe succeeds.' },
+  HQM_ERR_OVERLOADED: { httpStatus: 503, retryable: true, summary: 'Load shedding: the queue is deeper than api.max_queue_depth, or the event loop is saturated. Retry after Retry-After.' },
   HQM_ERR_INTERNAL: { httpStatus: 500, retryable: false, summary: 'An unexpected fault inside OpenHQM; the log has the details.' },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -109,4 +117,53 @@ function formatConfigIssues(issues: readonly FieldIssue[]): string {
   const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`);
   const noun = issues.length === 1 ? 'problem' : 'problems';
   return `invalid configuration (${issues.length} ${noun}):\n${lines.join('\n')}`;
+}
+
+/** An upstream's answer, kept with a failure so the client still sees what the upstream said. */
+export interface UpstreamAnswer {
+  readonly result: unknown;
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: RawBody | null;
+}
+
+/** A body kept byte for byte: UTF-8 text as is, anything else in base64. */
+export interface RawBody {
+  readonly data: string;
+  readonly encoding: 'utf8' | 'base64';
+}
+
+/**
+ * The upstream answered with a status that is retried (proxy.retry_on_status) or that fails
+ * the request (proxy.fail_on_status). Carries the answer and the upstream's Retry-After.
+ */
+export class UpstreamStatusError extends HqmError {
+  constructor(
+    readonly answer: UpstreamAnswer,
+    readonly retryAfterMs: number | null,
+    final: boolean,
+    endpoint: string,
+  ) {
+    super(
+      final ? 'HQM_ERR_UPSTREAM_FAILED_STATUS' : 'HQM_ERR_UPSTREAM_STATUS',
+      `upstream ${endpoint} answered ${answer.statusCode}`,
+      { details: { endpoint, status: answer.statusCode }, retryable: !final },
+    );
+    this.name = 'UpstreamStatusError';
+  }
+}
+
+/**
+ * Not now: the request goes back to the queue for `delayMs` without counting an attempt
+ * (an open circuit, a rate limit with a long wait). Thrown by processors, honoured by the worker.
+ */
+export class DeferralError extends HqmError {
+  constructor(
+    code: 'HQM_ERR_CIRCUIT_OPEN' | 'HQM_ERR_OVERLOADED',
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(code, message, { details: { delayMs } });
+    this.name = 'DeferralError';
+  }
 }

@@ -18,6 +18,12 @@ export interface HqmEventMap {
   /** `reason` is a bounded category (processing_failed, attempts_exhausted, invalid_message). */
   'request:dead_lettered': [{ id: string | null; queue: string; reason: DeadLetterReason }];
   'worker:busy': [{ active: number }];
+  'request:deferred': [{ id: string; queue: string; attempt: number; delayMs: number; reason: string }];
+  /** An upstream answered (any status). `endpoint` is a configured name (bounded). */
+  'upstream:response': [{ endpoint: string; status: number; durationMs: number }];
+  /** An upstream call failed without an answer; `code` is an HQM_ERR_* code. */
+  'upstream:error': [{ endpoint: string; code: string; durationMs: number }];
+  'circuit:changed': [{ endpoint: string; state: 'closed' | 'open' | 'half_open' }];
   'worker:heartbeat': [{ at: number }];
 }
 

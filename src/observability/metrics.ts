@@ -78,6 +78,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly proxyRequests = new Counter({
+    name: 'openhqm_proxy_requests_total',
+    help: 'Upstream calls by endpoint and outcome (the HTTP status, or the error code when there was no answer)',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly proxyDuration = new Histogram({
+    name: 'openhqm_proxy_request_duration_seconds',
+    help: 'Time of one upstream call',
+    labelNames: ['endpoint'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly proxyCircuit = new Gauge({
+    name: 'openhqm_proxy_circuit_state',
+    help: 'Circuit breaker of an endpoint in this worker process: 0 closed, 0.5 half-open, 1 open',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerDeferred = new Counter({
+    name: 'openhqm_worker_deferred_total',
+    help: 'Requests handed back to the queue without counting an attempt (open circuit, rate limit)',
+    registers: [this.registry],
+  });
+
   /** Labelled children by label values: prom-client hashes labels on every call otherwise. */
   readonly #apiChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
 
@@ -159,5 +187,15 @@ export class Metrics {
     events.on('request:dead_lettered', ({ reason }) => this.queueDlq.inc({ reason }));
     events.on('worker:busy', ({ active }) => this.workerActive.set({ worker_id: workerId }, active));
     events.on('worker:heartbeat', ({ at }) => this.workerHeartbeat.set({ worker_id: workerId }, at / 1000));
+    events.on('request:deferred', () => this.workerDeferred.inc());
+    events.on('upstream:response', ({ endpoint, status, durationMs }) => {
+      this.proxyRequests.inc({ endpoint, outcome: String(status) });
+      this.proxyDuration.observe({ endpoint }, durationMs / 1000);
+    });
+    events.on('upstream:error', ({ endpoint, code, durationMs }) => {
+      this.proxyRequests.inc({ endpoint, outcome: code });
+      this.proxyDuration.observe({ endpoint }, durationMs / 1000);
+    });
+    events.on('circuit:changed', ({ endpoint, state }) => this.proxyCircuit.set({ endpoint }, state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0));
   }
 }

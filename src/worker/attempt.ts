@@ -9,15 +9,17 @@
  */
 import { coerceError, HqmError, isHqmError } from '../core/errors.js';
 import type { DeadLetterReason, HqmEvents } from '../core/events.js';
-import { deadlineOf, decodeEnvelope, type Envelope } from '../core/request/envelope.js';
+import { deadlineOf, decodeMessage, wrapBare, type Envelope } from '../core/request/envelope.js';
+import { correlationIdFor } from '../core/request/ids.js';
 import { isTerminal, type Status } from '../core/request/lifecycle.js';
-import type { Outcome } from '../core/request/record.js';
 import type { Logger } from '../ports/logger.js';
 import type { Delivery } from '../ports/queue-backend.js';
 import type { ResultStore, TransitionRequest } from '../ports/result-store.js';
-import { toJsonResult } from './json-result.js';
-import { isRetryable, ProcessorResponse, type Processor } from './processor.js';
-import { backoffMs, hasAttemptsLeft, type RetryPolicy } from './retry-policy.js';
+import { DEADLINE_MESSAGE, failure, onFailure, onSuccess, type Decision } from './decide.js';
+import type { Processor } from './processor.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+export { ShutdownAbort } from './decide.js';
 
 /**
  * A message younger than this whose record is missing is waited for, not dropped: the API
@@ -27,7 +29,6 @@ import { backoffMs, hasAttemptsLeft, type RetryPolicy } from './retry-policy.js'
  */
 const RECORD_GRACE_MS = 60_000;
 const RECORD_WAIT_MS = 250;
-const DEADLINE_MESSAGE = 'the request deadline (metadata.timeout) passed before it completed';
 
 export interface AttemptDeps {
   readonly store: ResultStore;
@@ -38,6 +39,8 @@ export interface AttemptDeps {
   readonly workerId: string;
   readonly retry: RetryPolicy;
   readonly defaultTimeoutSeconds: number;
+  /** How long a record created for a bare message lives after it finishes. */
+  readonly ttlMs: number;
   /**
    * Takes the settlement (ack, retry, release, dead-letter) of a delivery whose outcome is
    * already stored, so the slot is free for the next request while it completes.
@@ -45,28 +48,15 @@ export interface AttemptDeps {
   readonly settle: (settlement: Promise<void>) => void;
 }
 
-/** Why an execution was aborted from outside the processor. */
-export class ShutdownAbort extends Error {
-  constructor() {
-    super('the worker is shutting down');
-    this.name = 'ShutdownAbort';
-  }
-}
+type Finish = (to: Status, extra: Partial<TransitionRequest>) => Promise<boolean>;
 
 export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controller: AbortController): Promise<void> {
-  let envelope: Envelope;
-  try {
-    envelope = decodeEnvelope(delivery.body, { timeout: deps.defaultTimeoutSeconds });
-  } catch (error) {
-    deps.logger.error({ err: error, message_id: delivery.messageId }, 'undecodable message: dead-lettered without processing');
-    deps.settle(delivery.deadLetter(coerceError(error).message));
-    deps.events.emit('request:dead_lettered', { id: null, queue: deps.queueName, reason: 'invalid_message' });
-    return;
-  }
-  const id = envelope.correlation_id;
-  const log = deps.logger.child({ correlation_id: id, attempt: delivery.attempt });
+  const envelope = await receive(deps, delivery);
+  if (envelope === undefined) return;
   const { store, events } = deps;
+  const id = envelope.correlation_id;
   const attempt = delivery.attempt;
+  const log = deps.logger.child({ correlation_id: id, attempt });
   events.emit('delivery:received', { id, queue: deps.queueName, attempt });
 
   if (Date.now() >= deadlineOf(envelope)) {
@@ -93,27 +83,49 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
     return;
   }
 
-  const started = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - started);
-  const finish = (to: Status, extra: Partial<TransitionRequest>): Promise<boolean> =>
-    store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => r.ok);
-
+  const finish: Finish = (to, extra) => store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => r.ok);
   if (attempt > deps.retry.maxAttempts) {
     const error = new HqmError('HQM_ERR_ATTEMPTS_EXHAUSTED', `gave up after ${attempt - 1} deliveries that never finished (workers lost mid-request)`);
-    await finish('FAILED', { error: error.message, outcome: failure(error.message, 0) });
-    deadLetter(deps, delivery, id, error.message, 'attempts_exhausted');
-    events.emit('request:failed', { id, queue: deps.queueName, attempt, error, durationMs: 0 });
+    await apply(deps, delivery, { id, attempt, log, finish }, { kind: 'fail', outcome: failure(error.message, 0), error }, 'attempts_exhausted');
     return;
   }
-
   const deadline = claim.record.deadlineAt;
-  if (deadline !== null && Date.now() >= deadline) {
-    await timeOut(deps, delivery, { id, attempt, elapsedMs: 0, finish });
-    return;
-  }
+  const decision = await execute(deps, envelope, { attempt, deadline, log, controller });
+  await apply(deps, delivery, { id, attempt, log, finish }, decision, 'processing_failed');
+}
 
+/** Decodes the delivery; a bare message from an outside producer gets its envelope and record here. */
+async function receive(deps: AttemptDeps, delivery: Delivery): Promise<Envelope | undefined> {
+  const defaults = { timeout: deps.defaultTimeoutSeconds };
+  let decoded;
+  try {
+    decoded = decodeMessage(delivery.body, defaults);
+  } catch (error) {
+    deps.logger.error({ err: error, message_id: delivery.messageId }, 'undecodable message: dead-lettered without processing');
+    deps.settle(delivery.deadLetter(coerceError(error).message));
+    deps.events.emit('request:dead_lettered', { id: null, queue: deps.queueName, reason: 'invalid_message' });
+    return undefined;
+  }
+  if (decoded.kind === 'envelope') return decoded.envelope;
+  // Every redelivery of the same message maps to the same id, so it is one request.
+  const id = correlationIdFor(`${deps.queueName}\0${delivery.messageId}\0${delivery.enqueuedAt}`);
+  const envelope = wrapBare(decoded.payload, id, delivery.enqueuedAt, defaults);
+  await deps.store
+    .create({ id, queue: 'default', priority: delivery.priority, submittedAt: delivery.enqueuedAt, deadlineAt: deadlineOf(envelope), ttlMs: deps.ttlMs })
+    .catch((error: unknown) => {
+      if (!(isHqmError(error) && error.code === 'HQM_ERR_DUPLICATE_ID')) throw error;
+    });
+  return envelope;
+}
+
+async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: number; deadline: number | null; log: Logger; controller: AbortController }): Promise<Decision> {
+  const { attempt, deadline, controller } = at;
+  const started = performance.now();
+  const elapsed = (): number => Math.round(performance.now() - started);
+  if (deadline !== null && Date.now() >= deadline) return { kind: 'timeout', outcome: failure(DEADLINE_MESSAGE, 0) };
   const deadlineTimer = armDeadline(controller, deadline);
   try {
+    const id = envelope.correlation_id;
     const value = await raceAbort(
       deps.processor(envelope, {
         attempt,
@@ -121,75 +133,72 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
         idempotencyKey: id,
         signal: controller.signal,
         deadline,
-        logger: log,
+        logger: at.log,
         progress: async (percent) => {
-          await store.setProgress(id, attempt, Math.min(100, Math.max(0, percent)));
+          await deps.store.setProgress(id, attempt, Math.min(100, Math.max(0, percent)));
         },
       }),
       controller.signal,
     );
-    const response = value instanceof ProcessorResponse ? value : new ProcessorResponse(value, null, null);
-    const outcome: Outcome = {
-      result: toJsonResult(response.result),
-      statusCode: response.statusCode,
-      headers: response.headers,
-      processingTimeMs: elapsed(),
-      error: null,
-      completedAt: Date.now(),
-    };
-    if (await finish('COMPLETED', { outcome, error: null })) events.emit('request:completed', { id, queue: deps.queueName, attempt, durationMs: outcome.processingTimeMs ?? 0 });
-    deps.settle(delivery.ack());
+    return onSuccess(value, elapsed());
   } catch (thrown) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : thrown;
-    if (reason instanceof ShutdownAbort) {
-      await finish('PENDING', { error: 'released: the worker shut down before the request finished' });
-      deps.settle(delivery.release());
-      events.emit('request:released', { id, queue: deps.queueName, attempt });
-      return;
-    }
-    if (isHqmError(reason) && reason.code === 'HQM_ERR_DEADLINE_EXCEEDED') {
-      await timeOut(deps, delivery, { id, attempt, elapsedMs: elapsed(), finish });
-      return;
-    }
-    const error = coerceError(reason);
-    const durationMs = elapsed();
-    if (isRetryable(error) && hasAttemptsLeft(deps.retry, attempt)) {
-      const delayMs = backoffMs(deps.retry, attempt);
-      log.warn({ err: error, retry_in_ms: delayMs }, 'attempt failed; will retry');
-      if (await finish('PENDING', { error: error.message })) deps.settle(delivery.retry(delayMs));
-      else deps.settle(delivery.ack());
-      events.emit('request:retrying', { id, queue: deps.queueName, attempt, delayMs, error, durationMs });
-      return;
-    }
-    log.error({ err: error }, 'request failed');
-    if (await finish('FAILED', { error: error.message, outcome: failure(error.message, durationMs) })) {
-      deadLetter(deps, delivery, id, error.message, 'processing_failed');
-    } else {
-      deps.settle(delivery.ack());
-    }
-    events.emit('request:failed', { id, queue: deps.queueName, attempt, error, durationMs });
+    return onFailure(reason, { attempt, policy: deps.retry, elapsedMs: elapsed() });
   } finally {
     if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
   }
 }
 
-async function timeOut(
+/** Writes the decision to the store, then settles the delivery accordingly. */
+async function apply(
   deps: AttemptDeps,
   delivery: Delivery,
-  at: { id: string; attempt: number; elapsedMs: number; finish: (to: Status, extra: Partial<TransitionRequest>) => Promise<boolean> },
+  at: { id: string; attempt: number; log: Logger; finish: Finish },
+  decision: Decision,
+  failReason: DeadLetterReason,
 ): Promise<void> {
-  await at.finish('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: failure(DEADLINE_MESSAGE, at.elapsedMs) });
-  deps.settle(delivery.ack());
-  deps.events.emit('request:timeout', { id: at.id, queue: deps.queueName, attempt: at.attempt, durationMs: at.elapsedMs });
-}
-
-function deadLetter(deps: AttemptDeps, delivery: Delivery, id: string, message: string, reason: DeadLetterReason): void {
-  deps.settle(delivery.deadLetter(message));
-  deps.events.emit('request:dead_lettered', { id, queue: deps.queueName, reason });
-}
-
-function failure(error: string, processingTimeMs: number): Outcome {
-  return { result: null, statusCode: null, headers: null, processingTimeMs, error, completedAt: Date.now() };
+  const { events, queueName: queue } = deps;
+  const { id, attempt, log, finish } = at;
+  switch (decision.kind) {
+    case 'complete':
+      if (await finish('COMPLETED', { outcome: decision.outcome, error: null })) {
+        events.emit('request:completed', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0 });
+      }
+      deps.settle(delivery.ack());
+      return;
+    case 'timeout':
+      await finish('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: decision.outcome });
+      deps.settle(delivery.ack());
+      events.emit('request:timeout', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0 });
+      return;
+    case 'release':
+      await finish('PENDING', { error: 'released: the worker shut down before the request finished' });
+      deps.settle(delivery.release());
+      events.emit('request:released', { id, queue, attempt });
+      return;
+    case 'defer':
+      log.info({ reason: decision.error.message, retry_in_ms: decision.delayMs }, 'deferred without counting an attempt');
+      if (await finish('PENDING', { error: `deferred: ${decision.error.message}` })) deps.settle(delivery.release(decision.delayMs));
+      else deps.settle(delivery.ack());
+      events.emit('request:deferred', { id, queue, attempt, delayMs: decision.delayMs, reason: decision.error.message });
+      return;
+    case 'retry':
+      log.warn({ err: decision.error, retry_in_ms: decision.delayMs }, 'attempt failed; will retry');
+      if (await finish('PENDING', { error: decision.error.message })) deps.settle(delivery.retry(decision.delayMs));
+      else deps.settle(delivery.ack());
+      events.emit('request:retrying', { id, queue, attempt, delayMs: decision.delayMs, error: decision.error, durationMs: decision.elapsedMs });
+      return;
+    case 'fail':
+      log.error({ err: decision.error }, 'request failed');
+      if (await finish('FAILED', { error: decision.outcome.error, outcome: decision.outcome })) {
+        deps.settle(delivery.deadLetter(decision.outcome.error ?? decision.error.message));
+        events.emit('request:dead_lettered', { id, queue, reason: failReason });
+      } else {
+        deps.settle(delivery.ack());
+      }
+      events.emit('request:failed', { id, queue, attempt, error: decision.error, durationMs: decision.outcome.processingTimeMs ?? 0 });
+      return;
+  }
 }
 
 /** Node timers overflow past ~24.8 days; a deadline further away than that is not armed. */
@@ -202,9 +211,9 @@ function armDeadline(controller: AbortController, deadline: number | null): Node
 
 /** Settles as soon as the signal aborts, even if the processor ignores it. */
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (signal.aborted) return Promise.reject(coerceError(signal.reason));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
+    const onAbort = (): void => reject(coerceError(signal.reason));
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { RawBody } from '../core/errors.js';
 import type { Envelope } from '../core/request/envelope.js';
 import type { Logger } from '../ports/logger.js';
 
@@ -29,12 +30,13 @@ export interface ProcessorContext {
 
 export type Processor = (request: ProcessorRequest, ctx: ProcessorContext) => Promise<unknown>;
 
-/** A result together with the HTTP status and headers of the upstream that produced it. */
+/** A result together with the HTTP status, headers and raw body of the upstream that produced it. */
 export class ProcessorResponse {
   constructor(
     readonly result: unknown,
     readonly statusCode: number | null,
     readonly headers: Readonly<Record<string, string>> | null,
+    readonly body: RawBody | null = null,
   ) {}
 }
 

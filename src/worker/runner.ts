@@ -25,6 +25,8 @@ export interface WorkerOptions {
   readonly workerId: string;
   readonly retry: RetryPolicy;
   readonly defaultTimeoutSeconds: number;
+  /** Lifetime of records the worker creates itself (for bare messages of outside producers). */
+  readonly ttlMs: number;
 }
 
 export interface WorkerDeps {
@@ -65,6 +67,7 @@ export class WorkerPool {
       workerId: options.workerId,
       retry: options.retry,
       defaultTimeoutSeconds: options.defaultTimeoutSeconds,
+      ttlMs: options.ttlMs,
       settle: (settlement) => this.#track(settlement),
     };
   }

@@ -21,6 +21,9 @@ export function apiOptions(overrides: Partial<ApiOptions> = {}): ApiOptions {
     docsEnabled: true,
     trustProxy: false,
     version: '0.0.0-test',
+    maxQueueDepth: 0,
+    maxEventLoopDelayMs: 0,
+    capture: { enabled: false, controlPrefix: '', retryAfterSeconds: 1 },
     ...overrides,
   };
 }

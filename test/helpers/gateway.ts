@@ -50,6 +50,7 @@ export async function gateway(options: { processor?: Processor; worker?: Partial
       workerId: 'test-worker',
       retry: { maxAttempts: 3, baseMs: 10, maxMs: 50 },
       defaultTimeoutSeconds: 300,
+      ttlMs: 3_600_000,
       ...options.worker,
     },
   );

@@ -150,7 +150,7 @@ describe('worker pool', () => {
       await got.promise;
       await sub.stop();
     }
-    const deps = { store: g.store, processor: async () => 'never', events: new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry: { maxAttempts: 2, baseMs: 0, maxMs: 0 }, defaultTimeoutSeconds: 60, settle: (p: Promise<void>) => void p };
+    const deps = { store: g.store, processor: async () => 'never', events: new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry: { maxAttempts: 2, baseMs: 0, maxMs: 0 }, defaultTimeoutSeconds: 60, ttlMs: 60_000, settle: (p: Promise<void>) => void p };
     const live = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, (d) => runAttempt(deps, d, new AbortController()));
     expect(await g.finished(id)).toMatchObject({ status: 'FAILED', outcome: { error: expect.stringMatching(/gave up after 2 deliveries/) } });
     await live.stop();
@@ -213,7 +213,7 @@ describe('deadline while waiting', () => {
     await g.pool.stop();
     const id = await g.submit({}, { timeout: 0.05 });
     await new Promise((resolve) => setTimeout(resolve, 80)); // Let the deadline pass while nobody consumes.
-    const deps = { store: g.store, processor: async () => 'ran', events: new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry: { maxAttempts: 2, baseMs: 0, maxMs: 0 }, defaultTimeoutSeconds: 60, settle: (p: Promise<void>) => void p };
+    const deps = { store: g.store, processor: async () => 'ran', events: new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry: { maxAttempts: 2, baseMs: 0, maxMs: 0 }, defaultTimeoutSeconds: 60, ttlMs: 60_000, settle: (p: Promise<void>) => void p };
     const sub = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, (d) => runAttempt(deps, d, new AbortController()));
     expect(await g.finished(id)).toMatchObject({ status: 'TIMEOUT', outcome: { error: expect.stringMatching(/deadline/) } });
     await sub.stop();

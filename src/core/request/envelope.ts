@@ -59,34 +59,61 @@ export function encodeEnvelope(envelope: Envelope): string {
   return JSON.stringify(envelope);
 }
 
+/** A queue message: an envelope written by OpenHQM, or a bare JSON message from an outside producer. */
+export type DecodedMessage = { readonly kind: 'envelope'; readonly envelope: Envelope } | { readonly kind: 'bare'; readonly payload: Readonly<Record<string, unknown>> };
+
 /**
- * Decodes a queue message. Anything that is not a version-1 envelope with a valid correlation
- * id, an object payload and object metadata is refused with HQM_ERR_MESSAGE_INVALID, which the
- * worker dead-letters instead of retrying.
+ * Decodes a queue message. A JSON object with a UUID `correlation_id` and an object `payload`
+ * is an envelope; any other JSON is a bare message (an object is the payload, anything else
+ * becomes `{value}`). Text that is not JSON, or an envelope of an unknown version, is refused
+ * with HQM_ERR_MESSAGE_INVALID, which the worker dead-letters instead of retrying.
  */
-export function decodeEnvelope(raw: string, defaults: { timeout: number }): Envelope {
+export function decodeMessage(raw: string, defaults: { timeout: number }): DecodedMessage {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch (cause) {
     throw invalid('message is not JSON', cause);
   }
-  if (!isObject(value)) throw invalid('message is not a JSON object');
+  if (!isObject(value)) return { kind: 'bare', payload: { value } };
   if (value.v !== undefined && value.v !== ENVELOPE_VERSION) throw invalid(`unsupported envelope version ${JSON.stringify(value.v)}`);
   const id = value.correlation_id;
-  if (typeof id !== 'string' || !isCorrelationId(id)) throw invalid('correlation_id is missing or not a UUID');
-  if (!isObject(value.payload)) throw invalid('payload is not a JSON object', undefined, id);
-  if (value.metadata !== undefined && !isObject(value.metadata)) throw invalid('metadata is not a JSON object', undefined, id);
+  if (typeof id !== 'string' || !isCorrelationId(id) || !isObject(value.payload)) return { kind: 'bare', payload: value };
+  if (value.metadata !== undefined && value.metadata !== null && !isObject(value.metadata)) throw invalid('metadata is not a JSON object', undefined, id);
   if (value.headers !== undefined && value.headers !== null && !isObject(value.headers)) throw invalid('headers is not a JSON object', undefined, id);
   return {
+    kind: 'envelope',
+    envelope: {
+      v: ENVELOPE_VERSION,
+      correlation_id: id,
+      timestamp: typeof value.timestamp === 'string' ? value.timestamp : new Date().toISOString(),
+      payload: value.payload,
+      headers: (value.headers ?? {}) as Record<string, string>,
+      metadata: normalizeMetadata(value.metadata ?? {}, defaults),
+      request: (value.request ?? null) as CapturedRequest | null,
+      traceparent: typeof value.traceparent === 'string' ? value.traceparent : null,
+    },
+  };
+}
+
+/** Decodes a message that must be an envelope (as OpenHQM writes them). */
+export function decodeEnvelope(raw: string, defaults: { timeout: number }): Envelope {
+  const decoded = decodeMessage(raw, defaults);
+  if (decoded.kind === 'bare') throw invalid('message is not an OpenHQM envelope (correlation_id and payload)');
+  return decoded.envelope;
+}
+
+/** The envelope of a bare message: a stable id, its payload, default metadata. */
+export function wrapBare(payload: Readonly<Record<string, unknown>>, correlationId: string, enqueuedAt: number, defaults: { timeout: number }): Envelope {
+  return {
     v: ENVELOPE_VERSION,
-    correlation_id: id,
-    timestamp: typeof value.timestamp === 'string' ? value.timestamp : new Date().toISOString(),
-    payload: value.payload,
-    headers: (value.headers ?? {}) as Record<string, string>,
-    metadata: normalizeMetadata(value.metadata ?? {}, defaults),
-    request: (value.request ?? null) as CapturedRequest | null,
-    traceparent: typeof value.traceparent === 'string' ? value.traceparent : null,
+    correlation_id: correlationId,
+    timestamp: new Date(enqueuedAt).toISOString(),
+    payload,
+    headers: {},
+    metadata: normalizeMetadata({}, defaults),
+    request: null,
+    traceparent: null,
   };
 }
 

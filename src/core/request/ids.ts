@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const POOL_IDS = 256;
@@ -24,6 +24,22 @@ export function newCorrelationId(now: number = Date.now()): string {
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | ((bytes[6] as number) & 0x0f); // version 7
   bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f); // RFC 9562 variant
+  return format(bytes);
+}
+
+/**
+ * A stable id for a message that arrived without one (an outside producer's bare message):
+ * an RFC 9562 version-8 UUID from a hash of `key`, so every redelivery of the same message
+ * maps to the same request.
+ */
+export function correlationIdFor(key: string): string {
+  const bytes = createHash('sha256').update(key).digest().subarray(0, 16);
+  bytes[6] = 0x80 | ((bytes[6] as number) & 0x0f); // version 8
+  bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f); // RFC 9562 variant
+  return format(bytes);
+}
+
+function format(bytes: Buffer): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

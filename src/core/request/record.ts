@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { RawBody } from '../errors.js';
 import type { Status } from './lifecycle.js';
 
 /** How a request ended. Written in the same atomic step as the terminal status. */
@@ -16,6 +17,8 @@ export interface Outcome {
   readonly processingTimeMs: number | null;
   readonly error: string | null;
   readonly completedAt: number;
+  /** The upstream body byte for byte, kept for captured requests so it can be replayed verbatim. */
+  readonly body?: RawBody | null;
 }
 
 export interface RequestRecord {

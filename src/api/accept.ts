@@ -1,0 +1,85 @@
+/**
+ * Accepting a request — from `POST /submit` or captured in sidecar mode — and waiting for its
+ * outcome. Nothing is half-written: the record and the queue message are both stored before
+ * the caller hears 202, or neither is.
+ *
+ * @module
+ */
+import type { FastifyRequest } from 'fastify';
+import { HqmError, isHqmError } from '../core/errors.js';
+import { encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
+import { newCorrelationId } from '../core/request/ids.js';
+import { isTerminal } from '../core/request/lifecycle.js';
+import type { RequestRecord } from '../core/request/record.js';
+import type { RouteContext } from './context.js';
+
+export interface Submission {
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly request: CapturedRequest | null;
+  readonly traceparent: string | null;
+}
+
+export async function accept(ctx: RouteContext, submission: Submission): Promise<RequestRecord> {
+  const { store, queue, events, options } = ctx;
+  ctx.depthGate.check();
+  const now = Date.now();
+  const id = newCorrelationId(now);
+  const metadata = normalizeMetadata(submission.metadata, { timeout: options.defaultTimeoutSeconds });
+  const envelope: Envelope = {
+    v: ENVELOPE_VERSION,
+    correlation_id: id,
+    timestamp: new Date(now).toISOString(),
+    payload: submission.payload,
+    headers: submission.headers,
+    metadata,
+    request: submission.request,
+    traceparent: submission.traceparent,
+  };
+  const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: metadata.partition_key };
+  const max = queue.capabilities.maxMessageBytes;
+  if (message.body.length * 3 > max && Buffer.byteLength(message.body) > max) {
+    throw new HqmError('HQM_ERR_BODY_TOO_LARGE', `the request is larger than the ${queue.type} queue accepts (${max} bytes)`);
+  }
+  const backendQueue = options.queues.get(metadata.queue) as string;
+  // Both writes start in the same tick: on a shared SQLite file they land in one transaction,
+  // and elsewhere the two round trips overlap. A worker that sees the message before the
+  // record waits for it (see worker/attempt.ts), so the order between them does not matter.
+  const [created, published] = await Promise.allSettled([
+    store.create({ id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: now + metadata.timeout * 1000, ttlMs: options.ttlMs }),
+    queue.publish(backendQueue, message),
+  ]);
+  if (published.status === 'rejected') {
+    const error: unknown = published.reason;
+    events.emit('request:publish_failed', { id, queue: backendQueue, error: error as Error });
+    // Nothing half-written: the record goes too, and the client hears 503 (or 413), not 202.
+    if (created.status === 'fulfilled') await store.delete(id).catch(() => undefined);
+    throw isHqmError(error) && error.code === 'HQM_ERR_BODY_TOO_LARGE' ? error : unavailable(error, 'the queue');
+  }
+  // A message without its record is dropped by the worker once its grace period has passed.
+  if (created.status === 'rejected') throw unavailable(created.reason, 'the result store');
+  events.emit('request:submitted', { id, queue: backendQueue });
+  return created.value;
+}
+
+/** Reads the record, waiting up to `ms` for it to finish. Undefined when it does not exist. */
+export async function waitForTerminal(ctx: RouteContext, id: string, ms: number, request: FastifyRequest): Promise<RequestRecord | undefined> {
+  const ticket = ctx.waiters.register(id, ms);
+  const onClose = (): void => ticket.cancel();
+  request.raw.once('close', onClose);
+  try {
+    const first = await ctx.store.get(id);
+    if (first === undefined || isTerminal(first.status) || ctx.closing()) return first;
+    await ticket.settled;
+    return await ctx.store.get(id);
+  } finally {
+    ticket.cancel();
+    request.raw.off('close', onClose);
+  }
+}
+
+export function unavailable(error: unknown, what: string): HqmError {
+  if (isHqmError(error)) return error;
+  return new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', `${what} is unavailable; nothing was stored, try again`, { cause: error });
+}

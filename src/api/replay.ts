@@ -1,0 +1,41 @@
+/**
+ * Sends a finished request's upstream answer as the HTTP response: its status, its headers
+ * (minus hop-by-hop ones) and its body — byte for byte when the raw body was kept (captured
+ * requests), else rebuilt from the stored result. A request that ended without an upstream
+ * answer is told as a gateway error (502, 504) or, for a non-proxy result, as JSON.
+ *
+ * @module
+ */
+import type { FastifyReply } from 'fastify';
+import { connectionTokens, HOP_BY_HOP, rawBytes } from '../core/http.js';
+import type { RequestRecord } from '../core/request/record.js';
+
+export function sendUpstreamAnswer(reply: FastifyReply, record: RequestRecord): FastifyReply {
+  const outcome = record.outcome;
+  reply.header('x-correlation-id', record.id);
+  if (outcome === null || outcome.statusCode === null) {
+    if (record.status === 'COMPLETED') return reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify(outcome?.result ?? null));
+    const status = record.status === 'TIMEOUT' ? 504 : record.status === 'CANCELLED' ? 409 : 502;
+    const code = record.status === 'TIMEOUT' ? 'HQM_ERR_DEADLINE_EXCEEDED' : record.status === 'CANCELLED' ? 'HQM_ERR_INVALID_TRANSITION' : 'HQM_ERR_UPSTREAM_UNREACHABLE';
+    return reply.code(status).send({ detail: outcome?.error ?? record.status.toLowerCase(), code, correlation_id: record.id, status: record.status });
+  }
+  const headers = outcome.headers ?? {};
+  const dropped = connectionTokens(headers);
+  for (const [name, value] of Object.entries(headers)) {
+    if (HOP_BY_HOP.has(name) || dropped.has(name)) continue;
+    reply.header(name, name === 'set-cookie' ? value.split('\n') : value);
+  }
+  const body = outcome.body !== null && outcome.body !== undefined ? rawBytes(outcome.body) : rebuild(outcome.result, headers);
+  return reply.code(outcome.statusCode).send(body);
+}
+
+/** The body of an answer stored as a result only (requests submitted through the API). */
+function rebuild(result: unknown, headers: Readonly<Record<string, string>>): Buffer {
+  if (isStoredText(result)) return Buffer.from(result.response, result.encoding === 'base64' ? 'base64' : 'utf8');
+  if (result === null && !(headers['content-type'] ?? '').includes('json')) return Buffer.alloc(0);
+  return Buffer.from(JSON.stringify(result));
+}
+
+function isStoredText(value: unknown): value is { response: string; content_type: string; encoding?: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { response?: unknown }).response === 'string' && typeof (value as { content_type?: unknown }).content_type === 'string';
+}

@@ -1,0 +1,85 @@
+/**
+ * Transparent capture (sidecar ingress): any request outside the control paths is queued as
+ * it came — method, path, query, headers and raw body — for the default endpoint, and
+ * answered `202 Accepted` with `Location` and `Retry-After` (the asynchronous request-reply
+ * pattern). A client that sends `Prefer: wait=N` (RFC 7240) gets the upstream's own answer
+ * instead, when the request finishes within N seconds.
+ *
+ * Registered in its own plugin scope: there every body is read raw, whatever its type.
+ *
+ * @module
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HqmError } from '../../core/errors.js';
+import { rawBody } from '../../core/http.js';
+import type { CapturedRequest } from '../../core/request/envelope.js';
+import { isTerminal } from '../../core/request/lifecycle.js';
+import { accept, waitForTerminal } from '../accept.js';
+import type { RouteContext } from '../context.js';
+import { sendUpstreamAnswer } from '../replay.js';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+const CONTROL_PATHS = ['/api/v1', '/health', '/metrics', '/docs', '/openapi.json'];
+
+export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): void {
+  const prefix = ctx.options.capture.controlPrefix;
+  const control = CONTROL_PATHS.map((p) => `${prefix}${p}`);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.route({
+    method: METHODS,
+    url: '/*',
+    exposeHeadRoute: false,
+    schema: { hide: true },
+    handler: async (request, reply) => {
+      const [path = '/', query = ''] = splitUrl(request.url);
+      if (control.some((c) => path === c || path.startsWith(`${c}/`)) || (prefix !== '' && path.startsWith(`${prefix}/`))) {
+        throw new HqmError('HQM_ERR_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${path}`);
+      }
+      const record = await accept(ctx, { payload: {}, headers: {}, metadata: {}, request: capture(request, path, query), traceparent: header(request, 'traceparent') });
+      const wait = preferredWait(header(request, 'prefer'), ctx.options.maxWaitSeconds);
+      if (wait > 0) {
+        const finished = await waitForTerminal(ctx, record.id, wait * 1000, request);
+        if (finished !== undefined && isTerminal(finished.status)) return sendUpstreamAnswer(reply.header('preference-applied', `wait=${wait}`), finished);
+      }
+      const location = `${prefix}/api/v1/response/${record.id}`;
+      return reply
+        .code(202)
+        .header('location', location)
+        .header('retry-after', String(ctx.options.capture.retryAfterSeconds))
+        .header('x-correlation-id', record.id)
+        .send({ correlation_id: record.id, status: record.status, submitted_at: new Date(record.submittedAt).toISOString(), location });
+    },
+  });
+}
+
+function capture(request: FastifyRequest, path: string, query: string): CapturedRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const body = rawBody(raw);
+  return { method: request.method, path, query, headers, body: body.data, body_encoding: body.encoding };
+}
+
+function splitUrl(url: string): [string, string] {
+  const at = url.indexOf('?');
+  return at < 0 ? [url, ''] : [url.slice(0, at), url.slice(at + 1)];
+}
+
+function header(request: FastifyRequest, name: string): string | null {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : Array.isArray(value) ? value.join(', ') : null;
+}
+
+/** `Prefer: respond-async, wait=10` → 10 (capped); 0 when absent or malformed. */
+export function preferredWait(prefer: string | null, max: number): number {
+  if (prefer === null) return 0;
+  for (const token of prefer.split(/[,;]/)) {
+    const match = /^\s*wait\s*=\s*"?(\d+(?:\.\d+)?)"?\s*$/i.exec(token);
+    if (match?.[1] !== undefined) return Math.min(Number(match[1]), max);
+  }
+  return 0;
+}

@@ -1,0 +1,91 @@
+/**
+ * Reading a request: status, response (with `?wait=N` long-polling), the upstream answer
+ * verbatim (`/body`), and the audit trail.
+ *
+ * @module
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isCorrelationId } from '../../core/request/ids.js';
+import { isTerminal } from '../../core/request/lifecycle.js';
+import { waitForTerminal } from '../accept.js';
+import type { RouteContext } from '../context.js';
+import { presentEvents, presentResult, presentStatus } from '../present.js';
+import { sendUpstreamAnswer } from '../replay.js';
+import { errorResponse, eventsResponse, idParams, resultResponse, statusResponse, waitQuery } from '../schemas.js';
+import { parseWait } from '../validate.js';
+import { notFound } from './submit.js';
+
+type IdRequest = FastifyRequest<{ Params: { correlation_id: string }; Querystring: { wait?: string } }>;
+
+export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.get<{ Params: { correlation_id: string } }>(
+    '/api/v1/status/:correlation_id',
+    { schema: { tags: ['requests'], summary: 'Current status of a request', params: idParams, response: { 200: statusResponse, 404: errorResponse } } },
+    async (request) => {
+      const id = request.params.correlation_id;
+      const record = isCorrelationId(id) ? await ctx.store.get(id) : undefined;
+      if (record === undefined) throw notFound();
+      return presentStatus(record);
+    },
+  );
+
+  const read = async (request: IdRequest) => {
+    const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
+    const id = request.params.correlation_id;
+    if (!isCorrelationId(id)) throw notFound();
+    const record = waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, request) : await ctx.store.get(id);
+    if (record === undefined) throw notFound();
+    return record;
+  };
+
+  app.get(
+    '/api/v1/response/:correlation_id',
+    {
+      schema: {
+        tags: ['requests'],
+        summary: 'Result of a request',
+        description: '200 with the result once the request finished (COMPLETED, or FAILED/TIMEOUT/CANCELLED with `error`); 202 while it is pending. ?wait=N long-polls up to N seconds.',
+        params: idParams,
+        querystring: waitQuery,
+        response: { 200: resultResponse, 202: resultResponse, 404: errorResponse, 422: errorResponse },
+      },
+    },
+    async (request: IdRequest, reply: FastifyReply) => {
+      const record = await read(request);
+      if (!isTerminal(record.status)) reply.code(202).header('retry-after', '1');
+      return presentResult(record);
+    },
+  );
+
+  app.get(
+    '/api/v1/response/:correlation_id/body',
+    {
+      schema: {
+        tags: ['requests'],
+        summary: 'The upstream answer, verbatim',
+        description: 'Once the request finished: the status, headers and body the upstream answered (byte for byte for captured requests). 202 while pending; 502/504 when it failed without an answer.',
+        params: idParams,
+        querystring: waitQuery,
+      },
+    },
+    async (request: IdRequest, reply: FastifyReply) => {
+      const record = await read(request);
+      if (!isTerminal(record.status)) return reply.code(202).header('retry-after', '1').send(presentResult(record));
+      return sendUpstreamAnswer(reply, record);
+    },
+  );
+
+  app.get<{ Params: { correlation_id: string } }>(
+    '/api/v1/requests/:correlation_id/events',
+    {
+      schema: { tags: ['requests'], summary: 'Audit trail: every status change of a request', params: idParams, response: { 200: eventsResponse, 404: errorResponse } },
+    },
+    async (request) => {
+      const id = request.params.correlation_id;
+      if (!isCorrelationId(id)) throw notFound();
+      const events = await ctx.store.events(id);
+      if (events.length === 0) throw notFound();
+      return presentEvents(id, events);
+    },
+  );
+}

@@ -1,0 +1,51 @@
+/** `POST /api/v1/submit` (and its `?wait=N` sync mode). */
+import type { FastifyInstance } from 'fastify';
+import { HqmError } from '../../core/errors.js';
+import { isTerminal } from '../../core/request/lifecycle.js';
+import { accept, waitForTerminal } from '../accept.js';
+import type { RouteContext } from '../context.js';
+import { presentResult } from '../present.js';
+import { errorResponse, resultResponse, submitAccepted, submitBody, waitQuery } from '../schemas.js';
+import { parseWait, validateSubmit, type SubmitBody } from '../validate.js';
+
+export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): void {
+  const logicalQueues = new Set(ctx.options.queues.keys());
+  app.post<{ Body: SubmitBody; Querystring: { wait?: string } }>(
+    '/api/v1/submit',
+    {
+      schema: {
+        tags: ['requests'],
+        summary: 'Submit a request for asynchronous processing',
+        description: 'Answers 202 with a correlation id once the request is durably queued. With ?wait=N, waits up to N seconds and answers 200 with the result if it finished.',
+        body: submitBody,
+        querystring: waitQuery,
+        response: { 200: resultResponse, 202: submitAccepted, 413: errorResponse, 422: errorResponse, 503: errorResponse },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      validateSubmit(body, logicalQueues, ctx.options.endpoints);
+      const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
+      const traceparent = request.headers.traceparent;
+      const record = await accept(ctx, {
+        payload: body.payload,
+        headers: body.headers ?? {},
+        metadata: body.metadata ?? {},
+        request: null,
+        traceparent: typeof traceparent === 'string' ? traceparent : null,
+      });
+      if (waitSeconds > 0) {
+        const finished = await waitForTerminal(ctx, record.id, waitSeconds * 1000, request);
+        if (finished !== undefined && isTerminal(finished.status)) return reply.code(200).send(presentResult(finished));
+      }
+      return reply
+        .code(202)
+        .header('location', `${ctx.options.capture.controlPrefix}/api/v1/response/${record.id}`)
+        .send({ correlation_id: record.id, status: record.status, submitted_at: new Date(record.submittedAt).toISOString() });
+    },
+  );
+}
+
+export function notFound(): HqmError {
+  return new HqmError('HQM_ERR_NOT_FOUND', 'Request not found or expired');
+}

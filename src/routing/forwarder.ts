@@ -1,0 +1,121 @@
+/**
+ * Forwards one request to its upstream and turns the answer into a result: builds the call
+ * (endpoint, method, headers, body — or the captured request replayed as it came), passes the
+ * endpoint's guard, sends it over the injected HttpClient, and classifies the answer:
+ *
+ * - a status in `retryOn` (5xx, 429) before the last attempt: retryable, honouring Retry-After;
+ * - a status in `failOn`: the request fails, keeping the answer;
+ * - anything else (including a retried status on the last attempt): relayed as the result.
+ *
+ * @module
+ */
+import { HqmError, UpstreamStatusError, isHqmError, type UpstreamAnswer } from '../core/errors.js';
+import type { HqmEvents } from '../core/events.js';
+import { rawBody, rawBytes } from '../core/http.js';
+import type { Envelope } from '../core/request/envelope.js';
+import type { HttpClient, OutboundHttpRequest } from '../ports/http-client.js';
+import type { EndpointCatalogue, EndpointSpec, ProxyPolicy } from './endpoints.js';
+import { inboundHeaders, outboundHeaders } from './headers.js';
+import { EndpointGuard } from './protection/guard.js';
+import { interpretBody, retryAfterMs } from './response.js';
+import { inRanges } from './status-ranges.js';
+
+export interface ForwardContext {
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly signal: AbortSignal;
+}
+
+export interface ForwarderDeps {
+  readonly http: HttpClient;
+  readonly endpoints: EndpointCatalogue;
+  readonly policy: ProxyPolicy;
+  readonly events: HqmEvents;
+}
+
+const BODYLESS = new Set(['GET', 'HEAD']);
+
+export class Forwarder {
+  readonly #guards = new Map<string, EndpointGuard>();
+
+  constructor(private readonly deps: ForwarderDeps) {}
+
+  async forward(envelope: Envelope, ctx: ForwardContext): Promise<UpstreamAnswer> {
+    const endpoint = this.deps.endpoints.resolve(envelope.metadata.endpoint);
+    const call = this.#call(envelope, endpoint, ctx.attempt);
+    const pass = await this.#guard(endpoint).enter(ctx.signal);
+    const started = performance.now();
+    const { events, policy } = this.deps;
+    let response;
+    try {
+      response = await this.deps.http.send({ ...call, signal: ctx.signal });
+    } catch (error) {
+      const durationMs = performance.now() - started;
+      // A deadline or a shutdown is not the endpoint's fault; an oversized answer is an answer.
+      const tooLarge = isHqmError(error) && error.code === 'HQM_ERR_UPSTREAM_RESPONSE_TOO_LARGE';
+      pass.done(ctx.signal.aborted ? 'unknown' : tooLarge);
+      events.emit('upstream:error', { endpoint: endpoint.name, code: isHqmError(error) ? error.code : 'HQM_ERR_INTERNAL', durationMs });
+      throw error;
+    }
+    const status = response.status;
+    pass.done(status < 500 && status !== 429);
+    events.emit('upstream:response', { endpoint: endpoint.name, status, durationMs: performance.now() - started });
+    const answer: UpstreamAnswer = {
+      result: interpretBody(response.headers['content-type'] ?? '', response.body),
+      statusCode: status,
+      headers: inboundHeaders(response.headers),
+      body: envelope.request === null ? null : rawBody(response.body),
+    };
+    if (inRanges(status, policy.retryOn) && ctx.attempt < ctx.maxAttempts) {
+      throw new UpstreamStatusError(answer, retryAfterMs(response.headers['retry-after']), false, endpoint.name);
+    }
+    if (inRanges(status, policy.failOn)) throw new UpstreamStatusError(answer, null, true, endpoint.name);
+    return answer;
+  }
+
+  #call(envelope: Envelope, endpoint: EndpointSpec, attempt: number): Omit<OutboundHttpRequest, 'signal'> {
+    const { policy } = this.deps;
+    const captured = envelope.request;
+    const common = { allow: policy.forwardHeaders, strip: policy.stripHeaders, endpoint: endpoint.headers, auth: endpoint.auth };
+    let method: string;
+    let url: string;
+    let headers: Record<string, string>;
+    let body: Uint8Array | string | null;
+    if (captured !== null) {
+      method = captured.method.toUpperCase();
+      url = joinUrl(endpoint.url, captured.path, captured.query);
+      headers = outboundHeaders({ ...common, forwarded: captured.headers, forwardAll: true });
+      body = captured.body === '' ? null : rawBytes({ data: captured.body, encoding: captured.body_encoding });
+    } else {
+      method = (envelope.metadata.method ?? endpoint.method).toUpperCase();
+      url = endpoint.url;
+      headers = outboundHeaders({ ...common, forwarded: envelope.headers, forwardAll: false });
+      body = BODYLESS.has(method) ? null : JSON.stringify(envelope.payload);
+      if (body !== null) headers['content-type'] ??= 'application/json';
+    }
+    // What the upstream needs to de-duplicate at-least-once delivery and to join the trace.
+    headers['x-correlation-id'] = envelope.correlation_id;
+    headers['x-openhqm-attempt'] = String(attempt);
+    headers['idempotency-key'] ??= envelope.correlation_id;
+    if (envelope.traceparent !== null) headers.traceparent ??= envelope.traceparent;
+    return { method, url, headers, body, timeoutMs: endpoint.timeoutMs, maxResponseBytes: policy.maxResponseBytes };
+  }
+
+  #guard(endpoint: EndpointSpec): EndpointGuard {
+    let guard = this.#guards.get(endpoint.name);
+    if (guard === undefined) {
+      guard = new EndpointGuard(endpoint, (state) => this.deps.events.emit('circuit:changed', { endpoint: endpoint.name, state }));
+      this.#guards.set(endpoint.name, guard);
+    }
+    return guard;
+  }
+}
+
+/** The captured path and query appended to the endpoint URL's own path. */
+export function joinUrl(base: string, path: string, query: string): string {
+  const url = new URL(base);
+  if (!path.startsWith('/')) throw new HqmError('HQM_ERR_MESSAGE_INVALID', `captured path must start with "/": ${path}`);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
+  url.search = query === '' ? '' : `?${query}`;
+  return url.toString();
+}
