@@ -1,11 +1,12 @@
 /**
- * `npm run bench [-- --quick] [-- --write]`: measures OpenHQM side by side with its anchors
- * in one run on this machine and prints the figures with their ratios. With --write the
- * Markdown table is also written to docs/benchmarks.md.
+ * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy]`: measures OpenHQM side
+ * by side with its anchors in one run on this machine and prints the figures with their
+ * ratios. With --write the Markdown table is also written to docs/benchmarks.md.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Report } from './lib/report.js';
+import { proxyScenario } from './scenarios/proxy.js';
 import { sqliteScenario } from './scenarios/sqlite.js';
 
 const { values } = parseArgs({
@@ -13,12 +14,16 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
     backend: { type: 'string', default: 'sqlite' },
+    only: { type: 'string' },
   },
 });
 
+const wanted = (name: string): boolean => values.only === undefined || values.only.split(',').includes(name);
+
 const quick = values.quick === true;
 const report = new Report();
-await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
+if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
+if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
 summarize(report);
 const markdown = report.markdown(`Benchmarks (${values.backend})`);
 process.stdout.write(`\n${markdown}`);
