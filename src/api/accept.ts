@@ -8,6 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import { HqmError, isHqmError } from '../core/errors.js';
 import { encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
+import { partitionOf } from '../core/partition.js';
 import { newCorrelationId } from '../core/request/ids.js';
 import { isTerminal } from '../core/request/lifecycle.js';
 import type { RequestRecord } from '../core/request/record.js';
@@ -26,7 +27,10 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
   ctx.depthGate.check();
   const now = Date.now();
   const id = newCorrelationId(now);
-  const metadata = normalizeMetadata(submission.metadata, { timeout: options.defaultTimeoutSeconds });
+  const partition = options.partitioning === undefined ? null : partitionOf({ correlation_id: id, ...submission }, options.partitioning);
+  const metadata = normalizeMetadata(partition === null ? submission.metadata : { ...submission.metadata, partition_key: partition.key }, {
+    timeout: options.defaultTimeoutSeconds,
+  });
   const envelope: Envelope = {
     v: ENVELOPE_VERSION,
     correlation_id: id,
@@ -37,7 +41,8 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
     request: submission.request,
     traceparent: submission.traceparent,
   };
-  const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: metadata.partition_key };
+  // Only partitioning makes a key hold requests back; without it a partition_key is just data.
+  const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: partition?.orderingKey ?? null };
   const max = queue.capabilities.maxMessageBytes;
   if (message.body.length * 3 > max && Buffer.byteLength(message.body) > max) {
     throw new HqmError('HQM_ERR_BODY_TOO_LARGE', `the request is larger than the ${queue.type} queue accepts (${max} bytes)`);

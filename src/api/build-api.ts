@@ -21,6 +21,7 @@ import { DepthGate } from './load-shedding.js';
 import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerReadRoutes } from './routes/read.js';
+import { registerRoutesTestRoute } from './routes/routes-test.js';
 import { registerSubmitRoute } from './routes/submit.js';
 
 export interface BuildApiArgs extends ApiDeps {
@@ -83,6 +84,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       tags: [
         { name: 'requests', description: 'Submit requests and fetch their status and results' },
         { name: 'health', description: 'Probes and metrics' },
+        { name: 'routing', description: 'The routing engine' },
       ],
     },
   });
@@ -96,6 +98,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         registerSubmitRoute(ingress, ctx);
       });
       registerReadRoutes(control, ctx);
+      registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, ctx);
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },

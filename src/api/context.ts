@@ -1,5 +1,7 @@
 /** What the API routes need, handed in by the composition root. */
 import type { HqmEvents } from '../core/events.js';
+import type { PartitionSettings } from '../core/partition.js';
+
 import type { Metrics } from '../observability/metrics.js';
 import type { HealthReport } from '../ports/health.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
@@ -25,7 +27,18 @@ export interface ApiOptions {
   /** The API answers 503 while the event loop lags more than this; 0: never. */
   readonly maxEventLoopDelayMs: number;
   readonly capture: CaptureOptions;
+  /** When set, requests with the same partition key are queued to be processed in order. */
+  readonly partitioning?: PartitionSettings;
+  /** Runs the route simulator for POST /api/v1/routes/test (given routes, or the ones in force). */
+  readonly simulateRoutes?: RouteSimulator;
 }
+
+/** Routes a message as a worker would, without sending it; `routes` replaces the ones in force. */
+export type RouteSimulator = (input: { readonly routes?: unknown; readonly message: unknown }) => Promise<SimulationOutcome>;
+
+export type SimulationOutcome =
+  | { readonly ok: true; readonly result: Readonly<Record<string, unknown>>; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly error: string; readonly invalidRoutes: boolean };
 
 export interface CaptureOptions {
   readonly enabled: boolean;

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/build-api.js';
 import type { Config } from '../config/schema.js';
+import type { PartitionSettings } from '../core/partition.js';
 import { DEFAULT_QUEUE } from '../core/request/envelope.js';
 import { HqmEvents } from '../core/events.js';
 import type { PinoLogger } from '../observability/logger.js';
@@ -21,6 +22,7 @@ import { loadProcessorModule } from '../worker/processors/load-module.js';
 import { WorkerPool } from '../worker/runner.js';
 import { checkCapabilities, createQueue, createStore, type Roles } from './backends.js';
 import { createProxy, type Proxy } from './proxy.js';
+import { endpointChecker, routeSimulator, RoutesHolder } from './routes.js';
 import { VERSION } from './version.js';
 
 export interface RunningApp {
@@ -44,7 +46,9 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   let api: FastifyInstance | undefined;
   let worker: WorkerPool | undefined;
   let proxy: Proxy | undefined;
+  let routes: RoutesHolder | undefined;
   const closeBackends = async (): Promise<void> => {
+    routes?.close();
     await proxy?.http.close();
     await store?.close();
     await queue?.close();
@@ -58,7 +62,11 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     const liveQueue = queue;
     metrics?.trackQueue(queueName, () => liveQueue.stats(queueName));
 
-    if (config.proxy.enabled) proxy = await createProxy(config.proxy, events);
+    if (config.routing.enabled) {
+      routes = await RoutesHolder.load(config.routing, { endpointKnown: endpointChecker(config.proxy), unknownEndpoint: 'error' }, logger.child({ component: 'routing' }), events);
+    }
+    const routing = routes;
+    if (config.proxy.enabled) proxy = await createProxy(config.proxy, events, routing === undefined ? undefined : () => routing.current);
 
     if (roles.worker) {
       const processor =
@@ -104,6 +112,8 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
           trustProxy: config.api.trust_proxy,
           version: VERSION,
           endpoints: proxy?.endpoints,
+          simulateRoutes: routeSimulator(config, routes),
+          partitioning: config.partitioning.enabled ? partitionSettings(config.partitioning) : undefined,
           maxQueueDepth: config.api.max_queue_depth,
           maxEventLoopDelayMs: config.api.max_event_loop_delay_ms,
           capture: {
@@ -139,4 +149,8 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     await closeBackends().catch(() => undefined);
     throw error;
   }
+}
+
+function partitionSettings(p: Config['partitioning']): PartitionSettings {
+  return { strategy: p.strategy, partitionCount: p.partition_count, keyFields: [p.partition_key_field, p.session_key_field, 'metadata.partition_key'] };
 }

@@ -5,6 +5,7 @@ import type { HqmEvents } from '../core/events.js';
 import type { HttpClient } from '../ports/http-client.js';
 import { EndpointCatalogue, type AuthSpec, type EndpointSpec, type ProxyPolicy } from '../routing/endpoints.js';
 import { Forwarder } from '../routing/forwarder.js';
+import type { Router } from '../routing/router.js';
 import { parseStatusRanges } from '../routing/status-ranges.js';
 
 type ProxyConfig = Config['proxy'];
@@ -16,10 +17,10 @@ export interface Proxy {
   readonly http: HttpClient;
 }
 
-export async function createProxy(config: ProxyConfig, events: HqmEvents): Promise<Proxy> {
+export async function createProxy(config: ProxyConfig, events: HqmEvents, routes?: () => Router): Promise<Proxy> {
   const endpoints = endpointCatalogue(config);
   const http = await createUndiciClient({ maxConnections: config.max_connections });
-  return { forwarder: new Forwarder({ http, endpoints, policy: proxyPolicy(config), events }), endpoints, http };
+  return { forwarder: new Forwarder({ http, endpoints, policy: proxyPolicy(config), events, routes }), endpoints, http };
 }
 
 export function endpointCatalogue(config: ProxyConfig): EndpointCatalogue {

@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../app/version.js';
 import { registerConfigCommand } from './commands/config.js';
+import { registerRoutesCommand } from './commands/routes.js';
 import { registerRunCommands } from './commands/run.js';
 
 const program = new Command()
@@ -17,5 +18,6 @@ const program = new Command()
 
 registerRunCommands(program);
 registerConfigCommand(program);
+registerRoutesCommand(program);
 
 await program.parseAsync(process.argv);

@@ -217,6 +217,43 @@ const proxy = z
   })
   .strict();
 
+const routing = z
+  .object({
+    /** Route each request with a routes file (the original's format) before forwarding it. */
+    enabled: bool().default(false),
+    /** YAML or JSON routes file; watched, and reloaded when it changes. */
+    config_path: optionalStr(),
+    /** The routes inline (a mapping; JSON or YAML text from the environment). */
+    config_dict: structured(z.record(z.string(), z.unknown())).nullable().default(null),
+  })
+  .strict();
+
+const partitioning = z
+  .object({
+    /** Process requests with the same partition key one at a time, in submission order. */
+    enabled: bool().default(false),
+    strategy: str()
+      .transform((v) => v.toLowerCase())
+      .pipe(z.enum(['sticky', 'hash', 'key', 'round_robin'], { error: 'expected sticky, hash, key or round_robin' }))
+      .default('sticky'),
+    partition_count: int().pipe(z.number().min(1).max(100_000)).default(10),
+    /** Dotted path of the key in the submitted message (metadata.session_id, payload.user.id, …). */
+    partition_key_field: str().min(1).default('metadata.partition_key'),
+    /** Read when partition_key_field is absent from a message. */
+    session_key_field: str().min(1).default('metadata.session_id'),
+    /** Accepted for compatibility: ownership of a key moves with its next message, not by time. */
+    sticky_session_ttl: int().pipe(z.number().min(0)).default(3600),
+    /** Accepted for compatibility; there is no static assignment to rebalance. */
+    rebalance_on_worker_change: bool().default(true),
+    /** Accepted for compatibility; ordering is enforced by the queue backend itself. */
+    enable_queue_partitioning: bool().default(false),
+    /** Accepted for compatibility. */
+    redis_consumer_group: str().default('openhqm-workers'),
+    /** Accepted for compatibility. */
+    kafka_partition_assignment: str().default('sticky'),
+  })
+  .strict();
+
 const monitoring = z
   .object({
     metrics_enabled: bool().default(true),
@@ -242,6 +279,8 @@ export const configSchema = z
     worker: worker.prefault({}),
     monitoring: monitoring.prefault({}),
     proxy: proxy.prefault({}),
+    routing: routing.prefault({}),
+    partitioning: partitioning.prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -255,6 +294,13 @@ export const configSchema = z
     }
     if (p.enabled && config.worker.processor_module !== null) {
       ctx.addIssue({ code: 'custom', path: ['worker', 'processor_module'], message: 'cannot be combined with proxy.enabled: requests are either forwarded or processed by the module' });
+    }
+    const r = config.routing;
+    if (r.enabled && r.config_path === null && r.config_dict === null) {
+      ctx.addIssue({ code: 'custom', path: ['routing', 'config_path'], message: 'routing.enabled needs routing.config_path or routing.config_dict' });
+    }
+    if (r.enabled && !p.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['proxy', 'enabled'], message: 'must be true when routing.enabled: routes decide where the proxy sends a request' });
     }
     if (p.capture.enabled && !p.enabled) {
       ctx.addIssue({ code: 'custom', path: ['proxy', 'enabled'], message: 'must be true when proxy.capture.enabled' });

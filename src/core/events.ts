@@ -24,6 +24,8 @@ export interface HqmEventMap {
   /** An upstream call failed without an answer; `code` is an HQM_ERR_* code. */
   'upstream:error': [{ endpoint: string; code: string; durationMs: number }];
   'circuit:changed': [{ endpoint: string; state: 'closed' | 'open' | 'half_open' }];
+  'routes:reloaded': [{ path: string; routes: number }];
+  'routes:rejected': [{ path: string; error: string }];
   'worker:heartbeat': [{ at: number }];
 }
 

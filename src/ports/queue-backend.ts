@@ -11,6 +11,10 @@
  *   message was redelivered never settles the newer delivery.
  * - **Order.** With `capabilities.priority`, higher priority (0–9) first; FIFO within a
  *   priority where `capabilities.fifo` holds.
+ * - **Per-key order.** With `capabilities.partitionOrdering`, messages that share a
+ *   `partitionKey` are delivered one at a time in publish order: the next one only after the
+ *   previous is acked or dead-lettered (a retried or released message keeps its place at the
+ *   head). Messages without a key, or with different keys, are not held back.
  * - **Attempts** count deliveries: the first delivery is attempt 1; `retry` and a lapsed
  *   visibility add one; `release` gives the message back without counting the attempt.
  * - `publish` resolves only when the message is durable (as durable as the backend is).
@@ -35,6 +39,8 @@ export interface QueueCapabilities {
   readonly durable: boolean;
   /** Several processes can share one queue (false for in-process backends). */
   readonly shared: boolean;
+  /** Messages with the same partition key are delivered one at a time, in order (see above). */
+  readonly partitionOrdering: boolean;
 }
 
 export interface OutboundMessage {

@@ -55,6 +55,14 @@ export class EndpointCatalogue {
     return this.#byName.has(name);
   }
 
+  /** A route's target: a configured name, or a URL (routes are operator configuration). */
+  resolveTarget(target: string): EndpointSpec {
+    const named = this.#byName.get(target);
+    if (named !== undefined) return named;
+    if (/^https?:\/\//i.test(target)) return { ...this.adHoc, name: target, url: target };
+    throw new HqmError('HQM_ERR_ENDPOINT_UNKNOWN', `unknown endpoint "${target}" (configured: ${this.names.join(', ') || 'none'})`, { details: { endpoint: target } });
+  }
+
   /** The endpoint a request names, or the default one. */
   resolve(name: string | null): EndpointSpec {
     const wanted = name ?? this.defaultEndpoint;

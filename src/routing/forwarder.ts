@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { HqmError, UpstreamStatusError, isHqmError, type UpstreamAnswer } from '../core/errors.js';
+import { DeferralError, HqmError, UpstreamStatusError, isHqmError, type UpstreamAnswer } from '../core/errors.js';
 import type { HqmEvents } from '../core/events.js';
 import { rawBody, rawBytes } from '../core/http.js';
 import type { Envelope } from '../core/request/envelope.js';
@@ -17,6 +17,7 @@ import type { HttpClient, OutboundHttpRequest } from '../ports/http-client.js';
 import type { EndpointCatalogue, EndpointSpec, ProxyPolicy } from './endpoints.js';
 import { inboundHeaders, outboundHeaders } from './headers.js';
 import { EndpointGuard } from './protection/guard.js';
+import type { Router, RoutingResult } from './router.js';
 import { interpretBody, retryAfterMs } from './response.js';
 import { inRanges } from './status-ranges.js';
 
@@ -31,6 +32,8 @@ export interface ForwarderDeps {
   readonly endpoints: EndpointCatalogue;
   readonly policy: ProxyPolicy;
   readonly events: HqmEvents;
+  /** The routes in force, when routing is enabled (read per request: they may be reloaded). */
+  readonly routes?: () => Router;
 }
 
 const BODYLESS = new Set(['GET', 'HEAD']);
@@ -41,8 +44,23 @@ export class Forwarder {
   constructor(private readonly deps: ForwarderDeps) {}
 
   async forward(envelope: Envelope, ctx: ForwardContext): Promise<UpstreamAnswer> {
-    const endpoint = this.deps.endpoints.resolve(envelope.metadata.endpoint);
-    const call = this.#call(envelope, endpoint, ctx.attempt);
+    const routed = this.deps.routes === undefined ? undefined : await this.deps.routes().route(envelope as unknown as Record<string, unknown>);
+    const endpoint = routed === undefined ? this.deps.endpoints.resolve(envelope.metadata.endpoint) : this.deps.endpoints.resolveTarget(routed.endpoint);
+    const call = this.#call(envelope, endpoint, ctx.attempt, routed);
+    // A route may allow fewer attempts than the worker (never more): its last one is final.
+    const lastAttempt = routed?.max_retries === null || routed?.max_retries === undefined ? ctx.maxAttempts : Math.min(ctx.maxAttempts, routed.max_retries + 1);
+    const final = ctx.attempt >= lastAttempt;
+    try {
+      return await this.#send(envelope, endpoint, call, ctx, final);
+    } catch (error) {
+      if (final && isHqmError(error) && error.retryable && !(error instanceof DeferralError)) {
+        throw new HqmError(error.code, error.message, { cause: error, details: error.details, retryable: false });
+      }
+      throw error;
+    }
+  }
+
+  async #send(envelope: Envelope, endpoint: EndpointSpec, call: Omit<OutboundHttpRequest, 'signal'>, ctx: ForwardContext, final: boolean): Promise<UpstreamAnswer> {
     const pass = await this.#guard(endpoint).enter(ctx.signal);
     const started = performance.now();
     const { events, policy } = this.deps;
@@ -66,17 +84,17 @@ export class Forwarder {
       headers: inboundHeaders(response.headers),
       body: envelope.request === null ? null : rawBody(response.body),
     };
-    if (inRanges(status, policy.retryOn) && ctx.attempt < ctx.maxAttempts) {
+    if (inRanges(status, policy.retryOn) && !final) {
       throw new UpstreamStatusError(answer, retryAfterMs(response.headers['retry-after']), false, endpoint.name);
     }
     if (inRanges(status, policy.failOn)) throw new UpstreamStatusError(answer, null, true, endpoint.name);
     return answer;
   }
 
-  #call(envelope: Envelope, endpoint: EndpointSpec, attempt: number): Omit<OutboundHttpRequest, 'signal'> {
+  #call(envelope: Envelope, endpoint: EndpointSpec, attempt: number, routed: RoutingResult | undefined): Omit<OutboundHttpRequest, 'signal'> {
     const { policy } = this.deps;
     const captured = envelope.request;
-    const common = { allow: policy.forwardHeaders, strip: policy.stripHeaders, endpoint: endpoint.headers, auth: endpoint.auth };
+    const common = { allow: policy.forwardHeaders, strip: policy.stripHeaders, endpoint: endpoint.headers, auth: endpoint.auth, mapped: routed?.headers };
     let method: string;
     let url: string;
     let headers: Record<string, string>;
@@ -87,10 +105,10 @@ export class Forwarder {
       headers = outboundHeaders({ ...common, forwarded: captured.headers, forwardAll: true });
       body = captured.body === '' ? null : rawBytes({ data: captured.body, encoding: captured.body_encoding });
     } else {
-      method = (envelope.metadata.method ?? endpoint.method).toUpperCase();
+      method = (routed?.method ?? envelope.metadata.method ?? endpoint.method).toUpperCase();
       url = endpoint.url;
       headers = outboundHeaders({ ...common, forwarded: envelope.headers, forwardAll: false });
-      body = BODYLESS.has(method) ? null : JSON.stringify(envelope.payload);
+      body = BODYLESS.has(method) ? null : JSON.stringify(routed === undefined ? envelope.payload : routed.payload);
       if (body !== null) headers['content-type'] ??= 'application/json';
     }
     // What the upstream needs to de-duplicate at-least-once delivery and to join the trace.
@@ -98,7 +116,8 @@ export class Forwarder {
     headers['x-openhqm-attempt'] = String(attempt);
     headers['idempotency-key'] ??= envelope.correlation_id;
     if (envelope.traceparent !== null) headers.traceparent ??= envelope.traceparent;
-    return { method, url, headers, body, timeoutMs: endpoint.timeoutMs, maxResponseBytes: policy.maxResponseBytes };
+    const timeoutMs = routed?.timeout === null || routed?.timeout === undefined ? endpoint.timeoutMs : routed.timeout * 1000;
+    return { method, url: withQuery(url, routed?.query_params), headers, body, timeoutMs, maxResponseBytes: policy.maxResponseBytes };
   }
 
   #guard(endpoint: EndpointSpec): EndpointGuard {
@@ -109,6 +128,14 @@ export class Forwarder {
     }
     return guard;
   }
+}
+
+/** Adds a route's query parameters to a URL (they replace ones of the same name). */
+function withQuery(url: string, params: Readonly<Record<string, string>> | undefined): string {
+  if (params === undefined || Object.keys(params).length === 0) return url;
+  const target = new URL(url);
+  for (const [name, value] of Object.entries(params)) target.searchParams.set(name, value);
+  return target.toString();
 }
 
 /** The captured path and query appended to the endpoint URL's own path. */

@@ -1,8 +1,9 @@
 /**
  * Which headers go upstream, and which come back. Names compare case-insensitively (the
  * original silently dropped a lower-case `accept`). Hop-by-hop headers never cross, nor do
- * the ones named in `Connection`. Precedence, lowest first: forwarded client headers, the
- * endpoint's static headers, then auth — so a client can never override credentials.
+ * the ones named in `Connection`. Precedence, lowest first: forwarded client headers, headers a
+ * route maps from the message, the endpoint's static headers, then auth — so a client can
+ * never override credentials.
  *
  * @module
  */
@@ -11,6 +12,8 @@ import type { AuthSpec } from './endpoints.js';
 
 export interface HeaderSources {
   readonly forwarded: Readonly<Record<string, string>>;
+  /** Headers a route maps from the message: operator configuration, so not filtered by the allow-list. */
+  readonly mapped?: Readonly<Record<string, string>>;
   /** Forward every forwarded header except hop-by-hop and stripped ones (captured requests). */
   readonly forwardAll: boolean;
   readonly allow: ReadonlySet<string>;
@@ -27,6 +30,10 @@ export function outboundHeaders(sources: HeaderSources): Record<string, string> 
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || named.has(lower) || sources.strip.has(lower)) continue;
     if (forwardAll || sources.allow.has(lower)) out[lower] = value;
+  }
+  for (const [name, value] of Object.entries(sources.mapped ?? {})) {
+    const lower = name.toLowerCase();
+    if (!HOP_BY_HOP.has(lower)) out[lower] = value;
   }
   for (const [name, value] of Object.entries(sources.endpoint)) out[name.toLowerCase()] = value;
   for (const [name, value] of Object.entries(authHeaders(sources.auth))) out[name.toLowerCase()] = value;

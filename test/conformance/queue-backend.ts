@@ -210,6 +210,48 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       (q) => (q.capabilities.delay ? undefined : 'delay'),
     );
 
+    test(
+      'delivers messages of one partition key one at a time, in order, across retries; other keys in parallel',
+      async ({ queue }) => {
+        const q = await open();
+        const keys = ['a', 'b', 'c'];
+        const perKey = 6;
+        for (let i = 0; i < perKey; i += 1) {
+          for (const key of keys) await q.publish(queue, { body: `${key}:${i}`, partitionKey: key });
+        }
+        await q.publish(queue, { body: 'free:0' });
+        const inFlight = new Map<string, number>();
+        let overlap = false;
+        let parallel = false;
+        const done: string[] = [];
+        let failedOnce = false;
+        const sub = q.consume(queue, { concurrency: 6, visibilityTimeoutMs: 30_000 }, async (d) => {
+          const key = d.body.split(':')[0] ?? '';
+          const busy = inFlight.get(key) ?? 0;
+          if (busy > 0 && key !== 'free') overlap = true;
+          inFlight.set(key, busy + 1);
+          if ([...inFlight.values()].filter((n) => n > 0).length > 1) parallel = true;
+          await new Promise((resolve) => setImmediate(resolve));
+          inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
+          if (d.body === 'a:2' && !failedOnce) {
+            failedOnce = true;
+            await d.retry(50); // The head keeps its place: a:3 must wait for it.
+            return;
+          }
+          done.push(d.body);
+          await d.ack();
+        });
+        await waitFor(() => done.length === keys.length * perKey + 1, { what: 'every message' });
+        await sub.stop();
+        expect(overlap).toBe(false);
+        expect(parallel).toBe(true);
+        for (const key of keys) {
+          expect(done.filter((b) => b.startsWith(`${key}:`))).toEqual(Array.from({ length: perKey }, (_, i) => `${key}:${i}`));
+        }
+      },
+      (q) => (q.capabilities.partitionOrdering ? undefined : 'per-key ordering'),
+    );
+
     test('dead-letters a message with its reason and attempt count', async ({ queue }) => {
       const q = await open();
       await q.publish(queue, { body: '{"poison":true}' });

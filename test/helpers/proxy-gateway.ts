@@ -7,6 +7,7 @@ import { MemoryQueue } from '../../src/adapters/queue/memory/index.js';
 import { MemoryResultStore } from '../../src/adapters/result-store/memory/index.js';
 import { buildApi } from '../../src/api/build-api.js';
 import { createProxy } from '../../src/app/proxy.js';
+import { endpointChecker, routeSimulator, RoutesHolder } from '../../src/app/routes.js';
 import { configSchema } from '../../src/config/schema.js';
 import { HqmEvents } from '../../src/core/events.js';
 import { isTerminal } from '../../src/core/request/lifecycle.js';
@@ -31,12 +32,25 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((close) => close()));
 });
 
-export async function proxyGateway(settings: { proxy: Record<string, unknown>; worker?: Record<string, unknown>; api?: Record<string, unknown> }): Promise<ProxyGateway> {
-  const config = configSchema.parse({ proxy: { enabled: true, ...settings.proxy }, worker: settings.worker ?? {}, api: settings.api ?? {} });
+export async function proxyGateway(settings: {
+  proxy: Record<string, unknown>;
+  worker?: Record<string, unknown>;
+  api?: Record<string, unknown>;
+  routing?: Record<string, unknown>;
+  partitioning?: Record<string, unknown>;
+}): Promise<ProxyGateway> {
+  const config = configSchema.parse({
+    proxy: { enabled: true, ...settings.proxy },
+    worker: settings.worker ?? {},
+    api: settings.api ?? {},
+    routing: settings.routing ?? {},
+    partitioning: settings.partitioning ?? {},
+  });
   const queue = new MemoryQueue(silentLogger);
   const store = new MemoryResultStore();
   const events = new HqmEvents();
-  const proxy = await createProxy(config.proxy, events);
+  const routes = config.routing.enabled ? await RoutesHolder.load(config.routing, { endpointKnown: endpointChecker(config.proxy) }, silentLogger, events) : undefined;
+  const proxy = await createProxy(config.proxy, events, routes === undefined ? undefined : () => routes.current);
   const app = await buildApi({
     queue,
     store,
@@ -45,6 +59,10 @@ export async function proxyGateway(settings: { proxy: Record<string, unknown>; w
       endpoints: proxy.endpoints,
       maxQueueDepth: config.api.max_queue_depth,
       capture: { enabled: config.proxy.capture.enabled, controlPrefix: config.proxy.capture.control_prefix, retryAfterSeconds: config.proxy.capture.retry_after_seconds },
+      simulateRoutes: routeSimulator(config, routes),
+      partitioning: config.partitioning.enabled
+        ? { strategy: config.partitioning.strategy, partitionCount: config.partitioning.partition_count, keyFields: [config.partitioning.partition_key_field, config.partitioning.session_key_field] }
+        : undefined,
     }),
   });
   const pool = new WorkerPool(
@@ -62,6 +80,7 @@ export async function proxyGateway(settings: { proxy: Record<string, unknown>; w
   );
   pool.start();
   open.push(async () => {
+    routes?.close();
     await app.close();
     await pool.stop();
     await proxy.http.close();

@@ -10,6 +10,7 @@
  *   /slow?ms=N       answers after N ms
  *   /hold?ms=N       like /slow, tracking the most requests it held at once
  *   /programmed      answers what `program` says, call by call
+ *   /ordered?ms=N    JSON body {key, seq}: holds N ms, recording when each call ran (see `calls`)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
@@ -30,9 +31,18 @@ export interface Answer {
   readonly body?: string | Buffer;
 }
 
+export interface OrderedCall {
+  readonly key: string;
+  readonly seq: number;
+  readonly start: number;
+  end: number;
+}
+
 export interface Upstream {
   readonly url: string;
   readonly received: Received[];
+  /** Calls of /ordered, in the order they started. */
+  readonly calls: OrderedCall[];
   /** Most requests /hold had in progress at once. */
   readonly maxConcurrent: () => number;
   /** Decides the answer of /programmed calls (index: how many came before). */
@@ -52,9 +62,11 @@ export async function startUpstream(): Promise<Upstream> {
   let holding = 0;
   let maxHeld = 0;
   let programmed = 0;
+  const calls: OrderedCall[] = [];
   const upstream: Upstream = {
     url: '',
     received,
+    calls,
     maxConcurrent: () => maxHeld,
     program: () => ({ status: 200, body: 'ok' }),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
@@ -98,6 +110,14 @@ export async function startUpstream(): Promise<Upstream> {
       await new Promise((resolve) => setTimeout(resolve, Number(params.get('ms') ?? '100')));
       holding -= 1;
       return send({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slept: true }) });
+    }
+    if (path === '/ordered') {
+      const { key, seq } = JSON.parse(request.body.toString()) as { key: string; seq: number };
+      const call: OrderedCall = { key, seq, start: performance.now(), end: Number.POSITIVE_INFINITY };
+      calls.push(call);
+      await new Promise((resolve) => setTimeout(resolve, Number(params.get('ms') ?? '20')));
+      call.end = performance.now();
+      return send({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key, seq }) });
     }
     if (path === '/programmed') {
       const answer = upstream.program(programmed, request);

@@ -12,6 +12,8 @@ import type { Delivery, DeliveryHandler, Subscription } from '../../ports/queue-
 
 /** Longest the loop sleeps without looking, as a safety net against missed wake-ups. */
 const MAX_IDLE_MS = 1000;
+/** Shortest sleep before looking again when the source says something is due but gave nothing. */
+const MIN_RETRY_MS = 5;
 
 export interface PullSource {
   /** Leases up to `limit` visible messages, in delivery order. */
@@ -110,7 +112,8 @@ export class PullConsumer implements Subscription {
     let wait = MAX_IDLE_MS;
     try {
       const due = this.source.nextDueAt();
-      if (due !== undefined) wait = Math.min(MAX_IDLE_MS, Math.max(0, due - Date.now()) + 1);
+      // A due time already past after a claim that found nothing would spin: wait a little.
+      if (due !== undefined) wait = Math.min(MAX_IDLE_MS, Math.max(MIN_RETRY_MS, due - Date.now() + 1));
     } catch {
       // Unreadable right now: look again after the idle interval.
     }

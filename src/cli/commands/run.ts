@@ -9,7 +9,7 @@ import { createLogger } from '../../observability/logger.js';
 import { addConfigFlags, addServerFlags, addWorkerFlags, overridesFrom, type CommonFlags } from '../options.js';
 
 /** Start-up refused because of what the user asked for: exit 2, as for a bad configuration. */
-const REFUSALS = new Set(['HQM_ERR_CONFIG', 'HQM_ERR_ADAPTER_UNKNOWN', 'HQM_ERR_CAPABILITY', 'HQM_ERR_PROCESSOR_LOAD']);
+const REFUSALS = new Set(['HQM_ERR_CONFIG', 'HQM_ERR_ADAPTER_UNKNOWN', 'HQM_ERR_CAPABILITY', 'HQM_ERR_PROCESSOR_LOAD', 'HQM_ERR_ROUTES_INVALID']);
 
 export function registerRunCommands(program: Command): void {
   const run = (roles: Roles) => async (flags: CommonFlags) => {

@@ -40,6 +40,7 @@ export class MemoryQueue implements QueueBackend {
     maxMessageBytes: 16 * 1024 * 1024,
     durable: false,
     shared: false,
+    partitionOrdering: true,
   };
   readonly #queues = new Map<string, QueueState>();
   readonly #consumers = new Map<string, Set<PullConsumer>>();
@@ -126,7 +127,7 @@ export class MemoryQueue implements QueueBackend {
       priority: message.priority,
       partitionKey: message.partitionKey,
       enqueuedAt: message.enqueuedAt,
-      ack: () => settle((held) => state.messages.delete(held.id)),
+      ack: () => settle((held) => state.remove(held)),
       retry: (delayMs) =>
         settle((held) => {
           state.reschedule(held, Date.now() + Math.max(0, delayMs), 'waiting');
@@ -141,7 +142,7 @@ export class MemoryQueue implements QueueBackend {
       extend: (ms) => settle((held) => state.reschedule(held, Date.now() + ms, 'leased')),
       deadLetter: (reason) =>
         settle((held) => {
-          state.messages.delete(held.id);
+          state.remove(held);
           state.dead.push({ messageId: String(held.id), body: held.body, attempts: held.attempts, reason, deadLetteredAt: Date.now() });
         }),
     };

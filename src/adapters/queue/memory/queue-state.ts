@@ -7,6 +7,9 @@
  * - waiting: in `timed`, visible at `visibleAt` (delayed, or retried with a delay)
  * - leased:  in `timed` too: when the lease lapses the message becomes ready again
  *
+ * A message with a partition key that is not the oldest of its key is in no heap at all: it
+ * is scheduled when the messages before it are gone (acked or dead-lettered).
+ *
  * @module
  */
 import { PRIORITY_MAX } from '../../../core/request/envelope.js';
@@ -37,10 +40,37 @@ export class QueueState {
   readonly dead: DeadLetter[] = [];
   readonly #ready = Array.from({ length: PRIORITY_MAX + 1 }, () => new Heap<Entry>((a, b) => a.id < b.id));
   readonly #timed = new Heap<Entry>((a, b) => a.at < b.at);
+  /** Ids of the messages of each partition key, oldest first; the first is the head. */
+  readonly #byKey = new Map<string, number[]>();
 
   add(message: StoredMessage): void {
     this.messages.set(message.id, message);
+    if (message.partitionKey !== null) {
+      const ids = this.#byKey.get(message.partitionKey) ?? [];
+      ids.push(message.id);
+      this.#byKey.set(message.partitionKey, ids);
+      if (ids.length > 1) return; // Waits for the messages before it.
+    }
     this.#schedule(message);
+  }
+
+  /** Forgets a settled message; the next message of its key, if any, becomes schedulable. */
+  remove(message: StoredMessage): void {
+    this.messages.delete(message.id);
+    message.version += 1; // Its heap entries are stale from now on.
+    const key = message.partitionKey;
+    if (key === null) return;
+    const ids = this.#byKey.get(key) ?? [];
+    const at = ids.indexOf(message.id);
+    if (at >= 0) ids.splice(at, 1);
+    if (ids.length === 0) {
+      this.#byKey.delete(key);
+      return;
+    }
+    if (at === 0) {
+      const next = this.messages.get(ids[0] as number);
+      if (next !== undefined) this.#schedule(next);
+    }
   }
 
   /** Moves due messages to ready, then leases up to `limit` of them. */

@@ -67,6 +67,7 @@ class SqliteQueue implements QueueBackend {
       maxMessageBytes: options.max_message_bytes,
       durable: handle.path !== ':memory:',
       shared: handle.path !== ':memory:',
+      partitionOrdering: true,
     };
   }
 

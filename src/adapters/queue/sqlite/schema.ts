@@ -22,6 +22,7 @@ export function migrateQueue(db: Database): void {
     );
     CREATE INDEX IF NOT EXISTS hqm_queue_order   ON hqm_queue_messages (queue, priority DESC, id);
     CREATE INDEX IF NOT EXISTS hqm_queue_visible ON hqm_queue_messages (queue, visible_at);
+    CREATE INDEX IF NOT EXISTS hqm_queue_partition ON hqm_queue_messages (queue, partition_key, id) WHERE partition_key IS NOT NULL;
     CREATE TABLE IF NOT EXISTS hqm_dead_letters (
       id               INTEGER PRIMARY KEY AUTOINCREMENT,
       queue            TEXT    NOT NULL,

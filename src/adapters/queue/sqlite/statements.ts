@@ -45,11 +45,16 @@ function prepare(db: Database): QueueStatements {
     ),
     // INDEXED BY keeps the planner on the (queue, priority DESC, id) order even when a large
     // backlog makes the visible_at index look cheaper; sorting 20k rows per claim would not be.
+    // A message with a partition key is a candidate only while it is the oldest of its key,
+    // so a key's messages go one at a time, in order (its head may be leased or delayed).
     claim: db.prepare(
       `UPDATE hqm_queue_messages SET lease = :lease, visible_at = :until, attempts = attempts + 1
-       WHERE id IN (SELECT id FROM hqm_queue_messages INDEXED BY hqm_queue_order
-                    WHERE queue = :queue AND visible_at <= :now
-                    ORDER BY priority DESC, id LIMIT :limit)
+       WHERE id IN (SELECT m.id FROM hqm_queue_messages AS m INDEXED BY hqm_queue_order
+                    WHERE m.queue = :queue AND m.visible_at <= :now
+                      AND (m.partition_key IS NULL
+                           OR m.id = (SELECT MIN(h.id) FROM hqm_queue_messages AS h
+                                      WHERE h.queue = m.queue AND h.partition_key = m.partition_key))
+                    ORDER BY m.priority DESC, m.id LIMIT :limit)
        RETURNING id, body, attempts, priority, partition_key, enqueued_at`,
     ),
     ack: db.prepare('DELETE FROM hqm_queue_messages WHERE id = :id AND lease = :lease'),
@@ -63,7 +68,14 @@ function prepare(db: Database): QueueStatements {
       `INSERT INTO hqm_dead_letters (queue, message_id, body, attempts, reason, dead_lettered_at)
        VALUES (:queue, :message_id, :body, :attempts, :reason, :at)`,
     ),
-    nextDue: db.prepare('SELECT MIN(visible_at) AS due FROM hqm_queue_messages WHERE queue = :queue'),
+    // Only candidates count: a message waiting behind the head of its key is not due on its own.
+    nextDue: db.prepare(
+      `SELECT MIN(due) AS due FROM (
+         SELECT MIN(visible_at) AS due FROM hqm_queue_messages WHERE queue = :queue AND partition_key IS NULL
+         UNION ALL
+         SELECT visible_at FROM (SELECT MIN(id), visible_at FROM hqm_queue_messages INDEXED BY hqm_queue_partition
+                                 WHERE queue = :queue AND partition_key IS NOT NULL GROUP BY partition_key))`,
+    ),
     counts: db.prepare(
       `SELECT COUNT(*) AS total,
               SUM(lease IS NOT NULL AND visible_at > :now) AS in_flight,

@@ -1,0 +1,161 @@
+/**
+ * Loading the routes (routing.config_path or routing.config_dict), and keeping them current:
+ * the file is watched, and a changed file is compiled and swapped in whole — or, if it does
+ * not compile, refused and logged while the previous routes stay in force.
+ *
+ * @module
+ */
+import { readFileSync, statSync, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import type { Config } from '../config/schema.js';
+import type { HqmEvents } from '../core/events.js';
+import type { Logger } from '../ports/logger.js';
+import type { RouteSimulator } from '../api/context.js';
+import { Router, RoutesError, type CompileOptions } from '../routing/router.js';
+import { endpointCatalogue } from './proxy.js';
+
+/** How often the routes file is checked for changes (a Kubernetes ConfigMap update is a symlink swap). */
+const WATCH_INTERVAL_MS = 500;
+
+export class RoutesHolder {
+  #current: Router;
+  #watcher: NodeJS.Timeout | undefined;
+
+  private constructor(
+    initial: Router,
+    private readonly options: CompileOptions,
+    private readonly logger: Logger,
+    private readonly events: HqmEvents,
+  ) {
+    this.#current = initial;
+  }
+
+  /** The routes in force. */
+  get current(): Router {
+    return this.#current;
+  }
+
+  static async load(routing: Config['routing'], options: CompileOptions, logger: Logger, events: HqmEvents): Promise<RoutesHolder> {
+    const path = routing.config_path;
+    // The file's identity is taken before it is read, so an edit made meanwhile is not missed.
+    const loaded = path === null ? undefined : statOrNull(path);
+    const raw = path === null ? routing.config_dict : readRoutesFile(path);
+    const router = await Router.compile(raw, options);
+    for (const warning of router.warnings) logger.warn({ route: warning.route }, `routes: ${warning.message}`);
+    const holder = new RoutesHolder(router, options, logger, events);
+    if (path !== null) holder.#watch(path, loaded ?? null);
+    logger.info({ routes: router.size, source: routing.config_path ?? 'routing.config_dict' }, 'routes loaded');
+    return holder;
+  }
+
+  /** Compiles the file again and swaps it in; a broken file is refused and the old routes stay. */
+  async reload(path: string): Promise<boolean> {
+    try {
+      const router = await Router.compile(readRoutesFile(path), this.options);
+      this.#current = router;
+      this.logger.info({ routes: router.size, path }, 'routes reloaded');
+      this.events.emit('routes:reloaded', { path, routes: router.size });
+      return true;
+    } catch (error) {
+      this.logger.error({ err: error, path }, 'routes file refused; the previous routes stay in force');
+      this.events.emit('routes:rejected', { path, error: (error as Error).message });
+      return false;
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#watcher);
+    this.#watcher = undefined;
+  }
+
+  /**
+   * Polls the file's identity (inode, size, mtime) against the version that was loaded; a
+   * symlink swap (ConfigMap update) or an edit in place both change it.
+   */
+  #watch(path: string, loaded: Stats | null): void {
+    let seen = loaded === null ? '' : identity(loaded);
+    let checking = false;
+    this.#watcher = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      stat(path)
+        .then(async (now) => {
+          const current = identity(now);
+          if (current === seen) return;
+          seen = current;
+          await this.reload(path);
+        })
+        .catch((error: unknown) => this.logger.warn({ err: error, path }, 'routes file cannot be read; the current routes stay in force'))
+        .finally(() => {
+          checking = false;
+        });
+    }, WATCH_INTERVAL_MS);
+    this.#watcher.unref();
+  }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null; // readRoutesFile reports the problem.
+  }
+}
+
+function identity(stats: Stats): string {
+  return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+}
+
+/** Reads a YAML or JSON routes file (JSON is YAML). */
+export function readRoutesFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new RoutesError([{ route: null, message: `cannot read ${path}: ${(error as Error).message}` }]);
+  }
+  try {
+    return parseYaml(text) as unknown;
+  } catch (error) {
+    throw new RoutesError([{ route: null, message: `${path} is not valid YAML or JSON: ${(error as Error).message}` }]);
+  }
+}
+
+/** Endpoint check for routes: a name in proxy.endpoints, or a URL. */
+export function endpointChecker(proxy: Config['proxy']): (endpoint: string) => boolean {
+  return (endpoint) => endpoint in proxy.endpoints;
+}
+
+/**
+ * The route simulator behind `openhqm routes test` and `POST /api/v1/routes/test`: routes one
+ * message (a queue envelope) with the given routes — or the ones in force — and answers the
+ * original's routing result, the method filled in as a worker would. Unknown endpoints are
+ * warnings here, not errors.
+ */
+export function routeSimulator(config: Config, inForce?: RoutesHolder): RouteSimulator {
+  const catalogue = endpointCatalogue(config.proxy);
+  const known = endpointChecker(config.proxy);
+  return async ({ routes, message }) => {
+    let router: Router;
+    try {
+      if (routes !== undefined) router = await Router.compile(routes, { endpointKnown: known, unknownEndpoint: 'warn' });
+      else if (inForce !== undefined) router = inForce.current;
+      else return { ok: false, error: 'no routes given and routing is not enabled (routing.enabled)', invalidRoutes: true };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message, invalidRoutes: true };
+    }
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+      return { ok: false, error: 'message must be a queue envelope (a JSON object)', invalidRoutes: false };
+    }
+    try {
+      const result = await router.route(message as Record<string, unknown>);
+      const metadata = (message as { metadata?: { method?: unknown } }).metadata;
+      const configured = catalogue.has(result.endpoint) ? catalogue.resolveTarget(result.endpoint).method : null;
+      const method = result.method ?? (typeof metadata?.method === 'string' ? metadata.method.toUpperCase() : null) ?? configured ?? 'POST';
+      return { ok: true, result: { ...result, method }, warnings: router.warnings.map((w) => `${w.route === null ? 'routes' : `route "${w.route}"`}: ${w.message}`) };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message, invalidRoutes: false };
+    }
+  };
+}
