@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy]`: measures OpenHQM side
+ * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing]`: measures OpenHQM side
  * by side with its anchors in one run on this machine and prints the figures with their
  * ratios. With --write the Markdown table is also written to docs/benchmarks.md.
  */
@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Report } from './lib/report.js';
 import { proxyScenario } from './scenarios/proxy.js';
+import { routingScenario } from './scenarios/routing.js';
 import { sqliteScenario } from './scenarios/sqlite.js';
 
 const { values } = parseArgs({
@@ -24,6 +25,7 @@ const quick = values.quick === true;
 const report = new Report();
 if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
 if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
+if (wanted('routing')) await routingScenario(report, { iterations: quick ? 20_000 : 100_000 });
 summarize(report);
 const markdown = report.markdown(`Benchmarks (${values.backend})`);
 process.stdout.write(`\n${markdown}`);

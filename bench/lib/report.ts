@@ -54,7 +54,7 @@ export class Report {
 
   #add(row: Row): void {
     this.rows.push(row);
-    process.stdout.write(`${row.group.padEnd(12)} ${row.label.padEnd(70)} ${fmt(row.rate).padStart(10)} ${row.unit}${row.p99 === undefined ? '' : `  p50 ${opt(row.p50)} ms  p99 ${opt(row.p99)} ms`}${row.rssMb === undefined ? '' : `  rss ${opt(row.rssMb, 0)} MB`}${row.ratio === undefined ? '' : `  ratio ${row.ratio.toFixed(2)}×`}\n`);
+    process.stdout.write(`${row.group.padEnd(12)} ${row.label.padEnd(70)} ${fmt(row.rate).padStart(10)} ${row.unit}${row.p99 === undefined ? '' : `  p50 ${opt(row.p50)} ms  p99 ${opt(row.p99)} ms`}${row.rssMb === undefined ? '' : `  rss ${opt(row.rssMb, 0)} MB`}${row.ratio === undefined ? '' : `  ratio ${row.ratio.toFixed(2)}×`}${row.note === undefined ? '' : `  (${row.note})`}\n`);
   }
 }
 
