@@ -9,20 +9,20 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/build-api.js';
 import type { Config } from '../config/schema.js';
-import type { PartitionSettings } from '../core/partition.js';
-import { DEFAULT_QUEUE } from '../core/request/envelope.js';
 import { HqmEvents } from '../core/events.js';
 import type { PinoLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
+import type { Processor } from '../worker/processor.js';
 import { builtinProcessor } from '../worker/processors/builtin.js';
 import { proxyProcessor } from '../worker/processors/proxy.js';
 import { loadProcessorModule } from '../worker/processors/load-module.js';
 import { WorkerPool } from '../worker/runner.js';
 import { checkCapabilities, createQueue, createStore, type Roles } from './backends.js';
 import { createProxy, type Proxy } from './proxy.js';
-import { endpointChecker, routeSimulator, RoutesHolder } from './routes.js';
+import { apiOptions, workerOptions } from './options.js';
+import { endpointChecker, RoutesHolder } from './routes.js';
 import { VERSION } from './version.js';
 
 export interface RunningApp {
@@ -69,60 +69,16 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     if (config.proxy.enabled) proxy = await createProxy(config.proxy, events, routing === undefined ? undefined : () => routing.current);
 
     if (roles.worker) {
-      const processor =
-        proxy !== undefined
-          ? proxyProcessor(proxy.forwarder)
-          : config.worker.processor_module === null
-            ? builtinProcessor
-            : await loadProcessorModule(config.worker.processor_module);
-      worker = new WorkerPool(
-        { queue, store, processor, events, logger: logger.child({ component: 'worker' }) },
-        {
-          queueName,
-          concurrency: config.worker.count,
-          visibilityTimeoutMs: config.queue.visibility_timeout_seconds * 1000,
-          shutdownGraceMs: config.worker.shutdown_grace_seconds * 1000,
-          workerId,
-          retry: { maxAttempts: config.worker.max_retries + 1, baseMs: config.worker.retry_delay_base * 1000, maxMs: config.worker.retry_delay_max * 1000 },
-          defaultTimeoutSeconds: config.worker.timeout_seconds,
-          ttlMs: config.cache.ttl_seconds * 1000,
-        },
-      );
+      const processor = await chooseProcessor(config, proxy);
+      worker = new WorkerPool({ queue, store, processor, events, logger: logger.child({ component: 'worker' }) }, workerOptions(config, workerId));
       worker.start();
     }
 
     let url: string | undefined;
     if (roles.api) {
       const pool = worker;
-      api = await buildApi({
-        queue,
-        store,
-        events,
-        metrics,
-        logger,
-        components: pool === undefined ? undefined : async () => ({ worker: { ok: pool.state === 'running', detail: pool.state } }),
-        options: {
-          queues: new Map([[DEFAULT_QUEUE, queueName]]),
-          defaultTimeoutSeconds: config.worker.timeout_seconds,
-          ttlMs: config.cache.ttl_seconds * 1000,
-          maxBodyBytes: config.api.max_body_bytes,
-          maxJsonDepth: config.api.max_json_depth,
-          maxWaitSeconds: config.api.max_wait_seconds,
-          docsEnabled: config.api.docs_enabled,
-          trustProxy: config.api.trust_proxy,
-          version: VERSION,
-          endpoints: proxy?.endpoints,
-          simulateRoutes: routeSimulator(config, routes),
-          partitioning: config.partitioning.enabled ? partitionSettings(config.partitioning) : undefined,
-          maxQueueDepth: config.api.max_queue_depth,
-          maxEventLoopDelayMs: config.api.max_event_loop_delay_ms,
-          capture: {
-            enabled: config.proxy.capture.enabled,
-            controlPrefix: config.proxy.capture.control_prefix,
-            retryAfterSeconds: config.proxy.capture.retry_after_seconds,
-          },
-        },
-      });
+      const components = pool === undefined ? undefined : async () => ({ worker: { ok: pool.state === 'running', detail: pool.state } });
+      api = await buildApi({ queue, store, events, metrics, logger, components, options: apiOptions(config, { proxy, routes }) });
       url = await api.listen({ host: config.server.host, port: config.server.port });
     }
 
@@ -151,6 +107,9 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   }
 }
 
-function partitionSettings(p: Config['partitioning']): PartitionSettings {
-  return { strategy: p.strategy, partitionCount: p.partition_count, keyFields: [p.partition_key_field, p.session_key_field, 'metadata.partition_key'] };
+/** The proxy when it is enabled, else the user's module, else the built-in operations. */
+async function chooseProcessor(config: Config, proxy: Proxy | undefined): Promise<Processor> {
+  if (proxy !== undefined) return proxyProcessor(proxy.forwarder);
+  const module = config.worker.processor_module;
+  return module === null ? builtinProcessor : loadProcessorModule(module);
 }

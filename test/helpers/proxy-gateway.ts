@@ -6,6 +6,7 @@ import { afterEach } from 'vitest';
 import { MemoryQueue } from '../../src/adapters/queue/memory/index.js';
 import { MemoryResultStore } from '../../src/adapters/result-store/memory/index.js';
 import { buildApi } from '../../src/api/build-api.js';
+import { partitionSettings } from '../../src/app/options.js';
 import { createProxy } from '../../src/app/proxy.js';
 import { endpointChecker, routeSimulator, RoutesHolder } from '../../src/app/routes.js';
 import { configSchema } from '../../src/config/schema.js';
@@ -60,9 +61,7 @@ export async function proxyGateway(settings: {
       maxQueueDepth: config.api.max_queue_depth,
       capture: { enabled: config.proxy.capture.enabled, controlPrefix: config.proxy.capture.control_prefix, retryAfterSeconds: config.proxy.capture.retry_after_seconds },
       simulateRoutes: routeSimulator(config, routes),
-      partitioning: config.partitioning.enabled
-        ? { strategy: config.partitioning.strategy, partitionCount: config.partitioning.partition_count, keyFields: [config.partitioning.partition_key_field, config.partitioning.session_key_field] }
-        : undefined,
+      partitioning: config.partitioning.enabled ? partitionSettings(config.partitioning) : undefined,
     }),
   });
   const pool = new WorkerPool(
