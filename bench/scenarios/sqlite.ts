@@ -40,7 +40,8 @@ export async function sqliteScenario(report: Report, options: SqliteOptions): Pr
 
 async function measureSubmit(label: string, args: string[], env: Record<string, string>, options: SqliteOptions): Promise<{ label: string; result: LoadResult; rssMb: number }> {
   const nodeArgs = args[0] === '--import' ? args.slice(0, 2) : [];
-  const server = await startServer(nodeArgs.length > 0 ? args.slice(2) : args, env, nodeArgs);
+  // Ingress capacity is the figure: load shedding (api.max_queue_depth) would cut it at 100k waiting.
+  const server = await startServer(nodeArgs.length > 0 ? args.slice(2) : args, { OPENHQM_API__MAX_QUEUE_DEPTH: '0', ...env }, nodeArgs);
   try {
     const url = `${server.url}/api/v1/submit`;
     await load({ url, body: SUBMIT_BODY, connections: options.connections, durationS: 2 }); // warm-up
