@@ -3,13 +3,13 @@
  * unique key prefix per suite that is deleted afterwards; or a `redis-server` the test starts
  * itself on free loopback ports (single node with AOF, or a 3-master cluster), stopped after.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
-import { freePort, requireServer } from './servers.js';
+import { freePort, IN_CI, requireServer } from './servers.js';
 import { waitFor } from './wait.js';
 
 export const REDIS_URL = process.env.OPENHQM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -18,6 +18,15 @@ export const REDIS_URL = process.env.OPENHQM_TEST_REDIS_URL ?? 'redis://127.0.0.
 export function requireRedis(): Promise<{ skip: string } | undefined> {
   const url = new URL(REDIS_URL);
   return requireServer('Redis', url.hostname, Number(url.port || 6379));
+}
+
+/** Skip (or, under CI=true, fail) when `redis-server` and `redis-cli` are not installed. */
+export async function requireRedisServer(): Promise<{ skip: string } | undefined> {
+  const found = ['redis-server', 'redis-cli'].every((bin) => spawnSync(bin, ['--version']).status === 0);
+  if (found) return undefined;
+  const reason = 'redis-server and redis-cli are not installed';
+  if (IN_CI) throw new Error(`${reason} (CI=true: a missing server is a failure)`);
+  return { skip: `${reason}; install them to run these tests` };
 }
 
 export function testPrefix(): string {
