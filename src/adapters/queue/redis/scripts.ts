@@ -40,12 +40,17 @@ end
 const SETTLE_PRELUDE = `${PRELUDE}
 if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
 
--- Removes the held entry from the stream, the PEL and the leases; returns its fields.
-local function take()
-  local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+-- Removes the held entry from the stream, the PEL and the leases.
+local function drop()
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
   redis.call('XDEL', KEYS[1], ARGV[2])
   redis.call('ZREM', KEYS[2], ARGV[5])
+end
+
+-- Removes the held entry and returns its fields.
+local function take()
+  local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+  drop()
   if e[1] then return fieldmap(e[1][2]) end
   return nil
 end
@@ -154,7 +159,7 @@ return 1
 
 /** Done: the entry leaves the stream. KEYS and ARGV: the lease (SETTLE_PRELUDE). Returns 1, or 0 if not held. */
 const ACK = `${SETTLE_PRELUDE}
-take()
+drop()
 return 1
 `;
 

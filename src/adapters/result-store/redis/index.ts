@@ -10,7 +10,7 @@
  */
 import { HqmError } from '../../../core/errors.js';
 import type { NewRequest, RequestEvent, RequestRecord } from '../../../core/request/record.js';
-import { compileTransition, initialRecord } from '../../../core/request/transition.js';
+import { applyWrites, compileTransition, initialRecord } from '../../../core/request/transition.js';
 import type { AdapterContext, ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
@@ -20,7 +20,7 @@ import { acquireRedis, persistsWrites, type RedisHandle } from '../../shared/red
 import { guarded } from '../../shared/redis/errors.js';
 import { redisConnectionSchema, type RedisConnectionOptions } from '../../shared/redis/options.js';
 import { RedisChangeFeed } from './change-feed.js';
-import { appliedHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, transitionArgs } from './records.js';
+import { currentHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, transitionArgs } from './records.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 
 export const factory: ResultStoreFactory = {
@@ -85,7 +85,9 @@ class RedisResultStore implements ResultStore {
       const current = fromHash(request.id, pairs(values as string[]));
       return current === undefined ? { ok: false, reason: 'not_found' } : { ok: false, reason: 'conflict', current };
     }
-    const record = fromHash(request.id, appliedHash(values), writes.outcome) as RequestRecord;
+    // The script applied `writes` to this record; the same function gives the new record here.
+    const before = fromHash(request.id, currentHash(values), null) as RequestRecord;
+    const { record } = applyWrites(before, writes);
     this.#feed.emitLocal({ id: record.id, status: record.status });
     return { ok: true, record };
   }

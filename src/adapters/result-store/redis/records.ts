@@ -59,12 +59,12 @@ export function pairs(flat: readonly string[]): Record<string, string> {
   return hash;
 }
 
-const APPLIED_FIELDS = ['s', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e'] as const;
+const CURRENT_FIELDS = ['s', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e'] as const;
 
-/** The HMGET reply of an applied transition (nil → null) as a hash. */
-export function appliedHash(values: ReadonlyArray<string | null>): Record<string, string> {
+/** The HMGET reply of the transition script (nil → null) as a hash. */
+export function currentHash(values: ReadonlyArray<string | null>): Record<string, string> {
   const hash: Record<string, string> = {};
-  APPLIED_FIELDS.forEach((field, i) => {
+  CURRENT_FIELDS.forEach((field, i) => {
     const value = values[i];
     if (value !== null && value !== undefined) hash[field] = value;
   });

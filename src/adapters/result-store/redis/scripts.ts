@@ -14,14 +14,14 @@
 import { defineScript, type RedisClient, type ScriptCall } from '../../shared/redis/client.js';
 
 /**
- * Creates a PENDING record unless one exists (an expired one does not: Redis dropped it).
- * KEYS[1] record hash   KEYS[2] events list
+ * Creates a PENDING record unless one exists (an expired one does not: Redis dropped it, and
+ * its events list, which always expires with it).
+ * KEYS[1] record hash   KEYS[2] events list (untouched: a new record has no events yet)
  * ARGV[1] expiresAt (ms)   ARGV[2..] field, value, … of the record
  * Returns 1 when created, 0 when the id is taken.
  */
 const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('DEL', KEYS[2])
+if redis.call('HSETNX', KEYS[1], 's', 'PENDING') == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
@@ -39,11 +39,12 @@ return 1
  * ARGV[14] '1' to reset progress   ARGV[15] outcome JSON, or '' for none
  * ARGV[16] change-feed channel   ARGV[17] origin tag of the writing store
  * ARGV[18..] statuses the record may be in
- * Returns {0} not found, {1, field, value, …} conflict with the current record,
- *         {2, s, a, q, p, t, u, d, x, l, w, g, e} applied (the new record without its outcome).
+ * Returns {0} not found, {1, {field, value, …}} conflict with the current record,
+ *         {2, {s, a, q, p, t, u, d, x, l, w, g, e}} applied: the record as it was before, without
+ *         its outcome, on which the caller applies the same writes (applyWrites) to know the new one.
  */
 const TRANSITION = `
-local cur = redis.call('HMGET', KEYS[1], 's', 'a', 'l', 'w', 'x')
+local cur = redis.call('HMGET', KEYS[1], 's', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e')
 local status = cur[1]
 if not status then return { 0 } end
 
@@ -60,16 +61,17 @@ if not allowed then return { 1, redis.call('HGETALL', KEYS[1]) } end
 local now = ARGV[2]
 local set = { 's', ARGV[3], 'a', ARGV[4], 'u', now }
 local del = {}
-local worker = cur[4]
+local worker = cur[10]
 if ARGV[8] == 'set' then worker = ARGV[9]; set[#set + 1] = 'w'; set[#set + 1] = worker
 elseif ARGV[8] == 'clear' then worker = false; del[#del + 1] = 'w' end
 if ARGV[10] == 'set' then set[#set + 1] = 'e'; set[#set + 1] = ARGV[11]
 elseif ARGV[10] == 'clear' then del[#del + 1] = 'e' end
 if ARGV[14] == '1' then del[#del + 1] = 'g' end
 if ARGV[15] ~= '' then set[#set + 1] = 'o'; set[#set + 1] = ARGV[15] else del[#del + 1] = 'o' end
-local expires = cur[5]
-if ARGV[7] == '1' then
-  expires = tostring(tonumber(now) + tonumber(cur[3]))
+local restart = ARGV[7] == '1'
+local expires = cur[8]
+if restart then
+  expires = tostring(tonumber(now) + tonumber(cur[9]))
   set[#set + 1] = 'x'; set[#set + 1] = expires
 end
 redis.call('HSET', KEYS[1], unpack(set))
@@ -78,11 +80,11 @@ if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
 local event = { at = tonumber(now), f = status, t = ARGV[3], a = tonumber(ARGV[4]) }
 if worker then event.w = worker end
 if ARGV[12] == 'set' then event.e = ARGV[13] end
-redis.call('RPUSH', KEYS[2], cjson.encode(event))
-redis.call('PEXPIREAT', KEYS[1], expires)
-redis.call('PEXPIREAT', KEYS[2], expires)
+-- The trail expires with the record: set when the list is created and whenever the TTL restarts.
+if redis.call('RPUSH', KEYS[2], cjson.encode(event)) == 1 or restart then redis.call('PEXPIREAT', KEYS[2], expires) end
+if restart then redis.call('PEXPIREAT', KEYS[1], expires) end
 redis.call('PUBLISH', ARGV[16], ARGV[17] .. '|' .. ARGV[3] .. '|' .. ARGV[1])
-return { 2, redis.call('HMGET', KEYS[1], 's', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e') }
+return { 2, cur }
 `;
 
 /**

@@ -2,11 +2,11 @@
  * Redis connections for the Redis adapters. ioredis is an optional dependency loaded here, on
  * first use, so a deployment on another backend never loads it.
  *
- * - **One command connection per server per process**, auto-pipelined and shared (reference
+ * - **One command connection per server per process**, pipelined and shared (reference
  *   counted) by the queue and the store when they point at the same Redis: every command of one
- *   event-loop turn goes out in one write, and a submit's record reaches Redis before its
- *   message (one connection keeps order), so a worker never sees a message without its record.
- *   The last `release()` closes it.
+ *   event-loop turn goes out in one write (see `coalesceWrites`), any number of commands are in
+ *   flight, and a submit's record reaches Redis before its message (one connection keeps
+ *   order), so a worker never sees a message without its record. The last `release()` closes it.
  * - **Dedicated connections** only where a command blocks (the consumer's XREAD wake-up) or the
  *   connection changes mode (the store's pub/sub subscriber). Whoever asks for one closes it.
  * - **Bounded waiting.** Command connections have no offline queue and `maxRetriesPerRequest: 0`:
@@ -17,6 +17,7 @@
  *
  * @module
  */
+import type { Socket } from 'node:net';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { HqmError } from '../../../core/errors.js';
 import type { Logger } from '../../../ports/logger.js';
@@ -48,7 +49,7 @@ export function loadDriver(): Promise<Driver> {
 }
 
 export interface RedisHandle {
-  /** The shared, auto-pipelined command connection. */
+  /** The shared, pipelined command connection. */
   readonly client: RedisClient;
   readonly options: RedisConnectionOptions;
   /** Opens a connection of its own for the caller, who must close it (`closeClient`). */
@@ -111,7 +112,38 @@ function createClient(ioredis: Driver, options: RedisConnectionOptions, purpose:
     ? new ioredis.Cluster(seedNodes(options.redis_url), clusterOptions(common, purpose))
     : new ioredis.Redis(options.redis_url.split(',')[0]?.trim() ?? '', { ...common, retryStrategy: reconnectDelay, enableOfflineQueue: purpose === 'subscriber' });
   watchConnection(client, purpose, logger);
+  if (purpose === 'commands') coalesceWrites(client);
   return client;
+}
+
+/**
+ * ioredis writes every command to the socket as it is issued: one syscall each, which on a
+ * loopback connection cost a quarter of a worker's CPU. This corks the socket at the first
+ * command of an event-loop turn and uncorks it once the turn's I/O callbacks have run
+ * (setImmediate), so a turn's commands leave in one write — pipelining without waiting for the
+ * previous batch's replies. Cluster nodes are patched as they join.
+ */
+function coalesceWrites(client: RedisClient): void {
+  if (client.isCluster) {
+    (client as Cluster).on('+node', (node: Redis) => coalesceWrites(node));
+    return;
+  }
+  const redis = client as Redis & { stream?: Socket };
+  const send = redis.sendCommand.bind(redis);
+  let corked: Socket | undefined;
+  const uncork = (): void => {
+    corked?.uncork();
+    corked = undefined;
+  };
+  redis.sendCommand = (command, stream) => {
+    const socket = redis.stream;
+    if (corked === undefined && stream === undefined && socket !== undefined && redis.status === 'ready') {
+      socket.cork();
+      corked = socket;
+      setImmediate(uncork);
+    }
+    return send(command, stream);
+  };
 }
 
 function connectionOptions(options: RedisConnectionOptions, purpose: Purpose): RedisOptions {
@@ -123,7 +155,10 @@ function connectionOptions(options: RedisConnectionOptions, purpose: Purpose): R
     lazyConnect: true,
     connectTimeout: options.connect_timeout_ms,
     connectionName: `openhqm-${purpose}`,
-    enableAutoPipelining: purpose === 'commands',
+    // Off on purpose (D11): ioredis keeps one auto-pipeline in flight per connection, so each
+    // link of a request's chain of commands waits for a whole batch; writes are coalesced per
+    // event-loop turn by coalesceWrites instead, with any number of commands in flight.
+    enableAutoPipelining: false,
     // Commands fail at once while Redis is away; only the subscriber waits (to resubscribe).
     maxRetriesPerRequest: purpose === 'subscriber' ? null : 0,
     autoResendUnfulfilledCommands: false,
