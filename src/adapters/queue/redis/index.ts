@@ -35,7 +35,7 @@ import type {
 } from '../../../ports/queue-backend.js';
 import { parseOptions } from '../../shared/options.js';
 import { PullConsumer } from '../../shared/pull-consumer.js';
-import { acquireRedis, persistsWrites, type RedisHandle } from '../../shared/redis/client.js';
+import { acquireRedis, type RedisHandle } from '../../shared/redis/client.js';
 import { guarded } from '../../shared/redis/errors.js';
 import { redisQueueOptionsSchema, type RedisQueueOptions } from './config.js';
 import { consumerName, fieldMap, RedisSource } from './consumer.js';
@@ -52,14 +52,7 @@ export const factory: QueueBackendFactory = {
     const options = parseOptions(redisQueueOptionsSchema, raw, 'redis');
     const logger = context.logger.child({ component: 'queue', backend: 'redis' });
     const handle = await acquireRedis(options, logger);
-    try {
-      const durable = await persistsWrites(handle.client, logger);
-      if (!durable) logger.warn({}, 'Redis has no append-only file: queued messages do not survive a Redis restart (set appendonly yes)');
-      return new RedisQueue(handle, options, durable, logger);
-    } catch (error) {
-      await handle.release();
-      throw error;
-    }
+    return new RedisQueue(handle, options, handle.server.durable, logger);
   },
 };
 

@@ -16,7 +16,7 @@ import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
 import type { ChangeListener, ResultStore, ResultStoreCapabilities, TransitionRequest, TransitionResult } from '../../../ports/result-store.js';
 import { parseOptions } from '../../shared/options.js';
-import { acquireRedis, persistsWrites, type RedisHandle } from '../../shared/redis/client.js';
+import { acquireRedis, type RedisHandle } from '../../shared/redis/client.js';
 import { guarded } from '../../shared/redis/errors.js';
 import { redisConnectionSchema, type RedisConnectionOptions } from '../../shared/redis/options.js';
 import { RedisChangeFeed } from './change-feed.js';
@@ -29,14 +29,7 @@ export const factory: ResultStoreFactory = {
     const options = parseOptions(redisConnectionSchema, raw, 'redis');
     const logger = context.logger.child({ component: 'store', backend: 'redis' });
     const handle = await acquireRedis(options, logger);
-    try {
-      const durable = await persistsWrites(handle.client, logger);
-      if (!durable) logger.warn({}, 'Redis has no append-only file: request records do not survive a Redis restart (set appendonly yes)');
-      return new RedisResultStore(handle, options, durable, logger);
-    } catch (error) {
-      await handle.release();
-      throw error;
-    }
+    return new RedisResultStore(handle, options, handle.server.durable, logger);
   },
 };
 

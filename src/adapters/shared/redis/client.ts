@@ -56,6 +56,8 @@ export interface RedisHandle {
   dedicated(purpose: 'blocking' | 'subscriber', logger: Logger): Promise<RedisClient>;
   /** Resolves once the command connection is ready, or rejects (unavailable) after `ms`. */
   ready(ms: number): Promise<void>;
+  /** The server's settings that matter here, read when the connection opened. */
+  readonly server: ServerTraits;
   release(): Promise<void>;
 }
 
@@ -84,11 +86,13 @@ async function openShared(key: string, options: RedisConnectionOptions, logger: 
   const ioredis = await loadDriver();
   const client = createClient(ioredis, options, 'commands', logger);
   await connect(client, options.connect_timeout_ms);
+  const server = await inspectServer(client, logger);
   const entry: Shared = {
     refs: 0,
     handle: {
       client,
       options,
+      server,
       dedicated: async (purpose, log) => {
         const conn = createClient(ioredis, options, purpose, log);
         await connect(conn, options.connect_timeout_ms);
@@ -249,19 +253,31 @@ export async function closeClient(client: RedisClient): Promise<void> {
   client.disconnect();
 }
 
+/** What the adapters need to know about the server, read once per connection. */
+export interface ServerTraits {
+  /** Acknowledged writes survive a restart of Redis: every master has the append-only file on. */
+  readonly durable: boolean;
+}
+
 /**
- * Whether acknowledged writes survive a restart of Redis: true when every master has the
- * append-only file on. (RDB snapshots alone lose what came after the last snapshot.)
+ * Reads the servers' persistence and eviction settings (INFO) and warns, once per connection,
+ * about what would lose data: no append-only file (RDB snapshots alone lose what came after the
+ * last one), or an eviction policy that may drop queue or record keys under memory pressure.
  */
-export async function persistsWrites(client: RedisClient, logger: Logger): Promise<boolean> {
+async function inspectServer(client: RedisClient, logger: Logger): Promise<ServerTraits> {
   const nodes: Redis[] = client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
+  let infos: string[];
   try {
-    const infos = await Promise.all(nodes.map((node) => node.info('persistence')));
-    return infos.every((info) => /^aof_enabled:1\r?$/m.test(info));
+    infos = await Promise.all(nodes.map((node) => node.info()));
   } catch (error) {
-    logger.warn({ err: error }, 'could not read Redis persistence settings (INFO persistence); assuming writes do not survive a restart');
-    return false;
+    logger.warn({ err: error }, 'could not read the Redis settings (INFO); assuming writes do not survive a Redis restart');
+    return { durable: false };
   }
+  const durable = infos.every((info) => /^aof_enabled:1\r?$/m.test(info));
+  if (!durable) logger.warn({}, 'Redis has no append-only file: queued messages and request records do not survive a Redis restart (set appendonly yes)');
+  const evicting = infos.map((info) => /^maxmemory_policy:(\S+)/m.exec(info)?.[1]).find((policy) => policy !== undefined && policy !== 'noeviction');
+  if (evicting !== undefined) logger.warn({ maxmemory_policy: evicting }, 'Redis may evict keys under memory pressure: queued messages and results could vanish (set maxmemory-policy noeviction)');
+  return { durable };
 }
 
 /** Calls a Lua script: `keys` are KEYS (all in one cluster slot), `args` are ARGV. */
