@@ -103,9 +103,9 @@ class RedisQueue implements QueueBackend {
     this.#subscriptions.set(queue, local);
     const consumer: PullConsumer = new PullConsumer(source, options.concurrency, handler, logger, () => {
       local.delete(consumer);
-      const stopped = source.stop();
+      const stopped = source.stop().catch((error: unknown) => logger.warn({ err: error }, 'redis queue: stopping a subscription failed'));
       this.#stopping.add(stopped);
-      void stopped.finally(() => this.#stopping.delete(stopped));
+      void stopped.then(() => this.#stopping.delete(stopped));
     });
     source.attach(consumer);
     local.add(consumer);
