@@ -229,6 +229,28 @@ describe('redis result store', () => {
   });
 });
 
+describe('redis connections', () => {
+  const sockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+
+  it('closes every connection it opened: command, blocking wait and subscriber', async (ctx) => {
+    if (skip !== undefined) return ctx.skip(skip);
+    // The probe that checked Redis was reachable may still be closing.
+    await waitFor(() => sockets() === 0, { what: 'no TCP socket open before the test' });
+    const options = { redis_url: REDIS_URL, key_prefix: prefix };
+    const queue = await queueFactory.create(options, context);
+    const store = await storeFactory.create(options, context);
+    const sub = queue.consume(`hqm-test-${randomUUID()}`, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => d.ack());
+    const off = store.onChange(() => undefined);
+    await store.get(randomUUID()); // waits for the subscriber
+    // One command connection shared by queue and store, the idle consumer's blocking wait, the subscriber.
+    await waitFor(() => sockets() === 3, { what: 'three connections' });
+    off();
+    await sub.stop();
+    await Promise.all([queue.close(), store.close(), queue.close(), store.close()]);
+    await waitFor(() => sockets() === 0, { what: 'every connection closed' });
+  });
+});
+
 describe('redis outage', () => {
   const dir = tempDir();
 
