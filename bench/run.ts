@@ -1,12 +1,17 @@
 /**
- * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing]`: measures OpenHQM side
- * by side with its anchors in one run on this machine and prints the figures with their
- * ratios. With --write the Markdown table is also written to docs/benchmarks.md.
+ * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis]
+ * [-- --profile]`: measures OpenHQM side by side with its anchors in one run on this machine
+ * and prints the figures with their ratios. With --write the Markdown table is also written to
+ * docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
+ * OPENHQM_BENCH_REDIS_URL, default redis://127.0.0.1:6379); --profile writes CPU profiles of
+ * the server processes to .bench/profiles.
  */
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Report } from './lib/report.js';
 import { proxyScenario } from './scenarios/proxy.js';
+import { redisScenario, type RedisFigures } from './scenarios/redis.js';
 import { routingScenario } from './scenarios/routing.js';
 import { sqliteScenario } from './scenarios/sqlite.js';
 
@@ -16,6 +21,7 @@ const { values } = parseArgs({
     write: { type: 'boolean', default: false },
     backend: { type: 'string', default: 'sqlite' },
     only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 
@@ -23,10 +29,22 @@ const wanted = (name: string): boolean => values.only === undefined || values.on
 
 const quick = values.quick === true;
 const report = new Report();
-if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
-if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
-if (wanted('routing')) await routingScenario(report, { iterations: quick ? 20_000 : 100_000 });
-summarize(report);
+if (values.backend === 'redis') {
+  const figures = await redisScenario(report, {
+    redisUrl: process.env.OPENHQM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    durationS: quick ? 3 : 10,
+    e2eRequests: quick ? 5_000 : 20_000,
+    connections: 50,
+    inFlight: 64,
+    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+  });
+  summarizeRedis(report, figures);
+} else {
+  if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
+  if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
+  if (wanted('routing')) await routingScenario(report, { iterations: quick ? 20_000 : 100_000 });
+  summarize(report);
+}
 const markdown = report.markdown(`Benchmarks (${values.backend})`);
 process.stdout.write(`\n${markdown}`);
 if (values.write === true) writeFileSync(new URL('../docs/benchmarks.md', import.meta.url), `# Benchmarks\n\nProduced by \`npm run bench -- --write\`.\n\n${markdown}`);
@@ -46,4 +64,19 @@ function summarize(r: Report): void {
     r.target('end-to-end ≥ 5,000 requests/s', e2e.rate >= 5000, `${Math.round(e2e.rate)} req/s`);
     r.target('RSS ≤ 150 MB end to end', (e2e.rssMb ?? Infinity) <= 150, `${e2e.rssMb?.toFixed(0)} MB`);
   }
+}
+
+function summarizeRedis(r: Report, figures: RedisFigures): void {
+  const find = (prefix: string) => r.rows.find((row) => row.label.startsWith(prefix));
+  const bare = find('bare Fastify');
+  const api = find('OpenHQM submit (openhqm api, Redis), 50 connections');
+  const read = find('OpenHQM GET /response');
+  if (bare !== undefined && api !== undefined) {
+    const ratio = api.rate / bare.rate;
+    r.target('submit ≥ 0.6× bare Fastify', ratio >= 0.6, `${ratio.toFixed(2)}×`);
+    r.target('p99 submit ≤ 10 ms at 50 connections', (api.p99 ?? Infinity) <= 10, `${api.p99?.toFixed(2)} ms`);
+  }
+  const e2eRatio = figures.e2eAllInOne / figures.bullmq.combined;
+  r.target('end-to-end (openhqm start, with the HTTP hop) ≥ 1.0× BullMQ add + process', e2eRatio >= 1, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.bullmq.combined)} per s)`);
+  if (read !== undefined) r.target('p99 GET /response ≤ 5 ms', (read.p99 ?? Infinity) <= 5, `${read.p99?.toFixed(2)} ms`);
 }

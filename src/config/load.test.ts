@@ -98,4 +98,10 @@ describe('maskSecrets', () => {
       maskSecrets({ queue: { redis_url: 'redis://user:hunter2@host:6379/0', mqtt_password: 'pw', mqtt_username: 'me', gcp_credentials_path: '/x' } }),
     ).toEqual({ queue: { redis_url: 'redis://user:****@host:6379/0', mqtt_password: '****', mqtt_username: 'me', gcp_credentials_path: '/x' } });
   });
+
+  it('masks the password of every URL in a list of cluster seeds', () => {
+    expect(maskSecrets({ cache: { redis_url: 'redis://:s1@a:7000, rediss://u:s2@b:7001,redis://c:7002' } })).toEqual({
+      cache: { redis_url: 'redis://:****@a:7000, rediss://u:****@b:7001,redis://c:7002' },
+    });
+  });
 });

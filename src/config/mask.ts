@@ -19,7 +19,7 @@ export function maskSecrets(value: unknown, key = ''): unknown {
   return value;
 }
 
-/** redis://user:secret@host:6379 → redis://user:****@host:6379 */
+/** redis://user:secret@host:6379 → redis://user:****@host:6379, in each URL of a comma-separated list (cluster seeds). */
 export function maskUrlPassword(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@/\s]+)@/i, `$1${MASK}@`);
+  return text.replace(/(^|,\s*)([a-z][a-z0-9+.-]*:\/\/[^:/@\s,]*:)([^@/\s,]+)@/gi, `$1$2${MASK}@`);
 }

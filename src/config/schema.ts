@@ -101,6 +101,28 @@ const sqlite = z
   })
   .strict();
 
+/** Settings of the Redis backends; the URLs stay in queue.redis_url and cache.redis_url (the original's names). */
+const redis = z
+  .object({
+    /** Every key starts with `<key_prefix>:`; braces are reserved for cluster hash tags. */
+    key_prefix: str()
+      .min(1)
+      .regex(/^[^{}]+$/, 'must not contain { or }')
+      .default('openhqm'),
+    /** The URLs name seed nodes of a Redis Cluster (comma-separated). */
+    cluster: bool().default(false),
+    /** ACL user and password, when not in the URL. */
+    username: str().default(''),
+    password: str().default(''),
+    /** TLS even with a redis:// URL (rediss:// implies it); tls_ca is the CA certificate (PEM). */
+    tls: bool().default(false),
+    tls_ca: str().default(''),
+    connect_timeout_ms: int().pipe(z.number().min(100)).default(10_000),
+    command_timeout_ms: int().pipe(z.number().min(100)).default(5_000),
+    dead_letter_max_len: int().pipe(z.number().min(1)).default(10_000),
+  })
+  .strict();
+
 const worker = z
   .object({
     /** Requests processed at once by one worker process. */
@@ -276,6 +298,7 @@ export const configSchema = z
     queue: queue.prefault({}),
     cache: cache.prefault({}),
     sqlite: sqlite.prefault({}),
+    redis: redis.prefault({}),
     worker: worker.prefault({}),
     monitoring: monitoring.prefault({}),
     proxy: proxy.prefault({}),

@@ -10,7 +10,10 @@
  * - **TTL.** A record is gone (`get` answers undefined) once `expiresAt` has passed;
  *   reaching a terminal status restarts the TTL so a result lives `ttlMs` after it finished.
  * - **Change feed.** `onChange` reports every applied transition, including those made by
- *   other processes sharing the store where `capabilities.sharedChangeFeed` holds.
+ *   other processes sharing the store where `capabilities.sharedChangeFeed` holds. Where
+ *   subscribing takes a round trip (Redis pub/sub), the first `get` after `onChange` waits for
+ *   it: a listener that subscribes and then reads (as a long-poll does) misses nothing that
+ *   lands after its read.
  *
  * @module
  */

@@ -139,8 +139,11 @@ export class WorkerPool {
   /**
    * The store or the queue failed under us. Hold the slot for a growing back-off (so the
    * consumer does not spin through the queue while a dependency is down), then give the
-   * delivery back without counting an attempt. If even that fails, the visibility timeout
-   * brings the message back later.
+   * delivery back *as a new attempt*: the claim may have landed (or its reply may have been
+   * lost) and the record may say PROCESSING under this attempt, which only a later attempt may
+   * take over — a release would come back under the same number, be refused by the fence and
+   * be acknowledged as "held by another attempt", leaving the request PROCESSING for good. If
+   * even that fails, the visibility timeout brings the message back later (also counted).
    */
   async #onInfrastructureError(delivery: Delivery, error: unknown): Promise<void> {
     this.#outages += 1;
@@ -148,7 +151,7 @@ export class WorkerPool {
     const unavailable = isHqmError(error) && error.code === 'HQM_ERR_BACKEND_UNAVAILABLE';
     this.deps.logger.error({ err: error, message_id: delivery.messageId, retry_in_ms: wait }, unavailable ? 'backend unavailable while handling a delivery' : 'unexpected error while handling a delivery');
     if (this.#state === 'running') await new Promise((resolve) => setTimeout(resolve, wait));
-    await delivery.release().catch(() => undefined);
+    await delivery.retry(0).catch(() => undefined);
   }
 
   #track(settlement: Promise<void>): void {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { HqmError } from '../../src/core/errors.js';
 import { HqmEvents } from '../../src/core/events.js';
 import { encodeEnvelope, normalizeMetadata } from '../../src/core/request/envelope.js';
 import { newCorrelationId } from '../../src/core/request/ids.js';
@@ -133,6 +134,26 @@ describe('worker pool', () => {
     await waitFor(async () => (await g.queue.stats(QUEUE)).depth === 0 && (await g.queue.stats(QUEUE)).inFlight === 0, { what: 'duplicate acknowledged' });
     expect(calls).toBe(1);
     expect(await g.store.get(id)).toEqual(record);
+  });
+
+  it('completes a request whose outcome could not be written while the store was unreachable', async () => {
+    const g = await gateway();
+    const transition = g.store.transition.bind(g.store);
+    let failed = 0;
+    // The store goes away after the claim applied: the outcome write fails, and so does the
+    // next write (the claim of attempt 2); then the store is back. The record still says
+    // PROCESSING under attempt 1, so the message must come back as a later attempt (3) to take
+    // it over — a release would bring it back as attempt 1 and the fence would refuse it.
+    g.store.transition = async (request) => {
+      if (failed < 2 && (request.to === 'COMPLETED' || failed > 0)) {
+        failed += 1;
+        throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'store unreachable');
+      }
+      return transition(request);
+    };
+    const id = await g.submit({ operation: 'echo', data: 'survives' });
+    expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', attempt: 3, outcome: { result: { output: 'survives' } } });
+    expect(failed).toBe(2);
   });
 
   it('gives up on a message whose workers kept dying, as FAILED with HQM_ERR_ATTEMPTS_EXHAUSTED', async () => {

@@ -11,4 +11,5 @@ type Loader = () => Promise<{ factory: QueueBackendFactory }>;
 export const queueBackends: Readonly<Record<string, Loader>> = {
   sqlite: () => import('./sqlite/index.js'),
   memory: () => import('./memory/index.js'),
+  redis: () => import('./redis/index.js'),
 };

@@ -11,4 +11,5 @@ type Loader = () => Promise<{ factory: ResultStoreFactory }>;
 export const resultStores: Readonly<Record<string, Loader>> = {
   sqlite: () => import('./sqlite/index.js'),
   memory: () => import('./memory/index.js'),
+  redis: () => import('./redis/index.js'),
 };

@@ -42,13 +42,31 @@ export function nextStatuses(from: Status): readonly Status[] {
 }
 
 /**
+ * The attempt fence of a move to `to`, as data: while the record is in `holder`, the attempt
+ * making the move must be the `same` as the record's, or a `later` one. Stores whose atomic
+ * step cannot call TypeScript (a Lua script) apply this record instead of re-stating the rule.
+ */
+export interface AttemptFence {
+  readonly holder: Status;
+  readonly rule: 'same' | 'later';
+}
+
+export function attemptFence(to: Status): AttemptFence {
+  return { holder: 'PROCESSING', rule: to === 'PROCESSING' ? 'later' : 'same' };
+}
+
+/**
  * The fencing rule that makes a late duplicate harmless. A PROCESSING record belongs to the
  * attempt that claimed it: only that same attempt may move it on, and only a later attempt
  * may take it over. From any other state the attempt number does not matter.
  */
 export function attemptMayMove(current: { status: Status; attempt: number }, to: Status, attempt: number): boolean {
-  if (current.status !== 'PROCESSING') return true;
-  return to === 'PROCESSING' ? attempt > current.attempt : attempt === current.attempt;
+  return fenceHolds(attemptFence(to), current, attempt);
+}
+
+export function fenceHolds(fence: AttemptFence, current: { status: Status; attempt: number }, attempt: number): boolean {
+  if (current.status !== fence.holder) return true;
+  return fence.rule === 'later' ? attempt > current.attempt : attempt === current.attempt;
 }
 
 export class InvalidTransitionError extends HqmError {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { initialRecord, planTransition } from './transition.js';
+import { attemptMayMove, canTransition, STATUSES } from './lifecycle.js';
+import { compileTransition, guardAllows, initialRecord, planTransition } from './transition.js';
 
 const base = initialRecord({ id: 'a', queue: 'default', priority: 0, submittedAt: 1000, deadlineAt: null, ttlMs: 5000 });
 
@@ -26,5 +27,21 @@ describe('planTransition', () => {
     expect(claimed.record.progress).toBeNull();
     const retry = planTransition(claimed.record, { from: ['PROCESSING'], to: 'PENDING', attempt: 1, error: 'flaky' }, 3000);
     expect(retry).toMatchObject({ ok: true, record: { status: 'PENDING', error: 'flaky', outcome: null } });
+  });
+
+  it('compiles to a guard that admits exactly the moves the lifecycle and the attempt fence allow', () => {
+    const fromSets = [...STATUSES.map((s) => [s]), [...STATUSES], []];
+    for (const status of STATUSES) {
+      for (const to of STATUSES) {
+        for (const from of fromSets) {
+          for (const attempt of [1, 2, 3]) {
+            const current = { status, attempt: 2 };
+            const expected = from.includes(status) && canTransition(status, to) && attemptMayMove(current, to, attempt);
+            const { guard } = compileTransition({ from, to, attempt }, 0);
+            expect(guardAllows(guard, current), `${status} -[${from.join('|')}]-> ${to} @${attempt}`).toBe(expected);
+          }
+        }
+      }
+    }
   });
 });

@@ -1,12 +1,18 @@
 /**
  * The compare-and-set every result store applies, as one pure function: given the current
  * record and a requested change, either the new record and its audit event, or a refusal.
- * Stores run it inside their own atomic step (a transaction, a Lua script, a single-threaded
- * section), so the rules live in exactly one place.
+ * Stores run it inside their own atomic step (a transaction, a single-threaded section), so
+ * the rules live in exactly one place.
+ *
+ * A store whose atomic step cannot call TypeScript (a Redis Lua script) applies the same rules
+ * compiled to data by `compileTransition`: a guard (the statuses the move may start from, with
+ * the lifecycle table already applied, and the attempt fence) and the writes (fields that do
+ * not depend on the current record). `planTransition` is itself built from these two halves,
+ * so the compiled form cannot drift from it.
  *
  * @module
  */
-import { attemptMayMove, canTransition, isTerminal, type Status } from './lifecycle.js';
+import { attemptFence, canTransition, fenceHolds, isTerminal, type AttemptFence, type Status } from './lifecycle.js';
 import type { NewRequest, Outcome, RequestEvent, RequestRecord } from './record.js';
 
 export interface TransitionChange {
@@ -22,34 +28,83 @@ export type TransitionPlan =
   | { readonly ok: true; readonly record: RequestRecord; readonly event: RequestEvent }
   | { readonly ok: false };
 
-export function planTransition(current: RequestRecord, change: TransitionChange, now: number): TransitionPlan {
-  if (!change.from.includes(current.status)) return { ok: false };
-  if (!canTransition(current.status, change.to)) return { ok: false };
-  if (!attemptMayMove(current, change.to, change.attempt)) return { ok: false };
+/** When a compare-and-set may apply: the record's status and attempt, checked atomically by the store. */
+export interface TransitionGuard {
+  /** The caller's `from`, narrowed to the statuses the lifecycle lets move to the target. */
+  readonly from: readonly Status[];
+  readonly fence: AttemptFence;
+  readonly attempt: number;
+}
+
+/** What an applied transition writes, none of it read from the current record. */
+export interface TransitionWrites {
+  readonly status: Status;
+  readonly attempt: number;
+  readonly updatedAt: number;
+  /** undefined keeps the record's value. */
+  readonly workerId: string | null | undefined;
+  /** undefined keeps the record's value (the last error survives a retry's wait). */
+  readonly error: string | null | undefined;
+  /** A new attempt starts its progress from scratch. */
+  readonly resetProgress: boolean;
+  /** Written with a terminal status; null otherwise. */
+  readonly outcome: Outcome | null;
+  /** A finished request lives its TTL from when it finished: expiresAt = updatedAt + ttlMs. */
+  readonly restartTtl: boolean;
+  /** The error the audit event records. */
+  readonly eventError: string | null;
+}
+
+export function compileTransition(change: TransitionChange, now: number): { guard: TransitionGuard; writes: TransitionWrites } {
   const terminal = isTerminal(change.to);
-  const error = change.error === undefined ? current.error : change.error;
+  return {
+    guard: { from: change.from.filter((status) => canTransition(status, change.to)), fence: attemptFence(change.to), attempt: change.attempt },
+    writes: {
+      status: change.to,
+      attempt: change.attempt,
+      updatedAt: now,
+      workerId: change.workerId,
+      error: change.error,
+      resetProgress: change.to === 'PROCESSING',
+      outcome: terminal ? (change.outcome ?? emptyOutcome(change.error ?? null, now)) : null,
+      restartTtl: terminal,
+      eventError: change.error ?? null,
+    },
+  };
+}
+
+export function guardAllows(guard: TransitionGuard, current: Pick<RequestRecord, 'status' | 'attempt'>): boolean {
+  return guard.from.includes(current.status) && fenceHolds(guard.fence, current, guard.attempt);
+}
+
+/** The record and audit event after `writes` land on `current`. */
+export function applyWrites(current: RequestRecord, writes: TransitionWrites): { record: RequestRecord; event: RequestEvent } {
   const record: RequestRecord = {
     ...current,
-    status: change.to,
-    attempt: change.attempt,
-    updatedAt: now,
-    workerId: change.workerId === undefined ? current.workerId : change.workerId,
-    error,
-    // A new attempt starts its progress from scratch.
-    progress: change.to === 'PROCESSING' ? null : current.progress,
-    outcome: terminal ? (change.outcome ?? emptyOutcome(change.error ?? null, now)) : null,
-    // A finished request lives ttl from when it finished, not from when it was submitted.
-    expiresAt: terminal ? now + current.ttlMs : current.expiresAt,
+    status: writes.status,
+    attempt: writes.attempt,
+    updatedAt: writes.updatedAt,
+    workerId: writes.workerId === undefined ? current.workerId : writes.workerId,
+    error: writes.error === undefined ? current.error : writes.error,
+    progress: writes.resetProgress ? null : current.progress,
+    outcome: writes.outcome,
+    expiresAt: writes.restartTtl ? writes.updatedAt + current.ttlMs : current.expiresAt,
   };
   const event: RequestEvent = {
-    at: now,
+    at: writes.updatedAt,
     from: current.status,
-    to: change.to,
-    attempt: change.attempt,
+    to: writes.status,
+    attempt: writes.attempt,
     workerId: record.workerId,
-    error: change.error ?? null,
+    error: writes.eventError,
   };
-  return { ok: true, record, event };
+  return { record, event };
+}
+
+export function planTransition(current: RequestRecord, change: TransitionChange, now: number): TransitionPlan {
+  const { guard, writes } = compileTransition(change, now);
+  if (!guardAllows(guard, current)) return { ok: false };
+  return { ok: true, ...applyWrites(current, writes) };
 }
 
 /** The record and first event of a freshly submitted request. */

@@ -1,0 +1,159 @@
+/**
+ * Issue #3 figures, all against the same Redis in one run: BullMQ (add and process in one
+ * process, 64 adds in flight, Worker concurrency 64; and adding alone, processing alone), the
+ * bare-Fastify ceiling, and OpenHQM on Redis — submit rate and latency, end-to-end with
+ * `openhqm start`, end-to-end with one `openhqm api` and two `openhqm worker` processes, and
+ * GET /response latency. Load comes from this process (autocannon), never from the server's.
+ *
+ * With `profileDir`, the OpenHQM server processes run under `node --cpu-prof`.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { load } from '../lib/load.js';
+import { measureEndToEnd, measureSubmit } from '../lib/measure.js';
+import { CLI, startServer, type Server } from '../lib/process.js';
+import type { Report } from '../lib/report.js';
+
+const BARE = fileURLToPath(new URL('../bare-fastify.ts', import.meta.url));
+const ANCHOR = fileURLToPath(new URL('../bullmq-anchor.ts', import.meta.url));
+
+export interface RedisBenchOptions {
+  readonly redisUrl: string;
+  readonly durationS: number;
+  readonly e2eRequests: number;
+  /** Connections for the submit-latency target (p99 at 50 connections). */
+  readonly connections: number;
+  /** Requests in flight for the end-to-end runs and BullMQ's adds. */
+  readonly inFlight: number;
+  readonly profileDir?: string;
+}
+
+export interface RedisFigures {
+  readonly bullmq: { combined: number; adds: number; processing: number };
+  readonly e2eAllInOne: number;
+}
+
+export async function redisScenario(report: Report, options: RedisBenchOptions): Promise<RedisFigures> {
+  const bullmq = await withPrefix(options.redisUrl, (prefix) => runAnchor(options, prefix));
+  report.rate('anchor', `BullMQ add + process in one process (${options.e2eRequests} jobs, ${options.inFlight} adds in flight, concurrency ${options.inFlight})`, bullmq.combined, { unit: 'jobs/s' });
+  report.rate('anchor', 'BullMQ adding alone', bullmq.adds, { unit: 'jobs/s' });
+  report.rate('anchor', 'BullMQ processing alone', bullmq.processing, { unit: 'jobs/s' });
+
+  const bare = await measureSubmit('bare Fastify (202, no work), 50 connections', { args: [BARE], nodeArgs: ['--import', 'tsx'] }, options);
+  report.row('submit', bare.label, bare.result, { rssMb: bare.rssMb });
+
+  for (const connections of [options.connections, options.inFlight]) {
+    const api = await withPrefix(options.redisUrl, (prefix) =>
+      measureSubmit(`OpenHQM submit (openhqm api, Redis), ${connections} connections`, { args: [CLI, 'api'], env: redisEnv(options, prefix), nodeArgs: profile(options, 'submit') }, { ...options, connections }),
+    );
+    report.row('submit', api.label, api.result, { rssMb: api.rssMb, ratioTo: bare.result });
+  }
+
+  const allInOne = await withPrefix(options.redisUrl, (prefix) => endToEndAllInOne(report, options, prefix));
+  report.rate('end-to-end', `OpenHQM ${options.e2eRequests} echo requests, submit → COMPLETED (openhqm start, Redis, ${options.inFlight} in flight)`, allInOne.perSecond, { rssMb: allInOne.rssMb, ratioTo: bullmq.combined });
+
+  const split = await withPrefix(options.redisUrl, (prefix) => endToEndSplit(options, prefix));
+  report.rate('end-to-end', `OpenHQM ${options.e2eRequests} echo requests (1 × openhqm api + 2 × openhqm worker, Redis)`, split.perSecond, { rssMb: split.rssMb, ratioTo: bullmq.combined });
+  return { bullmq, e2eAllInOne: allInOne.perSecond };
+}
+
+function redisEnv(options: RedisBenchOptions, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    OPENHQM_QUEUE__TYPE: 'redis',
+    OPENHQM_CACHE__TYPE: 'redis',
+    OPENHQM_QUEUE__REDIS_URL: options.redisUrl,
+    OPENHQM_CACHE__REDIS_URL: options.redisUrl,
+    OPENHQM_REDIS__KEY_PREFIX: prefix,
+    OPENHQM_WORKER__COUNT: String(options.inFlight),
+    ...extra,
+  };
+}
+
+function profile(options: RedisBenchOptions, name: string): string[] {
+  return options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
+}
+
+async function endToEndAllInOne(report: Report, options: RedisBenchOptions, prefix: string): Promise<{ perSecond: number; rssMb: number }> {
+  const server = await startServer([CLI, 'start'], redisEnv(options, prefix), profile(options, 'start'));
+  const counter = await completions(options.redisUrl, prefix);
+  try {
+    const e2e = await measureEndToEnd(server, { requests: options.e2eRequests, connections: options.inFlight, completed: () => counter.count });
+    await measureResponseLatency(report, server, options);
+    return e2e;
+  } finally {
+    counter.close();
+    await server.stop();
+  }
+}
+
+async function endToEndSplit(options: RedisBenchOptions, prefix: string): Promise<{ perSecond: number; rssMb: number }> {
+  const processes: Server[] = [];
+  const counter = await completions(options.redisUrl, prefix);
+  try {
+    processes.push(await startServer([CLI, 'api'], redisEnv(options, prefix), profile(options, 'api')));
+    for (const n of [1, 2]) processes.push(await startServer([CLI, 'worker'], redisEnv(options, prefix, { OPENHQM_WORKER__ID: `bench-${n}` }), profile(options, `worker-${n}`)));
+    return await measureEndToEnd(processes[0] as Server, { requests: options.e2eRequests, connections: options.inFlight, completed: () => counter.count, sampleRssOf: processes });
+  } finally {
+    counter.close();
+    await Promise.all(processes.map((p) => p.stop()));
+  }
+}
+
+/** p99 of GET /api/v1/response/{id} for a finished request, 50 connections. */
+async function measureResponseLatency(report: Report, server: Server, options: RedisBenchOptions): Promise<void> {
+  const res = await fetch(`${server.url}/api/v1/submit?wait=5`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payload: { operation: 'echo', data: 'x' } }) });
+  const { correlation_id: id } = (await res.json()) as { correlation_id: string };
+  const result = await load({ url: `${server.url}/api/v1/response/${id}`, body: '', method: 'GET', connections: options.connections, durationS: Math.max(3, Math.round(options.durationS / 2)) });
+  report.row('read', `OpenHQM GET /response of a finished request (openhqm start, Redis), ${options.connections} connections`, result);
+}
+
+/** Counts COMPLETED transitions of a prefix from the store's change channel. */
+async function completions(redisUrl: string, prefix: string): Promise<{ readonly count: number; close(): void }> {
+  const subscriber = new Redis(redisUrl);
+  let count = 0;
+  subscriber.on('message', (_channel: string, message: string) => {
+    if (message.includes('|COMPLETED|')) count += 1;
+  });
+  await subscriber.subscribe(`${prefix}:changes`);
+  return {
+    get count() {
+      return count;
+    },
+    close: () => subscriber.disconnect(),
+  };
+}
+
+async function runAnchor(options: RedisBenchOptions, prefix: string): Promise<{ combined: number; adds: number; processing: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ANCHOR], {
+    env: { ...process.env, REDIS_URL: options.redisUrl, BULLMQ_PREFIX: prefix, JOBS: String(options.e2eRequests), IN_FLIGHT: String(options.inFlight) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the BullMQ anchor exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as { combined: number; adds: number; processing: number };
+}
+
+/** Runs `work` under a fresh key prefix and deletes the prefix's keys afterwards. */
+async function withPrefix<T>(redisUrl: string, work: (prefix: string) => Promise<T>): Promise<T> {
+  const prefix = `hqm-bench-${randomUUID().slice(0, 8)}`;
+  try {
+    return await work(prefix);
+  } finally {
+    const redis = new Redis(redisUrl);
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The Redis side of the pull loop (adapters/shared/pull-consumer.ts drives it):
+ *
+ * - `claim(n)` runs one Lua script that promotes due delayed messages, re-claims deliveries
+ *   whose visibility lapsed, and reads new entries highest band first (see scripts.ts).
+ * - When a claim comes back short, the queue is drained; the source then parks one blocking
+ *   `XREAD` on a dedicated connection, from the ids the claim saw last, so a message published
+ *   by any process wakes this consumer at once. Delayed messages and lapsed leases wake it
+ *   through `nextDueAt` (and the loop looks again at least once a second).
+ * - Each delivery settles through a lease-checked script, so a settle from a lapsed delivery
+ *   changes nothing.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../../ports/logger.js';
+import type { Delivery } from '../../../ports/queue-backend.js';
+import type { PullConsumer, PullSource } from '../../shared/pull-consumer.js';
+import type { RedisClient, RedisHandle } from '../../shared/redis/client.js';
+import { guarded } from '../../shared/redis/errors.js';
+import { BANDS, type QueueKeys } from './keys.js';
+import type { QueueScripts } from './scripts.js';
+
+/** Most delayed messages one claim moves to their streams. */
+const PROMOTE_PER_CLAIM = 200;
+/** How long a claim waits for a reconnecting connection before reporting "nothing yet". */
+const READY_WAIT_MS = 1000;
+/** A blocking XREAD returns empty after this long; the loop then parks a new one. */
+const BLOCK_MS = 10_000;
+/** Earliest re-check after a due time already in the past (it is being handled or is stale). */
+const MIN_RECHECK_MS = 10;
+/** Consumers holding nothing and idle this long are removed from the group (dead processes). */
+const FORGET_IDLE_MS = 10 * 60_000;
+const FORGET_EVERY_MS = 5 * 60_000;
+
+export interface ConsumerContext {
+  readonly handle: RedisHandle;
+  readonly scripts: QueueScripts;
+  readonly keys: QueueKeys;
+  readonly group: string;
+  /** This subscription's consumer name in the group. */
+  readonly consumer: string;
+  readonly visibilityTimeoutMs: number;
+  readonly deadLetterMaxLen: number;
+  readonly logger: Logger;
+  /** Tells this process's subscriptions of the queue that a message becomes visible at `at`. */
+  readonly notify: (at: number) => void;
+}
+
+interface Claimed {
+  readonly band: number;
+  readonly id: string;
+  readonly deliveries: number;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+export class RedisSource implements PullSource {
+  #consumer: PullConsumer | undefined;
+  #nextDue: number | undefined;
+  #watching = false;
+  #stopped = false;
+  #blocking: Promise<RedisClient> | undefined;
+  readonly #forgetTimer: NodeJS.Timeout;
+
+  constructor(private readonly ctx: ConsumerContext) {
+    this.#forgetTimer = setInterval(() => void this.#forgetIdleConsumers(''), FORGET_EVERY_MS);
+    this.#forgetTimer.unref();
+  }
+
+  attach(consumer: PullConsumer): void {
+    this.#consumer = consumer;
+  }
+
+  async claim(limit: number): Promise<Delivery[]> {
+    const { ctx } = this;
+    const ready = await ctx.handle.ready(READY_WAIT_MS).then(
+      () => true,
+      () => false,
+    );
+    if (!ready) {
+      // Redis is away (the outage is logged once by the connection): look again shortly.
+      this.#nextDue = Date.now() + READY_WAIT_MS;
+      return [];
+    }
+    const now = Date.now();
+    const args = [ctx.group, ctx.consumer, limit, now, now + ctx.visibilityTimeoutMs, PROMOTE_PER_CLAIM, this.#watching ? '0' : '1'];
+    let reply: unknown;
+    try {
+      reply = await guarded('claiming messages', ctx.scripts.claim(ctx.keys.claim, args));
+    } catch (error) {
+      this.#nextDue = undefined;
+      throw error;
+    }
+    const { nextDue, lastIds, entries } = parseClaim(reply);
+    this.#nextDue = nextDue;
+    if (entries.length < limit && lastIds.length === BANDS) this.#watch(lastIds);
+    return entries.map((entry) => this.#delivery(entry));
+  }
+
+  nextDueAt(): number | undefined {
+    return this.#nextDue === undefined ? undefined : Math.max(this.#nextDue, Date.now() + MIN_RECHECK_MS);
+  }
+
+  /** Ends the blocking read and forgets this consumer if it holds nothing. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#forgetTimer);
+    const blocking = this.#blocking;
+    this.#blocking = undefined;
+    if (blocking !== undefined) (await blocking.catch(() => undefined))?.disconnect();
+    await this.#forgetIdleConsumers(this.ctx.consumer);
+  }
+
+  /** Parks an XREAD that returns when any band gets an entry after the ids the last claim saw. */
+  #watch(lastIds: readonly string[]): void {
+    if (this.#watching || this.#stopped) return;
+    this.#watching = true;
+    void this.#blockUntilPublished(lastIds).finally(() => {
+      this.#watching = false;
+    });
+  }
+
+  async #blockUntilPublished(lastIds: readonly string[]): Promise<void> {
+    let connection: RedisClient;
+    try {
+      this.#blocking ??= this.ctx.handle.dedicated('blocking', this.ctx.logger);
+      connection = await this.#blocking;
+    } catch (error) {
+      this.#blocking = undefined; // Could not connect: the next short claim tries again.
+      this.ctx.logger.debug({ err: error }, 'redis queue: no connection for the blocking wait');
+      return;
+    }
+    if (this.#stopped) return;
+    try {
+      const reply = await connection.xread('COUNT', 1, 'BLOCK', BLOCK_MS, 'STREAMS', ...this.ctx.keys.streams, ...lastIds);
+      if (reply !== null && !this.#stopped) this.#consumer?.wake();
+    } catch (error) {
+      // Redis went away, or stop() closed the connection; the periodic re-check covers both.
+      if (!this.#stopped) this.ctx.logger.debug({ err: error }, 'redis queue: blocking wait for new messages failed');
+    }
+  }
+
+  async #forgetIdleConsumers(self: string): Promise<void> {
+    const { ctx } = this;
+    try {
+      await guarded('forgetting idle consumers', ctx.scripts.forgetConsumers(ctx.keys.streams, [ctx.group, FORGET_IDLE_MS, self]));
+    } catch (error) {
+      ctx.logger.debug({ err: error }, 'redis queue: could not forget idle consumers');
+    }
+  }
+
+  #delivery(entry: Claimed): Delivery {
+    const { ctx } = this;
+    const { band, id, deliveries, fields } = entry;
+    const attempt = Number(fields.a ?? 0) + deliveries;
+    const messageId = fields.m ?? id;
+    const leaseKeys = [ctx.keys.streams[band] as string, ctx.keys.leases];
+    const lease = [ctx.group, id, ctx.consumer, deliveries, `${band}:${id}`];
+    const settle = (what: string, call: Promise<unknown>): Promise<void> => guarded(what, call).then(() => undefined);
+    const reschedule = async (countedSoFar: number, delayMs: number): Promise<void> => {
+      const now = Date.now();
+      const due = now + Math.max(0, delayMs);
+      const uid = randomBytes(9).toString('base64url');
+      const keys = [...leaseKeys, ctx.keys.delayed, ctx.keys.delayedData];
+      const moved = await guarded('rescheduling a message', ctx.scripts.reschedule(keys, [...lease, band, countedSoFar, due, now, uid, messageId]));
+      if (moved === 1) ctx.notify(due);
+    };
+    return {
+      messageId,
+      body: fields.b ?? '',
+      attempt,
+      priority: band,
+      partitionKey: fields.k ?? null,
+      enqueuedAt: Number(fields.t ?? 0),
+      ack: () => settle('acknowledging a message', ctx.scripts.ack(leaseKeys, lease)),
+      retry: (delayMs) => reschedule(attempt, delayMs),
+      release: (delayMs = 0) => reschedule(attempt - 1, delayMs),
+      extend: (ms) => settle('extending a delivery', ctx.scripts.extend(leaseKeys, [...lease, Date.now() + ms])),
+      deadLetter: (reason) =>
+        settle('dead-lettering a message', ctx.scripts.deadLetter([...leaseKeys, ctx.keys.dead], [...lease, reason, attempt, Date.now(), ctx.deadLetterMaxLen, messageId])),
+    };
+  }
+}
+
+/** A consumer name unique to this subscription, readable in XINFO CONSUMERS. */
+export function consumerName(host: string): string {
+  return `${host}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+function parseClaim(reply: unknown): { nextDue: number | undefined; lastIds: string[]; entries: Claimed[] } {
+  const parts = reply as unknown[];
+  const due = parts[0];
+  const entries: Claimed[] = [];
+  for (let i = 2; i + 3 < parts.length; i += 4) {
+    entries.push({ band: Number(parts[i]), id: String(parts[i + 1]), deliveries: Number(parts[i + 2]), fields: fieldMap(parts[i + 3] as string[]) });
+  }
+  return { nextDue: typeof due === 'string' && due !== '' ? Number(due) : undefined, lastIds: (parts[1] as string[] | undefined) ?? [], entries };
+}
+
+export function fieldMap(flat: readonly string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) map[flat[i] as string] = flat[i + 1] as string;
+  return map;
+}

@@ -1,0 +1,171 @@
+/**
+ * `queue.type: redis` — Redis Streams with one consumer group, shared by any number of API and
+ * worker processes (and Redis Cluster). The data layout is in keys.ts, the atomic steps in
+ * scripts.ts, and the reasons in docs/adapters.md and docs/architecture.md (D18–D21).
+ *
+ * Capabilities, and why:
+ * - `delay`: delayed publishes and retries wait in a sorted set, moved to their stream by a Lua
+ *   script when due.
+ * - `priority`: one stream per priority band 0–9, read highest first.
+ * - `fifo`: within a band a single consumer receives entries in publish order (a retried or
+ *   released message re-enters at the tail of its band).
+ * - `maxMessageBytes`: `queue.max_message_bytes`, default 16 MiB (Redis holds waiting messages
+ *   in memory).
+ * - `durable`: only when every master has the append-only file on (INFO persistence), since
+ *   without it a Redis restart loses what was queued; a warning says so at start-up.
+ * - `shared`: any process that reaches the server shares the queue.
+ *
+ * @module
+ */
+import { hostname } from 'node:os';
+import { HqmError } from '../../../core/errors.js';
+import type { AdapterContext, QueueBackendFactory } from '../../../ports/adapter.js';
+import type { HealthReport } from '../../../ports/health.js';
+import type { Logger } from '../../../ports/logger.js';
+import type {
+  ConsumeOptions,
+  DeadLetter,
+  DeliveryHandler,
+  OutboundMessage,
+  PublishReceipt,
+  QueueBackend,
+  QueueCapabilities,
+  QueueStats,
+  Subscription,
+} from '../../../ports/queue-backend.js';
+import { parseOptions } from '../../shared/options.js';
+import { PullConsumer } from '../../shared/pull-consumer.js';
+import { acquireRedis, type RedisHandle } from '../../shared/redis/client.js';
+import { guarded } from '../../shared/redis/errors.js';
+import { redisQueueOptionsSchema, type RedisQueueOptions } from './config.js';
+import { consumerName, fieldMap, RedisSource } from './consumer.js';
+import { queueKeys, type QueueKeys } from './keys.js';
+import { RedisProducer } from './producer.js';
+import { queueScripts, type QueueScripts } from './scripts.js';
+
+/** The consumer group every OpenHQM worker joins. */
+const GROUP = 'openhqm';
+
+export const factory: QueueBackendFactory = {
+  type: 'redis',
+  async create(raw, context: AdapterContext) {
+    const options = parseOptions(redisQueueOptionsSchema, raw, 'redis');
+    const logger = context.logger.child({ component: 'queue', backend: 'redis' });
+    const handle = await acquireRedis(options, logger);
+    return new RedisQueue(handle, options, handle.server.durable, logger);
+  },
+};
+
+class RedisQueue implements QueueBackend {
+  readonly type = 'redis';
+  readonly capabilities: QueueCapabilities;
+  readonly #scripts: QueueScripts;
+  readonly #producer: RedisProducer;
+  readonly #keys = new Map<string, QueueKeys>();
+  readonly #subscriptions = new Map<string, Set<PullConsumer>>();
+  /** Subscriptions still finishing their stop (closing their blocking connection). */
+  readonly #stopping = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(
+    private readonly handle: RedisHandle,
+    private readonly options: RedisQueueOptions,
+    durable: boolean,
+    private readonly logger: Logger,
+  ) {
+    // Per-key order is not kept yet (it needs a per-key list in the queue's slot); partitioning refuses Redis.
+    this.capabilities = { delay: true, priority: true, fifo: true, maxMessageBytes: options.max_message_bytes, durable, shared: true, partitionOrdering: false };
+    this.#scripts = queueScripts(handle.client);
+    this.#producer = new RedisProducer(handle.client, this.#scripts, options.max_message_bytes);
+  }
+
+  async publish(queue: string, message: OutboundMessage): Promise<PublishReceipt> {
+    this.#assertOpen();
+    const published = await this.#producer.publish(this.#keysOf(queue), message);
+    this.#notify(queue, published.visibleAt);
+    return { messageId: published.messageId };
+  }
+
+  consume(queue: string, options: ConsumeOptions, handler: DeliveryHandler): Subscription {
+    this.#assertOpen();
+    const logger = this.logger.child({ queue });
+    const source = new RedisSource({
+      handle: this.handle,
+      scripts: this.#scripts,
+      keys: this.#keysOf(queue),
+      group: GROUP,
+      consumer: consumerName(hostname()),
+      visibilityTimeoutMs: options.visibilityTimeoutMs,
+      deadLetterMaxLen: this.options.dead_letter_max_len,
+      logger,
+      notify: (at) => this.#notify(queue, at),
+    });
+    const local = this.#subscriptions.get(queue) ?? new Set<PullConsumer>();
+    this.#subscriptions.set(queue, local);
+    const consumer: PullConsumer = new PullConsumer(source, options.concurrency, handler, logger, () => {
+      local.delete(consumer);
+      const stopped = source.stop().catch((error: unknown) => logger.warn({ err: error }, 'redis queue: stopping a subscription failed'));
+      this.#stopping.add(stopped);
+      void stopped.then(() => this.#stopping.delete(stopped));
+    });
+    source.attach(consumer);
+    local.add(consumer);
+    return consumer;
+  }
+
+  async stats(queue: string): Promise<QueueStats> {
+    const reply = (await guarded('reading queue stats', this.#scripts.stats(this.#keysOf(queue).stats, [GROUP, Date.now()]))) as number[];
+    const [depth = 0, delayed = 0, inFlight = 0, deadLettered = 0] = reply;
+    return { depth: Math.max(0, depth), delayed, inFlight: Math.max(0, inFlight), deadLettered };
+  }
+
+  async deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]> {
+    const entries = await guarded('reading dead letters', this.handle.client.xrevrange(this.#keysOf(queue).dead, '+', '-', 'COUNT', options.limit));
+    return entries.map(([id, flat]) => {
+      const f = fieldMap(flat);
+      return { messageId: f.m ?? id, body: f.b ?? '', attempts: Number(f.a ?? 0), reason: f.r ?? '', deadLetteredAt: Number(f.d ?? 0) };
+    });
+  }
+
+  async health(): Promise<HealthReport> {
+    if (this.#closed) return { ok: false, detail: 'closed' };
+    const { client } = this.handle;
+    if (client.status !== 'ready') return { ok: false, detail: `redis connection is ${client.status}` };
+    try {
+      await guarded('checking health', client.ping());
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, detail: (error as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const all = [...this.#subscriptions.values()].flatMap((set) => [...set]);
+    await Promise.all(all.map((c) => c.stop()));
+    await Promise.all([...this.#stopping]);
+    await this.handle.release();
+  }
+
+  #keysOf(queue: string): QueueKeys {
+    let keys = this.#keys.get(queue);
+    if (keys === undefined) {
+      keys = queueKeys(this.options.key_prefix, queue);
+      this.#keys.set(queue, keys);
+    }
+    return keys;
+  }
+
+  /** Local subscriptions hear about a new message at once; other processes through their XREAD. */
+  #notify(queue: string, visibleAt: number): void {
+    for (const consumer of this.#subscriptions.get(queue) ?? []) {
+      if (visibleAt <= Date.now()) consumer.wake();
+      else consumer.dueAt(visibleAt);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'the Redis queue is closed', { retryable: false });
+  }
+}

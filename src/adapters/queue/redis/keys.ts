@@ -1,0 +1,43 @@
+/**
+ * The keys of one queue. Every key carries the queue name as its hash tag (`{name}`), so in a
+ * Redis Cluster the whole queue lives in one slot and every Lua script touches one node:
+ *
+ *   <prefix>:q:{<queue>}:s:<band>   stream per priority band 0–9, consumer group `openhqm`
+ *   <prefix>:q:{<queue>}:leases     zset "<band>:<entry id>" → visibility deadline (ms)
+ *   <prefix>:q:{<queue>}:delayed    zset uid → due time (ms), delayed publishes and retries
+ *   <prefix>:q:{<queue>}:delayed:m  hash uid → the delayed message (band and stream fields)
+ *   <prefix>:q:{<queue>}:dead       dead-letter stream, capped with MAXLEN ~
+ *
+ * A queue name containing `}` still keeps one slot: the tag then ends early, but at the same
+ * place in every key of that queue.
+ *
+ * @module
+ */
+import { PRIORITY_MAX } from '../../../core/request/envelope.js';
+
+export const BANDS = PRIORITY_MAX + 1;
+
+export interface QueueKeys {
+  /** Index = priority band. */
+  readonly streams: readonly string[];
+  readonly leases: string;
+  readonly delayed: string;
+  readonly delayedData: string;
+  readonly dead: string;
+  /** KEYS of the claim script: streams 0–9, leases, delayed, delayed data. */
+  readonly claim: readonly string[];
+  /** KEYS of the stats script: streams 0–9, leases, delayed, dead letters. */
+  readonly stats: readonly string[];
+}
+
+export function queueKeys(prefix: string, queue: string): QueueKeys {
+  const base = `${prefix}:q:{${queue}}`;
+  const streams = Array.from({ length: BANDS }, (_, band) => `${base}:s:${band}`);
+  const keys = { leases: `${base}:leases`, delayed: `${base}:delayed`, delayedData: `${base}:delayed:m`, dead: `${base}:dead` };
+  return {
+    streams,
+    ...keys,
+    claim: [...streams, keys.leases, keys.delayed, keys.delayedData],
+    stats: [...streams, keys.leases, keys.delayed, keys.dead],
+  };
+}

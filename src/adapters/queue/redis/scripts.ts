@@ -1,0 +1,275 @@
+/**
+ * The Lua scripts of the Redis queue. Each runs atomically on the node that owns the queue's
+ * slot (all its keys share the `{queue}` hash tag), so no reader ever sees half an operation.
+ *
+ * A delivery is identified by its lease: (stream, entry id, consumer, delivery count). The
+ * count comes from the stream's pending-entries list (PEL) and grows by one each time a lapsed
+ * delivery is re-claimed, so a settle from a delivery that lapsed and went to someone else —
+ * or to the same consumer again — finds a different count and changes nothing.
+ *
+ * Settling always XACKs *and* XDELs the entry: a stream only ever holds messages that are
+ * waiting or in flight, so it stays bounded without a trimming pass (see docs/adapters.md).
+ *
+ * @module
+ */
+import { defineScript, type RedisClient, type ScriptCall } from '../../shared/redis/client.js';
+
+/** Helpers every script shares. */
+const PRELUDE = `
+local function fieldmap(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- Is entry \`id\` of \`stream\` still held by this delivery (same consumer, same delivery count)?
+local function held(stream, group, id, consumer, deliveries)
+  local p = redis.pcall('XPENDING', stream, group, id, id, 1)
+  if type(p) ~= 'table' or p.err or not p[1] then return false end
+  return p[1][2] == consumer and p[1][4] == tonumber(deliveries)
+end
+`;
+
+/**
+ * Settling scripts share their first five ARGV, the lease:
+ *   ARGV[1] group   ARGV[2] entry id   ARGV[3] consumer   ARGV[4] delivery count
+ *   ARGV[5] lease member "<band>:<entry id>"
+ * and their first two KEYS:
+ *   KEYS[1] the band stream holding the entry   KEYS[2] leases zset
+ */
+const SETTLE_PRELUDE = `${PRELUDE}
+if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
+
+-- Removes the held entry from the stream, the PEL and the leases.
+local function drop()
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('XDEL', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[5])
+end
+
+-- Removes the held entry and returns its fields.
+local function take()
+  local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+  drop()
+  if e[1] then return fieldmap(e[1][2]) end
+  return nil
+end
+`;
+
+/**
+ * Hands out up to `limit` messages: first moves due delayed messages to the tail of their band,
+ * then re-claims deliveries whose visibility lapsed (a dead or stuck consumer's), then reads new
+ * entries from the highest band down. Every delivery gets a lease in the leases zset.
+ *
+ * KEYS[1..10] band streams 0..9   KEYS[11] leases   KEYS[12] delayed   KEYS[13] delayed data
+ * ARGV[1] group   ARGV[2] consumer   ARGV[3] limit   ARGV[4] now (ms)   ARGV[5] lease deadline (ms)
+ * ARGV[6] most delayed messages to promote in one call
+ * ARGV[7] '1' to report each band's last-delivered id (for a blocking XREAD wake-up)
+ *
+ * Returns { next due time (ms, '' if none), { last-delivered id per band } or {},
+ *           then per delivery: band, entry id, delivery count, { field, value, … } }
+ */
+const CLAIM = `${PRELUDE}
+local group, consumer = ARGV[1], ARGV[2]
+local limit, now, deadline = tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local LEASES, DELAYED, DATA = KEYS[11], KEYS[12], KEYS[13]
+
+for _, uid in ipairs(redis.call('ZRANGEBYSCORE', DELAYED, '-inf', now, 'LIMIT', 0, tonumber(ARGV[6]))) do
+  local packed = redis.call('HGET', DATA, uid)
+  if packed then
+    local m = cmsgpack.unpack(packed)
+    redis.call('XADD', KEYS[tonumber(m[1]) + 1], '*', unpack(m, 2))
+  end
+  redis.call('ZREM', DELAYED, uid)
+  redis.call('HDEL', DATA, uid)
+end
+
+local out = { '', {} }
+local n = 0
+local function hand_out(band, id, deliveries, fields)
+  redis.call('ZADD', LEASES, deadline, band .. ':' .. id)
+  out[#out + 1] = band
+  out[#out + 1] = id
+  out[#out + 1] = deliveries
+  out[#out + 1] = fields
+  n = n + 1
+end
+
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', now, 'LIMIT', 0, limit)) do
+  local sep = string.find(member, ':', 1, true)
+  local band = tonumber(string.sub(member, 1, sep - 1))
+  local id = string.sub(member, sep + 1)
+  local stream = KEYS[band + 1]
+  local claimed = redis.pcall('XCLAIM', stream, group, consumer, 0, id)
+  if type(claimed) == 'table' and not claimed.err and claimed[1] and claimed[1][2] then
+    local p = redis.call('XPENDING', stream, group, id, id, 1)
+    hand_out(band, id, p[1][4], claimed[1][2])
+  else
+    redis.call('ZREM', LEASES, member)
+  end
+end
+
+for band = 9, 0, -1 do
+  local want = limit - n
+  if want <= 0 then break end
+  local stream = KEYS[band + 1]
+  local r = redis.pcall('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want, 'STREAMS', stream, '>')
+  if type(r) == 'table' and r.err then
+    if string.sub(r.err, 1, 7) ~= 'NOGROUP' then error(r) end
+    local made = redis.pcall('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
+    if type(made) == 'table' and made.err and string.sub(made.err, 1, 9) ~= 'BUSYGROUP' then error(made) end
+    r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want, 'STREAMS', stream, '>')
+  end
+  if r then
+    for _, e in ipairs(r[1][2]) do hand_out(band, e[1], 1, e[2]) end
+  end
+end
+
+local d = redis.call('ZRANGE', DELAYED, 0, 0, 'WITHSCORES')
+local l = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')
+if d[2] then out[1] = d[2] end
+if l[2] and (out[1] == '' or tonumber(l[2]) < tonumber(out[1])) then out[1] = l[2] end
+
+if ARGV[7] == '1' and n < limit then
+  for band = 0, 9 do
+    local last = '0-0'
+    local groups = redis.pcall('XINFO', 'GROUPS', KEYS[band + 1])
+    if type(groups) == 'table' and not groups.err then
+      for _, g in ipairs(groups) do
+        local info = fieldmap(g)
+        if info['name'] == group then last = info['last-delivered-id'] end
+      end
+    end
+    out[2][band + 1] = last
+  end
+end
+return out
+`;
+
+/**
+ * Delayed publish: the message waits in the delayed zset until the claim script moves it.
+ * KEYS[1] delayed   KEYS[2] delayed data
+ * ARGV[1] uid   ARGV[2] due (ms)   ARGV[3] band   ARGV[4..] stream fields (field, value, …)
+ */
+const SCHEDULE = `
+redis.call('HSET', KEYS[2], ARGV[1], cmsgpack.pack({ unpack(ARGV, 3) }))
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+`;
+
+/** Done: the entry leaves the stream. KEYS and ARGV: the lease (SETTLE_PRELUDE). Returns 1, or 0 if not held. */
+const ACK = `${SETTLE_PRELUDE}
+drop()
+return 1
+`;
+
+/** Heartbeat. KEYS, ARGV[1..5]: the lease; ARGV[6] new visibility deadline (ms). */
+const EXTEND = `${SETTLE_PRELUDE}
+redis.call('ZADD', KEYS[2], 'XX', ARGV[6], ARGV[5])
+return 1
+`;
+
+/**
+ * Retry or release: the entry leaves the stream and comes back as a new entry at the tail of its
+ * band — at once, or through the delayed zset when it is due later. It carries the attempts
+ * consumed so far (`a`) and its original message id (`m`).
+ * KEYS[1..2] the lease (SETTLE_PRELUDE)   KEYS[3] delayed   KEYS[4] delayed data
+ * ARGV[1..5] the lease   ARGV[6] band   ARGV[7] attempts the next delivery counts from
+ * ARGV[8] due (ms)   ARGV[9] now (ms)   ARGV[10] uid for the delayed entry   ARGV[11] message id
+ */
+const RESCHEDULE = `${SETTLE_PRELUDE}
+local f = take()
+if not f then return 0 end
+local m = { 'b', f['b'], 't', f['t'], 'm', ARGV[11] }
+if ARGV[7] ~= '0' then m[#m + 1] = 'a'; m[#m + 1] = ARGV[7] end
+if f['k'] then m[#m + 1] = 'k'; m[#m + 1] = f['k'] end
+if tonumber(ARGV[8]) <= tonumber(ARGV[9]) then
+  redis.call('XADD', KEYS[1], '*', unpack(m))
+else
+  table.insert(m, 1, ARGV[6])
+  redis.call('HSET', KEYS[4], ARGV[10], cmsgpack.pack(m))
+  redis.call('ZADD', KEYS[3], ARGV[8], ARGV[10])
+end
+return 1
+`;
+
+/**
+ * Give up: the entry moves to the dead-letter stream (capped with MAXLEN ~) with its reason.
+ * KEYS[1..2] the lease (SETTLE_PRELUDE)   KEYS[3] dead-letter stream
+ * ARGV[1..5] the lease   ARGV[6] reason   ARGV[7] attempts   ARGV[8] now (ms)
+ * ARGV[9] approximate cap of the dead-letter stream   ARGV[10] message id
+ */
+const DEAD_LETTER = `${SETTLE_PRELUDE}
+local f = take()
+if not f then return 0 end
+local m = { 'm', ARGV[10], 'b', f['b'], 'a', ARGV[7], 'r', ARGV[6], 'd', ARGV[8], 't', f['t'] }
+if f['k'] then m[#m + 1] = 'k'; m[#m + 1] = f['k'] end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', unpack(m))
+return 1
+`;
+
+/**
+ * Counts for stats(). Acknowledged entries are deleted, so a stream holds waiting plus pending
+ * entries; a pending entry whose lease lapsed counts as waiting again.
+ * KEYS[1..10] band streams   KEYS[11] leases   KEYS[12] delayed   KEYS[13] dead letters
+ * ARGV[1] group   ARGV[2] now (ms)
+ * Returns { depth, delayed (not yet due), in flight, dead-lettered }
+ */
+const STATS = `
+local stored, pending = 0, 0
+for i = 1, 10 do
+  stored = stored + redis.call('XLEN', KEYS[i])
+  local p = redis.pcall('XPENDING', KEYS[i], ARGV[1])
+  if type(p) == 'table' and not p.err then pending = pending + p[1] end
+end
+local lapsed = redis.call('ZCOUNT', KEYS[11], '-inf', ARGV[2])
+local waiting_delayed = redis.call('ZCARD', KEYS[12])
+local not_due = redis.call('ZCOUNT', KEYS[12], '(' .. ARGV[2], '+inf')
+return { stored - pending + lapsed + waiting_delayed, not_due, pending - lapsed, redis.call('XLEN', KEYS[13]) }
+`;
+
+/**
+ * Forgets consumers that hold nothing: this one (ARGV[3], when it stops) and any idle for
+ * ARGV[2] ms (processes that died; their entries were re-claimed by others already).
+ * KEYS[1..10] band streams   ARGV[1] group   ARGV[2] idle threshold (ms)   ARGV[3] consumer or ''
+ */
+const FORGET_CONSUMERS = `${PRELUDE}
+local removed = 0
+for i = 1, 10 do
+  local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[i], ARGV[1])
+  if type(consumers) == 'table' and not consumers.err then
+    for _, c in ipairs(consumers) do
+      local info = fieldmap(c)
+      if info['pending'] == 0 and (info['name'] == ARGV[3] or info['idle'] >= tonumber(ARGV[2])) then
+        redis.call('XGROUP', 'DELCONSUMER', KEYS[i], ARGV[1], info['name'])
+        removed = removed + 1
+      end
+    end
+  end
+end
+return removed
+`;
+
+export interface QueueScripts {
+  readonly claim: ScriptCall;
+  readonly schedule: ScriptCall;
+  readonly ack: ScriptCall;
+  readonly extend: ScriptCall;
+  readonly reschedule: ScriptCall;
+  readonly deadLetter: ScriptCall;
+  readonly stats: ScriptCall;
+  readonly forgetConsumers: ScriptCall;
+}
+
+export function queueScripts(client: RedisClient): QueueScripts {
+  return {
+    claim: defineScript(client, 'hqmQueueClaim', 13, CLAIM),
+    schedule: defineScript(client, 'hqmQueueSchedule', 2, SCHEDULE),
+    ack: defineScript(client, 'hqmQueueAck', 2, ACK),
+    extend: defineScript(client, 'hqmQueueExtend', 2, EXTEND),
+    reschedule: defineScript(client, 'hqmQueueReschedule', 4, RESCHEDULE),
+    deadLetter: defineScript(client, 'hqmQueueDeadLetter', 3, DEAD_LETTER),
+    stats: defineScript(client, 'hqmQueueStats', 13, STATS),
+    forgetConsumers: defineScript(client, 'hqmQueueForgetConsumers', 10, FORGET_CONSUMERS),
+  };
+}

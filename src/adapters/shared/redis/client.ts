@@ -1,0 +1,295 @@
+/**
+ * Redis connections for the Redis adapters. ioredis is an optional dependency loaded here, on
+ * first use, so a deployment on another backend never loads it.
+ *
+ * - **One command connection per server per process**, pipelined and shared (reference
+ *   counted) by the queue and the store when they point at the same Redis: every command of one
+ *   event-loop turn goes out in one write (see `coalesceWrites`), any number of commands are in
+ *   flight, and a submit's record reaches Redis before its message (one connection keeps
+ *   order), so a worker never sees a message without its record. The last `release()` closes it.
+ * - **Dedicated connections** only where a command blocks (the consumer's XREAD wake-up) or the
+ *   connection changes mode (the store's pub/sub subscriber). Whoever asks for one closes it.
+ * - **Bounded waiting.** Command connections have no offline queue and `maxRetriesPerRequest: 0`:
+ *   while Redis is unreachable a command fails at once (HQM_ERR_BACKEND_UNAVAILABLE, a 503 at the
+ *   API) instead of queueing, in-flight commands fail when the connection drops, and a command
+ *   with no reply fails after `command_timeout_ms`. Connections reconnect forever with a capped
+ *   back-off, so the process resumes by itself when Redis is back.
+ *
+ * @module
+ */
+import type { Socket } from 'node:net';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { HqmError } from '../../../core/errors.js';
+import type { Logger } from '../../../ports/logger.js';
+import { unavailable } from './errors.js';
+import { seedNodes, urlSettings, type RedisConnectionOptions } from './options.js';
+
+export type RedisClient = Redis | Cluster;
+interface Driver {
+  readonly Redis: typeof Redis;
+  readonly Cluster: typeof Cluster;
+}
+type Purpose = 'commands' | 'blocking' | 'subscriber';
+
+let driver: Promise<Driver> | undefined;
+
+/** Imports ioredis once, with an error that says what to install when it is missing. */
+export function loadDriver(): Promise<Driver> {
+  const loading: Promise<Driver> =
+    driver ??
+    import('ioredis').then(
+      ({ Redis, Cluster }) => ({ Redis, Cluster }),
+      (cause: unknown) => {
+        driver = undefined;
+        throw new HqmError('HQM_ERR_ADAPTER_UNKNOWN', 'the redis backend needs the ioredis package, an optional dependency that is not installed: run `npm install ioredis`', { cause });
+      },
+    );
+  driver = loading;
+  return loading;
+}
+
+export interface RedisHandle {
+  /** The shared, pipelined command connection. */
+  readonly client: RedisClient;
+  readonly options: RedisConnectionOptions;
+  /** Opens a connection of its own for the caller, who must close it (`closeClient`). */
+  dedicated(purpose: 'blocking' | 'subscriber', logger: Logger): Promise<RedisClient>;
+  /** Resolves once the command connection is ready, or rejects (unavailable) after `ms`. */
+  ready(ms: number): Promise<void>;
+  /** The server's settings that matter here, read when the connection opened. */
+  readonly server: ServerTraits;
+  release(): Promise<void>;
+}
+
+interface Shared {
+  readonly handle: RedisHandle;
+  refs: number;
+}
+
+const open = new Map<string, Promise<Shared>>();
+
+/** The command connection for these options, opened on first use and shared until the last release. */
+export async function acquireRedis(options: RedisConnectionOptions, logger: Logger): Promise<RedisHandle> {
+  const key = JSON.stringify([options.redis_url, options.cluster, options.username, options.password, options.tls, options.tls_ca, options.command_timeout_ms]);
+  let shared = open.get(key);
+  if (shared === undefined) {
+    shared = openShared(key, options, logger);
+    open.set(key, shared);
+    shared.catch(() => open.delete(key));
+  }
+  const entry = await shared;
+  entry.refs += 1;
+  return entry.handle;
+}
+
+async function openShared(key: string, options: RedisConnectionOptions, logger: Logger): Promise<Shared> {
+  const ioredis = await loadDriver();
+  const client = createClient(ioredis, options, 'commands', logger);
+  await connect(client, options.connect_timeout_ms);
+  const server = await inspectServer(client, logger);
+  const entry: Shared = {
+    refs: 0,
+    handle: {
+      client,
+      options,
+      server,
+      dedicated: async (purpose, log) => {
+        const conn = createClient(ioredis, options, purpose, log);
+        await connect(conn, options.connect_timeout_ms);
+        return conn;
+      },
+      ready: (ms) => whenReady(client, ms),
+      release: async () => {
+        entry.refs -= 1;
+        if (entry.refs > 0) return;
+        open.delete(key);
+        await closeClient(client);
+      },
+    },
+  };
+  return entry;
+}
+
+function createClient(ioredis: Driver, options: RedisConnectionOptions, purpose: Purpose, logger: Logger): RedisClient {
+  const common = connectionOptions(options, purpose);
+  const client: RedisClient = options.cluster
+    ? new ioredis.Cluster(seedNodes(options.redis_url), clusterOptions(common, purpose))
+    : new ioredis.Redis(options.redis_url.split(',')[0]?.trim() ?? '', { ...common, retryStrategy: reconnectDelay, enableOfflineQueue: purpose === 'subscriber' });
+  watchConnection(client, purpose, logger);
+  if (purpose === 'commands') coalesceWrites(client);
+  return client;
+}
+
+/**
+ * ioredis writes every command to the socket as it is issued: one syscall each, which on a
+ * loopback connection cost a quarter of a worker's CPU. This corks the socket at the first
+ * command of an event-loop turn and uncorks it once the turn's I/O callbacks have run
+ * (setImmediate), so a turn's commands leave in one write — pipelining without waiting for the
+ * previous batch's replies. Cluster nodes are patched as they join.
+ */
+function coalesceWrites(client: RedisClient): void {
+  if (client.isCluster) {
+    (client as Cluster).on('+node', (node: Redis) => coalesceWrites(node));
+    return;
+  }
+  const redis = client as Redis & { stream?: Socket };
+  const send = redis.sendCommand.bind(redis);
+  let corked: Socket | undefined;
+  const uncork = (): void => {
+    corked?.uncork();
+    corked = undefined;
+  };
+  redis.sendCommand = (command, stream) => {
+    const socket = redis.stream;
+    if (corked === undefined && stream === undefined && socket !== undefined && redis.status === 'ready') {
+      socket.cork();
+      corked = socket;
+      setImmediate(uncork);
+    }
+    return send(command, stream);
+  };
+}
+
+function connectionOptions(options: RedisConnectionOptions, purpose: Purpose): RedisOptions {
+  const fromUrl = options.cluster ? urlSettings(options.redis_url) : { tls: false };
+  const username = options.username === '' ? fromUrl.username : options.username;
+  const password = options.password === '' ? fromUrl.password : options.password;
+  const tls = options.tls || fromUrl.tls || options.tls_ca !== '';
+  return {
+    lazyConnect: true,
+    connectTimeout: options.connect_timeout_ms,
+    connectionName: `openhqm-${purpose}`,
+    // Off on purpose (D20): ioredis keeps one auto-pipeline in flight per connection, so each
+    // link of a request's chain of commands waits for a whole batch; writes are coalesced per
+    // event-loop turn by coalesceWrites instead, with any number of commands in flight.
+    enableAutoPipelining: false,
+    // Commands fail at once while Redis is away; only the subscriber waits (to resubscribe).
+    maxRetriesPerRequest: purpose === 'subscriber' ? null : 0,
+    autoResendUnfulfilledCommands: false,
+    ...(purpose === 'commands' ? { commandTimeout: options.command_timeout_ms } : {}),
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    ...(tls ? { tls: options.tls_ca === '' ? {} : { ca: options.tls_ca } } : {}),
+  };
+}
+
+function clusterOptions(common: RedisOptions, purpose: Purpose): ClusterOptions {
+  const { lazyConnect, enableAutoPipelining, ...redisOptions } = common;
+  return {
+    lazyConnect,
+    enableAutoPipelining,
+    enableOfflineQueue: purpose === 'subscriber',
+    clusterRetryStrategy: reconnectDelay,
+    redisOptions,
+  };
+}
+
+/** Reconnects forever: 50 ms doubling to a 2 s cap, with jitter so processes do not stampede. */
+function reconnectDelay(times: number): number {
+  const base = Math.min(2000, 50 * 2 ** Math.min(times, 6));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+/** Logs an outage once when it starts and once when it ends, not every reconnect attempt. */
+function watchConnection(client: RedisClient, purpose: Purpose, logger: Logger): void {
+  let down = false;
+  client.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn({ err: error, connection: purpose }, 'redis connection lost; reconnecting');
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.info({ connection: purpose }, 'redis connection restored');
+  });
+}
+
+async function connect(client: RedisClient, timeoutMs: number): Promise<void> {
+  client.connect().catch(() => undefined); // Failures are retried by the reconnect strategy; whenReady bounds the wait.
+  try {
+    await whenReady(client, timeoutMs);
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+}
+
+/** Resolves when the connection is ready; rejects with HQM_ERR_BACKEND_UNAVAILABLE after `ms` or when it ends. */
+export function whenReady(client: RedisClient, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    let lastError: Error | undefined;
+    const onError = (error: Error): void => {
+      lastError = error;
+    };
+    const finish = (error?: HqmError): void => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('end', onEnd);
+      client.off('error', onError);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onReady = (): void => finish();
+    const onEnd = (): void => finish(unavailable('the Redis connection is closed'));
+    const timer = setTimeout(() => finish(unavailable(`Redis did not answer within ${ms} ms${lastError === undefined ? '' : ` (${lastError.message})`}`, lastError)), ms);
+    client.on('ready', onReady);
+    client.on('end', onEnd);
+    client.on('error', onError);
+  });
+}
+
+/** Closes a connection: QUIT (waits for replies still due) with a deadline, then drops the socket. */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status !== 'end') {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 2000);
+    });
+    await Promise.race([client.quit().catch(() => undefined), deadline]);
+    clearTimeout(timer);
+  }
+  client.disconnect();
+}
+
+/** What the adapters need to know about the server, read once per connection. */
+export interface ServerTraits {
+  /** Acknowledged writes survive a restart of Redis: every master has the append-only file on. */
+  readonly durable: boolean;
+}
+
+/**
+ * Reads the servers' persistence and eviction settings (INFO) and warns, once per connection,
+ * about what would lose data: no append-only file (RDB snapshots alone lose what came after the
+ * last one), or an eviction policy that may drop queue or record keys under memory pressure.
+ */
+async function inspectServer(client: RedisClient, logger: Logger): Promise<ServerTraits> {
+  const nodes: Redis[] = client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
+  let infos: string[];
+  try {
+    infos = await Promise.all(nodes.map((node) => node.info()));
+  } catch (error) {
+    logger.warn({ err: error }, 'could not read the Redis settings (INFO); assuming writes do not survive a Redis restart');
+    return { durable: false };
+  }
+  const durable = infos.every((info) => /^aof_enabled:1\r?$/m.test(info));
+  if (!durable) logger.warn({}, 'Redis has no append-only file: queued messages and request records do not survive a Redis restart (set appendonly yes)');
+  const evicting = infos.map((info) => /^maxmemory_policy:(\S+)/m.exec(info)?.[1]).find((policy) => policy !== undefined && policy !== 'noeviction');
+  if (evicting !== undefined) logger.warn({ maxmemory_policy: evicting }, 'Redis may evict keys under memory pressure: queued messages and results could vanish (set maxmemory-policy noeviction)');
+  return { durable };
+}
+
+/** Calls a Lua script: `keys` are KEYS (all in one cluster slot), `args` are ARGV. */
+export type ScriptCall = (keys: readonly string[], args: ReadonlyArray<string | number>) => Promise<unknown>;
+
+/**
+ * Registers a Lua script on a connection (ioredis sends EVALSHA and falls back to EVAL when
+ * Redis does not know the script yet, e.g. after a restart) and returns a typed caller.
+ */
+export function defineScript(client: RedisClient, name: string, numberOfKeys: number, lua: string): ScriptCall {
+  client.defineCommand(name, { numberOfKeys, lua });
+  const command = (client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[name];
+  if (command === undefined) throw new Error(`ioredis did not define the script ${name}`);
+  return (keys, args) => command.call(client, ...keys, ...args);
+}

@@ -1,0 +1,291 @@
+/**
+ * What the Redis adapters promise beyond the conformance suites: a dead consumer's messages are
+ * re-claimed, a message whose workers keep dying ends in the dead-letter stream, streams stay
+ * bounded, the change feed crosses connections, the compare-and-set is exactly planTransition,
+ * and an outage answers 503 and heals by itself.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { factory as queueFactory } from '../../src/adapters/queue/redis/index.js';
+import { queueKeys } from '../../src/adapters/queue/redis/keys.js';
+import { MemoryResultStore } from '../../src/adapters/result-store/memory/index.js';
+import { factory as storeFactory } from '../../src/adapters/result-store/redis/index.js';
+import { buildApi } from '../../src/api/build-api.js';
+import { HqmEvents } from '../../src/core/events.js';
+import { encodeEnvelope, normalizeMetadata } from '../../src/core/request/envelope.js';
+import { newCorrelationId } from '../../src/core/request/ids.js';
+import { STATUSES, type Status } from '../../src/core/request/lifecycle.js';
+import type { TransitionChange } from '../../src/core/request/transition.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import type { Delivery, QueueBackend } from '../../src/ports/queue-backend.js';
+import type { RecordChange, ResultStore } from '../../src/ports/result-store.js';
+import { builtinProcessor } from '../../src/worker/processors/builtin.js';
+import { WorkerPool } from '../../src/worker/runner.js';
+import { apiOptions } from '../helpers/api.js';
+import { deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisServer, testPrefix } from '../helpers/redis.js';
+import { tempDir } from '../helpers/temp.js';
+import { deferred, waitFor } from '../helpers/wait.js';
+import { newRequest, outcome } from '../conformance/result-store.js';
+
+const context = { logger: silentLogger };
+const prefix = testPrefix();
+let skip: string | undefined;
+const opened: Array<{ close(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  skip = (await requireRedis())?.skip;
+});
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((o) => o.close()));
+});
+afterAll(() => deleteKeys(prefix, { url: REDIS_URL }).catch(() => undefined));
+
+async function openQueue(options: Record<string, unknown> = {}): Promise<QueueBackend> {
+  const queue = await queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix, ...options }, context);
+  opened.push(queue);
+  return queue;
+}
+
+async function openStore(url = REDIS_URL): Promise<ResultStore> {
+  const store = await storeFactory.create({ redis_url: url, key_prefix: prefix }, context);
+  opened.push(store);
+  return store;
+}
+
+/** Reads keys straight from Redis, to look at what the adapters leave behind. */
+async function withRedis<T>(use: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    return await use(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function envelopeFor(id: string, payload: Record<string, unknown>): string {
+  return encodeEnvelope({ v: 1, correlation_id: id, timestamp: new Date().toISOString(), payload, headers: {}, metadata: normalizeMetadata({}, { timeout: 300 }), request: null, traceparent: null });
+}
+
+describe('redis queue', () => {
+  it('re-claims the messages a dead consumer held, as their next attempt', async (ctx) => {
+    if (skip !== undefined) return ctx.skip(skip);
+    const queue = `hqm-test-${randomUUID()}`;
+    const dying = await queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context);
+    for (let i = 0; i < 3; i += 1) await dying.publish(queue, { body: `m${i}` });
+    const held: Delivery[] = [];
+    dying.consume(queue, { concurrency: 3, visibilityTimeoutMs: 300 }, async (d) => {
+      held.push(d);
+    });
+    await waitFor(() => held.length === 3, { what: 'three deliveries to the doomed consumer' });
+    await dying.close(); // Gone without settling anything, as a killed process.
+
+    const survivor = await openQueue();
+    const seen: Delivery[] = [];
+    const sub = survivor.consume(queue, { concurrency: 3, visibilityTimeoutMs: 30_000 }, async (d) => {
+      seen.push(d);
+      await d.ack();
+    });
+    await waitFor(() => seen.length === 3, { what: 're-claimed deliveries' });
+    await sub.stop();
+    expect(seen.map((d) => d.body).sort()).toEqual(['m0', 'm1', 'm2']);
+    expect(seen.every((d) => d.attempt === 2)).toBe(true);
+    expect(seen.map((d) => d.messageId).sort()).toEqual(held.map((d) => d.messageId).sort());
+    expect(await survivor.stats(queue)).toMatchObject({ depth: 0, inFlight: 0 });
+  });
+
+  it('dead-letters a message whose workers keep dying, once the delivery count passes max retries', async (ctx) => {
+    if (skip !== undefined) return ctx.skip(skip);
+    const queueName = `hqm-test-${randomUUID()}`;
+    const queue = await openQueue();
+    const store = await openStore();
+    const id = newCorrelationId();
+    await store.create(newRequest({ id }));
+    await queue.publish(queueName, { body: envelopeFor(id, { operation: 'echo', data: 'poison' }) });
+
+    // Two workers take the request and die mid-way (they claim the record, never settle).
+    for (const attempt of [1, 2]) {
+      const got = deferred<Delivery>();
+      const sub = queue.consume(queueName, { concurrency: 1, visibilityTimeoutMs: 200 }, async (d) => {
+        await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt: d.attempt, workerId: `doomed-${d.attempt}` });
+        got.resolve(d);
+      });
+      expect((await got.promise).attempt).toBe(attempt);
+      await sub.stop();
+    }
+
+    const events = new HqmEvents();
+    const pool = new WorkerPool(
+      { queue, store, events, processor: builtinProcessor, logger: silentLogger },
+      { queueName, concurrency: 2, visibilityTimeoutMs: 30_000, shutdownGraceMs: 1000, workerId: 'survivor', retry: { maxAttempts: 2, baseMs: 10, maxMs: 10 }, defaultTimeoutSeconds: 300, ttlMs: 60_000 },
+    );
+    pool.start();
+    try {
+      const record = await waitFor(async () => {
+        const r = await store.get(id);
+        return r?.status === 'FAILED' ? r : undefined;
+      }, { what: 'the request to fail' });
+      expect(record.error).toMatch(/gave up after 2 deliveries/);
+      await waitFor(async () => (await queue.stats(queueName)).deadLettered === 1, { what: 'the dead letter' });
+      const [dead] = await queue.deadLetters(queueName, { limit: 5 });
+      expect(dead).toMatchObject({ attempts: 3, reason: expect.stringMatching(/gave up/) as unknown });
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  it('keeps streams bounded: settled entries leave the stream, the dead-letter stream is capped', async (ctx) => {
+    if (skip !== undefined) return ctx.skip(skip);
+    const queueName = `hqm-test-${randomUUID()}`;
+    const queue = await openQueue({ dead_letter_max_len: 50 });
+    const total = 1500;
+    await Promise.all(Array.from({ length: total }, (_, i) => queue.publish(queueName, { body: String(i), priority: i % 10 })));
+    let settled = 0;
+    const sub = queue.consume(queueName, { concurrency: 32, visibilityTimeoutMs: 30_000 }, async (d) => {
+      // A third is dead-lettered, a third retried at once and then acknowledged, a third acknowledged.
+      const n = Number(d.body);
+      if (n % 3 === 0) await d.deadLetter('test');
+      else if (n % 3 === 1 && d.attempt === 1) return d.retry(0);
+      else await d.ack();
+      settled += 1;
+    });
+    await waitFor(() => settled === total, { timeoutMs: 20_000, what: 'every message settled' });
+    await sub.stop();
+    const keys = queueKeys(prefix, queueName);
+    const lengths = await withRedis((redis) => Promise.all(keys.streams.map((s) => redis.xlen(s))));
+    expect(lengths.every((n) => n === 0)).toBe(true);
+    const [leases, dead] = await withRedis((redis) => Promise.all([redis.zcard(keys.leases), redis.xlen(keys.dead)]));
+    expect(leases).toBe(0);
+    // MAXLEN ~ trims whole macro-nodes (100 entries each by default), so "about 50".
+    expect(dead).toBeGreaterThanOrEqual(50);
+    expect(dead).toBeLessThanOrEqual(150);
+  });
+});
+
+describe('redis result store', () => {
+  it('wakes a listener on another connection through pub/sub', async (ctx) => {
+    if (skip !== undefined) return ctx.skip(skip);
+    const writer = await openStore(REDIS_URL);
+    // A different URL for the same server: its own command and subscriber connections.
+    const reader = await openStore(`${REDIS_URL}/0`);
+    const { id } = await writer.create(newRequest());
+    const woke = deferred<RecordChange>();
+    const off = reader.onChange((change) => {
+      if (change.id === id && change.status === 'COMPLETED') woke.resolve(change);
+    });
+    // A read after subscribing waits for the subscription: nothing that lands later is missed.
+    expect(await reader.get(id)).toMatchObject({ status: 'PENDING' });
+    await writer.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+    await writer.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('done') });
+    expect(await woke.promise).toEqual({ id, status: 'COMPLETED' });
+    off();
+    const [, subscribers] = await withRedis(async (redis) => (await redis.call('PUBSUB', 'NUMSUB', `${prefix}:changes`)) as [string, number]);
+    expect(subscribers).toBeGreaterThanOrEqual(1);
+  });
+
+  it('applies exactly the rules of planTransition (compared with the reference store)', async (ctx) => {
+    if (skip !== undefined) return ctx.skip(skip);
+    const redis = await openStore();
+    const reference = new MemoryResultStore();
+    opened.push(reference);
+    const paths: Record<Status, TransitionChange[]> = {
+      PENDING: [],
+      PROCESSING: [{ from: ['PENDING'], to: 'PROCESSING', attempt: 1, workerId: 'w1' }],
+      COMPLETED: [{ from: ['PENDING'], to: 'PROCESSING', attempt: 1 }, { from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('r') }],
+      FAILED: [{ from: ['PENDING'], to: 'PROCESSING', attempt: 1 }, { from: ['PROCESSING'], to: 'FAILED', attempt: 1, error: 'boom' }],
+      TIMEOUT: [{ from: ['PENDING'], to: 'PROCESSING', attempt: 1 }, { from: ['PROCESSING'], to: 'TIMEOUT', attempt: 1, error: 'late' }],
+      CANCELLED: [{ from: ['PENDING'], to: 'CANCELLED', attempt: 0 }],
+    };
+    const cases: Array<{ start: Status; change: TransitionChange }> = [];
+    for (const start of STATUSES) {
+      for (const from of [...STATUSES.map((s) => [s]), [...STATUSES]]) {
+        for (const to of STATUSES) {
+          for (const attempt of [0, 1, 2]) {
+            const extra = attempt === 2 ? { workerId: 'w2', error: 'e2', outcome: outcome({ to }) } : attempt === 0 ? { workerId: null, error: null } : {};
+            cases.push({ start, change: { from, to, attempt, ...extra } });
+          }
+        }
+      }
+    }
+    const run = async (store: ResultStore, start: Status, change: TransitionChange) => {
+      const { id } = await store.create(newRequest({ id: randomUUID() }));
+      for (const step of paths[start]) await store.transition({ id, ...step });
+      return store.transition({ id, ...change });
+    };
+    const comparable = (result: Awaited<ReturnType<ResultStore['transition']>>) => {
+      const record = result.ok ? result.record : result.reason === 'conflict' ? result.current : undefined;
+      return { ok: result.ok, status: record?.status, attempt: record?.attempt, workerId: record?.workerId, error: record?.error, progress: record?.progress, result: record?.outcome?.result, outcomeError: record?.outcome?.error };
+    };
+    for (let i = 0; i < cases.length; i += 100) {
+      await Promise.all(
+        cases.slice(i, i + 100).map(async ({ start, change }) => {
+          const [actual, expected] = await Promise.all([run(redis, start, change), run(reference, start, change)]);
+          expect(comparable(actual), `${start} -[${change.from.join('|')}]-> ${change.to} @${change.attempt}`).toEqual(comparable(expected));
+        }),
+      );
+    }
+    expect(cases.length).toBe(6 * 7 * 6 * 3);
+  });
+});
+
+describe('redis connections', () => {
+  const sockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+
+  it('closes every connection it opened: command, blocking wait and subscriber', async (ctx) => {
+    if (skip !== undefined) return ctx.skip(skip);
+    // The probe that checked Redis was reachable may still be closing.
+    await waitFor(() => sockets() === 0, { what: 'no TCP socket open before the test' });
+    const options = { redis_url: REDIS_URL, key_prefix: prefix };
+    const queue = await queueFactory.create(options, context);
+    const store = await storeFactory.create(options, context);
+    const sub = queue.consume(`hqm-test-${randomUUID()}`, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => d.ack());
+    const off = store.onChange(() => undefined);
+    await store.get(randomUUID()); // waits for the subscriber
+    // One command connection shared by queue and store, the idle consumer's blocking wait, the subscriber.
+    await waitFor(() => sockets() === 3, { what: 'three connections' });
+    off();
+    await sub.stop();
+    await Promise.all([queue.close(), store.close(), queue.close(), store.close()]);
+    await waitFor(() => sockets() === 0, { what: 'every connection closed' });
+  });
+});
+
+describe('redis outage', () => {
+  const dir = tempDir();
+
+  it('answers 503 with Retry-After while Redis is down, never a 500 or a hang, and heals without a restart', async (ctx) => {
+    const missing = await requireRedisServer();
+    if (missing !== undefined) return ctx.skip(missing.skip);
+    let server = await startRedisServer({ dir: join(dir, 'outage') });
+    const options = { redis_url: server.url, key_prefix: 'outage', command_timeout_ms: 1000 };
+    const queue = await queueFactory.create(options, context);
+    const store = await storeFactory.create(options, context);
+    opened.push(queue, store);
+    const app = await buildApi({ queue, store, events: new HqmEvents(), options: apiOptions() });
+    opened.push(app);
+    const submit = () => app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: { operation: 'echo', data: 'x' } } });
+    try {
+      const before = await submit();
+      expect(before.statusCode).toBe(202);
+      const id = before.json<{ correlation_id: string }>().correlation_id;
+
+      await server.stop('SIGKILL');
+      const during = await submit();
+      expect(during.statusCode).toBe(503);
+      expect(during.headers['retry-after']).toBeDefined();
+      expect(during.json()).toMatchObject({ code: 'HQM_ERR_BACKEND_UNAVAILABLE' });
+      expect((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(503);
+      expect((await app.inject({ method: 'GET', url: `/api/v1/status/${id}` })).statusCode).toBe(503);
+
+      server = await startRedisServer({ dir: join(dir, 'outage'), port: server.port });
+      await waitFor(async () => (await app.inject({ method: 'GET', url: '/health/ready' })).statusCode === 200, { timeoutMs: 15_000, what: 'ready again' });
+      expect((await submit()).statusCode).toBe(202);
+      // The append-only file (fsync always) kept what was acknowledged before the kill.
+      expect((await app.inject({ method: 'GET', url: `/api/v1/status/${id}` })).json()).toMatchObject({ status: 'PENDING' });
+    } finally {
+      await Promise.all(opened.splice(0).map((o) => o.close()));
+      await server.stop();
+    }
+  });
+});

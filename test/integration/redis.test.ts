@@ -1,0 +1,84 @@
+/**
+ * The Redis adapters against the machine's Redis (127.0.0.1:6379) and against a 3-master Redis
+ * Cluster this file starts on free loopback ports. Every suite works under its own key prefix,
+ * deleted afterwards.
+ */
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { factory as queueFactory } from '../../src/adapters/queue/redis/index.js';
+import { factory as storeFactory } from '../../src/adapters/result-store/redis/index.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import { describeQueueBackend } from '../conformance/queue-backend.js';
+import { describeResultStore, newRequest, outcome } from '../conformance/result-store.js';
+import { deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisCluster, testPrefix, type RedisCluster } from '../helpers/redis.js';
+import { tempDir } from '../helpers/temp.js';
+import { deferred } from '../helpers/wait.js';
+
+const context = { logger: silentLogger };
+const prefix = testPrefix();
+const dir = tempDir();
+let cluster: Promise<RedisCluster> | undefined;
+
+afterAll(async () => {
+  await deleteKeys(prefix, { url: REDIS_URL }).catch(() => undefined);
+  if (cluster !== undefined) await (await cluster).stop();
+});
+
+/** The cluster, started once for both suites of this file. */
+async function clusterOptions(): Promise<{ redis_url: string; cluster: true; key_prefix: string } | { skip: string }> {
+  const missing = await requireRedisServer();
+  if (missing !== undefined) return missing;
+  cluster ??= startRedisCluster(join(dir, 'cluster'));
+  return { redis_url: (await cluster).url, cluster: true, key_prefix: prefix };
+}
+
+describeQueueBackend('redis', async () => {
+  const missing = await requireRedis();
+  if (missing !== undefined) return missing;
+  return { open: () => queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context) };
+});
+
+describeResultStore('redis', async () => {
+  const missing = await requireRedis();
+  if (missing !== undefined) return missing;
+  return { open: () => storeFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context) };
+});
+
+describeQueueBackend('redis cluster', async () => {
+  const options = await clusterOptions();
+  if ('skip' in options) return options;
+  return { open: () => queueFactory.create(options, context) };
+});
+
+describeResultStore('redis cluster', async () => {
+  const options = await clusterOptions();
+  if ('skip' in options) return options;
+  return { open: () => storeFactory.create(options, context) };
+});
+
+it('redis cluster: a transition on one connection wakes a listener on another, whichever node holds the record', async (ctx) => {
+  const options = await clusterOptions();
+  if ('skip' in options) return ctx.skip(options.skip);
+  const writer = await storeFactory.create(options, context);
+  // The seeds in another order: a connection of its own, as another process would have.
+  const reader = await storeFactory.create({ ...options, redis_url: options.redis_url.split(',').reverse().join(',') }, context);
+  try {
+    const ids = await Promise.all(Array.from({ length: 12 }, async () => (await writer.create(newRequest())).id));
+    const seen = new Set<string>();
+    const all = deferred();
+    const off = reader.onChange((change) => {
+      if (change.status === 'COMPLETED' && ids.includes(change.id)) seen.add(change.id);
+      if (seen.size === ids.length) all.resolve();
+    });
+    await reader.get(ids[0]!); // Waits for the subscription, as a long-poll's first read does.
+    for (const id of ids) {
+      await writer.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      await writer.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome(id) });
+    }
+    await all.promise;
+    off();
+    expect(seen.size).toBe(ids.length);
+  } finally {
+    await Promise.all([writer.close(), reader.close()]);
+  }
+});
