@@ -168,10 +168,14 @@ export class Metrics {
 
   /** Turns the request and worker events into metrics. */
   observe(events: HqmEvents, workerId: string): void {
-    events.on('request:submitted', ({ queue }) => this.queuePublish.inc({ queue_name: queue, status: 'success' }));
+    // Hot paths (one call per request) use labelled children: prom-client hashes labels otherwise.
+    const published = memo((queue: string) => this.queuePublish.labels(queue, 'success'));
+    const consumed = memo((queue: string) => this.queueConsume.labels(queue));
+    const succeeded = this.workerDuration.labels('success');
+    events.on('request:submitted', ({ queue }) => published(queue).inc());
     events.on('request:publish_failed', ({ queue }) => this.queuePublish.inc({ queue_name: queue, status: 'failed' }));
-    events.on('delivery:received', ({ queue }) => this.queueConsume.inc({ queue_name: queue }));
-    events.on('request:completed', ({ durationMs }) => this.workerDuration.observe({ status: 'success' }, durationMs / 1000));
+    events.on('delivery:received', ({ queue }) => consumed(queue).inc());
+    events.on('request:completed', ({ durationMs }) => succeeded.observe(durationMs / 1000));
     events.on('request:retrying', ({ durationMs }) => {
       this.workerDuration.observe({ status: 'retry' }, durationMs / 1000);
       this.workerErrors.inc({ error_type: 'retryable' });
@@ -198,4 +202,17 @@ export class Metrics {
     });
     events.on('circuit:changed', ({ endpoint, state }) => this.proxyCircuit.set({ endpoint }, state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0));
   }
+}
+
+/** One value per key, made on first use (label values are a small, bounded set). */
+function memo<T>(make: (key: string) => T): (key: string) => T {
+  const cache = new Map<string, T>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = make(key);
+      cache.set(key, value);
+    }
+    return value;
+  };
 }

@@ -12,7 +12,7 @@ import type { DeadLetterReason, HqmEvents } from '../core/events.js';
 import { deadlineOf, decodeMessage, wrapBare, type Envelope } from '../core/request/envelope.js';
 import { correlationIdFor } from '../core/request/ids.js';
 import { isTerminal, type Status } from '../core/request/lifecycle.js';
-import type { Logger } from '../ports/logger.js';
+import { lazyChild, type Logger } from '../ports/logger.js';
 import type { Delivery } from '../ports/queue-backend.js';
 import type { ResultStore, TransitionRequest } from '../ports/result-store.js';
 import { DEADLINE_MESSAGE, failure, onFailure, onSuccess, type Decision } from './decide.js';
@@ -56,7 +56,7 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   const { store, events } = deps;
   const id = envelope.correlation_id;
   const attempt = delivery.attempt;
-  const log = deps.logger.child({ correlation_id: id, attempt });
+  const log = lazyChild(deps.logger, { correlation_id: id, attempt });
   events.emit('delivery:received', { id, queue: deps.queueName, attempt });
 
   if (Date.now() >= deadlineOf(envelope)) {
