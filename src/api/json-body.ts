@@ -15,7 +15,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 export function registerJsonParser(app: FastifyInstance, options: { maxDepth: number }): void {
   // JSON only: a text/plain body is 415, not a string that then fails validation.
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json$/i, { parseAs: 'buffer' }, (_request, body, done) => {
+  // Fastify tests a RegExp against the whole header, parameters included: allow them
+  // (`application/json; charset=utf-8` is what most clients send).
+  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json\s*(;.*)?$/i, { parseAs: 'buffer' }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as Buffer, options.maxDepth));
     } catch (error) {

@@ -100,6 +100,12 @@ describe('POST /api/v1/submit', () => {
     expect((await queue.stats(QUEUE)).depth).toBe(0);
   });
 
+  it.each(['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/vnd.api+json', 'APPLICATION/JSON'])('accepts Content-Type %s', async (type) => {
+    const { app } = await testApi();
+    const res = await app.inject({ method: 'POST', url: '/api/v1/submit', headers: { 'content-type': type }, payload: '{"payload": {"a": 1}}' });
+    expect(res.statusCode).toBe(202);
+  });
+
   it('refuses a non-JSON content type with 415', async () => {
     const { app } = await testApi();
     const res = await app.inject({ method: 'POST', url: '/api/v1/submit', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
