@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { HqmError, isHqmError } from '../core/errors.js';
 import { encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
 import { partitionOf } from '../core/partition.js';
@@ -69,10 +69,12 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
 }
 
 /** Reads the record, waiting up to `ms` for it to finish. Undefined when it does not exist. */
-export async function waitForTerminal(ctx: RouteContext, id: string, ms: number, request: FastifyRequest): Promise<RequestRecord | undefined> {
+export async function waitForTerminal(ctx: RouteContext, id: string, ms: number, reply: FastifyReply): Promise<RequestRecord | undefined> {
   const ticket = ctx.waiters.register(id, ms);
+  // The response's 'close' tells a client that went away (the request's has already fired
+  // once its body was read).
   const onClose = (): void => ticket.cancel();
-  request.raw.once('close', onClose);
+  reply.raw.once('close', onClose);
   try {
     const first = await ctx.store.get(id);
     if (first === undefined || isTerminal(first.status) || ctx.closing()) return first;
@@ -80,7 +82,7 @@ export async function waitForTerminal(ctx: RouteContext, id: string, ms: number,
     return await ctx.store.get(id);
   } finally {
     ticket.cancel();
-    request.raw.off('close', onClose);
+    reply.raw.off('close', onClose);
   }
 }
 

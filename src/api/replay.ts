@@ -26,7 +26,9 @@ export function sendUpstreamAnswer(reply: FastifyReply, record: RequestRecord): 
     reply.header(name, name === 'set-cookie' ? value.split('\n') : value);
   }
   const body = outcome.body !== null && outcome.body !== undefined ? rawBytes(outcome.body) : rebuild(outcome.result, headers);
-  return reply.code(outcome.statusCode).send(body);
+  // A status outside what HTTP allows (a broken upstream) cannot be relayed: say so as a gateway.
+  const status = outcome.statusCode >= 100 && outcome.statusCode <= 599 ? outcome.statusCode : 502;
+  return reply.code(status).send(body);
 }
 
 /** The body of an answer stored as a result only (requests submitted through the API). */

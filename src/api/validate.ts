@@ -10,6 +10,9 @@ import { PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NAMES } from '../core/request/enve
 const MAX_TIMEOUT_SECONDS = 365 * 24 * 3600;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const METHOD = /^[A-Za-z]+$/;
+/** RFC 9110 field-value characters: tab, visible ASCII, obs-text; what an HTTP client can send. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const MAX_ISSUES = 20;
 const MAX_HEADERS = 100;
 
 export interface SubmitBody {
@@ -25,7 +28,7 @@ export function validateSubmit(body: SubmitBody, queues: ReadonlySet<string>, en
   if (names.length > MAX_HEADERS) issues.push({ path: 'body.headers', message: `at most ${MAX_HEADERS} headers` });
   for (const name of names) {
     if (!HEADER_NAME.test(name)) issues.push({ path: `body.headers.${name}`, message: 'is not a valid HTTP header name' });
-    else if (/[\r\n\0]/.test(headers[name] ?? '')) issues.push({ path: `body.headers.${name}`, message: 'must not contain CR, LF or NUL' });
+    else if (!HEADER_VALUE.test(headers[name] ?? '')) issues.push({ path: `body.headers.${name}`, message: 'must be visible ISO-8859-1 text (no control characters)' });
   }
   const m = body.metadata ?? {};
   if (m.priority !== undefined && !validPriority(m.priority)) {
@@ -43,12 +46,12 @@ export function validateSubmit(body: SubmitBody, queues: ReadonlySet<string>, en
     // Only configured endpoints: a client must not be able to point the gateway at any URL.
     issues.push({ path: 'body.metadata.endpoint', message: `unknown endpoint "${m.endpoint}"; configured: ${endpoints.names.join(', ') || 'none'}` });
   }
-  if (issues.length > 0) throw new ValidationError(issues);
+  if (issues.length > 0) throw new ValidationError(issues.slice(0, MAX_ISSUES));
 }
 
 function validPriority(value: unknown): boolean {
   if (typeof value === 'number') return Number.isInteger(value) && value >= PRIORITY_MIN && value <= PRIORITY_MAX;
-  return typeof value === 'string' && PRIORITY_NAMES[value.toLowerCase()] !== undefined;
+  return typeof value === 'string' && Object.hasOwn(PRIORITY_NAMES, value.toLowerCase());
 }
 
 function isHttpUrl(text: string): boolean {

@@ -19,7 +19,7 @@ export interface Roles {
 }
 
 export async function createQueue(config: Config, context: AdapterContext): Promise<QueueBackend> {
-  const load = queueBackends[config.queue.type];
+  const load = Object.hasOwn(queueBackends, config.queue.type) ? queueBackends[config.queue.type] : undefined;
   if (load === undefined) throw unknownType('queue.type', config.queue.type, Object.keys(queueBackends));
   const { factory } = await load();
   // An adapter reads its own keys from the queue section and from a section named after it.
@@ -28,7 +28,7 @@ export async function createQueue(config: Config, context: AdapterContext): Prom
 }
 
 export async function createStore(config: Config, context: AdapterContext): Promise<ResultStore> {
-  const load = resultStores[config.cache.type];
+  const load = Object.hasOwn(resultStores, config.cache.type) ? resultStores[config.cache.type] : undefined;
   if (load === undefined) throw unknownType('cache.type', config.cache.type, Object.keys(resultStores));
   const { factory } = await load();
   const section = (config as unknown as Record<string, object | undefined>)[config.cache.type] ?? {};

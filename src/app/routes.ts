@@ -124,7 +124,7 @@ export function readRoutesFile(path: string): unknown {
 
 /** Endpoint check for routes: a name in proxy.endpoints, or a URL. */
 export function endpointChecker(proxy: Config['proxy']): (endpoint: string) => boolean {
-  return (endpoint) => endpoint in proxy.endpoints;
+  return (endpoint) => Object.hasOwn(proxy.endpoints, endpoint);
 }
 
 /**

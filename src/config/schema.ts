@@ -309,7 +309,7 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     const p = config.proxy;
     const target = p.default_endpoint;
-    if (target !== null && !(target in p.endpoints) && !isHttpUrl(target)) {
+    if (target !== null && !Object.hasOwn(p.endpoints, target) && !isHttpUrl(target)) {
       ctx.addIssue({ code: 'custom', path: ['proxy', 'default_endpoint'], message: `"${target}" is neither an http(s) URL nor a name in proxy.endpoints (${Object.keys(p.endpoints).join(', ') || 'none configured'})` });
     }
     if (p.capture.enabled && target === null) {

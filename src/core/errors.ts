@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_UPSTREAM_TIMEOUT: { httpStatus: 504, retryable: true, summary: 'The upstream did not answer within the endpoint timeout; retried with backoff.' },
   HQM_ERR_UPSTREAM_STATUS: { httpStatus: 502, retryable: true, summary: 'The upstream answered a status listed in proxy.retry_on_status (5xx, 429); retried, honouring Retry-After.' },
   HQM_ERR_UPSTREAM_FAILED_STATUS: { httpStatus: 502, retryable: false, summary: 'After its retries the upstream answered a status listed in proxy.fail_on_status; the request is FAILED with that answer.' },
+  HQM_ERR_UPSTREAM_REQUEST_INVALID: { httpStatus: 422, retryable: false, summary: 'The request cannot be sent upstream as it is (a header value or method the HTTP client refuses); it fails without retrying.' },
   HQM_ERR_UPSTREAM_RESPONSE_TOO_LARGE: { httpStatus: 502, retryable: false, summary: 'The upstream answer is larger than proxy.max_response_size.' },
   HQM_ERR_CIRCUIT_OPEN: { httpStatus: 503, retryable: true, summary: 'The endpoint\'s circuit breaker is open; the request waits in the queue (no attempt is counted) until a probe succeeds.' },
   HQM_ERR_OVERLOADED: { httpStatus: 503, retryable: true, summary: 'Load shedding: the queue is deeper than api.max_queue_depth, or the event loop is saturated. Retry after Retry-After.' },

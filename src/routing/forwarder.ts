@@ -69,9 +69,10 @@ export class Forwarder {
       response = await this.deps.http.send({ ...call, signal: ctx.signal });
     } catch (error) {
       const durationMs = performance.now() - started;
-      // A deadline or a shutdown is not the endpoint's fault; an oversized answer is an answer.
-      const tooLarge = isHqmError(error) && error.code === 'HQM_ERR_UPSTREAM_RESPONSE_TOO_LARGE';
-      pass.done(ctx.signal.aborted ? 'unknown' : tooLarge);
+      // A deadline, a shutdown or a request the client refused to send is not the endpoint's
+      // fault; an oversized answer is still an answer.
+      const code = isHqmError(error) ? error.code : undefined;
+      pass.done(ctx.signal.aborted || code === 'HQM_ERR_UPSTREAM_REQUEST_INVALID' ? 'unknown' : code === 'HQM_ERR_UPSTREAM_RESPONSE_TOO_LARGE');
       events.emit('upstream:error', { endpoint: endpoint.name, code: isHqmError(error) ? error.code : 'HQM_ERR_INTERNAL', durationMs });
       throw error;
     }

@@ -126,18 +126,22 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
   const deadlineTimer = armDeadline(controller, deadline);
   try {
     const id = envelope.correlation_id;
+    // Promise.resolve().then: a processor that is not async (or throws synchronously) works too.
     const value = await raceAbort(
-      deps.processor(envelope, {
+      Promise.resolve().then(() => deps.processor(envelope, {
         attempt,
         maxAttempts: deps.retry.maxAttempts,
         idempotencyKey: id,
         signal: controller.signal,
         deadline,
         logger: at.log,
+        // Best effort, and never a rejection: a processor may well call it without awaiting.
         progress: async (percent) => {
-          await deps.store.setProgress(id, attempt, Math.min(100, Math.max(0, percent)));
+          await deps.store.setProgress(id, attempt, Math.min(100, Math.max(0, Number(percent) || 0))).catch((error: unknown) => {
+            at.log.warn({ err: error }, 'progress could not be recorded');
+          });
         },
-      }),
+      })),
       controller.signal,
     );
     return onSuccess(value, elapsed());

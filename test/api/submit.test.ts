@@ -29,6 +29,9 @@ describe('POST /api/v1/submit', () => {
     ['header value a number', { payload: {}, headers: { 'X-A': 1 } }, /headers/],
     ['header name invalid', { payload: {}, headers: { 'bad name': 'x' } }, /headers/],
     ['unknown queue', { payload: {}, metadata: { queue: 'nope' } }, /queue/],
+    ['a priority named after an Object method', { payload: {}, metadata: { priority: 'constructor' } }, /priority/],
+    ['a header value with a control character', { payload: {}, headers: { 'Content-Type': 'x\u0001' } }, /headers/],
+    ['a header value outside ISO-8859-1', { payload: {}, headers: { 'X-Price': '5 €' } }, /headers/],
     ['metadata an array', { payload: {}, metadata: [] }, /metadata/],
   ])('refuses %s with 422 naming the field, storing nothing', async (_title, payload, field) => {
     const { app, queue } = await testApi();

@@ -1,4 +1,5 @@
 /** Sidecar mode: any request outside the control paths is captured, queued and replayed. */
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { proxyGateway } from '../helpers/proxy-gateway.js';
 import { BINARY, startUpstream } from '../helpers/upstream.js';
@@ -74,6 +75,19 @@ describe('proxy: transparent capture', () => {
     expect(res.headers.location).toMatch(/^\/_hqm\/api\/v1\/response\//);
   });
 
+  it('refuses a path that would climb out of the endpoint’s base path', async () => {
+    const upstream = await startUpstream();
+    const g = await proxyGateway({ proxy: { default_endpoint: `${upstream.url}/app`, capture: { enabled: true } } });
+    // Over a real socket: inject would resolve the dot segments before the route sees them.
+    const address = await g.app.listen({ host: '127.0.0.1', port: 0 });
+    const port = new URL(address).port;
+    for (const path of ['/a/../admin', '/%2e%2e/admin', '/x/%2E/y', '/a/.%2E/admin']) {
+      const head = await rawRequest(Number(port), `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(head, path).toMatch(/^HTTP\/1\.1 422/);
+    }
+    expect(upstream.received).toHaveLength(0);
+  });
+
   it('a captured request that fails without an answer is told as 502 by /body', async () => {
     const g = await proxyGateway({ proxy: { default_endpoint: 'http://127.0.0.1:9/', capture: { enabled: true } }, worker: { max_retries: 0 } });
     const res = await g.app.inject({ method: 'GET', url: '/x', headers: { prefer: 'wait=10' } });
@@ -81,6 +95,16 @@ describe('proxy: transparent capture', () => {
     expect(res.json()).toMatchObject({ code: 'HQM_ERR_UPSTREAM_UNREACHABLE', status: 'FAILED' });
   });
 });
+
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
 
 describe('load shedding', () => {
   it('answers 503 with Retry-After above api.max_queue_depth, instead of growing the queue', async () => {

@@ -87,6 +87,18 @@ describe('worker pool', () => {
     expect(await g.finished(id)).toMatchObject({ status: 'FAILED', attempt: 1, outcome: { error: expect.stringMatching(/not JSON/) } });
   });
 
+  it('runs a processor that is not async, and survives progress() called without await on a failing store', async () => {
+    const g = await gateway({
+      processor: ((_request: unknown, ctx: { progress(n: number): Promise<void> }) => {
+        void ctx.progress(10);
+        return { sync: true };
+      }) as unknown as Processor,
+    });
+    g.store.setProgress = async () => Promise.reject(new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'store down'));
+    const id = await g.submit({});
+    expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', outcome: { result: { sync: true } } });
+  });
+
   it('reports progress while a request runs', async () => {
     const release = deferred();
     const g = await gateway({

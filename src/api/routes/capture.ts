@@ -10,7 +10,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HqmError } from '../../core/errors.js';
+import { HqmError, ValidationError } from '../../core/errors.js';
 import { rawBody } from '../../core/http.js';
 import type { CapturedRequest } from '../../core/request/envelope.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
@@ -37,10 +37,11 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
       if (control.some((c) => path === c || path.startsWith(`${c}/`)) || (prefix !== '' && path.startsWith(`${prefix}/`))) {
         throw new HqmError('HQM_ERR_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${path}`);
       }
+      if (hasDotSegment(path)) throw new ValidationError([{ path: 'url', message: 'a path with "." or ".." segments cannot be forwarded' }]);
       const record = await accept(ctx, { payload: {}, headers: {}, metadata: {}, request: capture(request, path, query), traceparent: header(request, 'traceparent') });
       const wait = preferredWait(header(request, 'prefer'), ctx.options.maxWaitSeconds);
       if (wait > 0) {
-        const finished = await waitForTerminal(ctx, record.id, wait * 1000, request);
+        const finished = await waitForTerminal(ctx, record.id, wait * 1000, reply);
         if (finished !== undefined && isTerminal(finished.status)) return sendUpstreamAnswer(reply.header('preference-applied', `wait=${wait}`), finished);
       }
       const location = `${prefix}/api/v1/response/${record.id}`;
@@ -62,6 +63,14 @@ function capture(request: FastifyRequest, path: string, query: string): Captured
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const body = rawBody(raw);
   return { method: request.method, path, query, headers, body: body.data, body_encoding: body.encoding };
+}
+
+/** `/a/../b` (also percent-encoded) would climb out of the endpoint's base path once resolved. */
+function hasDotSegment(path: string): boolean {
+  return path.split('/').some((segment) => {
+    const decoded = segment.replace(/%2e/gi, '.');
+    return decoded === '.' || decoded === '..';
+  });
 }
 
 function splitUrl(url: string): [string, string] {

@@ -29,11 +29,11 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     },
   );
 
-  const read = async (request: IdRequest) => {
+  const read = async (request: IdRequest, reply: FastifyReply) => {
     const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
     const id = request.params.correlation_id;
     if (!isCorrelationId(id)) throw notFound();
-    const record = waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, request) : await ctx.store.get(id);
+    const record = waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, reply) : await ctx.store.get(id);
     if (record === undefined) throw notFound();
     return record;
   };
@@ -51,7 +51,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       },
     },
     async (request: IdRequest, reply: FastifyReply) => {
-      const record = await read(request);
+      const record = await read(request, reply);
       if (!isTerminal(record.status)) reply.code(202).header('retry-after', '1');
       return presentResult(record);
     },
@@ -69,7 +69,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       },
     },
     async (request: IdRequest, reply: FastifyReply) => {
-      const record = await read(request);
+      const record = await read(request, reply);
       if (!isTerminal(record.status)) return reply.code(202).header('retry-after', '1').send(presentResult(record));
       return sendUpstreamAnswer(reply, record);
     },

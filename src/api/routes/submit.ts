@@ -35,7 +35,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
         traceparent: typeof traceparent === 'string' ? traceparent : null,
       });
       if (waitSeconds > 0) {
-        const finished = await waitForTerminal(ctx, record.id, waitSeconds * 1000, request);
+        const finished = await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply);
         if (finished !== undefined && isTerminal(finished.status)) return reply.code(200).send(presentResult(finished));
       }
       return reply

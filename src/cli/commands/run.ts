@@ -21,6 +21,8 @@ export function registerRunCommands(program: Command): void {
     }
     const { config } = loaded;
     const logger = createLogger({ level: config.monitoring.log_level, format: config.monitoring.log_format });
+    // A stray rejection is a bug to log, not a reason to drop every request in flight.
+    process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection (a bug); the process carries on'));
     try {
       const app = await startApp(config, roles, logger);
       exitOnSignals(app.stop, logger);

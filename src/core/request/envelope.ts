@@ -143,7 +143,10 @@ const KNOWN_METADATA = new Set(['priority', 'timeout', 'retry_count', 'endpoint'
 
 export function resolvePriority(value: unknown): number {
   if (typeof value === 'number' && Number.isInteger(value)) return Math.min(PRIORITY_MAX, Math.max(PRIORITY_MIN, value));
-  if (typeof value === 'string') return PRIORITY_NAMES[value.toLowerCase()] ?? PRIORITY_MIN;
+  if (typeof value === 'string') {
+    const name = value.toLowerCase();
+    return Object.hasOwn(PRIORITY_NAMES, name) ? (PRIORITY_NAMES[name] as number) : PRIORITY_MIN;
+  }
   return PRIORITY_MIN;
 }
 

@@ -8,6 +8,10 @@ export function translateUndiciError(error: unknown, url: string, timeoutMs: num
   if (isHqmError(error)) return error;
   const code = codeOf(error);
   const target = safeOrigin(url);
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_CHAR' || code === 'ERR_INVALID_HTTP_TOKEN') {
+    const message = error instanceof Error ? error.message : String(error);
+    return new HqmError('HQM_ERR_UPSTREAM_REQUEST_INVALID', `the request cannot be sent to ${target}: ${message}`, { cause: error, details: { code } });
+  }
   if (code !== undefined && TIMEOUT_CODES.has(code)) return timeout(target, timeoutMs, error);
   if ((error as { name?: string } | null)?.name === 'TimeoutError') return timeout(target, timeoutMs, error);
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
