@@ -82,7 +82,7 @@ const queue = z
 const cache = z
   .object({
     type: str().default('sqlite'),
-    /** How long a record (and its result) is kept after its last change. */
+    /** How long a record is kept past its deadline while unfinished, and past its completion once finished. */
     ttl_seconds: int().pipe(z.number().min(1)).default(3600),
     redis_url: str().default('redis://localhost:6379'),
     max_connections: int().pipe(z.number().min(1)).default(10),

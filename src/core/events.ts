@@ -15,7 +15,7 @@ export interface HqmEventMap {
   'request:failed': [{ id: string; queue: string; attempt: number; error: Error; durationMs: number }];
   'request:timeout': [{ id: string; queue: string; attempt: number; durationMs: number }];
   'request:released': [{ id: string; queue: string; attempt: number }];
-  /** `reason` is a bounded category (processing_failed, attempts_exhausted, invalid_message). */
+  /** `reason` is a bounded category (processing_failed, attempts_exhausted, invalid_message, no_record). */
   'request:dead_lettered': [{ id: string | null; queue: string; reason: DeadLetterReason }];
   'worker:busy': [{ active: number }];
   'request:deferred': [{ id: string; queue: string; attempt: number; delayMs: number; reason: string }];
@@ -31,6 +31,6 @@ export interface HqmEventMap {
 
 export type HqmEventName = keyof HqmEventMap;
 
-export type DeadLetterReason = 'processing_failed' | 'attempts_exhausted' | 'invalid_message';
+export type DeadLetterReason = 'processing_failed' | 'attempts_exhausted' | 'invalid_message' | 'no_record';
 
 export class HqmEvents extends EventEmitter<HqmEventMap> {}

@@ -9,13 +9,13 @@
  */
 import { coerceError, HqmError, isHqmError } from '../core/errors.js';
 import type { DeadLetterReason, HqmEvents } from '../core/events.js';
-import { deadlineOf, decodeMessage, wrapBare, type Envelope } from '../core/request/envelope.js';
+import { DEADLINE_MESSAGE, deadlineOf, decodeMessage, wrapBare, type Envelope } from '../core/request/envelope.js';
 import { correlationIdFor } from '../core/request/ids.js';
 import { isTerminal, type Status } from '../core/request/lifecycle.js';
 import { lazyChild, type Logger } from '../ports/logger.js';
 import type { Delivery } from '../ports/queue-backend.js';
 import type { ResultStore, TransitionRequest } from '../ports/result-store.js';
-import { DEADLINE_MESSAGE, failure, onFailure, onSuccess, type Decision } from './decide.js';
+import { failure, onFailure, onSuccess, type Decision } from './decide.js';
 import type { Processor } from './processor.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -50,7 +50,13 @@ export interface AttemptDeps {
 
 type Finish = (to: Status, extra: Partial<TransitionRequest>) => Promise<boolean>;
 
-export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controller: AbortController): Promise<void> {
+/** How far an attempt got, for the worker pool to hand the delivery back right after a failure. */
+export interface AttemptProgress {
+  /** The record says PROCESSING under this attempt (it must come back as a later one). */
+  claimed: boolean;
+}
+
+export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controller: AbortController, progress: AttemptProgress = { claimed: false }): Promise<void> {
   const envelope = await receive(deps, delivery);
   if (envelope === undefined) return;
   const { store, events } = deps;
@@ -71,17 +77,33 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   }
   const claim = await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt, workerId: deps.workerId, error: null });
   if (!claim.ok) {
-    if (claim.reason === 'not_found' && Date.now() - Date.parse(envelope.timestamp) < RECORD_GRACE_MS) {
-      // The API writes the record and the message concurrently; this message overtook its record.
-      deps.settle(delivery.release(RECORD_WAIT_MS));
+    if (claim.reason === 'not_found') {
+      if (Date.now() - delivery.enqueuedAt < RECORD_GRACE_MS) {
+        // The API writes the record and the message concurrently; this message overtook its record.
+        deps.settle(delivery.release(RECORD_WAIT_MS));
+        return;
+      }
+      const reason = 'no record exists for this request: its submission failed (the client was told 503) or it expired before a worker took it';
+      log.warn({}, reason);
+      deps.settle(delivery.deadLetter(reason));
+      events.emit('request:dead_lettered', { id, queue: deps.queueName, reason: 'no_record' });
       return;
     }
-    // Finished, expired, never accepted, or held by a later attempt: nothing for this delivery to do.
-    if (claim.reason === 'conflict' && !isTerminal(claim.current.status)) log.info({ status: claim.current.status }, 'request is held by another attempt: acknowledged');
-    else log.info({ status: claim.reason === 'conflict' ? claim.current.status : 'unknown' }, 'delivery of a finished, expired or never-accepted request: acknowledged');
+    const current = claim.current;
+    if (current.status === 'PROCESSING' && current.attempt === attempt) {
+      // Our own earlier claim under this attempt number (handed back after a failure): only a
+      // later attempt may take the record over, so come back as one.
+      log.info({}, 'record held under this same attempt: handed back as the next attempt');
+      deps.settle(delivery.retry(0));
+      return;
+    }
+    // Finished, or held by a later attempt: nothing for this delivery to do.
+    if (isTerminal(current.status)) log.info({ status: current.status }, 'delivery of a finished request: acknowledged');
+    else log.info({ status: current.status }, 'request is held by a later attempt: acknowledged');
     deps.settle(delivery.ack());
     return;
   }
+  progress.claimed = true;
 
   const finish: Finish = (to, extra) => store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => r.ok);
   if (attempt > deps.retry.maxAttempts) {
@@ -96,7 +118,8 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
 
 /** Decodes the delivery; a bare message from an outside producer gets its envelope and record here. */
 async function receive(deps: AttemptDeps, delivery: Delivery): Promise<Envelope | undefined> {
-  const defaults = { timeout: deps.defaultTimeoutSeconds };
+  // A message without a timestamp was submitted when it was enqueued.
+  const defaults = { timeout: deps.defaultTimeoutSeconds, timestamp: new Date(delivery.enqueuedAt).toISOString() };
   let decoded;
   try {
     decoded = decodeMessage(delivery.body, defaults);
@@ -107,11 +130,12 @@ async function receive(deps: AttemptDeps, delivery: Delivery): Promise<Envelope 
     return undefined;
   }
   if (decoded.kind === 'envelope') return decoded.envelope;
-  // Every redelivery of the same message maps to the same id, so it is one request.
+  // Every redelivery of the same message maps to the same id, so it is one request. Its clock
+  // starts when OpenHQM first sees it: a backlog built up while no worker ran is not late.
   const id = correlationIdFor(`${deps.queueName}\0${delivery.messageId}\0${delivery.enqueuedAt}`);
-  const envelope = wrapBare(decoded.payload, id, delivery.enqueuedAt, defaults);
+  const envelope = wrapBare(decoded.payload, id, Date.now(), defaults);
   await deps.store
-    .create({ id, queue: 'default', priority: delivery.priority, submittedAt: delivery.enqueuedAt, deadlineAt: deadlineOf(envelope), ttlMs: deps.ttlMs })
+    .create({ id, queue: 'default', priority: delivery.priority, submittedAt: Date.parse(envelope.timestamp), deadlineAt: deadlineOf(envelope), ttlMs: deps.ttlMs })
     .catch((error: unknown) => {
       if (!(isHqmError(error) && error.code === 'HQM_ERR_DUPLICATE_ID')) throw error;
     });
@@ -167,13 +191,16 @@ async function apply(
     case 'complete':
       if (await finish('COMPLETED', { outcome: decision.outcome, error: null })) {
         events.emit('request:completed', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0 });
+      } else {
+        log.warn({}, 'the result was not stored: the request was taken over, finished or expired meanwhile');
       }
       deps.settle(delivery.ack());
       return;
     case 'timeout':
-      await finish('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: decision.outcome });
+      if (await finish('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: decision.outcome })) {
+        events.emit('request:timeout', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0 });
+      }
       deps.settle(delivery.ack());
-      events.emit('request:timeout', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0 });
       return;
     case 'release':
       await finish('PENDING', { error: 'released: the worker shut down before the request finished' });
@@ -197,10 +224,10 @@ async function apply(
       if (await finish('FAILED', { error: decision.outcome.error, outcome: decision.outcome })) {
         deps.settle(delivery.deadLetter(decision.outcome.error ?? decision.error.message));
         events.emit('request:dead_lettered', { id, queue, reason: failReason });
+        events.emit('request:failed', { id, queue, attempt, error: decision.error, durationMs: decision.outcome.processingTimeMs ?? 0 });
       } else {
         deps.settle(delivery.ack());
       }
-      events.emit('request:failed', { id, queue, attempt, error: decision.error, durationMs: decision.outcome.processingTimeMs ?? 0 });
       return;
   }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { coerceError, DeferralError, HqmError, isHqmError, UpstreamStatusError, type UpstreamAnswer } from '../core/errors.js';
+import { DEADLINE_MESSAGE } from '../core/request/envelope.js';
 import type { Outcome } from '../core/request/record.js';
 import { toJsonResult } from './json-result.js';
 import { isRetryable, ProcessorResponse } from './processor.js';
@@ -19,7 +20,6 @@ export type Decision =
   | { readonly kind: 'timeout'; readonly outcome: Outcome }
   | { readonly kind: 'fail'; readonly outcome: Outcome; readonly error: Error };
 
-export const DEADLINE_MESSAGE = 'the request deadline (metadata.timeout) passed before it completed';
 
 /** Why an execution was aborted from outside the processor. */
 export class ShutdownAbort extends Error {

@@ -13,7 +13,7 @@ import type { HqmEvents } from '../core/events.js';
 import type { Logger } from '../ports/logger.js';
 import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
-import { runAttempt, ShutdownAbort, type AttemptDeps } from './attempt.js';
+import { runAttempt, ShutdownAbort, type AttemptDeps, type AttemptProgress } from './attempt.js';
 import type { Processor } from './processor.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -128,30 +128,31 @@ export class WorkerPool {
   };
 
   async #attempt(delivery: Delivery, controller: AbortController): Promise<void> {
+    const progress: AttemptProgress = { claimed: false };
     try {
-      await runAttempt(this.#attemptDeps, delivery, controller);
+      await runAttempt(this.#attemptDeps, delivery, controller, progress);
       this.#outages = 0;
     } catch (error) {
-      await this.#onInfrastructureError(delivery, error);
+      await this.#onInfrastructureError(delivery, error, progress);
     }
   }
 
   /**
    * The store or the queue failed under us. Hold the slot for a growing back-off (so the
    * consumer does not spin through the queue while a dependency is down), then give the
-   * delivery back *as a new attempt*: the claim may have landed (or its reply may have been
-   * lost) and the record may say PROCESSING under this attempt, which only a later attempt may
-   * take over — a release would come back under the same number, be refused by the fence and
-   * be acknowledged as "held by another attempt", leaving the request PROCESSING for good. If
-   * even that fails, the visibility timeout brings the message back later (also counted).
+   * delivery back. If this attempt had claimed the record, as a new attempt: only a later one
+   * may take the record over. Otherwise without counting it, so an outage does not use up a
+   * request's attempts before it ever ran; should the claim have landed after all (a lost
+   * reply), the redelivery finds the record held under its own number and hands itself on as
+   * the next attempt. If even that fails, the visibility timeout brings the message back.
    */
-  async #onInfrastructureError(delivery: Delivery, error: unknown): Promise<void> {
+  async #onInfrastructureError(delivery: Delivery, error: unknown, progress: AttemptProgress): Promise<void> {
     this.#outages += 1;
     const wait = Math.min(OUTAGE_BACKOFF_MS.max, OUTAGE_BACKOFF_MS.first * 2 ** Math.min(this.#outages - 1, 10));
     const unavailable = isHqmError(error) && error.code === 'HQM_ERR_BACKEND_UNAVAILABLE';
     this.deps.logger.error({ err: error, message_id: delivery.messageId, retry_in_ms: wait }, unavailable ? 'backend unavailable while handling a delivery' : 'unexpected error while handling a delivery');
     if (this.#state === 'running') await new Promise((resolve) => setTimeout(resolve, wait));
-    await delivery.retry(0).catch(() => undefined);
+    await (progress.claimed ? delivery.retry(0) : delivery.release()).catch(() => undefined);
   }
 
   #track(settlement: Promise<void>): void {

@@ -120,6 +120,18 @@ describe('reading requests', () => {
 });
 
 describe('health, metrics and docs', () => {
+  it('shows a request still waiting past its deadline as TIMEOUT, even with no worker running', async () => {
+    const { app, store } = await testApi();
+    const id = randomUUID();
+    await store.create({ id, queue: 'default', priority: 0, submittedAt: Date.now() - 2000, deadlineAt: Date.now() - 1000, ttlMs: 60_000 });
+    const status = await app.inject({ method: 'GET', url: `/api/v1/status/${id}` });
+    expect(status.json()).toMatchObject({ status: 'TIMEOUT' });
+    const response = await app.inject({ method: 'GET', url: `/api/v1/response/${id}` });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ status: 'TIMEOUT', error: expect.stringMatching(/deadline/) });
+    expect((await store.events(id)).map((e) => e.to)).toEqual(['PENDING', 'TIMEOUT']);
+  });
+
   it('/health has the original shape and reports each component', async () => {
     const { app } = await testApi();
     const res = await app.inject({ method: 'GET', url: '/health' });

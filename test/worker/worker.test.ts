@@ -1,14 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { HqmError } from '../../src/core/errors.js';
 import { HqmEvents } from '../../src/core/events.js';
-import { encodeEnvelope, normalizeMetadata } from '../../src/core/request/envelope.js';
+import { encodeEnvelope, normalizeMetadata, type Envelope } from '../../src/core/request/envelope.js';
 import { newCorrelationId } from '../../src/core/request/ids.js';
 import { silentLogger } from '../../src/ports/logger.js';
-import { runAttempt } from '../../src/worker/attempt.js';
+import type { ResultStore } from '../../src/ports/result-store.js';
+import { runAttempt, type AttemptDeps } from '../../src/worker/attempt.js';
 import { PermanentError, type Processor } from '../../src/worker/processor.js';
 import { QUEUE } from '../helpers/api.js';
 import { gateway } from '../helpers/gateway.js';
 import { deferred, waitFor } from '../helpers/wait.js';
+
+/** What runAttempt needs, for driving attempts by hand against a gateway's store. */
+function attemptDeps(store: ResultStore, options: { processor: Processor; maxAttempts: number; events?: HqmEvents }): AttemptDeps {
+  const retry = { maxAttempts: options.maxAttempts, baseMs: 0, maxMs: 0 };
+  return { store, processor: options.processor, events: options.events ?? new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry, defaultTimeoutSeconds: 60, ttlMs: 60_000, settle: (p) => void p };
+}
+
+function envelopeFor(id: string, payload: Record<string, unknown>, submittedAt = Date.now()): Envelope {
+  return { v: 1, correlation_id: id, timestamp: new Date(submittedAt).toISOString(), payload, headers: {}, metadata: normalizeMetadata({}, { timeout: 60 }), request: null, traceparent: null };
+}
 
 describe('worker pool', () => {
   it('completes a request with the processor result and an audit trail of each step', async () => {
@@ -141,7 +152,7 @@ describe('worker pool', () => {
     await g.finished(id);
     const record = await g.store.get(id);
     // The same envelope delivered again, as after a crash between the result write and the ack.
-    const envelope = { v: 1, correlation_id: id, timestamp: new Date().toISOString(), payload: {}, headers: {}, metadata: normalizeMetadata({}, { timeout: 60 }), request: null, traceparent: null } as const;
+    const envelope = envelopeFor(id, {});
     await g.queue.publish(QUEUE, { body: encodeEnvelope(envelope) });
     await waitFor(async () => (await g.queue.stats(QUEUE)).depth === 0 && (await g.queue.stats(QUEUE)).inFlight === 0, { what: 'duplicate acknowledged' });
     expect(calls).toBe(1);
@@ -153,9 +164,9 @@ describe('worker pool', () => {
     const transition = g.store.transition.bind(g.store);
     let failed = 0;
     // The store goes away after the claim applied: the outcome write fails, and so does the
-    // next write (the claim of attempt 2); then the store is back. The record still says
-    // PROCESSING under attempt 1, so the message must come back as a later attempt (3) to take
-    // it over — a release would bring it back as attempt 1 and the fence would refuse it.
+    // next write (the claim of attempt 2); then the store is back. The first failure happened
+    // after the claim, so the message comes back as attempt 2 to take the record over; the
+    // second happened before any claim, so it is released and keeps attempt 2.
     g.store.transition = async (request) => {
       if (failed < 2 && (request.to === 'COMPLETED' || failed > 0)) {
         failed += 1;
@@ -164,8 +175,48 @@ describe('worker pool', () => {
       return transition(request);
     };
     const id = await g.submit({ operation: 'echo', data: 'survives' });
-    expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', attempt: 3, outcome: { result: { output: 'survives' } } });
+    expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', attempt: 2, outcome: { result: { output: 'survives' } } });
     expect(failed).toBe(2);
+  });
+
+  it('takes over a record left PROCESSING under the same attempt, as the next attempt', async () => {
+    const g = await gateway();
+    await g.pool.stop();
+    const id = newCorrelationId();
+    const now = Date.now();
+    await g.store.create({ id, queue: 'default', priority: 0, submittedAt: now, deadlineAt: null, ttlMs: 60_000 });
+    // A claim that landed although its worker saw it fail and released the message uncounted.
+    await g.store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1, workerId: 'gone' });
+    const envelope = envelopeFor(id, { operation: 'echo', data: 'handed over' }, now);
+    await g.queue.publish(QUEUE, { body: encodeEnvelope(envelope) });
+    const deps = attemptDeps(g.store, { processor: async () => 'handed over', maxAttempts: 3 });
+    const live = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, (d) => runAttempt(deps, d, new AbortController()));
+    expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', attempt: 2, workerId: 'w' });
+    await live.stop();
+  });
+
+  it('dead-letters a message whose record never appeared, once the grace period is over', async () => {
+    const g = await gateway();
+    await g.pool.stop();
+    const id = newCorrelationId();
+    const envelope = envelopeFor(id, {});
+    const events = new HqmEvents();
+    const reasons: string[] = [];
+    events.on('request:dead_lettered', ({ reason }) => reasons.push(reason));
+    const settled: string[] = [];
+    const delivery = (enqueuedAt: number) => ({
+      messageId: 'm', body: encodeEnvelope(envelope), attempt: 1, priority: 0, partitionKey: null, enqueuedAt,
+      ack: async () => void settled.push('ack'),
+      retry: async () => void settled.push('retry'),
+      release: async () => void settled.push('release'),
+      deadLetter: async (reason: string) => void settled.push(`dead-letter: ${reason}`),
+      extend: async () => undefined,
+    });
+    const deps = attemptDeps(g.store, { processor: async () => 'never', maxAttempts: 3, events });
+    await runAttempt(deps, delivery(Date.now()), new AbortController());
+    await runAttempt(deps, delivery(Date.now() - 10 * 60_000), new AbortController());
+    expect(settled).toEqual(['release', expect.stringMatching(/^dead-letter: no record exists/)]);
+    expect(reasons).toEqual(['no_record']);
   });
 
   it('gives up on a message whose workers kept dying, as FAILED with HQM_ERR_ATTEMPTS_EXHAUSTED', async () => {
@@ -174,7 +225,7 @@ describe('worker pool', () => {
     const id = newCorrelationId();
     const now = Date.now();
     await g.store.create({ id, queue: 'default', priority: 0, submittedAt: now, deadlineAt: null, ttlMs: 60_000 });
-    const envelope = { v: 1, correlation_id: id, timestamp: new Date(now).toISOString(), payload: {}, headers: {}, metadata: normalizeMetadata({}, { timeout: 60 }), request: null, traceparent: null } as const;
+    const envelope = envelopeFor(id, {}, now);
     await g.queue.publish(QUEUE, { body: encodeEnvelope(envelope) });
     // Two deliveries abandoned by "dead" consumers, then a live worker receives attempt 3.
     for (let i = 0; i < 2; i += 1) {
@@ -183,7 +234,7 @@ describe('worker pool', () => {
       await got.promise;
       await sub.stop();
     }
-    const deps = { store: g.store, processor: async () => 'never', events: new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry: { maxAttempts: 2, baseMs: 0, maxMs: 0 }, defaultTimeoutSeconds: 60, ttlMs: 60_000, settle: (p: Promise<void>) => void p };
+    const deps = attemptDeps(g.store, { processor: async () => 'never', maxAttempts: 2 });
     const live = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, (d) => runAttempt(deps, d, new AbortController()));
     expect(await g.finished(id)).toMatchObject({ status: 'FAILED', outcome: { error: expect.stringMatching(/gave up after 2 deliveries/) } });
     await live.stop();
@@ -246,7 +297,7 @@ describe('deadline while waiting', () => {
     await g.pool.stop();
     const id = await g.submit({}, { timeout: 0.05 });
     await new Promise((resolve) => setTimeout(resolve, 80)); // Let the deadline pass while nobody consumes.
-    const deps = { store: g.store, processor: async () => 'ran', events: new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry: { maxAttempts: 2, baseMs: 0, maxMs: 0 }, defaultTimeoutSeconds: 60, ttlMs: 60_000, settle: (p: Promise<void>) => void p };
+    const deps = attemptDeps(g.store, { processor: async () => 'ran', maxAttempts: 2 });
     const sub = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, (d) => runAttempt(deps, d, new AbortController()));
     expect(await g.finished(id)).toMatchObject({ status: 'TIMEOUT', outcome: { error: expect.stringMatching(/deadline/) } });
     await sub.stop();

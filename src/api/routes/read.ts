@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isCorrelationId } from '../../core/request/ids.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { waitForTerminal } from '../accept.js';
+import { settleOverdue } from '../overdue.js';
 import type { RouteContext } from '../context.js';
 import { presentEvents, presentResult, presentStatus } from '../present.js';
 import { sendUpstreamAnswer } from '../replay.js';
@@ -25,7 +26,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const id = request.params.correlation_id;
       const record = isCorrelationId(id) ? await ctx.store.get(id) : undefined;
       if (record === undefined) throw notFound();
-      return presentStatus(record);
+      return presentStatus(await settleOverdue(ctx.store, record));
     },
   );
 
@@ -35,7 +36,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     if (!isCorrelationId(id)) throw notFound();
     const record = waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, reply) : await ctx.store.get(id);
     if (record === undefined) throw notFound();
-    return record;
+    return settleOverdue(ctx.store, record);
   };
 
   app.get(

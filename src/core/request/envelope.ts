@@ -68,7 +68,7 @@ export type DecodedMessage = { readonly kind: 'envelope'; readonly envelope: Env
  * becomes `{value}`). Text that is not JSON, or an envelope of an unknown version, is refused
  * with HQM_ERR_MESSAGE_INVALID, which the worker dead-letters instead of retrying.
  */
-export function decodeMessage(raw: string, defaults: { timeout: number }): DecodedMessage {
+export function decodeMessage(raw: string, defaults: { timeout: number; timestamp?: string }): DecodedMessage {
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -86,7 +86,7 @@ export function decodeMessage(raw: string, defaults: { timeout: number }): Decod
     envelope: {
       v: ENVELOPE_VERSION,
       correlation_id: id,
-      timestamp: typeof value.timestamp === 'string' ? value.timestamp : new Date().toISOString(),
+      timestamp: typeof value.timestamp === 'string' ? value.timestamp : (defaults.timestamp ?? new Date().toISOString()),
       payload: value.payload,
       headers: (value.headers ?? {}) as Record<string, string>,
       metadata: normalizeMetadata(value.metadata ?? {}, defaults),
@@ -149,6 +149,9 @@ export function resolvePriority(value: unknown): number {
   }
   return PRIORITY_MIN;
 }
+
+/** What a request that ran out of time says, wherever the TIMEOUT is decided. */
+export const DEADLINE_MESSAGE = 'the request deadline (metadata.timeout) passed before it completed';
 
 /** Absolute deadline of a request: submission time plus metadata.timeout. */
 export function deadlineOf(envelope: Pick<Envelope, 'timestamp' | 'metadata'>): number {

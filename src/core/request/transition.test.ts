@@ -4,6 +4,13 @@ import { compileTransition, guardAllows, initialRecord, planTransition } from '.
 
 const base = initialRecord({ id: 'a', queue: 'default', priority: 0, submittedAt: 1000, deadlineAt: null, ttlMs: 5000 });
 
+describe('initialRecord', () => {
+  it('keeps a record for the TTL past its deadline, so it cannot expire while it may still finish', () => {
+    expect(initialRecord({ id: 'b', queue: 'default', priority: 0, submittedAt: 1000, deadlineAt: 301_000, ttlMs: 5000 }).record.expiresAt).toBe(306_000);
+    expect(base.record.expiresAt).toBe(6000);
+  });
+});
+
 describe('planTransition', () => {
   it('applies an allowed move, recording who and when', () => {
     const plan = planTransition(base.record, { from: ['PENDING'], to: 'PROCESSING', attempt: 1, workerId: 'w' }, 2000);

@@ -118,7 +118,8 @@ export function initialRecord(request: NewRequest): { record: RequestRecord; eve
     submittedAt: request.submittedAt,
     updatedAt: request.submittedAt,
     deadlineAt: request.deadlineAt,
-    expiresAt: request.submittedAt + request.ttlMs,
+    // A record outlives its deadline by the TTL: it cannot vanish while it may still finish.
+    expiresAt: Math.max(request.submittedAt, request.deadlineAt ?? request.submittedAt) + request.ttlMs,
     ttlMs: request.ttlMs,
     workerId: null,
     progress: null,

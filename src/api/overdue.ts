@@ -1,0 +1,18 @@
+/**
+ * A request still PENDING past its deadline can only end in TIMEOUT; when nobody is consuming
+ * the queue no worker would ever say so. Reads say so instead: the record is moved to TIMEOUT
+ * (compare-and-set, so a worker that claims it meanwhile wins) before it is shown.
+ *
+ * @module
+ */
+import { DEADLINE_MESSAGE } from '../core/request/envelope.js';
+import type { RequestRecord } from '../core/request/record.js';
+import type { ResultStore } from '../ports/result-store.js';
+
+export async function settleOverdue(store: ResultStore, record: RequestRecord, now = Date.now()): Promise<RequestRecord> {
+  if (record.status !== 'PENDING' || record.deadlineAt === null || record.deadlineAt > now) return record;
+  const outcome = { result: null, statusCode: null, headers: null, processingTimeMs: null, error: DEADLINE_MESSAGE, completedAt: now };
+  const moved = await store.transition({ id: record.id, from: ['PENDING'], to: 'TIMEOUT', attempt: record.attempt, error: DEADLINE_MESSAGE, outcome });
+  if (moved.ok) return moved.record;
+  return moved.reason === 'conflict' ? moved.current : record;
+}
