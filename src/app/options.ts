@@ -39,7 +39,8 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
     trustProxy: config.api.trust_proxy,
     version: VERSION,
     endpoints: parts.proxy?.endpoints,
-    simulateRoutes: routeSimulator(config, parts.routes),
+    // Runs caller-given programs: served only where routing is on, i.e. by an operator's choice.
+    simulateRoutes: config.routing.enabled ? routeSimulator(config, parts.routes) : undefined,
     partitioning: config.partitioning.enabled ? partitionSettings(config.partitioning) : undefined,
     maxQueueDepth: config.api.max_queue_depth,
     maxEventLoopDelayMs: config.api.max_event_loop_delay_ms,

@@ -140,6 +140,28 @@ describe('transforms', () => {
   });
 });
 
+describe('transforms that do not end', () => {
+  it.each([
+    ['jq', 'if .payload.loop then (def f: f; f) else .payload end', /route "spin": jq failed: jq ran longer than 1000 ms/],
+    ['jsonata', '$$.payload.loop ? ($f := function($x){ $f($x) }; $f(1)) : $$.payload', /route "spin": JSONata failed: Evaluation timeout/],
+  ])('%s: fails the message after the time limit without stopping the process, then serves the next', async (type, transform, expected) => {
+    const router = await Router.compile({ routes: [{ name: 'spin', endpoint: 'a', transform_type: type, transform }] });
+    const error = await router.route(message({ loop: true })).catch((e: unknown) => e);
+    expect(isHqmError(error) && error.code).toBe('HQM_ERR_TRANSFORM');
+    expect((error as Error).message).toMatch(expected);
+    expect((await router.route(message({ loop: false, ok: 1 }))).payload).toEqual({ loop: false, ok: 1 });
+  });
+
+  it('jq spins on its own thread: timers keep firing meanwhile', async () => {
+    const router = await Router.compile({ routes: [{ name: 'spin', endpoint: 'a', transform_type: 'jq', transform: 'def f: f; f' }] });
+    const order: string[] = [];
+    const spinning = router.route(message({})).catch(() => order.push('jq gave up'));
+    await new Promise((resolve) => setTimeout(resolve, 1)).then(() => order.push('timer'));
+    await spinning;
+    expect(order).toEqual(['timer', 'jq gave up']);
+  });
+});
+
 describe('validation at load', () => {
   it('names each broken route and why', async () => {
     const text = await refusal({

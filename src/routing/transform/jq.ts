@@ -1,61 +1,130 @@
 /**
  * jq transforms through jq-web (jq compiled to WebAssembly). jq-web runs a whole jq per call,
- * so a program is checked once at load (compile errors are exit code 3) and run per message;
- * it costs about a millisecond per call — JSONata is the fast alternative.
+ * synchronously, so a runaway program (`def f: f; f`) would freeze the event loop: calls run
+ * one at a time on a worker thread, and one that outlives TRANSFORM_TIMEOUT_MS is abandoned by
+ * terminating the thread (the next call starts a fresh one). A program is checked once at load
+ * (compile errors are exit code 3) and run per message; it costs about a millisecond per call —
+ * JSONata is the fast alternative.
  *
  * @module
  */
 import { createRequire } from 'node:module';
-import { TransformCompileError, type Transform } from './types.js';
+import { Worker } from 'node:worker_threads';
+import { TRANSFORM_TIMEOUT_MS, TransformCompileError, type Transform } from './types.js';
 
-interface JqWeb {
-  raw(json: string, filter: string, flags?: string[]): string | undefined | null;
+type Answer = { readonly ok: true; readonly out: string } | { readonly ok: false; readonly exitCode: number | undefined; readonly text: string };
+
+class JqTimeout extends Error {}
+
+// CommonJS, evaluated in the thread: a file would need a different path under tsc and vitest.
+const THREAD_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const loading = require(workerData.jqWeb);
+parentPort.on('message', async ({ json, program }) => {
+  const jq = await loading;
+  try {
+    parentPort.postMessage({ ok: true, out: jq.raw(json, program, ['-c']) ?? '' });
+  } catch (error) {
+    parentPort.postMessage({ ok: false, exitCode: error.exitCode, text: String(error.stderr ?? error.message ?? error) });
+  }
+});
+`;
+
+interface Call {
+  readonly json: string;
+  readonly program: string;
+  readonly resolve: (answer: Answer) => void;
+  readonly reject: (error: Error) => void;
 }
 
-let loading: Promise<JqWeb> | undefined;
+/** One jq thread per process, started on first use, running one call at a time. */
+class JqThread {
+  #worker: Worker | undefined;
+  #waiting: Call[] = [];
+  #current: { call: Call; timer: NodeJS.Timeout } | undefined;
 
-/** jq-web, loaded once and only when a route uses jq. */
-function jqWeb(): Promise<JqWeb> {
-  loading ??= createRequire(import.meta.url)('jq-web') as Promise<JqWeb>;
-  return loading;
+  run(json: string, program: string): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ json, program, resolve, reject });
+      this.#next();
+    });
+  }
+
+  #next(): void {
+    if (this.#current !== undefined) return;
+    const call = this.#waiting.shift();
+    if (call === undefined) {
+      this.#worker?.unref(); // Idle: do not keep the process alive.
+      return;
+    }
+    const worker = this.#thread();
+    worker.ref();
+    const timer = setTimeout(() => this.#abandon(new JqTimeout(`jq ran longer than ${TRANSFORM_TIMEOUT_MS} ms`)), TRANSFORM_TIMEOUT_MS);
+    this.#current = { call, timer };
+    worker.postMessage({ json: call.json, program: call.program });
+  }
+
+  #thread(): Worker {
+    if (this.#worker !== undefined) return this.#worker;
+    const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { jqWeb: createRequire(import.meta.url).resolve('jq-web') } });
+    worker.on('message', (answer: Answer) => {
+      const current = this.#current;
+      if (current === undefined || this.#worker !== worker) return; // From a thread abandoned meanwhile.
+      clearTimeout(current.timer);
+      this.#current = undefined;
+      current.call.resolve(answer);
+      this.#next();
+    });
+    worker.on('error', (error) => this.#abandon(new Error(`the jq thread failed: ${error.message}`)));
+    worker.on('exit', () => {
+      if (this.#worker === worker) this.#abandon(new Error('the jq thread exited'));
+    });
+    this.#worker = worker;
+    return worker;
+  }
+
+  /** Fails the running call and throws its thread away; the calls waiting get a fresh one. */
+  #abandon(error: Error): void {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    void worker?.terminate();
+    const current = this.#current;
+    this.#current = undefined;
+    if (current !== undefined) {
+      clearTimeout(current.timer);
+      current.call.reject(error);
+    }
+    this.#next();
+  }
 }
+
+let thread: JqThread | undefined;
 
 export async function compileJq(program: string): Promise<Transform> {
-  const jq = await jqWeb();
+  thread ??= new JqThread();
+  const jq = thread;
   try {
-    run(jq, 'null', program);
-  } catch (error) {
-    const exit = (error as { exitCode?: number }).exitCode;
+    const probe = await jq.run('null', program);
     // 5 is a runtime error on the probe input (null): the program itself compiled.
-    if (exit !== 5) throw new TransformCompileError(firstLine(error));
+    if (!probe.ok && probe.exitCode !== 5) throw new TransformCompileError(firstLine(probe.text));
+  } catch (error) {
+    // A program that does not end on null may still end on a real message; it compiled.
+    if (!(error instanceof JqTimeout)) throw error;
   }
   return async (message) => {
-    let out: string | undefined | null;
+    let answer: Answer;
     try {
-      out = run(jq, JSON.stringify(message), program);
+      answer = await jq.run(JSON.stringify(message), program);
     } catch (error) {
-      throw new Error(`jq failed: ${firstLine(error)}`);
+      throw new Error(`jq failed: ${(error as Error).message}`);
     }
-    const first = (out ?? '').split('\n').find((line) => line.trim() !== '');
+    if (!answer.ok) throw new Error(`jq failed: ${firstLine(answer.text)}`);
+    const first = answer.out.split('\n').find((line) => line.trim() !== '');
     if (first === undefined) throw new Error('jq produced no output');
     return JSON.parse(first) as unknown;
   };
 }
 
-/**
- * jq-web's runtime sets `process.exitCode` to jq's exit status when it was unset before
- * (a failed filter would make the whole process exit non-zero later): put it back.
- */
-function run(jq: JqWeb, json: string, program: string): string | undefined | null {
-  const before = process.exitCode;
-  try {
-    return jq.raw(json, program, ['-c']);
-  } finally {
-    process.exitCode = before;
-  }
-}
-
-function firstLine(error: unknown): string {
-  const text = String((error as { stderr?: string }).stderr ?? (error as Error).message ?? error);
+function firstLine(text: string): string {
   return text.split('\n').find((line) => line.startsWith('jq: error')) ?? text.split('\n')[0] ?? text;
 }

@@ -1,11 +1,19 @@
-/** JSONata transforms: compiled once at load, evaluated in-process (microseconds per message). */
+/**
+ * JSONata transforms: compiled once at load, evaluated in-process (microseconds per message).
+ * JSONata's own guardrails bound each evaluation: time (a non-terminating tail recursion would
+ * otherwise starve the event loop with microtasks), recursion depth and sequence length.
+ *
+ * @module
+ */
 import jsonata from 'jsonata';
-import { TransformCompileError, type Transform } from './types.js';
+import { TRANSFORM_TIMEOUT_MS, TransformCompileError, type Transform } from './types.js';
+
+const GUARDRAILS = { timeout: TRANSFORM_TIMEOUT_MS, stack: 1000, sequence: 1_000_000 };
 
 export function compileJsonata(expression: string): Transform {
   let compiled: ReturnType<typeof jsonata>;
   try {
-    compiled = jsonata(expression);
+    compiled = jsonata(expression, GUARDRAILS);
   } catch (error) {
     throw new TransformCompileError(describe(error));
   }

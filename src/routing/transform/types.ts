@@ -8,3 +8,10 @@ export class TransformCompileError extends Error {
     this.name = 'TransformCompileError';
   }
 }
+
+/**
+ * Longest a transform may run on one message before it fails (JSONata's guard, jq's thread
+ * is terminated): a transform is a reshaping, never a computation, so this only stops
+ * programs that do not end.
+ */
+export const TRANSFORM_TIMEOUT_MS = 1000;

@@ -36,7 +36,7 @@ export class SqliteSource implements PullSource {
   #delivery(row: MessageRow, lease: string): Delivery {
     const { stmts, handle, queue } = this;
     const id = row.id;
-    const write = (op: () => unknown): Promise<void> => handle.commit.run(op).then(() => undefined);
+    const write = (op: () => unknown, options?: { atomic: boolean }): Promise<void> => handle.commit.run(op, options).then(() => undefined);
     return {
       messageId: String(id),
       body: row.body,
@@ -58,12 +58,14 @@ export class SqliteSource implements PullSource {
       },
       extend: (ms) => write(() => stmts.extend.run({ id, lease, until: Date.now() + ms })),
       deadLetter: (reason) =>
-        write(() => {
-          // Runs inside the group commit: the delete and the insert land in the same transaction.
-          const taken = stmts.take.get({ id, lease });
-          if (taken === undefined) return;
-          stmts.bury.run({ queue, message_id: String(id), body: taken.body, attempts: taken.attempts, reason, at: Date.now() });
-        }),
+        write(
+          () => {
+            const taken = stmts.take.get({ id, lease });
+            if (taken === undefined) return;
+            stmts.bury.run({ queue, message_id: String(id), body: taken.body, attempts: taken.attempts, reason, at: Date.now() });
+          },
+          { atomic: true },
+        ),
     };
   }
 }

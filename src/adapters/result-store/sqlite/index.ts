@@ -41,6 +41,8 @@ type Options = z.infer<typeof optionsSchema>;
 
 const SWEEP_BATCH = 1000;
 const FEED_BATCH = 10_000;
+/** For the group commit: ops that write several rows roll back together. */
+const ATOMIC = { atomic: true } as const;
 
 export const factory: ResultStoreFactory = {
   type: 'sqlite',
@@ -96,7 +98,7 @@ class SqliteResultStore implements ResultStore {
         this.#remove(record.id); // An expired record not swept yet: its id is free again.
         this.stmts.insert.run(row);
       }
-    });
+    }, ATOMIC);
     this.#announce({ id: record.id, status: record.status });
     return record;
   }
@@ -108,15 +110,12 @@ class SqliteResultStore implements ResultStore {
 
   async transition(request: TransitionRequest): Promise<TransitionResult> {
     this.#assertOpen();
-    const result = await this.handle.commit.run(() => this.#applyTransition(request));
+    const result = await this.handle.commit.run(() => this.#applyTransition(request), ATOMIC);
     if (result.ok) this.#announce({ id: request.id, status: result.record.status });
     return result;
   }
 
-  /**
-   * Runs inside the group commit, so read-check-write is atomic (the commit holds SQLite's
-   * write lock). Both rows are built before the first write, so nothing can fail between them.
-   */
+  /** Runs inside the group commit, so read-check-write is atomic (the commit holds SQLite's write lock). */
   #applyTransition(request: TransitionRequest): TransitionResult {
     const now = Date.now();
     const row = this.stmts.live.get({ id: request.id, now });
@@ -144,7 +143,7 @@ class SqliteResultStore implements ResultStore {
   }
 
   async delete(id: string): Promise<void> {
-    await this.handle.commit.run(() => this.#remove(id));
+    await this.handle.commit.run(() => this.#remove(id), ATOMIC);
   }
 
   onChange(listener: ChangeListener): () => void {
@@ -219,7 +218,7 @@ class SqliteResultStore implements ResultStore {
         const ids = this.stmts.expired.all({ now: Date.now(), limit: SWEEP_BATCH });
         for (const { id } of ids) this.#remove(id);
         return ids.length;
-      });
+      }, ATOMIC);
       if (removed > 0) this.logger.debug({ removed }, 'sqlite store: expired records removed');
     } catch (error) {
       this.logger.warn({ err: error }, 'sqlite store: sweeping expired records failed');

@@ -1,8 +1,10 @@
 /**
  * Group commit: every write asked for during one turn of the event loop runs in a single
  * SQLite transaction, committed once. Each write still succeeds or fails on its own (a
- * constraint error in one does not undo the others); a failure of the commit itself rejects
- * them all. Callers get their promise back only after the commit, so "resolved" means durable.
+ * constraint error in one does not undo the others; an atomic write that fails half-way is
+ * rolled back to its savepoint); an error that ends the whole transaction — SQLite rolls back
+ * by itself on a full disk or an I/O error — or a failed commit rejects them all. Callers get
+ * their promise back only after the commit, so "resolved" means durable.
  *
  * @module
  */
@@ -10,6 +12,7 @@ import type { Database } from 'better-sqlite3';
 
 interface Pending {
   readonly op: () => unknown;
+  readonly atomic: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -25,6 +28,17 @@ export class GroupCommit {
     db: Database,
     private readonly translate: (error: unknown) => unknown,
   ) {
+    // Called inside the batch transaction, better-sqlite3 runs this one as a savepoint.
+    const savepoint = db.transaction((op: () => unknown) => op());
+    const runOne = (pending: Pending): Outcome => {
+      try {
+        return { ok: true, value: pending.atomic ? savepoint(pending.op) : pending.op() };
+      } catch (error) {
+        // SQLite rolled the whole transaction back: the earlier writes are gone too.
+        if (!db.inTransaction) throw error;
+        return { ok: false, error };
+      }
+    };
     // IMMEDIATE takes the write lock up front, so a batch never fails half-way on lock upgrade.
     const tx = db.transaction((batch: readonly Pending[]) => batch.map(runOne));
     this.#runBatch = (batch) => tx.immediate(batch);
@@ -32,12 +46,12 @@ export class GroupCommit {
 
   /**
    * Queues `op` for the next commit. `op` runs inside the transaction. If it throws, its
-   * promise rejects and the other ops still commit — so an op that writes several rows must
-   * not throw after its first write (or must wrap its writes in a savepoint).
+   * promise rejects and the other ops still commit. An op that writes more than one row must
+   * say `atomic`, so a failure after its first write undoes that write too.
    */
-  run<T>(op: () => T): Promise<T> {
+  run<T>(op: () => T, options: { atomic?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ op, atomic: options.atomic ?? false, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(this.#flush);
@@ -69,12 +83,4 @@ export class GroupCommit {
       else pending.reject(this.translate(outcome.error));
     });
   };
-}
-
-function runOne(pending: Pending): Outcome {
-  try {
-    return { ok: true, value: pending.op() };
-  } catch (error) {
-    return { ok: false, error };
-  }
 }
