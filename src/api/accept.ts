@@ -59,10 +59,12 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
     const error: unknown = published.reason;
     events.emit('request:publish_failed', { id, queue: backendQueue, error: error as Error });
     // Nothing half-written: the record goes too, and the client hears 503 (or 413), not 202.
+    // Should the delete fail as well, the orphan record reads as TIMEOUT once its deadline
+    // passes (api/overdue.ts) and expires with its TTL.
     if (created.status === 'fulfilled') await store.delete(id).catch(() => undefined);
     throw isHqmError(error) && error.code === 'HQM_ERR_BODY_TOO_LARGE' ? error : unavailable(error, 'the queue');
   }
-  // A message without its record is dropped by the worker once its grace period has passed.
+  // A message without its record is dead-lettered by the worker once its grace period has passed.
   if (created.status === 'rejected') throw unavailable(created.reason, 'the result store');
   events.emit('request:submitted', { id, queue: backendQueue });
   return created.value;

@@ -5,9 +5,9 @@
  * @module
  */
 import { ValidationError, type FieldIssue } from '../core/errors.js';
-import { PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NAMES } from '../core/request/envelope.js';
+import { MAX_TIMEOUT_SECONDS, PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NAMES } from '../core/request/envelope.js';
+import { isHttpUrl } from '../core/http.js';
 
-const MAX_TIMEOUT_SECONDS = 365 * 24 * 3600;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const METHOD = /^[A-Za-z]+$/;
 /** RFC 9110 field-value characters: tab, visible ASCII, obs-text; what an HTTP client can send. */
@@ -54,14 +54,6 @@ function validPriority(value: unknown): boolean {
   return typeof value === 'string' && Object.hasOwn(PRIORITY_NAMES, value.toLowerCase());
 }
 
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 /** `?wait=N`: seconds, non-negative, capped at `max`. Absent means 0. */
 export function parseWait(raw: string | undefined, max: number): number {

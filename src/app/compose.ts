@@ -71,7 +71,6 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     if (roles.worker) {
       const processor = await chooseProcessor(config, proxy);
       worker = new WorkerPool({ queue, store, processor, events, logger: logger.child({ component: 'worker' }) }, workerOptions(config, workerId));
-      worker.start();
     }
 
     let url: string | undefined;
@@ -81,6 +80,8 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
       api = await buildApi({ queue, store, events, metrics, logger, components, options: apiOptions(config, { proxy, routes }) });
       url = await api.listen({ host: config.server.host, port: config.server.port });
     }
+    // Only once the port is ours: a start-up that fails on listen has taken no message.
+    worker?.start();
 
     logger.info(
       { version: VERSION, url, roles: Object.entries(roles).flatMap(([r, on]) => (on ? [r] : [])), queue: queue.type, store: store.type, worker_id: workerId },
@@ -91,9 +92,16 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         logger.info({}, 'shutting down');
-        await api?.close(); // (1) no new HTTP requests; in-flight ones finish
-        await worker?.stop(); // (2) stop consuming, (3) drain or release in-flight work
-        await closeBackends(); // (4) flush pending writes, (5) close connections
+        // Each step runs even when an earlier one failed: the backends are always closed.
+        try {
+          await api?.close(); // (1) no new HTTP requests; in-flight ones finish
+        } finally {
+          try {
+            await worker?.stop(); // (2) stop consuming, (3) drain or release in-flight work
+          } finally {
+            await closeBackends(); // (4) flush pending writes, (5) close connections
+          }
+        }
         logger.info({}, 'shutdown complete');
       })();
       return stopping;

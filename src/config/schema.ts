@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { bool, int, list, num, optionalStr, str, structured } from './fields.js';
+import { isHttpUrl } from '../core/http.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'] as const;
 
@@ -34,7 +35,7 @@ const api = z
     max_wait_seconds: num().pipe(z.number().min(0).max(3600)).default(30),
     /** Serve /docs (Swagger UI). /openapi.json is always served. */
     docs_enabled: bool().default(true),
-    /** Honour X-Forwarded-* from a proxy in front (true, or a hop count / address list). */
+    /** Honour X-Forwarded-* from a proxy in front. */
     trust_proxy: bool().default(false),
   })
   .strict();
@@ -130,7 +131,7 @@ const worker = z
     /** Accepted for compatibility; deliveries are fetched in batches of free slots. */
     batch_size: int().pipe(z.number().min(1)).default(10),
     /** Default deadline of a request, counted from submission, when metadata.timeout is absent. */
-    timeout_seconds: num().pipe(z.number().gt(0)).default(300),
+    timeout_seconds: num().pipe(z.number().gt(0).max(31_536_000)).default(300),
     max_retries: int().pipe(z.number().min(0).max(100)).default(3),
     retry_delay_base: num().pipe(z.number().min(0)).default(1),
     retry_delay_max: num().pipe(z.number().min(0)).default(60),
@@ -330,12 +331,5 @@ export const configSchema = z
     }
   });
 
-function isHttpUrl(value: string): boolean {
-  try {
-    return ['http:', 'https:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}
 
 export type Config = z.output<typeof configSchema>;

@@ -52,3 +52,13 @@ export function rawBody(body: Buffer): RawBody {
 export function rawBytes(raw: RawBody): Buffer {
   return raw.encoding === 'base64' ? Buffer.from(raw.data, 'base64') : Buffer.from(raw.data, 'utf8');
 }
+
+/** An absolute http: or https: URL. */
+export function isHttpUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

@@ -9,6 +9,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { HqmEvents } from '../core/events.js';
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** How long one queue stats() answer serves scrapes: a burst of scrapers costs the backend one count. */
+const STATS_REUSE_MS = 1000;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -127,12 +129,15 @@ export class Metrics {
 
   /** Reports queue depth, in-flight and dead-letter counts, read from the backend at scrape time. */
   trackQueue(queueName: string, stats: () => Promise<{ depth: number; inFlight: number; deadLettered: number }>): void {
-    const read = async (): Promise<{ depth: number; inFlight: number; deadLettered: number } | undefined> => {
-      try {
-        return await stats();
-      } catch {
-        return undefined; // The backend is down: /health says so; the gauges keep their last value.
+    // The three gauges are collected together on each scrape: one stats() call serves them all.
+    let shared: { at: number; value: Promise<{ depth: number; inFlight: number; deadLettered: number } | undefined> } | undefined;
+    const read = (): Promise<{ depth: number; inFlight: number; deadLettered: number } | undefined> => {
+      const now = Date.now();
+      if (shared === undefined || now - shared.at > STATS_REUSE_MS) {
+        // A failure reads as undefined: /health says the backend is down; the gauges keep their last value.
+        shared = { at: now, value: stats().catch(() => undefined) };
       }
+      return shared.value;
     };
     new Gauge({
       name: 'openhqm_queue_depth',

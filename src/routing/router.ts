@@ -16,6 +16,7 @@ import { compileJsonata } from './transform/jsonata.js';
 import { compileJsonPath } from './transform/jsonpath.js';
 import { compileTemplate } from './transform/template.js';
 import type { Transform } from './transform/types.js';
+import { isHttpUrl } from '../core/http.js';
 
 /** The original's routing result, field for field. */
 export interface RoutingResult {
@@ -215,7 +216,7 @@ async function compileCondition(spec: ConditionSpec): Promise<Condition> {
 }
 
 function checkEndpoint(endpoint: string, route: string | null, options: CompileOptions, issues: RouteIssue[], warnings: RouteIssue[]): void {
-  if (options.endpointKnown === undefined || options.endpointKnown(endpoint) || /^https?:\/\//i.test(endpoint)) return;
+  if (options.endpointKnown === undefined || options.endpointKnown(endpoint) || isHttpUrl(endpoint)) return;
   const issue = { route, message: `endpoint "${endpoint}" is neither configured in proxy.endpoints nor a URL` };
   if (options.unknownEndpoint === 'warn') warnings.push(issue);
   else issues.push(issue);

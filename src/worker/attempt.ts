@@ -147,7 +147,7 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   if (deadline !== null && Date.now() >= deadline) return { kind: 'timeout', outcome: failure(DEADLINE_MESSAGE, 0) };
-  const deadlineTimer = armDeadline(controller, deadline);
+  const disarm = armDeadline(controller, deadline);
   try {
     const id = envelope.correlation_id;
     // Promise.resolve().then: a processor that is not async (or throws synchronously) works too.
@@ -173,7 +173,7 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : thrown;
     return onFailure(reason, { attempt, policy: deps.retry, elapsedMs: elapsed() });
   } finally {
-    if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
+    disarm();
   }
 }
 
@@ -232,12 +232,19 @@ async function apply(
   }
 }
 
-/** Node timers overflow past ~24.8 days; a deadline further away than that is not armed. */
+/** Node timers overflow past ~24.8 days: a deadline further away is reached in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-function armDeadline(controller: AbortController, deadline: number | null): NodeJS.Timeout | undefined {
-  if (deadline === null || deadline - Date.now() > MAX_TIMER_MS) return undefined;
-  return setTimeout(() => controller.abort(new HqmError('HQM_ERR_DEADLINE_EXCEEDED', `deadline ${new Date(deadline).toISOString()} passed`)), Math.max(0, deadline - Date.now()));
+/** Aborts `controller` at `deadline`; returns the disarm. */
+function armDeadline(controller: AbortController, deadline: number | null): () => void {
+  if (deadline === null) return () => undefined;
+  let timer: NodeJS.Timeout;
+  const arm = (): void => {
+    const left = deadline - Date.now();
+    timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(() => controller.abort(new HqmError('HQM_ERR_DEADLINE_EXCEEDED', `deadline ${new Date(deadline).toISOString()} passed`)), Math.max(0, left));
+  };
+  arm();
+  return () => clearTimeout(timer);
 }
 
 /** Settles as soon as the signal aborts, even if the processor ignores it. */

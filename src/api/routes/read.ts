@@ -5,16 +5,16 @@
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HqmError } from '../../core/errors.js';
 import { isCorrelationId } from '../../core/request/ids.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { waitForTerminal } from '../accept.js';
-import { settleOverdue } from '../overdue.js';
 import type { RouteContext } from '../context.js';
+import { settleOverdue } from '../overdue.js';
 import { presentEvents, presentResult, presentStatus } from '../present.js';
 import { sendUpstreamAnswer } from '../replay.js';
 import { errorResponse, eventsResponse, idParams, resultResponse, statusResponse, waitQuery } from '../schemas.js';
 import { parseWait } from '../validate.js';
-import { notFound } from './submit.js';
 
 type IdRequest = FastifyRequest<{ Params: { correlation_id: string }; Querystring: { wait?: string } }>;
 
@@ -89,4 +89,8 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       return presentEvents(id, events);
     },
   );
+}
+
+function notFound(): HqmError {
+  return new HqmError('HQM_ERR_NOT_FOUND', 'Request not found or expired');
 }

@@ -1,6 +1,5 @@
 /** `POST /api/v1/submit` (and its `?wait=N` sync mode). */
 import type { FastifyInstance } from 'fastify';
-import { HqmError } from '../../core/errors.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { accept, waitForTerminal } from '../accept.js';
 import type { RouteContext } from '../context.js';
@@ -44,8 +43,4 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
         .send({ correlation_id: record.id, status: record.status, submitted_at: new Date(record.submittedAt).toISOString() });
     },
   );
-}
-
-export function notFound(): HqmError {
-  return new HqmError('HQM_ERR_NOT_FOUND', 'Request not found or expired');
 }

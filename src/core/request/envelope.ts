@@ -96,13 +96,6 @@ export function decodeMessage(raw: string, defaults: { timeout: number; timestam
   };
 }
 
-/** Decodes a message that must be an envelope (as OpenHQM writes them). */
-export function decodeEnvelope(raw: string, defaults: { timeout: number }): Envelope {
-  const decoded = decodeMessage(raw, defaults);
-  if (decoded.kind === 'bare') throw invalid('message is not an OpenHQM envelope (correlation_id and payload)');
-  return decoded.envelope;
-}
-
 /** The envelope of a bare message: a stable id, its payload, default metadata. */
 export function wrapBare(payload: Readonly<Record<string, unknown>>, correlationId: string, enqueuedAt: number, defaults: { timeout: number }): Envelope {
   return {
@@ -117,6 +110,9 @@ export function wrapBare(payload: Readonly<Record<string, unknown>>, correlation
   };
 }
 
+/** Longest deadline a request may have (a year); the API refuses more, other producers are capped. */
+export const MAX_TIMEOUT_SECONDS = 365 * 24 * 3600;
+
 /**
  * Fills in defaults for the metadata a client sent (already validated at the API edge).
  * Named priorities become numbers; unknown keys are kept for the processor.
@@ -125,7 +121,7 @@ export function normalizeMetadata(input: Readonly<Record<string, unknown>>, defa
   // Known keys first, in a fixed order (one object shape for every request); extras after.
   const metadata: Record<string, unknown> = {
     priority: resolvePriority(input.priority),
-    timeout: typeof input.timeout === 'number' && input.timeout > 0 ? input.timeout : defaults.timeout,
+    timeout: typeof input.timeout === 'number' && input.timeout > 0 ? Math.min(input.timeout, MAX_TIMEOUT_SECONDS) : defaults.timeout,
     retry_count: typeof input.retry_count === 'number' ? input.retry_count : 0,
     endpoint: typeof input.endpoint === 'string' ? input.endpoint : null,
     method: typeof input.method === 'string' ? input.method.toUpperCase() : null,

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { HqmError } from '../errors.js';
 
 export const STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'TIMEOUT', 'CANCELLED'] as const;
 export type Status = (typeof STATUSES)[number];
@@ -36,11 +35,6 @@ export function canTransition(from: Status, to: Status): boolean {
   return NEXT[from].includes(to);
 }
 
-/** Statuses reachable in one step from `from`. */
-export function nextStatuses(from: Status): readonly Status[] {
-  return NEXT[from];
-}
-
 /**
  * The attempt fence of a move to `to`, as data: while the record is in `holder`, the attempt
  * making the move must be the `same` as the record's, or a `later` one. Stores whose atomic
@@ -67,17 +61,4 @@ export function attemptMayMove(current: { status: Status; attempt: number }, to:
 export function fenceHolds(fence: AttemptFence, current: { status: Status; attempt: number }, attempt: number): boolean {
   if (current.status !== fence.holder) return true;
   return fence.rule === 'later' ? attempt > current.attempt : attempt === current.attempt;
-}
-
-export class InvalidTransitionError extends HqmError {
-  constructor(
-    readonly from: Status,
-    readonly to: Status,
-  ) {
-    super('HQM_ERR_INVALID_TRANSITION', `a request cannot move from ${from} to ${to}`, { details: { from, to } });
-  }
-}
-
-export function assertTransition(from: Status, to: Status): void {
-  if (!canTransition(from, to)) throw new InvalidTransitionError(from, to);
 }

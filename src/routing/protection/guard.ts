@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { setTimeout } from 'node:timers/promises';
 import { DeferralError } from '../../core/errors.js';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
 import { ConcurrencyLimit, RateLimit } from './limits.js';
@@ -61,7 +62,7 @@ export class EndpointGuard {
     }
     if (wait !== undefined && wait > 0) {
       try {
-        await delay(wait, signal);
+        await setTimeout(wait, undefined, { signal });
       } catch (error) {
         release();
         this.breaker.abandon(admission.probe);
@@ -80,19 +81,4 @@ export class EndpointGuard {
       },
     };
   }
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

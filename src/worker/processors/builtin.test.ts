@@ -53,6 +53,6 @@ describe('built-in operations', () => {
     const controller = new AbortController();
     const pending = run({ operation: 'sleep', seconds: 60 }, controller.signal);
     controller.abort(new Error('stop'));
-    await expect(pending).rejects.toThrow('stop');
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
   });
 });

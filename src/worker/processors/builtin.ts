@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { coerceError } from '../../core/errors.js';
+import { setTimeout } from 'node:timers/promises';
 import type { Processor } from '../processor.js';
 import { PermanentError } from '../processor.js';
 
@@ -32,9 +32,11 @@ export const builtinProcessor: Processor = async (request, ctx) => {
     case 'error':
       if (request.payload.retryable === true) throw Object.assign(new Error('Test error'), { retryable: true });
       throw new PermanentError('Test error');
-    case 'sleep':
-      output = await sleep(seconds(request.payload.seconds), ctx.signal);
+    case 'sleep': {
+      const s = seconds(request.payload.seconds);
+      output = await setTimeout(s * 1000, `slept ${s}s`, { signal: ctx.signal });
       break;
+    }
     default:
       output = `Unknown operation: ${asText(operation)}`;
   }
@@ -48,19 +50,4 @@ function asText(value: unknown): string {
 
 function seconds(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? Math.min(Math.max(value, 0), 3600) : 1;
-}
-
-function sleep(s: number, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(coerceError(signal.reason));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(`slept ${s}s`);
-    }, s * 1000);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(coerceError(signal.reason));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -76,11 +76,13 @@ function prepare(db: Database): QueueStatements {
          SELECT visible_at FROM (SELECT MIN(id), visible_at FROM hqm_queue_messages INDEXED BY hqm_queue_partition
                                  WHERE queue = :queue AND partition_key IS NOT NULL GROUP BY partition_key))`,
     ),
+    // Two passes, each cheap: the total from the order index alone, and the split from the
+    // rows not visible yet (in flight or delayed — usually few) by a range of the visibility index.
     counts: db.prepare(
-      `SELECT COUNT(*) AS total,
-              SUM(lease IS NOT NULL AND visible_at > :now) AS in_flight,
-              SUM(lease IS NULL AND visible_at > :now) AS delayed
-       FROM hqm_queue_messages WHERE queue = :queue`,
+      `SELECT (SELECT COUNT(*) FROM hqm_queue_messages INDEXED BY hqm_queue_order WHERE queue = :queue) AS total,
+              SUM(lease IS NOT NULL) AS in_flight,
+              SUM(lease IS NULL) AS delayed
+       FROM hqm_queue_messages INDEXED BY hqm_queue_visible WHERE queue = :queue AND visible_at > :now`,
     ),
     deadCount: db.prepare('SELECT COUNT(*) AS n FROM hqm_dead_letters WHERE queue = :queue'),
     deadList: db.prepare(
