@@ -23,7 +23,7 @@ import { defineScript, type RedisClient, type ScriptCall } from '../../shared/re
 import { BANDS } from './keys.js';
 
 /** How many KEYS PROMOTE takes: heads, the key's list, held, delayed, delayed data, the streams. */
-export const PARTITION_KEYS = 5 + BANDS;
+const PARTITION_KEYS = 5 + BANDS;
 
 /** Helpers every script shares. */
 const PRELUDE = `
