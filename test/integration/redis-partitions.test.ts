@@ -116,10 +116,11 @@ describe('redis queue: per-key order', () => {
     });
     await all.promise;
     expect(overtaken).toBe(false);
-    expect(seen.filter((s) => s.body.startsWith('k:'))).toEqual([
-      { body: 'k:0', attempt: 2 },
-      { body: 'k:1', attempt: 1 },
-    ]);
+    const keyed = seen.filter((s) => s.body.startsWith('k:'));
+    expect(keyed.map((s) => s.body)).toEqual(['k:0', 'k:1']);
+    // A re-claim counts the lapsed delivery (2, or more had the doomed consumer re-claimed it first).
+    expect(keyed[0]?.attempt).toBeGreaterThanOrEqual(2);
+    expect(keyed[1]?.attempt).toBe(1);
     expect(await survivor.stats(queue)).toMatchObject({ depth: 0, inFlight: 0 });
     expect(await bookkeeping(queue)).toEqual({ heads: {}, held: 0, lists: [] });
   });
