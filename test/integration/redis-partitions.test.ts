@@ -106,13 +106,15 @@ describe('redis queue: per-key order', () => {
     const seen: Array<{ body: string; attempt: number }> = [];
     let headSettled = false;
     let overtaken = false;
+    let acked = 0;
     const all = deferred();
     survivor.consume(queue, { concurrency: 4, visibilityTimeoutMs: 30_000 }, async (d) => {
       seen.push({ body: d.body, attempt: d.attempt });
       if (d.body === 'k:1' && !headSettled) overtaken = true;
       if (d.body === 'k:0') headSettled = true;
       await d.ack();
-      if (seen.length === 3) all.resolve();
+      acked += 1;
+      if (acked === 3) all.resolve();
     });
     await all.promise;
     expect(overtaken).toBe(false);
@@ -162,6 +164,7 @@ describe('redis queue: per-key order', () => {
     await q.publish(queue, { body: 'b:1', partitionKey: 'b' });
     const ledger = new KeyLedger();
     const arrivals = new Map<string, number>();
+    let settled = 0;
     const all = deferred();
     q.consume(queue, { concurrency: 4, visibilityTimeoutMs: 30_000 }, async (d) => {
       ledger.take(d);
@@ -169,7 +172,8 @@ describe('redis queue: per-key order', () => {
       await turn();
       ledger.settling(d, true);
       await d.ack();
-      if (arrivals.size === 5) all.resolve();
+      settled += 1;
+      if (settled === 5) all.resolve();
     });
     await all.promise;
     expect(ledger.overlaps).toEqual([]);
