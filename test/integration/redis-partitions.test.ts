@@ -89,7 +89,7 @@ describe('redis queue: per-key order', () => {
   it('re-claims a head whose consumer died once its lease lapses; the next message of its key waits for it', async (ctx) => {
     if (skip !== undefined) return ctx.skip(skip);
     const queue = newQueueName();
-    const dying = await queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context);
+    const dying = await openQueue(); // Closed below; closing again after the test is harmless.
     await dying.publish(queue, { body: 'k:0', partitionKey: 'k' });
     await dying.publish(queue, { body: 'k:1', partitionKey: 'k' });
     await dying.publish(queue, { body: 'free:0' });
