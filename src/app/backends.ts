@@ -49,7 +49,7 @@ export function checkCapabilities(config: Config, roles: Roles, queue: QueueBack
     issues.push({ path: 'worker.retry_delay_base', message: `the ${queue.type} queue cannot delay messages; set it to 0 (immediate retries) or choose a backend with delays` });
   }
   if (config.partitioning.enabled && config.partitioning.strategy !== 'round_robin' && !queue.capabilities.partitionOrdering) {
-    issues.push({ path: 'partitioning.enabled', message: `the ${queue.type} queue cannot keep the order of a partition key; use a backend that can (sqlite, memory) or strategy round_robin` });
+    issues.push({ path: 'partitioning.enabled', message: `the ${queue.type} queue cannot keep the order of a partition key; use a backend that can (sqlite, redis, memory) or strategy round_robin` });
   }
   if (issues.length > 0) {
     throw new HqmError('HQM_ERR_CAPABILITY', issues.map((i) => `${i.path}: ${i.message}`).join('\n'), { details: { issues } });

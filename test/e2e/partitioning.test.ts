@@ -1,65 +1,17 @@
 /**
- * Partitioning end to end: requests with the same key are processed one at a time, in
- * submission order, across two worker processes — and when one is killed mid-stream its keys
- * pass to the other after the visibility timeout.
+ * Partitioning end to end on SQLite: requests with the same key are processed one at a time,
+ * in submission order, across two worker processes — and when one is killed mid-stream its
+ * keys pass to the other after the visibility timeout (test/helpers/partitioning.ts).
  */
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { finished, startCli, submit } from '../helpers/cli.js';
+import { describe, it } from 'vitest';
+import { runPartitionScenario } from '../helpers/partitioning.js';
 import { tempDir } from '../helpers/temp.js';
-import { startUpstream } from '../helpers/upstream.js';
-import { waitFor } from '../helpers/wait.js';
-
-const KEYS = 10;
-const PER_KEY = 12;
 
 describe('partitioning across worker processes', () => {
   const dir = tempDir();
 
   it('keeps each key in order, one at a time, through a SIGKILL of a worker', async () => {
-    const upstream = await startUpstream();
-    const env = {
-      OPENHQM_SQLITE__PATH: join(dir, 'partitions.db'),
-      OPENHQM_PROXY__ENABLED: 'true',
-      OPENHQM_PROXY__DEFAULT_ENDPOINT: `${upstream.url}/ordered?ms=25`,
-      OPENHQM_PARTITIONING__ENABLED: 'true',
-      OPENHQM_PARTITIONING__STRATEGY: 'key',
-      OPENHQM_PARTITIONING__PARTITION_KEY_FIELD: 'metadata.session_id',
-      OPENHQM_QUEUE__VISIBILITY_TIMEOUT_SECONDS: '2',
-      OPENHQM_WORKER__COUNT: '8',
-    };
-    const api = await startCli(['api'], env).ready();
-    const ids: string[] = [];
-    for (let seq = 0; seq < PER_KEY; seq += 1) {
-      for (let k = 0; k < KEYS; k += 1) {
-        const res = await submit(api.url, { key: `session-${k}`, seq }, { session_id: `session-${k}` });
-        expect(res.status).toBe(202);
-        ids.push(res.body.correlation_id as string);
-      }
-    }
-    const doomed = await startCli(['worker'], { ...env, OPENHQM_WORKER__ID: 'doomed' }).ready();
-    const survivor = await startCli(['worker'], { ...env, OPENHQM_WORKER__ID: 'survivor' }).ready();
-    await waitFor(() => upstream.calls.length >= 30, { what: 'work under way' });
-    doomed.kill('SIGKILL');
-    expect((await doomed.exited).signal).toBe('SIGKILL');
-
-    for (const id of ids) expect(await finished(api.url, id, 60_000)).toMatchObject({ status: 'COMPLETED' });
-
-    for (let k = 0; k < KEYS; k += 1) {
-      const calls = upstream.calls.filter((c) => c.key === `session-${k}`);
-      const seqs = calls.map((c) => c.seq);
-      // In submission order; a call cut short by the kill may be repeated, never overtaken.
-      expect(seqs, `session-${k}`).toEqual([...seqs].sort((a, b) => a - b));
-      expect(new Set(seqs)).toEqual(new Set(Array.from({ length: PER_KEY }, (_, i) => i)));
-      for (let i = 1; i < calls.length; i += 1) {
-        expect(calls[i]!.start, `session-${k} overlap`).toBeGreaterThanOrEqual(calls[i - 1]!.end);
-      }
-    }
-    // Different keys did run at the same time.
-    const overlapping = upstream.calls.some((a) => upstream.calls.some((b) => a.key !== b.key && a.start < b.end && b.start < a.end));
-    expect(overlapping).toBe(true);
-    for (const p of [api, survivor]) p.kill('SIGTERM');
-    expect((await survivor.exited).code).toBe(0);
-    expect((await api.exited).code).toBe(0);
+    await runPartitionScenario({ OPENHQM_SQLITE__PATH: join(dir, 'partitions.db') });
   }, 120_000);
 });

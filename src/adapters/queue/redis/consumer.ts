@@ -8,7 +8,9 @@
  *   by any process wakes this consumer at once. Delayed messages and lapsed leases wake it
  *   through `nextDueAt` (and the loop looks again at least once a second).
  * - Each delivery settles through a lease-checked script, so a settle from a lapsed delivery
- *   changes nothing.
+ *   changes nothing. Acknowledging or dead-lettering a message with a partition key also
+ *   promotes the next message of its key, in the same script (D26); this process's
+ *   subscriptions hear of it at once, others through their blocking XREAD.
  *
  * @module
  */
@@ -155,9 +157,17 @@ export class RedisSource implements PullSource {
     const { band, id, deliveries, fields } = entry;
     const attempt = Number(fields.a ?? 0) + deliveries;
     const messageId = fields.m ?? id;
+    const partitionKey = fields.k ?? null;
     const leaseKeys = [ctx.keys.streams[band] as string, ctx.keys.leases];
     const lease = [ctx.group, id, ctx.consumer, deliveries, `${band}:${id}`];
     const settle = (what: string, call: Promise<unknown>): Promise<void> => guarded(what, call).then(() => undefined);
+    // Ending the head of a key promotes the next message of the key: wake this process's consumers for it.
+    const end = async (what: string, call: Promise<unknown>): Promise<void> => {
+      const reply = await guarded(what, call);
+      const promotedDue: unknown = Array.isArray(reply) ? reply[1] : undefined;
+      if (typeof promotedDue === 'string' && promotedDue !== '') ctx.notify(Number(promotedDue));
+    };
+    const partitionKeys = partitionKey === null ? [] : [ctx.keys.heads, ctx.keys.partition(partitionKey), ctx.keys.held, ctx.keys.delayed, ctx.keys.delayedData, ...ctx.keys.streams];
     const reschedule = async (countedSoFar: number, delayMs: number): Promise<void> => {
       const now = Date.now();
       const due = now + Math.max(0, delayMs);
@@ -171,14 +181,21 @@ export class RedisSource implements PullSource {
       body: fields.b ?? '',
       attempt,
       priority: band,
-      partitionKey: fields.k ?? null,
+      partitionKey,
       enqueuedAt: Number(fields.t ?? 0),
-      ack: () => settle('acknowledging a message', ctx.scripts.ack(leaseKeys, lease)),
+      ack: () =>
+        end(
+          'acknowledging a message',
+          partitionKey === null ? ctx.scripts.ack(leaseKeys, lease) : ctx.scripts.ackKeyed([...leaseKeys, ...partitionKeys], [...lease, partitionKey, messageId, Date.now()]),
+        ),
       retry: (delayMs) => reschedule(attempt, delayMs),
       release: (delayMs = 0) => reschedule(attempt - 1, delayMs),
       extend: (ms) => settle('extending a delivery', ctx.scripts.extend(leaseKeys, [...lease, Date.now() + ms])),
-      deadLetter: (reason) =>
-        settle('dead-lettering a message', ctx.scripts.deadLetter([...leaseKeys, ctx.keys.dead], [...lease, reason, attempt, Date.now(), ctx.deadLetterMaxLen, messageId])),
+      deadLetter: (reason) => {
+        const keys = [...leaseKeys, ctx.keys.dead, ...partitionKeys];
+        const args = [...lease, reason, attempt, Date.now(), ctx.deadLetterMaxLen, messageId, ...(partitionKey === null ? [] : [partitionKey])];
+        return end('dead-lettering a message', partitionKey === null ? ctx.scripts.deadLetter(keys, args) : ctx.scripts.deadLetterKeyed(keys, args));
+      },
     };
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `queue.type: redis` — Redis Streams with one consumer group, shared by any number of API and
  * worker processes (and Redis Cluster). The data layout is in keys.ts, the atomic steps in
- * scripts.ts, and the reasons in docs/adapters.md and docs/architecture.md (D18–D21).
+ * scripts.ts, and the reasons in docs/adapters.md and docs/architecture.md (D18–D21, D26).
  *
  * Capabilities, and why:
  * - `delay`: delayed publishes and retries wait in a sorted set, moved to their stream by a Lua
@@ -14,6 +14,9 @@
  * - `durable`: only when every master has the append-only file on (INFO persistence), since
  *   without it a Redis restart loses what was queued; a warning says so at start-up.
  * - `shared`: any process that reaches the server shares the queue.
+ * - `partitionOrdering`: only the head of each partition key is in a stream (or the delayed
+ *   set); the rest wait in the key's list and the script that acknowledges or dead-letters the
+ *   head promotes the next (D26).
  *
  * @module
  */
@@ -73,8 +76,7 @@ class RedisQueue implements QueueBackend {
     durable: boolean,
     private readonly logger: Logger,
   ) {
-    // Per-key order is not kept yet (it needs a per-key list in the queue's slot); partitioning refuses Redis.
-    this.capabilities = { delay: true, priority: true, fifo: true, maxMessageBytes: options.max_message_bytes, durable, shared: true, partitionOrdering: false };
+    this.capabilities = { delay: true, priority: true, fifo: true, maxMessageBytes: options.max_message_bytes, durable, shared: true, partitionOrdering: true };
     this.#scripts = queueScripts(handle.client);
     this.#producer = new RedisProducer(handle.client, this.#scripts, options.max_message_bytes);
   }
@@ -82,7 +84,7 @@ class RedisQueue implements QueueBackend {
   async publish(queue: string, message: OutboundMessage): Promise<PublishReceipt> {
     this.#assertOpen();
     const published = await this.#producer.publish(this.#keysOf(queue), message);
-    this.#notify(queue, published.visibleAt);
+    if (published.visibleAt !== undefined) this.#notify(queue, published.visibleAt);
     return { messageId: published.messageId };
   }
 

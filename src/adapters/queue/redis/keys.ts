@@ -7,6 +7,12 @@
  *   <prefix>:q:{<queue>}:delayed    zset uid → due time (ms), delayed publishes and retries
  *   <prefix>:q:{<queue>}:delayed:m  hash uid → the delayed message (band and stream fields)
  *   <prefix>:q:{<queue>}:dead       dead-letter stream, capped with MAXLEN ~
+ *   <prefix>:q:{<queue>}:heads      hash partition key → message id of the key's head
+ *   <prefix>:q:{<queue>}:p:<key>    list: the messages of one partition key waiting behind its head
+ *   <prefix>:q:{<queue>}:held       zset message id → due time (ms) of every message in those lists
+ *
+ * The per-key lists are named after the partition key, but after the hash tag, so they stay in
+ * the queue's slot whatever the key holds (decision D26).
  *
  * A queue name containing `}` still keeps one slot: the tag then ends early, but at the same
  * place in every key of that queue.
@@ -24,20 +30,32 @@ export interface QueueKeys {
   readonly delayed: string;
   readonly delayedData: string;
   readonly dead: string;
+  readonly heads: string;
+  readonly held: string;
+  /** The list of messages of `partitionKey` waiting behind its head. */
+  partition(partitionKey: string): string;
   /** KEYS of the claim script: streams 0–9, leases, delayed, delayed data. */
   readonly claim: readonly string[];
-  /** KEYS of the stats script: streams 0–9, leases, delayed, dead letters. */
+  /** KEYS of the stats script: streams 0–9, leases, delayed, dead letters, held. */
   readonly stats: readonly string[];
 }
 
 export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:q:{${queue}}`;
   const streams = Array.from({ length: BANDS }, (_, band) => `${base}:s:${band}`);
-  const keys = { leases: `${base}:leases`, delayed: `${base}:delayed`, delayedData: `${base}:delayed:m`, dead: `${base}:dead` };
+  const keys = {
+    leases: `${base}:leases`,
+    delayed: `${base}:delayed`,
+    delayedData: `${base}:delayed:m`,
+    dead: `${base}:dead`,
+    heads: `${base}:heads`,
+    held: `${base}:held`,
+  };
   return {
     streams,
     ...keys,
+    partition: (partitionKey) => `${base}:p:${partitionKey}`,
     claim: [...streams, keys.leases, keys.delayed, keys.delayedData],
-    stats: [...streams, keys.leases, keys.delayed, keys.dead],
+    stats: [...streams, keys.leases, keys.delayed, keys.dead, keys.held],
   };
 }

@@ -10,9 +10,20 @@
  * Settling always XACKs *and* XDELs the entry: a stream only ever holds messages that are
  * waiting or in flight, so it stays bounded without a trimming pass (see docs/adapters.md).
  *
+ * Per-key order (decision D26): of the messages that share a partition key only the oldest, the
+ * key's *head*, is in a stream or the delayed set; the rest wait in the key's list. Publishing
+ * appends to the list unless the key has no head; acknowledging or dead-lettering the head
+ * promotes the next one in the same script. Retry, release and a lapsed lease move the head
+ * within the streams and the delayed set but leave the `heads` hash alone, so the key stays
+ * blocked behind it.
+ *
  * @module
  */
 import { defineScript, type RedisClient, type ScriptCall } from '../../shared/redis/client.js';
+import { BANDS } from './keys.js';
+
+/** How many KEYS PROMOTE takes: heads, the key's list, held, delayed, delayed data, the streams. */
+const PARTITION_KEYS = 5 + BANDS;
 
 /** Helpers every script shares. */
 const PRELUDE = `
@@ -53,6 +64,40 @@ local function take()
   drop()
   if e[1] then return fieldmap(e[1][2]) end
   return nil
+end
+`;
+
+/**
+ * Shared by the settling scripts that end a message (ack, dead-letter). When they are called
+ * with the partition KEYS, the settled message may be the head of its key: the next message of
+ * the key, if any, becomes the head — in its band's stream, or in the delayed set until its own
+ * due time. `heads[key] == mid` is checked first, so a message that is not the key's head (one
+ * added to a stream by hand, say) promotes nothing.
+ *
+ * KEYS[p] heads   KEYS[p+1] the key's list   KEYS[p+2] held   KEYS[p+3] delayed
+ * KEYS[p+4] delayed data   KEYS[p+5..p+14] band streams 0–9
+ * A list entry is MessagePack { message id, due (ms), band, stream field, value, … }.
+ * Returns the promoted message's due time (ms), or '' when none became the head.
+ */
+const PROMOTE = `
+local function promote(p, key, mid, now)
+  if not key or redis.call('HGET', KEYS[p], key) ~= mid then return '' end
+  local packed = redis.call('LPOP', KEYS[p + 1])
+  if not packed then
+    redis.call('HDEL', KEYS[p], key)
+    return ''
+  end
+  local m = cmsgpack.unpack(packed)
+  local next_mid, due, band = m[1], m[2], m[3]
+  redis.call('HSET', KEYS[p], key, next_mid)
+  redis.call('ZREM', KEYS[p + 2], next_mid)
+  if tonumber(due) <= tonumber(now) then
+    redis.call('XADD', KEYS[p + 5 + tonumber(band)], '*', unpack(m, 4))
+  else
+    redis.call('HSET', KEYS[p + 4], next_mid, cmsgpack.pack({ band, unpack(m, 4) }))
+    redis.call('ZADD', KEYS[p + 3], due, next_mid)
+  end
+  return due
 end
 `;
 
@@ -157,10 +202,40 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1
 `;
 
-/** Done: the entry leaves the stream. KEYS and ARGV: the lease (SETTLE_PRELUDE). Returns 1, or 0 if not held. */
-const ACK = `${SETTLE_PRELUDE}
-drop()
+/**
+ * Publish with a partition key: the message becomes the key's head (its band's stream now, or
+ * the delayed set) when the key has none; otherwise it waits at the tail of the key's list.
+ * KEYS[1] heads   KEYS[2] the key's list   KEYS[3] held   KEYS[4] the band's stream
+ * KEYS[5] delayed   KEYS[6] delayed data
+ * ARGV[1] partition key   ARGV[2] message id   ARGV[3] due (ms)   ARGV[4] now (ms)   ARGV[5] band
+ * ARGV[6..] stream fields (field, value, …)
+ * Returns 1 when the message is the key's head, 0 when it waits behind one.
+ */
+const PUBLISH_KEYED = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  redis.call('RPUSH', KEYS[2], cmsgpack.pack({ ARGV[2], ARGV[3], ARGV[5], unpack(ARGV, 6) }))
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+  return 0
+end
+if tonumber(ARGV[3]) <= tonumber(ARGV[4]) then
+  redis.call('XADD', KEYS[4], '*', unpack(ARGV, 6))
+else
+  redis.call('HSET', KEYS[6], ARGV[2], cmsgpack.pack({ ARGV[5], unpack(ARGV, 6) }))
+  redis.call('ZADD', KEYS[5], ARGV[3], ARGV[2])
+end
 return 1
+`;
+
+/**
+ * Done: the entry leaves the stream. KEYS[1..2], ARGV[1..5]: the lease (SETTLE_PRELUDE).
+ * For a message with a partition key (called as ackKeyed): KEYS[3..17] the partition KEYS
+ * (PROMOTE), ARGV[6] partition key   ARGV[7] message id   ARGV[8] now (ms).
+ * Returns 0 if not held, else { 1, due time of the promoted next message of the key or '' }.
+ */
+const ACK = `${SETTLE_PRELUDE}${PROMOTE}
+drop()
+if #KEYS == 2 then return { 1, '' } end
+return { 1, promote(3, ARGV[6], ARGV[7], ARGV[8]) }
 `;
 
 /** Heartbeat. KEYS, ARGV[1..5]: the lease; ARGV[6] new visibility deadline (ms). */
@@ -198,21 +273,27 @@ return 1
  * KEYS[1..2] the lease (SETTLE_PRELUDE)   KEYS[3] dead-letter stream
  * ARGV[1..5] the lease   ARGV[6] reason   ARGV[7] attempts   ARGV[8] now (ms)
  * ARGV[9] approximate cap of the dead-letter stream   ARGV[10] message id
+ * For a message with a partition key (called as deadLetterKeyed): KEYS[4..18] the partition
+ * KEYS (PROMOTE), ARGV[11] partition key.
+ * Returns 0 if not held, else { 1, due time of the promoted next message of the key or '' }.
  */
-const DEAD_LETTER = `${SETTLE_PRELUDE}
+const DEAD_LETTER = `${SETTLE_PRELUDE}${PROMOTE}
 local f = take()
-if not f then return 0 end
-local m = { 'm', ARGV[10], 'b', f['b'], 'a', ARGV[7], 'r', ARGV[6], 'd', ARGV[8], 't', f['t'] }
-if f['k'] then m[#m + 1] = 'k'; m[#m + 1] = f['k'] end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', unpack(m))
-return 1
+if f then
+  local m = { 'm', ARGV[10], 'b', f['b'], 'a', ARGV[7], 'r', ARGV[6], 'd', ARGV[8], 't', f['t'] }
+  if f['k'] then m[#m + 1] = 'k'; m[#m + 1] = f['k'] end
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', unpack(m))
+end
+if #KEYS == 3 then return { 1, '' } end
+return { 1, promote(4, ARGV[11], ARGV[10], ARGV[8]) }
 `;
 
 /**
  * Counts for stats(). Acknowledged entries are deleted, so a stream holds waiting plus pending
- * entries; a pending entry whose lease lapsed counts as waiting again.
+ * entries; a pending entry whose lease lapsed counts as waiting again. Messages waiting behind
+ * the head of their partition key are waiting too (delayed if their own due time is ahead).
  * KEYS[1..10] band streams   KEYS[11] leases   KEYS[12] delayed   KEYS[13] dead letters
- * ARGV[1] group   ARGV[2] now (ms)
+ * KEYS[14] held   ARGV[1] group   ARGV[2] now (ms)
  * Returns { depth, delayed (not yet due), in flight, dead-lettered }
  */
 const STATS = `
@@ -223,8 +304,8 @@ for i = 1, 10 do
   if type(p) == 'table' and not p.err then pending = pending + p[1] end
 end
 local lapsed = redis.call('ZCOUNT', KEYS[11], '-inf', ARGV[2])
-local waiting_delayed = redis.call('ZCARD', KEYS[12])
-local not_due = redis.call('ZCOUNT', KEYS[12], '(' .. ARGV[2], '+inf')
+local waiting_delayed = redis.call('ZCARD', KEYS[12]) + redis.call('ZCARD', KEYS[14])
+local not_due = redis.call('ZCOUNT', KEYS[12], '(' .. ARGV[2], '+inf') + redis.call('ZCOUNT', KEYS[14], '(' .. ARGV[2], '+inf')
 return { stored - pending + lapsed + waiting_delayed, not_due, pending - lapsed, redis.call('XLEN', KEYS[13]) }
 `;
 
@@ -253,10 +334,15 @@ return removed
 export interface QueueScripts {
   readonly claim: ScriptCall;
   readonly schedule: ScriptCall;
+  readonly publishKeyed: ScriptCall;
   readonly ack: ScriptCall;
+  /** The same script as `ack`, with the partition KEYS of the settled message's key. */
+  readonly ackKeyed: ScriptCall;
   readonly extend: ScriptCall;
   readonly reschedule: ScriptCall;
   readonly deadLetter: ScriptCall;
+  /** The same script as `deadLetter`, with the partition KEYS of the settled message's key. */
+  readonly deadLetterKeyed: ScriptCall;
   readonly stats: ScriptCall;
   readonly forgetConsumers: ScriptCall;
 }
@@ -265,11 +351,14 @@ export function queueScripts(client: RedisClient): QueueScripts {
   return {
     claim: defineScript(client, 'hqmQueueClaim', 13, CLAIM),
     schedule: defineScript(client, 'hqmQueueSchedule', 2, SCHEDULE),
+    publishKeyed: defineScript(client, 'hqmQueuePublishKeyed', 6, PUBLISH_KEYED),
     ack: defineScript(client, 'hqmQueueAck', 2, ACK),
+    ackKeyed: defineScript(client, 'hqmQueueAckKeyed', 2 + PARTITION_KEYS, ACK),
     extend: defineScript(client, 'hqmQueueExtend', 2, EXTEND),
     reschedule: defineScript(client, 'hqmQueueReschedule', 4, RESCHEDULE),
     deadLetter: defineScript(client, 'hqmQueueDeadLetter', 3, DEAD_LETTER),
-    stats: defineScript(client, 'hqmQueueStats', 13, STATS),
+    deadLetterKeyed: defineScript(client, 'hqmQueueDeadLetterKeyed', 3 + PARTITION_KEYS, DEAD_LETTER),
+    stats: defineScript(client, 'hqmQueueStats', 14, STATS),
     forgetConsumers: defineScript(client, 'hqmQueueForgetConsumers', 10, FORGET_CONSUMERS),
   };
 }
