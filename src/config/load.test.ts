@@ -61,6 +61,13 @@ describe('loadConfig', () => {
     expect(found.join('\n')).toMatch(/monitoring\.log_level: expected one of/);
   });
 
+  it('refuses a queue name some broker would not take as is (a Redis hash tag, a NATS subject)', () => {
+    for (const name of ['}x', 'a b', 'a{b}', '.hidden']) {
+      expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__REQUEST_QUEUE_NAME: name } }))).toEqual([expect.stringMatching(/^queue\.request_queue_name: must be 1–200 letters/)]);
+    }
+    expect(loadConfig({ env: { OPENHQM_QUEUE__REQUEST_QUEUE_NAME: 'orders.v2_high-prio' } }).config.queue.request_queue_name).toBe('orders.v2_high-prio');
+  });
+
   it('rejects an unknown section from the environment', () => {
     expect(problems(() => loadConfig({ env: { OPENHQM_NOPE__X: '1' } }))).toEqual([expect.stringMatching(/^nope: unknown key/)]);
   });

@@ -43,8 +43,10 @@ const api = z
 const queue = z
   .object({
     type: str().default('sqlite'),
-    /** Name of the queue (topic, stream) requests go through. */
-    request_queue_name: str().min(1).default('openhqm-requests'),
+    /** Name of the queue (topic, stream) requests go through: a name every broker accepts as is. */
+    request_queue_name: str()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'must be 1–200 letters, digits, ".", "_" or "-", starting with a letter or digit')
+      .default('openhqm-requests'),
     /** A delivery not acknowledged within this time is redelivered to another worker. */
     visibility_timeout_seconds: num().pipe(z.number().gt(0).max(43_200)).default(30),
     /** How often an idle consumer checks for work published by other processes (SQLite). */

@@ -43,7 +43,9 @@ describe('proxy: outcomes', () => {
     const record = await g.finished(await g.submit({}));
     expect(record).toMatchObject({ status: 'COMPLETED', attempt: 2, outcome: { statusCode: 200, result: { ok: true } } });
     const [first, second] = upstream.received;
-    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(1000 - 25);
+    // Without Retry-After the fast retry policy would call again within milliseconds; the
+    // margin absorbs a late receipt stamp of the first call on a busy machine.
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(800);
   });
 
   it('ends in TIMEOUT when the request deadline passes during the upstream call', async () => {

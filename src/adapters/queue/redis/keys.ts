@@ -14,8 +14,8 @@
  * The per-key lists are named after the partition key, but after the hash tag, so they stay in
  * the queue's slot whatever the key holds (decision D26).
  *
- * A queue name containing `}` still keeps one slot: the tag then ends early, but at the same
- * place in every key of that queue.
+ * Queue names cannot hold `{` or `}` (the configuration refuses them), so the tag is the
+ * whole name.
  *
  * @module
  */
