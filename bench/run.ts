@@ -1,12 +1,12 @@
 /**
  * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis]
  * [-- --profile]`: measures OpenHQM side by side with its anchors in one run on this machine
- * and prints the figures with their ratios. With --write the Markdown table is also written to
- * docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
+ * and prints the figures with their ratios. With --write the Markdown table also replaces this
+ * backend's section of docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
  * OPENHQM_BENCH_REDIS_URL, default redis://127.0.0.1:6379); --profile writes CPU profiles of
  * the server processes to .bench/profiles.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Report } from './lib/report.js';
@@ -47,7 +47,20 @@ if (values.backend === 'redis') {
 }
 const markdown = report.markdown(`Benchmarks (${values.backend})`);
 process.stdout.write(`\n${markdown}`);
-if (values.write === true) writeFileSync(new URL('../docs/benchmarks.md', import.meta.url), `# Benchmarks\n\nProduced by \`npm run bench -- --write\`.\n\n${markdown}`);
+if (values.write === true) writeSection(values.backend, markdown);
+
+/** Replaces this backend's section of docs/benchmarks.md, keeping the others. */
+function writeSection(backend: string, text: string): void {
+  const file = new URL('../docs/benchmarks.md', import.meta.url);
+  const begin = `<!-- bench:${backend} -->`;
+  const end = `<!-- /bench:${backend} -->`;
+  const block = `${begin}\n${text}${end}`;
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nProduced by `npm run bench -- --write` (SQLite, proxy, routing) and `npm run bench -- --backend redis --write`.\n';
+  const at = doc.indexOf(begin);
+  const to = doc.indexOf(end);
+  doc = at >= 0 && to > at ? `${doc.slice(0, at)}${block}${doc.slice(to + end.length)}` : `${doc.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, doc);
+}
 
 function summarize(r: Report): void {
   const find = (prefix: string) => r.rows.find((row) => row.label.startsWith(prefix));

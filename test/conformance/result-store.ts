@@ -178,6 +178,16 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       expect(await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 })).toMatchObject({ ok: false, reason: 'not_found' });
     });
 
+    test('gives an expired id to a new request, without the old one\'s trail', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest({ ttlMs: 150 }));
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      await waitFor(async () => (await store.get(id)) === undefined, { what: 'expiry' });
+      await store.create(newRequest({ id, ttlMs: 60_000 }));
+      expect(await store.get(id)).toMatchObject({ id, status: 'PENDING', attempt: 0 });
+      expect((await store.events(id)).map((e) => e.to)).toEqual(['PENDING']);
+    });
+
     test('restarts the TTL when a request finishes', async () => {
       const store = await open();
       const submittedAt = Date.now() - 50_000;
