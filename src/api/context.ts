@@ -1,5 +1,6 @@
 /** What the API routes need, handed in by the composition root. */
 import type { HqmEvents } from '../core/events.js';
+import type { ErrorCode } from '../core/errors.js';
 import type { PartitionSettings } from '../core/partition.js';
 
 import type { Metrics } from '../observability/metrics.js';
@@ -38,7 +39,7 @@ export type RouteSimulator = (input: { readonly routes?: unknown; readonly messa
 
 export type SimulationOutcome =
   | { readonly ok: true; readonly result: Readonly<Record<string, unknown>>; readonly warnings: readonly string[] }
-  | { readonly ok: false; readonly error: string; readonly invalidRoutes: boolean };
+  | { readonly ok: false; readonly error: string; readonly code: ErrorCode };
 
 export interface CaptureOptions {
   readonly enabled: boolean;

@@ -1,4 +1,5 @@
 /** How records look on the wire: the original's JSON shapes, times as ISO-8601. */
+import type { ErrorCode } from '../core/errors.js';
 import { isTerminal } from '../core/request/lifecycle.js';
 import type { RequestEvent, RequestRecord } from '../core/request/record.js';
 
@@ -23,9 +24,18 @@ export function presentResult(record: RequestRecord) {
     headers: outcome?.headers ?? null,
     status_code: outcome?.statusCode ?? null,
     error: outcome?.error ?? (record.status === 'CANCELLED' ? 'cancelled' : null),
+    error_code: errorCodeOf(record),
     processing_time_ms: outcome?.processingTimeMs ?? null,
     completed_at: outcome === null ? null : iso(outcome.completedAt),
   };
+}
+
+/** Why a request failed or timed out, as a catalogue code (docs/errors.md); null otherwise. */
+export function errorCodeOf(record: RequestRecord): ErrorCode | null {
+  if (record.status === 'TIMEOUT') return 'HQM_ERR_DEADLINE_EXCEEDED';
+  // Records written before codes were kept carry none: the processor's own error is the likely cause.
+  if (record.status === 'FAILED') return record.outcome?.errorCode ?? 'HQM_ERR_PROCESSOR_FAILED';
+  return null;
 }
 
 export function presentEvents(id: string, events: readonly RequestEvent[]) {

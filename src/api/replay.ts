@@ -7,17 +7,18 @@
  * @module
  */
 import type { FastifyReply } from 'fastify';
+import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import { connectionTokens, HOP_BY_HOP, rawBytes } from '../core/http.js';
 import type { RequestRecord } from '../core/request/record.js';
+import { errorCodeOf } from './present.js';
 
 export function sendUpstreamAnswer(reply: FastifyReply, record: RequestRecord): FastifyReply {
   const outcome = record.outcome;
   reply.header('x-correlation-id', record.id);
   if (outcome === null || outcome.statusCode === null) {
     if (record.status === 'COMPLETED') return reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify(outcome?.result ?? null));
-    const status = record.status === 'TIMEOUT' ? 504 : record.status === 'CANCELLED' ? 409 : 502;
-    const code = record.status === 'TIMEOUT' ? 'HQM_ERR_DEADLINE_EXCEEDED' : record.status === 'CANCELLED' ? 'HQM_ERR_INVALID_TRANSITION' : 'HQM_ERR_UPSTREAM_UNREACHABLE';
-    return reply.code(status).send({ detail: outcome?.error ?? record.status.toLowerCase(), code, correlation_id: record.id, status: record.status });
+    const code = errorCodeOf(record) ?? 'HQM_ERR_INVALID_TRANSITION';
+    return reply.code(gatewayStatus(code)).send({ detail: outcome?.error ?? record.status.toLowerCase(), code, correlation_id: record.id, status: record.status });
   }
   const headers = outcome.headers ?? {};
   const dropped = connectionTokens(headers);
@@ -29,6 +30,12 @@ export function sendUpstreamAnswer(reply: FastifyReply, record: RequestRecord): 
   // A status outside what HTTP allows (a broken upstream) cannot be relayed: say so as a gateway.
   const status = outcome.statusCode >= 100 && outcome.statusCode <= 599 ? outcome.statusCode : 502;
   return reply.code(status).send(body);
+}
+
+/** The catalogue's status for `code`, except that a failure inside the gateway reads as a bad gateway, never a 500. */
+function gatewayStatus(code: ErrorCode): number {
+  const status: number = ERROR_CATALOGUE[code].httpStatus;
+  return status === 500 ? 502 : status;
 }
 
 /** The body of an answer stored as a result only (requests submitted through the API). */

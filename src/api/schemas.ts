@@ -78,6 +78,7 @@ export const resultResponse = {
     headers: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
     status_code: { type: ['integer', 'null'], description: 'HTTP status of the upstream answer (proxy mode).' },
     error: nullableString,
+    error_code: { type: ['string', 'null'], description: 'Why the request FAILED or timed out, as a code of docs/errors.md.' },
     processing_time_ms: { type: ['integer', 'null'] },
     completed_at: nullableTimestamp,
   },

@@ -10,6 +10,7 @@ import { stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../config/schema.js';
 import type { HqmEvents } from '../core/events.js';
+import { isHqmError } from '../core/errors.js';
 import type { Logger } from '../ports/logger.js';
 import type { RouteSimulator } from '../api/context.js';
 import { Router, RoutesError, type CompileOptions } from '../routing/router.js';
@@ -141,12 +142,12 @@ export function routeSimulator(config: Config, inForce?: RoutesHolder): RouteSim
     try {
       if (routes !== undefined) router = await Router.compile(routes, { endpointKnown: known, unknownEndpoint: 'warn' });
       else if (inForce !== undefined) router = inForce.current;
-      else return { ok: false, error: 'no routes given and routing is not enabled (routing.enabled)', invalidRoutes: true };
+      else return { ok: false, error: 'no routes given and routing is not enabled (routing.enabled)', code: 'HQM_ERR_ROUTES_INVALID' };
     } catch (error) {
-      return { ok: false, error: (error as Error).message, invalidRoutes: true };
+      return { ok: false, error: (error as Error).message, code: 'HQM_ERR_ROUTES_INVALID' };
     }
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-      return { ok: false, error: 'message must be a queue envelope (a JSON object)', invalidRoutes: false };
+      return { ok: false, error: 'message must be a queue envelope (a JSON object)', code: 'HQM_ERR_VALIDATION' };
     }
     try {
       const result = await router.route(message as Record<string, unknown>);
@@ -155,7 +156,8 @@ export function routeSimulator(config: Config, inForce?: RoutesHolder): RouteSim
       const method = result.method ?? (typeof metadata?.method === 'string' ? metadata.method.toUpperCase() : null) ?? configured ?? 'POST';
       return { ok: true, result: { ...result, method }, warnings: router.warnings.map((w) => `${w.route === null ? 'routes' : `route "${w.route}"`}: ${w.message}`) };
     } catch (error) {
-      return { ok: false, error: (error as Error).message, invalidRoutes: false };
+      // The router throws NO_ROUTE or TRANSFORM; anything else is a transform gone wrong too.
+      return { ok: false, error: (error as Error).message, code: isHqmError(error) ? error.code : 'HQM_ERR_TRANSFORM' };
     }
   };
 }

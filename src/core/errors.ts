@@ -30,6 +30,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_CAPABILITY: { httpStatus: 500, retryable: false, summary: 'The configuration asks for something the chosen backend cannot do.' },
   HQM_ERR_MESSAGE_INVALID: { httpStatus: 500, retryable: false, summary: 'A queue message could not be decoded; it is dead-lettered without processing.' },
   HQM_ERR_PROCESSOR_LOAD: { httpStatus: 500, retryable: false, summary: 'worker.processor_module could not be imported or does not export a function.' },
+  HQM_ERR_PROCESSOR_FAILED: { httpStatus: 502, retryable: false, summary: 'The processor (worker.processor_module or a built-in operation) threw on its last attempt; the request is FAILED with its message. Retryable errors are retried first.' },
   HQM_ERR_PROCESSOR_RESULT: { httpStatus: 500, retryable: false, summary: 'The processor returned a value that is not JSON (a function, a bigint, a cycle, a lone surrogate).' },
   HQM_ERR_DEADLINE_EXCEEDED: { httpStatus: 504, retryable: false, summary: 'The request deadline (metadata.timeout, counted from submission) passed before it completed.' },
   HQM_ERR_ATTEMPTS_EXHAUSTED: { httpStatus: 500, retryable: false, summary: 'The message was delivered more times than worker.max_retries allows without finishing (its workers kept dying).' },

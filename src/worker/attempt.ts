@@ -108,7 +108,7 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   const finish: Finish = (to, extra) => store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => r.ok);
   if (attempt > deps.retry.maxAttempts) {
     const error = new HqmError('HQM_ERR_ATTEMPTS_EXHAUSTED', `gave up after ${attempt - 1} deliveries that never finished (workers lost mid-request)`);
-    await apply(deps, delivery, { id, attempt, log, finish }, { kind: 'fail', outcome: failure(error.message, 0), error }, 'attempts_exhausted');
+    await apply(deps, delivery, { id, attempt, log, finish }, { kind: 'fail', outcome: failure(error.message, 0, undefined, error.code), error }, 'attempts_exhausted');
     return;
   }
   const deadline = claim.record.deadlineAt;

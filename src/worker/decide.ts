@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { coerceError, DeferralError, HqmError, isHqmError, UpstreamStatusError, type UpstreamAnswer } from '../core/errors.js';
+import { coerceError, DeferralError, HqmError, isHqmError, UpstreamStatusError, type ErrorCode, type UpstreamAnswer } from '../core/errors.js';
 import { DEADLINE_MESSAGE } from '../core/request/envelope.js';
 import type { Outcome } from '../core/request/record.js';
 import { toJsonResult } from './json-result.js';
@@ -54,16 +54,17 @@ export function onFailure(thrown: unknown, at: { attempt: number; policy: RetryP
     return { kind: 'retry', delayMs: Math.max(backoff, upstreamAsks), error, elapsedMs: at.elapsedMs };
   }
   const answer = error instanceof UpstreamStatusError ? error.answer : undefined;
-  return { kind: 'fail', outcome: failure(describe(error), at.elapsedMs, answer), error };
+  return { kind: 'fail', outcome: failure(describe(error), at.elapsedMs, answer, isHqmError(error) ? error.code : null), error };
 }
 
-export function failure(error: string, processingTimeMs: number, answer?: UpstreamAnswer): Outcome {
+export function failure(error: string, processingTimeMs: number, answer?: UpstreamAnswer, errorCode: ErrorCode | null = null): Outcome {
   return {
     result: answer?.result ?? null,
     statusCode: answer?.statusCode ?? null,
     headers: answer?.headers ?? null,
     processingTimeMs,
     error,
+    errorCode,
     completedAt: Date.now(),
     body: answer?.body ?? null,
   };

@@ -38,18 +38,22 @@ describe('reading requests', () => {
       headers: null,
       status_code: null,
       error: null,
+      error_code: null,
       processing_time_ms: expect.any(Number),
       completed_at: expect.any(String),
     });
   });
 
-  it('response of a failed request is 200 with the error', async () => {
+  it('response of a failed request is 200 with the error and its code; /body tells it as a bad gateway', async () => {
     const g = await gateway();
     const id = await g.submit({ operation: 'error' });
     await g.finished(id);
     const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}` });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'FAILED', error: 'Test error', result: null });
+    expect(res.json()).toMatchObject({ status: 'FAILED', error: 'Test error', error_code: 'HQM_ERR_PROCESSOR_FAILED', result: null });
+    const body = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}/body` });
+    expect(body.statusCode).toBe(502);
+    expect(body.json()).toMatchObject({ code: 'HQM_ERR_PROCESSOR_FAILED', detail: 'Test error', status: 'FAILED' });
   });
 
   it('?wait=N answers as soon as the request finishes, woken by the change feed', async () => {

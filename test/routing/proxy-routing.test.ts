@@ -53,10 +53,17 @@ describe('routing in the proxy', () => {
       worker: { max_retries: 3 },
     });
     const unmatched = await g.finished(await g.submit({}, { metadata: { type: 'y' } }));
-    expect(unmatched).toMatchObject({ status: 'FAILED', attempt: 1, outcome: { error: expect.stringMatching(/no route matches/) } });
+    expect(unmatched).toMatchObject({ status: 'FAILED', attempt: 1, outcome: { error: expect.stringMatching(/no route matches/), errorCode: 'HQM_ERR_NO_ROUTE' } });
     const broken = await g.finished(await g.submit({ n: 'text' }, { metadata: { type: 'x' } }));
-    expect(broken).toMatchObject({ status: 'FAILED', attempt: 1, outcome: { error: expect.stringMatching(/route "only-x": jq failed/) } });
+    expect(broken).toMatchObject({ status: 'FAILED', attempt: 1, outcome: { error: expect.stringMatching(/route "only-x": jq failed/), errorCode: 'HQM_ERR_TRANSFORM' } });
     expect(upstream.received).toHaveLength(0);
+
+    // The client reads why: the code in /response, and the code with its status from /body.
+    const response = await g.app.inject({ method: 'GET', url: `/api/v1/response/${broken.id}` });
+    expect(response.json()).toMatchObject({ status: 'FAILED', error_code: 'HQM_ERR_TRANSFORM' });
+    const body = await g.app.inject({ method: 'GET', url: `/api/v1/response/${unmatched.id}/body` });
+    expect(body.statusCode).toBe(422);
+    expect(body.json()).toMatchObject({ code: 'HQM_ERR_NO_ROUTE', status: 'FAILED' });
   });
 
   it('a route’s max_retries ends retrying sooner than the worker would', async () => {
@@ -86,6 +93,11 @@ describe('routing in the proxy', () => {
     const broken = await g.app.inject({ method: 'POST', url: '/api/v1/routes/test', payload: { message, routes: { routes: [{ name: 'b', endpoint: 'a', match_field: 'x', match_pattern: '(' }] } } });
     expect(broken.statusCode).toBe(422);
     expect(broken.json()).toMatchObject({ code: 'HQM_ERR_ROUTES_INVALID', error: expect.stringMatching(/route "b"/) });
+    const throwing = await g.app.inject({ method: 'POST', url: '/api/v1/routes/test', payload: { message, routes: { routes: [{ name: 't', endpoint: 'a', transform_type: 'jq', transform: 'error("boom")' }] } } });
+    expect(throwing.statusCode).toBe(422);
+    expect(throwing.json()).toMatchObject({ code: 'HQM_ERR_TRANSFORM', error: expect.stringMatching(/boom/) });
+    const unmatched = await g.app.inject({ method: 'POST', url: '/api/v1/routes/test', payload: { message, routes: { enable_fallback: false, routes: [{ name: 'x', endpoint: 'a', match_field: 'metadata.type', match_value: 'x' }] } } });
+    expect(unmatched.json()).toMatchObject({ code: 'HQM_ERR_NO_ROUTE' });
   });
 });
 

@@ -20,8 +20,7 @@ export function registerRoutesTestRoute(app: FastifyInstance, ctx: RouteContext)
     async (request, reply) => {
       const outcome = await simulate({ routes: request.body.routes, message: request.body.message });
       if (!outcome.ok) {
-        const code = outcome.invalidRoutes ? 'HQM_ERR_ROUTES_INVALID' : 'HQM_ERR_NO_ROUTE';
-        return reply.code(422).send({ error: outcome.error, detail: outcome.error, code });
+        return reply.code(422).send({ error: outcome.error, detail: outcome.error, code: outcome.code });
       }
       if (outcome.warnings.length > 0) reply.header('x-openhqm-warnings', String(outcome.warnings.length));
       return { ...outcome.result, warnings: outcome.warnings };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { RawBody } from '../errors.js';
+import type { ErrorCode, RawBody } from '../errors.js';
 import type { Status } from './lifecycle.js';
 
 /** How a request ended. Written in the same atomic step as the terminal status. */
@@ -16,6 +16,8 @@ export interface Outcome {
   readonly headers: Readonly<Record<string, string>> | null;
   readonly processingTimeMs: number | null;
   readonly error: string | null;
+  /** The catalogue code of a gateway-side failure (no route, a transform, …); absent for a processor's own error. */
+  readonly errorCode?: ErrorCode | null;
   readonly completedAt: number;
   /** The upstream body byte for byte, kept for captured requests so it can be replayed verbatim. */
   readonly body?: RawBody | null;
