@@ -13,6 +13,7 @@ import { newCorrelationId } from '../core/request/ids.js';
 import { isTerminal } from '../core/request/lifecycle.js';
 import type { RequestRecord } from '../core/request/record.js';
 import type { RouteContext } from './context.js';
+import { settleOverdue } from './overdue.js';
 
 export interface Submission {
   readonly payload: Readonly<Record<string, unknown>>;
@@ -70,19 +71,27 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
   return created.value;
 }
 
-/** Reads the record, waiting up to `ms` for it to finish. Undefined when it does not exist. */
+/**
+ * Reads the record, waiting up to `ms` for it to finish. Undefined when it does not exist. A
+ * request still PENDING at its deadline is settled as TIMEOUT then, not when the wait ends.
+ */
 export async function waitForTerminal(ctx: RouteContext, id: string, ms: number, reply: FastifyReply): Promise<RequestRecord | undefined> {
   const ticket = ctx.waiters.register(id, ms);
   // The response's 'close' tells a client that went away (the request's has already fired
   // once its body was read).
   const onClose = (): void => ticket.cancel();
   reply.raw.once('close', onClose);
+  let deadlineTimer: NodeJS.Timeout | undefined;
   try {
     const first = await ctx.store.get(id);
-    if (first === undefined || isTerminal(first.status) || ctx.closing()) return first;
+    if (first === undefined || isTerminal(first.status) || ctx.closing()) return first && (await settleOverdue(ctx.store, first));
+    const untilDeadline = first.deadlineAt === null ? Infinity : first.deadlineAt - Date.now();
+    if (untilDeadline < ms) deadlineTimer = setTimeout(() => ticket.cancel(), Math.max(0, untilDeadline));
     await ticket.settled;
-    return await ctx.store.get(id);
+    const last = await ctx.store.get(id);
+    return last && (await settleOverdue(ctx.store, last));
   } finally {
+    clearTimeout(deadlineTimer);
     ticket.cancel();
     reply.raw.off('close', onClose);
   }

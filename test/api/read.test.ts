@@ -73,7 +73,7 @@ describe('reading requests', () => {
   });
 
   it('?wait=N gives up after N seconds with 202', async () => {
-    const g = await gateway({ processor: () => new Promise(() => undefined) });
+    const g = await gateway({ processor: () => new Promise(() => undefined), worker: { shutdownGraceMs: 50 } });
     const id = await g.submit({});
     const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=0.2` });
     expect(res.statusCode).toBe(202);
@@ -85,6 +85,21 @@ describe('reading requests', () => {
     const res = await g.app.inject({ method: 'POST', url: '/api/v1/submit?wait=10', payload: { payload: { operation: 'uppercase', data: 'sync' } } });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'COMPLETED', result: { output: 'SYNC' } });
+  });
+
+  it('submit ?wait=N that runs out answers 202 with the status the request has by then', async () => {
+    const started = deferred();
+    const g = await gateway({
+      processor: () => {
+        started.resolve();
+        return new Promise(() => undefined);
+      },
+      worker: { shutdownGraceMs: 50 },
+    });
+    const res = g.app.inject({ method: 'POST', url: '/api/v1/submit?wait=1.5', payload: { payload: {} } });
+    await started.promise;
+    expect((await res).statusCode).toBe(202);
+    expect((await res).json()).toMatchObject({ status: 'PROCESSING' });
   });
 
   it.each(['abc', '-1', '1e3', ''])('refuses ?wait=%s with 422 (or ignores it when empty)', async (wait) => {
@@ -134,6 +149,29 @@ describe('health, metrics and docs', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ status: 'TIMEOUT', error: expect.stringMatching(/deadline/) });
     expect((await store.events(id)).map((e) => e.to)).toEqual(['PENDING', 'TIMEOUT']);
+  });
+
+  it('ends a long-poll at the deadline of a request nobody processes, with TIMEOUT', async () => {
+    const { app, store } = await testApi();
+    // Waits far longer than the test's own timeout: only settling at the deadline answers in time.
+    const submitted = await app.inject({ method: 'POST', url: '/api/v1/submit?wait=25', payload: { payload: {}, metadata: { timeout: 0.2 } } });
+    expect(submitted.statusCode).toBe(200);
+    expect(submitted.json()).toMatchObject({ status: 'TIMEOUT', error_code: 'HQM_ERR_DEADLINE_EXCEEDED' });
+
+    const accepted = await app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {}, metadata: { timeout: 0.2 } } });
+    const id = accepted.json().correlation_id as string;
+    const polled = await app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=25` });
+    expect(polled.statusCode).toBe(200);
+    expect(polled.json()).toMatchObject({ status: 'TIMEOUT' });
+    expect((await store.events(id)).map((e) => e.to)).toEqual(['PENDING', 'TIMEOUT']);
+  });
+
+  it('the audit trail of an overdue request ends in its TIMEOUT', async () => {
+    const { app, store } = await testApi();
+    const id = randomUUID();
+    await store.create({ id, queue: 'default', priority: 0, submittedAt: Date.now() - 2000, deadlineAt: Date.now() - 1000, ttlMs: 60_000 });
+    const res = await app.inject({ method: 'GET', url: `/api/v1/requests/${id}/events` });
+    expect(res.json().events.map((e: { to: string }) => e.to)).toEqual(['PENDING', 'TIMEOUT']);
   });
 
   it('/health has the original shape and reports each component', async () => {

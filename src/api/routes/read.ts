@@ -84,6 +84,9 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     async (request) => {
       const id = request.params.correlation_id;
       if (!isCorrelationId(id)) throw notFound();
+      // An overdue PENDING request is settled first, so the trail ends in its TIMEOUT.
+      const record = await ctx.store.get(id);
+      if (record !== undefined) await settleOverdue(ctx.store, record);
       const events = await ctx.store.events(id);
       if (events.length === 0) throw notFound();
       return presentEvents(id, events);

@@ -33,14 +33,13 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
         request: null,
         traceparent: typeof traceparent === 'string' ? traceparent : null,
       });
-      if (waitSeconds > 0) {
-        const finished = await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply);
-        if (finished !== undefined && isTerminal(finished.status)) return reply.code(200).send(presentResult(finished));
-      }
+      // After a wait that ran out, the 202 tells the status the request has now (PROCESSING, say).
+      const current = waitSeconds > 0 ? ((await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply)) ?? record) : record;
+      if (isTerminal(current.status)) return reply.code(200).send(presentResult(current));
       return reply
         .code(202)
         .header('location', `${ctx.options.capture.controlPrefix}/api/v1/response/${record.id}`)
-        .send({ correlation_id: record.id, status: record.status, submitted_at: new Date(record.submittedAt).toISOString() });
+        .send({ correlation_id: record.id, status: current.status, submitted_at: new Date(record.submittedAt).toISOString() });
     },
   );
 }
