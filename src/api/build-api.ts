@@ -13,6 +13,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { HqmError } from '../core/errors.js';
+import { answerClientError, answerFrameworkError } from './client-errors.js';
 import { CompletionWaiters } from './completion-waiters.js';
 import type { ApiDeps, ApiOptions, RouteContext } from './context.js';
 import { registerErrorHandling, sendError } from './error-handler.js';
@@ -48,6 +49,8 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         res.end(JSON.stringify({ detail: 'Request not found or expired', code: 'HQM_ERR_NOT_FOUND' }));
       },
     },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, allowUnionTypes: true } },
   });
 

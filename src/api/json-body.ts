@@ -39,9 +39,15 @@ export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
   try {
     value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
+    // Well-formed JSON that would poison prototypes is refused as a value, not as bad syntax.
+    if (/forbidden (prototype|constructor) property/.test((error as Error).message)) {
+      throw new ValidationError([{ path: 'body', message: 'keys named __proto__, or constructor with a prototype key, are not accepted' }]);
+    }
     throw new HqmError('HQM_ERR_MALFORMED_BODY', `the body is not valid JSON: ${(error as Error).message}`);
   }
   const problem = findJsonProblem(value, maxDepth + 1);
-  if (problem !== undefined) throw new ValidationError([{ path: problem.path === '' ? 'body' : `body.${problem.path}`, message: problem.message }]);
-  return value;
+  if (problem === undefined) return value;
+  // Told in the payload's terms: the limit counts the payload's levels, not the wrapper's.
+  const message = problem.kind === 'depth' ? `nesting is deeper than ${maxDepth} levels (api.max_json_depth)` : problem.message;
+  throw new ValidationError([{ path: problem.path === '' ? 'body' : `body.${problem.path}`, message }]);
 }

@@ -11,11 +11,11 @@ describe('findJsonProblem', () => {
   });
 
   it('names the path where the nesting gets too deep', () => {
-    expect(findJsonProblem({ payload: { a: [{}] } }, 3)).toEqual({ path: 'payload.a.0', message: 'nesting is deeper than 3 levels' });
+    expect(findJsonProblem({ payload: { a: [{}] } }, 3)).toEqual({ path: 'payload.a.0', kind: 'depth', message: 'nesting is deeper than 3 levels' });
   });
 
   it('finds lone surrogates in values and keys', () => {
-    expect(findJsonProblem({ ok: '😀', bad: ['\ud800'] }, 10)).toEqual({ path: 'bad.0', message: 'value contains a lone UTF-16 surrogate' });
+    expect(findJsonProblem({ ok: '😀', bad: ['\ud800'] }, 10)).toEqual({ path: 'bad.0', kind: 'value', message: 'value contains a lone UTF-16 surrogate' });
     expect(findJsonProblem({ ['\udc00']: 1 }, 10)?.message).toMatch(/key contains a lone/);
   });
 

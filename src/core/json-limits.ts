@@ -9,6 +9,7 @@
 export interface JsonProblem {
   /** Dotted path to the offending value (`payload.items.3.name`); empty for the root. */
   readonly path: string;
+  readonly kind: 'depth' | 'value' | 'key';
   readonly message: string;
 }
 
@@ -49,14 +50,14 @@ function locate(root: unknown, maxDepth: number): JsonProblem {
   while (stack.length > 0) {
     const [current, depth, path] = stack.pop() as readonly [unknown, number, string];
     const scalar = describeScalarProblem(current);
-    if (scalar !== undefined) return { path, message: `value ${scalar}` };
+    if (scalar !== undefined) return { path, kind: 'value', message: `value ${scalar}` };
     if (current === null || typeof current !== 'object') continue;
-    if (depth + 1 > maxDepth) return { path, message: `nesting is deeper than ${maxDepth} levels` };
+    if (depth + 1 > maxDepth) return { path, kind: 'depth', message: `nesting is deeper than ${maxDepth} levels` };
     const entries = Array.isArray(current) ? current.map((v, i) => [String(i), v] as const) : Object.entries(current);
     for (const [key, child] of entries) {
-      if (!key.isWellFormed()) return { path, message: 'an object key contains a lone UTF-16 surrogate' };
+      if (!key.isWellFormed()) return { path, kind: 'key', message: 'an object key contains a lone UTF-16 surrogate' };
       stack.push([child, depth + 1, path === '' ? key : `${path}.${key}`]);
     }
   }
-  return { path: '', message: 'invalid JSON value' };
+  return { path: '', kind: 'value', message: 'invalid JSON value' };
 }
