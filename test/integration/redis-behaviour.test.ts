@@ -161,6 +161,29 @@ describe('redis queue', () => {
     expect(dead).toBeGreaterThanOrEqual(50);
     expect(dead).toBeLessThanOrEqual(150);
   });
+
+  it('retries and dead-letters an outside producer’s entry that lacks the b or t field, never dropping it', async (ctx) => {
+    if (skip !== undefined) return ctx.skip(skip);
+    const queueName = `hqm-test-${randomUUID()}`;
+    const queue = await openQueue();
+    const keys = queueKeys(prefix, queueName);
+    // Written by hand, as a producer that does not know OpenHQM's fields would.
+    await withRedis(async (redis) => {
+      await redis.xadd(keys.streams[0] as string, '*', 'b', 'plain text, no t');
+      await redis.xadd(keys.streams[0] as string, '*', 'payload', '{"x":1}');
+    });
+    const seen: string[] = [];
+    const sub = queue.consume(queueName, { concurrency: 2, visibilityTimeoutMs: 30_000 }, async (d) => {
+      seen.push(`${d.attempt}:${d.body}`);
+      if (d.attempt === 1) return d.retry(0);
+      await d.deadLetter('test');
+    });
+    await waitFor(async () => (await withRedis((redis) => redis.xlen(keys.dead))) === 2, { timeoutMs: 10_000, what: 'both entries dead-lettered' });
+    await sub.stop();
+    expect(seen.sort()).toEqual(['1:', '1:plain text, no t', '2:', '2:plain text, no t']);
+    const dead = await withRedis((redis) => redis.xrange(keys.dead, '-', '+'));
+    expect(dead.map(([, fields]) => fields[fields.indexOf('b') + 1]).sort()).toEqual(['', 'plain text, no t']);
+  });
 });
 
 describe('redis result store', () => {

@@ -255,7 +255,9 @@ return 1
 const RESCHEDULE = `${SETTLE_PRELUDE}
 local f = take()
 if not f then return 0 end
-local m = { 'b', f['b'], 't', f['t'], 'm', ARGV[11] }
+-- An outside producer's entry may lack b or t: a nil would end the table early and the XADD
+-- would fail after the entry was already taken, losing it.
+local m = { 'b', f['b'] or '', 't', f['t'] or '0', 'm', ARGV[11] }
 if ARGV[7] ~= '0' then m[#m + 1] = 'a'; m[#m + 1] = ARGV[7] end
 if f['k'] then m[#m + 1] = 'k'; m[#m + 1] = f['k'] end
 if tonumber(ARGV[8]) <= tonumber(ARGV[9]) then
@@ -280,7 +282,7 @@ return 1
 const DEAD_LETTER = `${SETTLE_PRELUDE}${PROMOTE}
 local f = take()
 if f then
-  local m = { 'm', ARGV[10], 'b', f['b'], 'a', ARGV[7], 'r', ARGV[6], 'd', ARGV[8], 't', f['t'] }
+  local m = { 'm', ARGV[10], 'b', f['b'] or '', 'a', ARGV[7], 'r', ARGV[6], 'd', ARGV[8], 't', f['t'] or '0' }
   if f['k'] then m[#m + 1] = 'k'; m[#m + 1] = f['k'] end
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', unpack(m))
 end
