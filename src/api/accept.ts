@@ -56,17 +56,21 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
     store.create({ id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: now + metadata.timeout * 1000, ttlMs: options.ttlMs }),
     queue.publish(backendQueue, message),
   ]);
-  if (published.status === 'rejected') {
-    const error: unknown = published.reason;
-    events.emit('request:publish_failed', { id, queue: backendQueue, error: error as Error });
-    // Nothing half-written: the record goes too, and the client hears 503 (or 413), not 202.
-    // Should the delete fail as well, the orphan record reads as TIMEOUT once its deadline
-    // passes (api/overdue.ts) and expires with its TTL.
-    if (created.status === 'fulfilled') await store.delete(id).catch(() => undefined);
-    throw isHqmError(error) && error.code === 'HQM_ERR_BODY_TOO_LARGE' ? error : unavailable(error, 'the queue');
+  if (published.status === 'rejected' || created.status === 'rejected') {
+    // Nothing half-written: the record goes, and the client hears 503 (or 413), not 202. It goes
+    // even when its write failed: a write that timed out may still land when the server catches
+    // up, and the delete, sent after it on the same connection, lands after it. A message
+    // without its record is dead-lettered by the worker once its grace period has passed. Should
+    // the delete fail too, the orphan record reads as TIMEOUT once its deadline passes
+    // (api/overdue.ts) and expires with its TTL.
+    await store.delete(id).catch(() => undefined);
+    if (published.status === 'rejected') {
+      const error: unknown = published.reason;
+      events.emit('request:publish_failed', { id, queue: backendQueue, error: error as Error });
+      throw isHqmError(error) && error.code === 'HQM_ERR_BODY_TOO_LARGE' ? error : unavailable(error, 'the queue');
+    }
+    throw unavailable((created as PromiseRejectedResult).reason, 'the result store');
   }
-  // A message without its record is dead-lettered by the worker once its grace period has passed.
-  if (created.status === 'rejected') throw unavailable(created.reason, 'the result store');
   events.emit('request:submitted', { id, queue: backendQueue });
   return created.value;
 }

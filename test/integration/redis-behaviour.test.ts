@@ -23,7 +23,7 @@ import type { Delivery, QueueBackend } from '../../src/ports/queue-backend.js';
 import type { RecordChange, ResultStore } from '../../src/ports/result-store.js';
 import { builtinProcessor } from '../../src/worker/processors/builtin.js';
 import { WorkerPool } from '../../src/worker/runner.js';
-import { apiOptions } from '../helpers/api.js';
+import { apiOptions, QUEUE } from '../helpers/api.js';
 import { deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisServer, testPrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';
 import { deferred, waitFor } from '../helpers/wait.js';
@@ -55,8 +55,12 @@ async function openStore(url = REDIS_URL): Promise<ResultStore> {
 }
 
 /** Reads keys straight from Redis, to look at what the adapters leave behind. */
-async function withRedis<T>(use: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis(REDIS_URL);
+function withRedis<T>(use: (redis: Redis) => Promise<T>): Promise<T> {
+  return withRedisAt(REDIS_URL, use);
+}
+
+async function withRedisAt<T>(url: string, use: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(url);
   try {
     return await use(redis);
   } finally {
@@ -307,6 +311,33 @@ describe('redis outage', () => {
       // The append-only file (fsync always) kept what was acknowledged before the kill.
       expect((await app.inject({ method: 'GET', url: `/api/v1/status/${id}` })).json()).toMatchObject({ status: 'PENDING' });
     } finally {
+      await Promise.all(opened.splice(0).map((o) => o.close()));
+      await server.stop();
+    }
+  });
+
+  it('a submit answered 503 because Redis stalled leaves no record behind when Redis catches up', async (ctx) => {
+    const missing = await requireRedisServer();
+    if (missing !== undefined) return ctx.skip(missing.skip);
+    const server = await startRedisServer({ dir: join(dir, 'stall') });
+    const options = { redis_url: server.url, key_prefix: 'stall', command_timeout_ms: 500 };
+    const queue = await queueFactory.create(options, context);
+    const store = await storeFactory.create(options, context);
+    opened.push(queue, store);
+    const app = await buildApi({ queue, store, events: new HqmEvents(), options: apiOptions() });
+    opened.push(app);
+    try {
+      server.process.kill('SIGSTOP');
+      const during = await app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: { operation: 'echo', data: 'x' } } });
+      expect(during.statusCode).toBe(503);
+      server.process.kill('SIGCONT');
+      // The stalled writes land once Redis runs again; the record must not be among what is left.
+      await withRedisAt(server.url, async (redis) => {
+        await waitFor(async () => (await redis.xlen(queueKeys('stall', QUEUE).streams[0] as string)) === 1, { timeoutMs: 10_000, what: 'the stalled XADD to land' });
+        expect(await redis.keys('stall:r:*')).toEqual([]);
+      });
+    } finally {
+      server.process.kill('SIGCONT');
       await Promise.all(opened.splice(0).map((o) => o.close()));
       await server.stop();
     }
