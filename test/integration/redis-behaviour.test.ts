@@ -316,6 +316,34 @@ describe('redis outage', () => {
     }
   });
 
+  it('a claim whose reply was lost to a stall costs no attempt: its delivery is handed back, not left to lapse', async (ctx) => {
+    const missing = await requireRedisServer();
+    if (missing !== undefined) return ctx.skip(missing.skip);
+    const server = await startRedisServer({ dir: join(dir, 'lost-claim') });
+    const claimFailed = deferred();
+    const logger = { ...silentLogger, error: (_fields: object, message?: string) => (message?.startsWith('claiming messages failed') === true ? claimFailed.resolve() : undefined), child: () => logger };
+    // A visibility timeout far beyond the test's own: only the hand-back can deliver in time.
+    const queue = await queueFactory.create({ redis_url: server.url, key_prefix: 'lost', command_timeout_ms: 300 }, { logger });
+    opened.push(queue);
+    try {
+      await queue.publish('q', { body: 'only' });
+      server.process.kill('SIGSTOP');
+      const received = deferred<number>();
+      const sub = queue.consume('q', { concurrency: 1, visibilityTimeoutMs: 120_000 }, async (d) => {
+        received.resolve(d.attempt);
+        await d.ack();
+      });
+      await claimFailed.promise; // The claim is sent and times out; it runs once Redis does.
+      server.process.kill('SIGCONT');
+      expect(await received.promise).toBe(1);
+      await sub.stop();
+    } finally {
+      server.process.kill('SIGCONT');
+      await Promise.all(opened.splice(0).map((o) => o.close()));
+      await server.stop();
+    }
+  });
+
   it('a submit answered 503 because Redis stalled leaves no record behind when Redis catches up', async (ctx) => {
     const missing = await requireRedisServer();
     if (missing !== undefined) return ctx.skip(missing.skip);

@@ -7,6 +7,9 @@
  *   `XREAD` on a dedicated connection, from the ids the claim saw last, so a message published
  *   by any process wakes this consumer at once. Delayed messages and lapsed leases wake it
  *   through `nextDueAt` (and the loop looks again at least once a second).
+ * - A claim that fails may still have run (a command that timed out on a stalled server runs
+ *   when it catches up): before its next claim the source hands back whatever its consumer
+ *   holds that it never received, uncounted, so a stall costs no attempts (`releaseOrphans`).
  * - Each delivery settles through a lease-checked script, so a settle from a lapsed delivery
  *   changes nothing. Acknowledging or dead-lettering a message with a partition key also
  *   promotes the next message of its key, in the same script (D26); this process's
@@ -62,6 +65,10 @@ export class RedisSource implements PullSource {
   #watching = false;
   #stopped = false;
   #blocking: Promise<RedisClient> | undefined;
+  /** Lease members ("<band>:<entry id>") of the deliveries handed out and not yet settled. */
+  readonly #held = new Set<string>();
+  /** A claim failed: its deliveries may exist in Redis without this process knowing them. */
+  #mayHoldOrphans = false;
   readonly #forgetTimer: NodeJS.Timeout;
 
   constructor(private readonly ctx: ConsumerContext) {
@@ -84,13 +91,16 @@ export class RedisSource implements PullSource {
       this.#nextDue = Date.now() + READY_WAIT_MS;
       return [];
     }
-    const now = Date.now();
-    const args = [ctx.group, ctx.consumer, limit, now, now + ctx.visibilityTimeoutMs, PROMOTE_PER_CLAIM, this.#watching ? '0' : '1'];
     let reply: unknown;
     try {
+      // Sent after the failed claim on the same connection, so it runs after it, if it ran at all.
+      if (this.#mayHoldOrphans) await this.#releaseOrphans();
+      const now = Date.now();
+      const args = [ctx.group, ctx.consumer, limit, now, now + ctx.visibilityTimeoutMs, PROMOTE_PER_CLAIM, this.#watching ? '0' : '1'];
       reply = await guarded('claiming messages', ctx.scripts.claim(ctx.keys.claim, args));
     } catch (error) {
       this.#nextDue = undefined;
+      this.#mayHoldOrphans = true;
       throw error;
     }
     const { nextDue, lastIds, entries } = parseClaim(reply);
@@ -103,7 +113,7 @@ export class RedisSource implements PullSource {
     return this.#nextDue === undefined ? undefined : Math.max(this.#nextDue, Date.now() + MIN_RECHECK_MS);
   }
 
-  /** Ends the blocking read and forgets this consumer if it holds nothing. */
+  /** Ends the blocking read, hands back unreceived deliveries, and forgets this consumer if it holds nothing. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
@@ -111,6 +121,7 @@ export class RedisSource implements PullSource {
     const blocking = this.#blocking;
     this.#blocking = undefined;
     if (blocking !== undefined) (await blocking.catch(() => undefined))?.disconnect();
+    if (this.#mayHoldOrphans) await this.#releaseOrphans().catch(() => undefined); // Else they wait for their leases to lapse.
     await this.#forgetIdleConsumers(this.ctx.consumer);
   }
 
@@ -143,6 +154,13 @@ export class RedisSource implements PullSource {
     }
   }
 
+  async #releaseOrphans(): Promise<void> {
+    const { ctx } = this;
+    const released = await guarded('handing back unreceived deliveries', ctx.scripts.releaseOrphans([...ctx.keys.streams, ctx.keys.leases], [ctx.group, ctx.consumer, ...this.#held]));
+    this.#mayHoldOrphans = false;
+    if (typeof released === 'number' && released > 0) ctx.logger.info({ released }, 'redis queue: handed back deliveries of a claim whose reply was lost');
+  }
+
   async #forgetIdleConsumers(self: string): Promise<void> {
     const { ctx } = this;
     try {
@@ -159,16 +177,22 @@ export class RedisSource implements PullSource {
     const messageId = fields.m ?? id;
     const partitionKey = fields.k ?? null;
     const leaseKeys = [ctx.keys.streams[band] as string, ctx.keys.leases];
-    const lease = [ctx.group, id, ctx.consumer, deliveries, `${band}:${id}`];
+    const member = `${band}:${id}`;
+    const lease = [ctx.group, id, ctx.consumer, deliveries, member];
+    this.#held.add(member);
+    // Forgotten when a settle is sent, not when it is answered: a later orphan hand-back runs after it.
+    const settled = (): void => void this.#held.delete(member);
     const settle = (what: string, call: Promise<unknown>): Promise<void> => guarded(what, call).then(() => undefined);
     // Ending the head of a key promotes the next message of the key: wake this process's consumers for it.
     const end = async (what: string, call: Promise<unknown>): Promise<void> => {
+      settled();
       const reply = await guarded(what, call);
       const promotedDue: unknown = Array.isArray(reply) ? reply[1] : undefined;
       if (typeof promotedDue === 'string' && promotedDue !== '') ctx.notify(Number(promotedDue));
     };
     const partitionKeys = partitionKey === null ? [] : [ctx.keys.heads, ctx.keys.partition(partitionKey), ctx.keys.held, ctx.keys.delayed, ctx.keys.delayedData, ...ctx.keys.streams];
     const reschedule = async (countedSoFar: number, delayMs: number): Promise<void> => {
+      settled();
       const now = Date.now();
       const due = now + Math.max(0, delayMs);
       const uid = randomBytes(9).toString('base64url');

@@ -312,6 +312,48 @@ return { stored - pending + lapsed + waiting_delayed, not_due, pending - lapsed,
 `;
 
 /**
+ * Hands back what a consumer holds without knowing it: the deliveries of a claim whose reply
+ * was lost (it timed out on a stalled server, or the connection dropped) but which ran. Each
+ * goes back to the tail of its band without counting the lost delivery as an attempt, keeping
+ * its message id (`m`), so a partition key's head stays its head.
+ * KEYS[1..10] band streams   KEYS[11] leases
+ * ARGV[1] group   ARGV[2] consumer   ARGV[3..] lease members "<band>:<entry id>" it does hold
+ * Returns how many it handed back.
+ */
+const RELEASE_ORPHANS = `${PRELUDE}
+local group, consumer = ARGV[1], ARGV[2]
+local known = {}
+for i = 3, #ARGV do known[ARGV[i]] = true end
+local released = 0
+for band = 0, 9 do
+  local stream = KEYS[band + 1]
+  local pending = redis.pcall('XPENDING', stream, group, '-', '+', 1000, consumer)
+  if type(pending) == 'table' and not pending.err then
+    for _, p in ipairs(pending) do
+      local id, deliveries = p[1], p[4]
+      local member = band .. ':' .. id
+      if not known[member] then
+        local e = redis.call('XRANGE', stream, id, id)
+        redis.call('XACK', stream, group, id)
+        redis.call('XDEL', stream, id)
+        redis.call('ZREM', KEYS[11], member)
+        if e[1] then
+          local f = fieldmap(e[1][2])
+          local m = { 'b', f['b'] or '', 't', f['t'] or '0', 'm', f['m'] or id }
+          local counted = (tonumber(f['a']) or 0) + deliveries - 1
+          if counted > 0 then m[#m + 1] = 'a'; m[#m + 1] = tostring(counted) end
+          if f['k'] then m[#m + 1] = 'k'; m[#m + 1] = f['k'] end
+          redis.call('XADD', stream, '*', unpack(m))
+          released = released + 1
+        end
+      end
+    end
+  end
+end
+return released
+`;
+
+/**
  * Forgets consumers that hold nothing: this one (ARGV[3], when it stops) and any idle for
  * ARGV[2] ms (processes that died; their entries were re-claimed by others already).
  * KEYS[1..10] band streams   ARGV[1] group   ARGV[2] idle threshold (ms)   ARGV[3] consumer or ''
@@ -346,6 +388,7 @@ export interface QueueScripts {
   /** The same script as `deadLetter`, with the partition KEYS of the settled message's key. */
   readonly deadLetterKeyed: ScriptCall;
   readonly stats: ScriptCall;
+  readonly releaseOrphans: ScriptCall;
   readonly forgetConsumers: ScriptCall;
 }
 
@@ -361,6 +404,7 @@ export function queueScripts(client: RedisClient): QueueScripts {
     deadLetter: defineScript(client, 'hqmQueueDeadLetter', 3, DEAD_LETTER),
     deadLetterKeyed: defineScript(client, 'hqmQueueDeadLetterKeyed', 3 + PARTITION_KEYS, DEAD_LETTER),
     stats: defineScript(client, 'hqmQueueStats', 14, STATS),
+    releaseOrphans: defineScript(client, 'hqmQueueReleaseOrphans', BANDS + 1, RELEASE_ORPHANS),
     forgetConsumers: defineScript(client, 'hqmQueueForgetConsumers', 10, FORGET_CONSUMERS),
   };
 }
