@@ -21,7 +21,10 @@ interface AjvError {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HqmError, request, reply) => {
     const mapped = toHqmError(error);
-    if (mapped.httpStatus >= 500 && mapped.code !== 'HQM_ERR_BACKEND_UNAVAILABLE' && mapped.code !== 'HQM_ERR_SHUTTING_DOWN') {
+    if (mapped.code === 'HQM_ERR_OVERLOADED') {
+      // Shedding is the system working as configured; one line per refused submit would flood the log.
+      request.log.debug({ code: mapped.code }, mapped.message);
+    } else if (mapped.httpStatus >= 500 && mapped.code !== 'HQM_ERR_BACKEND_UNAVAILABLE' && mapped.code !== 'HQM_ERR_SHUTTING_DOWN') {
       request.log.error({ err: error }, 'unhandled error');
     } else if (mapped.httpStatus >= 500) {
       request.log.warn({ err: error }, mapped.message);

@@ -1,7 +1,9 @@
 /**
  * Load shedding on queue depth: submits are refused (503 + Retry-After) while more than
  * `max` messages wait, instead of letting the queue grow without bound. The depth is read
- * from the backend at most every `refreshMs`, in the background, so no submit waits for it.
+ * from the backend at most every `refreshMs`, in the background, so no submit waits for it;
+ * the submits this process let through since that read began are added to it, so a burst
+ * between two reads cannot pass the limit (other API processes' submits show at the next read).
  *
  * @module
  */
@@ -10,6 +12,9 @@ import type { QueueBackend } from '../ports/queue-backend.js';
 
 export class DepthGate {
   #depth = 0;
+  /** Submits let through since the last completed read began (the read may not count them). */
+  #passedSinceRead = 0;
+  #passedTotal = 0;
   #readAt = 0;
   #reading = false;
 
@@ -20,15 +25,18 @@ export class DepthGate {
     private readonly refreshMs = 250,
   ) {}
 
-  /** Throws HQM_ERR_OVERLOADED when the last known depth is at or above the limit. */
+  /** Throws HQM_ERR_OVERLOADED when the estimated depth is at or above the limit; else counts the submit in. */
   check(): void {
     if (this.max === 0) return;
     this.#refresh();
-    if (this.#depth >= this.max) {
-      throw new HqmError('HQM_ERR_OVERLOADED', `the queue holds ${this.#depth} waiting requests (api.max_queue_depth is ${this.max}); try again shortly`, {
-        details: { depth: this.#depth, max: this.max },
+    const depth = this.#depth + this.#passedSinceRead;
+    if (depth >= this.max) {
+      throw new HqmError('HQM_ERR_OVERLOADED', `the queue holds about ${depth} waiting requests (api.max_queue_depth is ${this.max}); try again shortly`, {
+        details: { depth, max: this.max },
       });
     }
+    this.#passedSinceRead += 1;
+    this.#passedTotal += 1;
   }
 
   #refresh(): void {
@@ -36,10 +44,12 @@ export class DepthGate {
     if (this.#reading || now - this.#readAt < this.refreshMs) return;
     this.#reading = true;
     this.#readAt = now;
+    const passedBefore = this.#passedTotal;
     this.queue
       .stats(this.queueName)
       .then((stats) => {
         this.#depth = stats.depth;
+        this.#passedSinceRead = this.#passedTotal - passedBefore;
       })
       .catch(() => undefined) // An unreachable backend fails the submit itself, with its own 503.
       .finally(() => {
