@@ -8,15 +8,9 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { HqmError, isHqmError, ValidationError, type ErrorCode, type FieldIssue } from '../core/errors.js';
+import { schemaIssues } from './schema-issues.js';
 
 const RETRY_AFTER_SECONDS = 2;
-
-interface AjvError {
-  readonly instancePath?: string;
-  readonly keyword?: string;
-  readonly message?: string;
-  readonly params?: Record<string, unknown>;
-}
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HqmError, request, reply) => {
@@ -60,11 +54,8 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
 
 function toHqmError(error: FastifyError | HqmError): HqmError {
   if (isHqmError(error)) return error;
-  const validation = (error as { validation?: AjvError[]; validationContext?: string }).validation;
-  if (validation !== undefined) {
-    const context = (error as { validationContext?: string }).validationContext ?? 'body';
-    return new ValidationError(validation.map((e) => fromAjv(context, e)));
-  }
+  const issues = schemaIssues(error);
+  if (issues !== undefined) return new ValidationError(issues);
   const code = error.code === undefined ? undefined : FASTIFY_CODES[error.code];
   if (code !== undefined) return new HqmError(code, friendlyMessage(code, error), { cause: error });
   const status = error.statusCode ?? 500;
@@ -82,20 +73,4 @@ function friendlyMessage(code: ErrorCode, error: FastifyError): string {
     default:
       return error.message;
   }
-}
-
-function fromAjv(context: string, error: AjvError): FieldIssue {
-  const path = [context, ...(error.instancePath ?? '').split('/').filter((p) => p !== '').map(unescapePointer)];
-  const params = error.params ?? {};
-  if (error.keyword === 'required' && typeof params.missingProperty === 'string') {
-    return { path: [...path, params.missingProperty].join('.'), message: 'field required' };
-  }
-  if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
-    return { path: [...path, params.additionalProperty].join('.'), message: 'unknown field' };
-  }
-  return { path: path.join('.'), message: error.message ?? 'is invalid' };
-}
-
-function unescapePointer(part: string): string {
-  return part.replace(/~1/g, '/').replace(/~0/g, '~');
 }

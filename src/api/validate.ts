@@ -21,17 +21,27 @@ export interface SubmitBody {
   readonly metadata?: Record<string, unknown> | null;
 }
 
-export function validateSubmit(body: SubmitBody, queues: ReadonlySet<string>, endpoints?: { has(name: string): boolean; readonly names: readonly string[] }): void {
-  const issues: FieldIssue[] = [];
-  const headers = body.headers ?? {};
+/**
+ * Throws one ValidationError naming every problem: `schemaIssues` (what the JSON Schema found)
+ * and the checks below, which skip whatever the schema already found to be of the wrong type.
+ */
+export function validateSubmit(
+  body: SubmitBody,
+  queues: ReadonlySet<string>,
+  endpoints?: { has(name: string): boolean; readonly names: readonly string[] },
+  schemaIssues: readonly FieldIssue[] = [],
+): void {
+  const issues: FieldIssue[] = [...schemaIssues];
+  if (!isPlainObject(body)) throw new ValidationError(issues.slice(0, MAX_ISSUES));
+  const headers = isPlainObject(body.headers) ? body.headers : {};
   const names = Object.keys(headers);
   if (names.length > MAX_HEADERS) issues.push({ path: 'body.headers', message: `at most ${MAX_HEADERS} headers` });
   for (const name of names) {
     if (!HEADER_NAME.test(name)) issues.push({ path: `body.headers.${name}`, message: 'is not a valid HTTP header name' });
-    else if (!HEADER_VALUE.test(headers[name] ?? '')) issues.push({ path: `body.headers.${name}`, message: 'must be visible ISO-8859-1 text (no control characters)' });
+    else if (typeof headers[name] === 'string' && !HEADER_VALUE.test(headers[name])) issues.push({ path: `body.headers.${name}`, message: 'must be visible ISO-8859-1 text (no control characters)' });
   }
-  const m = body.metadata ?? {};
-  if (m.priority !== undefined && !validPriority(m.priority)) {
+  const m: Record<string, unknown> = isPlainObject(body.metadata) ? body.metadata : {};
+  if ((typeof m.priority === 'number' || typeof m.priority === 'string') && !validPriority(m.priority)) {
     issues.push({ path: 'body.metadata.priority', message: `must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}, or one of ${Object.keys(PRIORITY_NAMES).join(', ')}` });
   }
   if (typeof m.timeout === 'number' && !(m.timeout > 0 && m.timeout <= MAX_TIMEOUT_SECONDS)) {
@@ -46,7 +56,15 @@ export function validateSubmit(body: SubmitBody, queues: ReadonlySet<string>, en
     // Only configured endpoints: a client must not be able to point the gateway at any URL.
     issues.push({ path: 'body.metadata.endpoint', message: `unknown endpoint "${m.endpoint}"; configured: ${endpoints.names.join(', ') || 'none'}` });
   }
-  if (issues.length > 0) throw new ValidationError(issues.slice(0, MAX_ISSUES));
+  if (issues.length === 0) return;
+  // One message per field: a range check says nothing new about a field the schema already refused.
+  const flagged = new Set(schemaIssues.map((issue) => issue.path));
+  const own = issues.slice(schemaIssues.length).filter((issue) => !flagged.has(issue.path));
+  throw new ValidationError([...schemaIssues, ...own].slice(0, MAX_ISSUES));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function validPriority(value: unknown): boolean {

@@ -125,3 +125,22 @@ describe('POST /api/v1/submit', () => {
     void store;
   });
 });
+
+describe('POST /api/v1/submit validation messages', () => {
+  it('names every field at fault in one 422, schema and range problems together, in plain words', async () => {
+    const { app } = await testApi();
+    const res = await app.inject({ method: 'POST', url: '/api/v1/submit', payload: { headers: 'x', metadata: { priority: 99, timeout: 0 } } });
+    expect(res.statusCode).toBe(422);
+    const fields = (res.json().detail as Array<{ loc: string[]; msg: string }>).map((d) => `${d.loc.join('.')}: ${d.msg}`);
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'body.payload: field required',
+        'body.headers: must be an object or null',
+        expect.stringMatching(/^body\.metadata\.priority: must be an integer from 0 to 9/),
+        expect.stringMatching(/^body\.metadata\.timeout: must be greater than 0/),
+      ]),
+    );
+    const typed = await app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {}, metadata: { priority: 1.5 } } });
+    expect(typed.json().detail).toEqual([{ loc: ['body', 'metadata', 'priority'], msg: 'must be an integer or a string', type: 'value_error' }]);
+  });
+});

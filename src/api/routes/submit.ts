@@ -5,6 +5,7 @@ import { accept, waitForTerminal } from '../accept.js';
 import type { RouteContext } from '../context.js';
 import { presentResult } from '../present.js';
 import { errorResponse, resultResponse, submitAccepted, submitBody, waitQuery } from '../schemas.js';
+import { schemaIssues } from '../schema-issues.js';
 import { parseWait, validateSubmit, type SubmitBody } from '../validate.js';
 
 export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): void {
@@ -12,6 +13,8 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
   app.post<{ Body: SubmitBody; Querystring: { wait?: string } }>(
     '/api/v1/submit',
     {
+      // Schema problems are merged with the range checks below, so one 422 names them all.
+      attachValidation: true,
       schema: {
         tags: ['requests'],
         summary: 'Submit a request for asynchronous processing',
@@ -23,7 +26,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
     },
     async (request, reply) => {
       const body = request.body;
-      validateSubmit(body, logicalQueues, ctx.options.endpoints);
+      validateSubmit(body, logicalQueues, ctx.options.endpoints, schemaIssues(request.validationError) ?? []);
       const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
       const traceparent = request.headers.traceparent;
       const record = await accept(ctx, {
