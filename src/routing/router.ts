@@ -117,7 +117,12 @@ export class Router {
     if (this.file.enable_fallback && fallback !== null && fallback !== undefined) {
       return { route_name: null, endpoint: fallback, method: null, payload: message.payload ?? message, headers: {}, query_params: {}, timeout: null, max_retries: null };
     }
-    throw new HqmError('HQM_ERR_NO_ROUTE', 'no route matches the message and no default endpoint is configured for fallback');
+    throw new HqmError(
+      'HQM_ERR_NO_ROUTE',
+      this.file.enable_fallback
+        ? 'no route matches the message, and the routes have no default route and no default_endpoint to fall back to'
+        : 'no route matches the message, there is no default route, and fallback is off (enable_fallback: false)',
+    );
   }
 
   async #apply(route: CompiledRoute, message: Record<string, unknown>): Promise<RoutingResult> {

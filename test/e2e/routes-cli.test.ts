@@ -41,14 +41,21 @@ describe('openhqm routes test', () => {
     const routes = file('strict.yaml', 'routes:\n  - name: only\n    match_field: metadata.type\n    match_value: x\n    endpoint: http://svc/\nenable_fallback: false\n');
     const { code, stdout } = await runCli(['routes', 'test', '--routes', routes, '--message', file('m.json', { payload: {}, metadata: { type: 'y' } })]);
     expect(code).toBe(1);
-    expect(JSON.parse(stdout)).toEqual({ error: expect.stringMatching(/no route matches/) });
+    expect(JSON.parse(stdout)).toEqual({ error: expect.stringMatching(/no route matches the message, there is no default route, and fallback is off/) });
+  });
+
+  it('names the message file that is not JSON', async () => {
+    const routes = file('any.yaml', 'routes:\n  - name: r\n    endpoint: http://svc/\n');
+    const { code, stdout } = await runCli(['routes', 'test', '--routes', routes, '--message', file('broken.json', '{"payload": ')]);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout).error).toMatch(/the message file .*broken\.json is not JSON/);
   });
 
   it('prints {error} naming the broken route and exits 1', async () => {
     const routes = file('broken.yaml', 'routes:\n  - name: bad\n    endpoint: http://svc/\n    transform_type: jq\n    transform: ".a | ("\n');
     const { code, stdout } = await runCli(['routes', 'test', '--routes', routes, '--message', file('m2.json', { payload: {} })]);
     expect(code).toBe(1);
-    expect(JSON.parse(stdout).error).toMatch(/route "bad": jq transform does not compile/);
+    expect(JSON.parse(stdout).error).toMatch(/route "bad": jq transform does not compile: jq: error: .* line 1: \.a \| \(/);
   });
 
   it('stops start-up (exit 2) on a broken route or an endpoint neither configured nor a URL', async () => {

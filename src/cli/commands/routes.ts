@@ -26,7 +26,7 @@ export function registerRoutesCommand(program: Command): void {
     let message: unknown;
     try {
       routesRaw = readRoutesFile(flags.routes);
-      message = JSON.parse(readFileSync(flags.message, 'utf8')) as unknown;
+      message = readMessage(flags.message);
     } catch (error) {
       print({ error: (error as Error).message });
       process.exit(1);
@@ -39,4 +39,14 @@ export function registerRoutesCommand(program: Command): void {
     for (const warning of outcome.warnings) process.stderr.write(`openhqm: warning: ${warning}\n`);
     print(outcome.result);
   });
+}
+
+/** The message file as JSON, with an error that names the file. */
+function readMessage(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(`the message file ${path} is not JSON: ${(error as Error).message}`);
+  }
 }

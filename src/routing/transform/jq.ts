@@ -125,6 +125,12 @@ export async function compileJq(program: string): Promise<Transform> {
   };
 }
 
+/** jq's error on one line: from its `jq: error` line, with the program excerpt a compile error quotes after it. */
 function firstLine(text: string): string {
-  return text.split('\n').find((line) => line.startsWith('jq: error')) ?? text.split('\n')[0] ?? text;
+  const lines = text.split('\n').filter((line) => line.trim() !== '' && !/^jq: \d+ compile errors?$/.test(line));
+  const at = lines.findIndex((line) => line.startsWith('jq: error'));
+  if (at === -1) return lines[0] ?? text;
+  const error = lines[at] as string;
+  const excerpt = error.endsWith(':') ? lines[at + 1] : undefined;
+  return excerpt === undefined ? error : `${error} ${excerpt.trim()}`;
 }
