@@ -29,7 +29,8 @@ export function sendUpstreamAnswer(reply: FastifyReply, record: RequestRecord): 
   const body = outcome.body !== null && outcome.body !== undefined ? rawBytes(outcome.body) : rebuild(outcome.result, headers);
   // A status outside what HTTP allows (a broken upstream) cannot be relayed: say so as a gateway.
   const status = outcome.statusCode >= 100 && outcome.statusCode <= 599 ? outcome.statusCode : 502;
-  return reply.code(status).send(body);
+  // Sent as nothing rather than an empty Buffer, which Fastify would label application/octet-stream.
+  return body.length === 0 ? reply.code(status).send() : reply.code(status).send(body);
 }
 
 /** The catalogue's status for `code`, except that a failure inside the gateway reads as a bad gateway, never a 500. */

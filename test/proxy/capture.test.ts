@@ -44,6 +44,17 @@ describe('proxy: transparent capture', () => {
     expect(body.headers['content-type']).toBe('application/octet-stream');
   });
 
+  it('relays an answer without a body or a Content-Type as it came, adding none', async () => {
+    const upstream = await startUpstream();
+    upstream.program = () => ({ status: 302, headers: { location: '/elsewhere' }, body: Buffer.alloc(0) });
+    const g = await proxyGateway({ proxy: { default_endpoint: upstream.url, capture: { enabled: true } } });
+    const res = await g.app.inject({ method: 'GET', url: '/programmed', headers: { prefer: 'wait=10' } });
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toBe('/elsewhere');
+    expect(res.headers['content-type']).toBeUndefined();
+    expect(res.rawPayload).toHaveLength(0);
+  });
+
   it('without Prefer, or when it does not finish in time, answers 202', async () => {
     const upstream = await startUpstream();
     const g = await proxyGateway({ proxy: { default_endpoint: upstream.url, capture: { enabled: true } } });
