@@ -83,7 +83,7 @@ describe('proxy: forwarding', () => {
     const upstream = await startUpstream();
     const g = await proxyGateway({ proxy: { default_endpoint: `${upstream.url}/large?bytes=5000`, max_response_size: 4096 } });
     const record = await g.finished(await g.submit({}));
-    expect(record).toMatchObject({ status: 'FAILED', attempt: 1, outcome: { error: expect.stringMatching(/max_response_size allows 4096 bytes/) } });
+    expect(record).toMatchObject({ status: 'FAILED', attempt: 1, outcome: { error: expect.stringMatching(/over proxy.max_response_size \(4096 bytes\)/) } });
     expect(upstream.received).toHaveLength(1);
   });
 });

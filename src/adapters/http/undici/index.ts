@@ -70,8 +70,8 @@ async function readCapped(body: BodyStream, max: number, url: string, contentLen
 }
 
 function tooLarge(url: string, max: number, size?: number): HqmError {
-  const actual = size === undefined ? 'more than that' : `${size} bytes`;
-  return new HqmError('HQM_ERR_UPSTREAM_RESPONSE_TOO_LARGE', `the answer of ${safeOrigin(url)} is ${actual}; proxy.max_response_size allows ${max} bytes`, {
+  const actual = size === undefined ? `more than ${max} bytes` : `${size} bytes`;
+  return new HqmError('HQM_ERR_UPSTREAM_RESPONSE_TOO_LARGE', `the answer of ${safeOrigin(url)} is ${actual}, over proxy.max_response_size (${max} bytes)`, {
     details: { max, size },
   });
 }
