@@ -109,6 +109,16 @@ describe('loadConfig', () => {
     expect(problems(() => loadConfig({ env: {}, configPath: path }))).toEqual([`server.host: expected a string, got ["a","b"] (from config file ${path})`]);
   });
 
+  it('refuses a Redis URL that is not redis:// or rediss://, whichever backend is chosen', () => {
+    expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__REDIS_URL: 'http://127.0.0.1:6379', OPENHQM_CACHE__REDIS_URL: 'not-a-url' } }))).toEqual([
+      expect.stringMatching(/^queue\.redis_url: expected a redis:\/\/ or rediss:\/\/ URL .*, not http:\/\/ \(from environment OPENHQM_QUEUE__REDIS_URL\)$/),
+      expect.stringMatching(/^cache\.redis_url: expected a redis:\/\/ or rediss:\/\/ URL .* \(from environment OPENHQM_CACHE__REDIS_URL\)$/),
+    ]);
+    const { config } = loadConfig({ env: { OPENHQM_QUEUE__REDIS_URL: 'redis://a:7000,redis://b:7001', OPENHQM_REDIS__CLUSTER: 'true' } });
+    expect(config.queue.redis_url).toBe('redis://a:7000,redis://b:7001');
+    expect(config.cache.redis_url).toBe('redis://localhost:6379');
+  });
+
   it('checks that the retry delay cap is not below its base', () => {
     expect(problems(() => loadConfig({ env: { OPENHQM_WORKER__RETRY_DELAY_BASE: '10', OPENHQM_WORKER__RETRY_DELAY_MAX: '5' } }))).toEqual([
       expect.stringMatching(/^worker\.retry_delay_max: must be at least/),
@@ -126,7 +136,11 @@ describe('loadConfig', () => {
 
   it('reports an unset ${VAR} and an unreadable file', () => {
     const path = file('missing.yaml', 'queue:\n  redis_url: "${NOT_SET_ANYWHERE}"\n');
-    expect(problems(() => loadConfig({ env: { OPENHQM_CONFIG: path } }))).toEqual([expect.stringMatching(/NOT_SET_ANYWHERE is not set/)]);
+    // The empty string left in its place is no Redis URL either.
+    expect(problems(() => loadConfig({ env: { OPENHQM_CONFIG: path } }))).toEqual([
+      expect.stringMatching(/NOT_SET_ANYWHERE is not set/),
+      expect.stringMatching(/^queue\.redis_url: expected a redis:\/\/ or rediss:\/\/ URL .*got nothing/),
+    ]);
     expect(problems(() => loadConfig({ env: {}, configPath: join(dir, 'absent.yaml') }))).toEqual([expect.stringMatching(/cannot read config file/)]);
   });
 

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { bool, int, list, num, optionalStr, str, structured } from './fields.js';
 import { isHttpUrl } from '../core/http.js';
+import { redisUrlProblem } from '../core/redis-url.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'] as const;
 
@@ -40,6 +41,15 @@ const api = z
   })
   .strict();
 
+/** queue.redis_url and cache.redis_url: checked whenever set, whichever backend is chosen. */
+const redisUrl = () =>
+  str()
+    .superRefine((value, ctx) => {
+      const problem = redisUrlProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('redis://localhost:6379');
+
 const queue = z
   .object({
     type: str().default('sqlite'),
@@ -53,7 +63,7 @@ const queue = z
     poll_interval_ms: int().pipe(z.number().min(1).max(60_000)).default(25),
     max_message_bytes: int().pipe(z.number().min(1024)).optional(),
     // Backend connection settings, named as in the original. Each adapter validates its own.
-    redis_url: str().default('redis://localhost:6379'),
+    redis_url: redisUrl(),
     kafka_bootstrap_servers: str().default('localhost:9092'),
     kafka_consumer_group: str().default('openhqm-workers'),
     kafka_topics: list(str()).default(['openhqm-requests']),
@@ -87,7 +97,7 @@ const cache = z
     type: str().default('sqlite'),
     /** How long a record is kept past its deadline while unfinished, and past its completion once finished. */
     ttl_seconds: int().pipe(z.number().min(1)).default(3600),
-    redis_url: str().default('redis://localhost:6379'),
+    redis_url: redisUrl(),
     max_connections: int().pipe(z.number().min(1)).default(10),
   })
   .strict();
