@@ -5,6 +5,8 @@
  * @module
  */
 import { type Command, Option } from 'commander';
+import { backendNames } from '../app/backends.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
 
 export interface CommonFlags {
   config?: string;
@@ -34,6 +36,11 @@ export function addServerFlags(command: Command): Command {
 
 export function addWorkerFlags(command: Command): Command {
   return command.addOption(new Option('-w, --workers <n>', 'requests processed at once (worker.count)'));
+}
+
+/** The configuration every command runs with: all sources, flags last, and the backend names checked in the same pass. */
+export function loadFromFlags(flags: CommonFlags): LoadedConfig {
+  return loadConfig({ configPath: flags.config, overrides: overridesFrom(flags), backends: backendNames() });
 }
 
 /** Turns flags into a nested overrides object for loadConfig. */

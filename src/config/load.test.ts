@@ -61,6 +61,27 @@ describe('loadConfig', () => {
     expect(found.join('\n')).toMatch(/monitoring\.log_level: expected one of/);
   });
 
+  it('checks queue.type and cache.type against the backends given, in the same pass as the rest', () => {
+    const backends = { queue: ['sqlite', 'memory', 'redis'], cache: ['sqlite', 'memory', 'redis'] };
+    expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__TYPE: 'bogus', OPENHQM_CACHE__TYPE: 'nope', OPENHQM_SERVER__PORT: 'abc' }, backends }))).toEqual([
+      'server.port: expected a whole number, got "abc" (from environment OPENHQM_SERVER__PORT)',
+      'queue.type: unknown backend "bogus" (available: sqlite, memory, redis) (from environment OPENHQM_QUEUE__TYPE)',
+      'cache.type: unknown backend "nope" (available: sqlite, memory, redis) (from environment OPENHQM_CACHE__TYPE)',
+    ]);
+    expect(problems(() => loadConfig({ env: {}, overrides: { queue: { type: 'kafka' } }, backends }))).toEqual([
+      'queue.type: unknown backend "kafka" (available: sqlite, memory, redis) (from command line)',
+    ]);
+    // Without the names (config/ does not read the registries) any name passes.
+    expect(loadConfig({ env: { OPENHQM_QUEUE__TYPE: 'bogus' } }).config.queue.type).toBe('bogus');
+  });
+
+  it('takes backend names in any case, as the other names of a choice', () => {
+    const backends = { queue: ['sqlite', 'memory'], cache: ['sqlite', 'memory'] };
+    const { config } = loadConfig({ env: { OPENHQM_QUEUE__TYPE: 'SQLite', OPENHQM_CACHE__TYPE: ' Memory ' }, backends });
+    expect(config.queue.type).toBe('sqlite');
+    expect(config.cache.type).toBe('memory');
+  });
+
   it('refuses a queue name some broker would not take as is (a Redis hash tag, a NATS subject)', () => {
     for (const name of ['}x', 'a b', 'a{b}', '.hidden']) {
       expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__REQUEST_QUEUE_NAME: name } }))).toEqual([expect.stringMatching(/^queue\.request_queue_name: must be 1–200 letters/)]);

@@ -21,6 +21,11 @@ export interface LoadOptions {
   readonly configPath?: string;
   /** Nested values from command-line flags; they win over everything else. */
   readonly overrides?: Readonly<Record<string, unknown>>;
+  /**
+   * The queue backends and result stores there are (the registries, which only src/app reads):
+   * an unknown queue.type or cache.type is then one more problem of the same message.
+   */
+  readonly backends?: Readonly<Record<'queue' | 'cache', readonly string[]>>;
 }
 
 export interface LoadedConfig {
@@ -48,6 +53,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
 
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap((issue) => describeIssue(issue, merged, sources)));
+  if (options.backends !== undefined) issues.push(...unknownBackends(merged, options.backends, sources));
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
   return { config: deepFreeze(parsed.data), file };
 }
@@ -165,6 +171,20 @@ function mergeInto(
       sources.set(here.join('.'), label === '' ? origin : `${origin} ${label}`);
     }
   }
+}
+
+/**
+ * queue.type and cache.type against the names given. Each is parsed on its own, so it is
+ * checked even when another key made the whole configuration fail.
+ */
+function unknownBackends(merged: Tree, known: NonNullable<LoadOptions['backends']>, sources: Map<string, string>): FieldIssue[] {
+  return (['queue', 'cache'] as const).flatMap((section) => {
+    const path = [section, 'type'];
+    const checked = (schemaAt(path) as z.ZodType | undefined)?.safeParse(valueAt(merged, path));
+    // A value the schema refused is reported already.
+    if (checked?.success !== true || typeof checked.data !== 'string' || known[section].includes(checked.data)) return [];
+    return [{ path: path.join('.'), message: `unknown backend "${checked.data}" (available: ${known[section].join(', ')})${from(path, sources)}` }];
+  });
 }
 
 /** Removes where the value at `path`, and any key inside it, came from. */

@@ -41,6 +41,9 @@ const api = z
   })
   .strict();
 
+/** queue.type and cache.type: case-insensitive, like the other names of a choice (log_level, strategy). */
+const backendName = () => str().trim().toLowerCase().default('sqlite');
+
 /** queue.redis_url and cache.redis_url: checked whenever set, whichever backend is chosen. */
 const redisUrl = () =>
   str()
@@ -52,7 +55,7 @@ const redisUrl = () =>
 
 const queue = z
   .object({
-    type: str().default('sqlite'),
+    type: backendName(),
     /** Name of the queue (topic, stream) requests go through: a name every broker accepts as is. */
     request_queue_name: str()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'must be 1–200 letters, digits, ".", "_" or "-", starting with a letter or digit')
@@ -94,7 +97,7 @@ const queue = z
 
 const cache = z
   .object({
-    type: str().default('sqlite'),
+    type: backendName(),
     /** How long a record is kept past its deadline while unfinished, and past its completion once finished. */
     ttl_seconds: int().pipe(z.number().min(1)).default(3600),
     redis_url: redisUrl(),

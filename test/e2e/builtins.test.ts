@@ -79,6 +79,15 @@ describe('openhqm CLI', () => {
     expect(stderr).toMatch(/queue\.type: unknown backend "carrier-pigeon"/);
   });
 
+  it.each([['start'], ['config', 'check']])('`%s` names unknown backends in the same message as the other bad keys', async (...command) => {
+    const { code, stderr } = await runCli(command, { OPENHQM_QUEUE__TYPE: 'bogus', OPENHQM_CACHE__TYPE: 'nope', OPENHQM_SERVER__PORT: 'abc' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/invalid configuration \(3 problems\)/);
+    expect(stderr).toMatch(/server\.port: expected a whole number, got "abc"/);
+    expect(stderr).toMatch(/queue\.type: unknown backend "bogus" \(available: sqlite, memory, redis\) \(from environment OPENHQM_QUEUE__TYPE\)/);
+    expect(stderr).toMatch(/cache\.type: unknown backend "nope" \(available: sqlite, memory, redis\) \(from environment OPENHQM_CACHE__TYPE\)/);
+  });
+
   it('refuses to split API and workers over an in-process backend', async () => {
     const { code, stderr } = await runCli(['api'], { OPENHQM_QUEUE__TYPE: 'memory', OPENHQM_CACHE__TYPE: 'memory' });
     expect(code).toBe(2);

@@ -1,9 +1,8 @@
 /** `openhqm config check`: validate the configuration and print it, secrets masked. */
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../config/load.js';
 import { maskSecrets } from '../../config/mask.js';
-import { addConfigFlags, overridesFrom, type CommonFlags } from '../options.js';
+import { addConfigFlags, loadFromFlags, type CommonFlags } from '../options.js';
 import { fail } from './run.js';
 
 export function registerConfigCommand(program: Command): void {
@@ -15,7 +14,7 @@ export function registerConfigCommand(program: Command): void {
       .option('--json', 'print JSON instead of YAML'),
   ).action((flags: CommonFlags & { json?: boolean }) => {
     try {
-      const { config: effective, file } = loadConfig({ configPath: flags.config, overrides: overridesFrom(flags) });
+      const { config: effective, file } = loadFromFlags(flags);
       const masked = maskSecrets(effective);
       if (flags.json === true) process.stdout.write(`${JSON.stringify(masked, null, 2)}\n`);
       else process.stdout.write(`# configuration is valid${file === undefined ? '' : ` (file: ${file})`}\n${stringify(masked)}`);
