@@ -21,6 +21,8 @@ export interface LoadOptions {
   readonly configPath?: string;
   /** Nested values from command-line flags; they win over everything else. */
   readonly overrides?: Readonly<Record<string, unknown>>;
+  /** Problems the caller found in the sources it read itself (a malformed --set), reported first, with the rest. */
+  readonly issues?: readonly FieldIssue[];
   /**
    * The queue backends and result stores there are (the registries, which only src/app reads):
    * an unknown queue.type or cache.type is then one more problem of the same message.
@@ -38,7 +40,7 @@ type Tree = Record<string, unknown>;
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
-  const issues: FieldIssue[] = [];
+  const issues: FieldIssue[] = [...(options.issues ?? [])];
   const sources = new Map<string, string>();
   const merged: Tree = {};
   const file = options.configPath ?? nonEmpty(env.OPENHQM_CONFIG);

@@ -73,6 +73,14 @@ describe('openhqm CLI', () => {
     expect(stderr).toMatch(/queue\.tpye: unknown key \(did you mean "type"\?\)/);
   });
 
+  it('lists a malformed --set with the other problems, exit code 2', async () => {
+    const { code, stderr } = await runCli(['config', 'check', '--set', 'badformat'], { OPENHQM_SERVER__PORT: 'abc' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/invalid configuration \(2 problems\)/);
+    expect(stderr).toMatch(/--set: expected section\.key=value .*got "badformat"/);
+    expect(stderr).toMatch(/server\.port: expected a whole number/);
+  });
+
   it('refuses an unknown backend with exit code 2', async () => {
     const { code, stderr } = await runCli(['start'], { OPENHQM_QUEUE__TYPE: 'carrier-pigeon' });
     expect(code).toBe(2);
