@@ -1,6 +1,11 @@
-/** `openhqm config check`: validate the configuration and print it, secrets masked. */
+/**
+ * `openhqm config check`: validate the configuration as `openhqm start` would before it
+ * connects (see app/preflight.ts), with the same messages and exit code, and print it with
+ * secrets masked.
+ */
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
+import { preflight } from '../../app/preflight.js';
 import { maskSecrets } from '../../config/mask.js';
 import { addConfigFlags, loadFromFlags, type CommonFlags } from '../options.js';
 import { fail } from './run.js';
@@ -12,9 +17,10 @@ export function registerConfigCommand(program: Command): void {
       .command('check')
       .description('validate the configuration from all sources and print the effective values (secrets masked); exit 2 if invalid')
       .option('--json', 'print JSON instead of YAML'),
-  ).action((flags: CommonFlags & { json?: boolean }) => {
+  ).action(async (flags: CommonFlags & { json?: boolean }) => {
     try {
       const { config: effective, file } = loadFromFlags(flags);
+      for (const warning of await preflight(effective)) process.stderr.write(`openhqm: warning: ${warning}\n`);
       const masked = maskSecrets(effective);
       if (flags.json === true) process.stdout.write(`${JSON.stringify(masked, null, 2)}\n`);
       else process.stdout.write(`# configuration is valid${file === undefined ? '' : ` (file: ${file})`}\n${stringify(masked)}`);
