@@ -75,3 +75,20 @@ describe('openhqm config check refuses what start refuses', () => {
     expect(JSON.parse(stdout).queue.type).toBe('sqlite');
   });
 });
+
+describe('openhqm config check flags', () => {
+  it('takes the configuration flags start takes', async () => {
+    const { code, stdout } = await runCli(['config', 'check', '--json', '--host', '127.0.0.1', '--port', '9100', '--workers', '3', '--queue-type', 'memory']);
+    expect(code).toBe(0);
+    const config = JSON.parse(stdout);
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 9100 });
+    expect(config.worker.count).toBe(3);
+    expect(config.queue.type).toBe('memory');
+  });
+
+  it('names a bad flag value as coming from the command line', async () => {
+    const { code, stderr } = await runCli(['config', 'check', '--port', 'abc']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/server\.port: expected a whole number, got "abc" \(from command line\)/);
+  });
+});

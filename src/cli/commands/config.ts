@@ -7,17 +7,17 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { preflight } from '../../app/preflight.js';
 import { maskSecrets } from '../../config/mask.js';
-import { addConfigFlags, loadFromFlags, type CommonFlags } from '../options.js';
+import { addConfigFlags, addServerFlags, addWorkerFlags, loadFromFlags, type CommonFlags } from '../options.js';
 import { fail } from './run.js';
 
 export function registerConfigCommand(program: Command): void {
   const config = program.command('config').description('inspect the configuration');
-  addConfigFlags(
-    config
-      .command('check')
-      .description('validate the configuration from all sources and print the effective values (secrets masked); exit 2 if invalid')
-      .option('--json', 'print JSON instead of YAML'),
-  ).action(async (flags: CommonFlags & { json?: boolean }) => {
+  const check = config
+    .command('check')
+    .description('validate the configuration from all sources as `openhqm start` would, and print the effective values (secrets masked); exit 2 if invalid')
+    .option('--json', 'print JSON instead of YAML');
+  // Every flag start takes is a configuration source, so check takes them all.
+  addWorkerFlags(addServerFlags(addConfigFlags(check))).action(async (flags: CommonFlags & { json?: boolean }) => {
     try {
       const { config: effective, file } = loadFromFlags(flags);
       for (const warning of await preflight(effective)) process.stderr.write(`openhqm: warning: ${warning}\n`);
