@@ -51,6 +51,17 @@ describe('openhqm CLI', () => {
     expect(stdout).toMatch(/--config/);
   });
 
+  it('says an unknown command is one and lists the commands, instead of passing it to start', async () => {
+    const { code, stderr } = await runCli(['bogus']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/unknown command 'bogus' \(commands: start, api, worker, config, routes, help\)/);
+    expect(stderr).not.toMatch(/too many arguments/);
+    // Options before no command still go to start, the default.
+    const bad = await runCli(['--port', 'abc']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/server\.port: expected a whole number, got "abc" \(from command line\)/);
+  });
+
   it('config check prints the effective configuration with secrets masked', async () => {
     const { code, stdout } = await runCli(['config', 'check', '--json'], {
       OPENHQM_QUEUE__REDIS_URL: 'redis://:hunter2@cache:6379',
