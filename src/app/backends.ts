@@ -18,6 +18,11 @@ export interface Roles {
   readonly worker: boolean;
 }
 
+/** The names queue.type and cache.type may take, for checking the configuration before anything is created. */
+export function backendNames(): Record<'queue' | 'cache', string[]> {
+  return { queue: Object.keys(queueBackends), cache: Object.keys(resultStores) };
+}
+
 export async function createQueue(config: Config, context: AdapterContext): Promise<QueueBackend> {
   const load = Object.hasOwn(queueBackends, config.queue.type) ? queueBackends[config.queue.type] : undefined;
   if (load === undefined) throw unknownType('queue.type', config.queue.type, Object.keys(queueBackends));

@@ -22,7 +22,7 @@ import { WorkerPool } from '../worker/runner.js';
 import { checkCapabilities, createQueue, createStore, type Roles } from './backends.js';
 import { createProxy, type Proxy } from './proxy.js';
 import { apiOptions, workerOptions } from './options.js';
-import { endpointChecker, RoutesHolder } from './routes.js';
+import { RoutesHolder, startupCompileOptions } from './routes.js';
 import { VERSION } from './version.js';
 
 export interface RunningApp {
@@ -55,6 +55,10 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   };
 
   try {
+    // Routes first: a broken routes file is refused before anything connects, as config check refuses it.
+    if (config.routing.enabled) {
+      routes = await RoutesHolder.load(config.routing, startupCompileOptions(config.proxy), logger.child({ component: 'routing' }), events);
+    }
     queue = await createQueue(config, context);
     store = await createStore(config, context);
     checkCapabilities(config, roles, queue, store);
@@ -62,9 +66,6 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     const liveQueue = queue;
     metrics?.trackQueue(queueName, () => liveQueue.stats(queueName));
 
-    if (config.routing.enabled) {
-      routes = await RoutesHolder.load(config.routing, { endpointKnown: endpointChecker(config.proxy), unknownEndpoint: 'error' }, logger.child({ component: 'routing' }), events);
-    }
     const routing = routes;
     if (config.proxy.enabled) proxy = await createProxy(config.proxy, events, routing === undefined ? undefined : () => routing.current);
 

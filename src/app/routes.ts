@@ -41,8 +41,7 @@ export class RoutesHolder {
     const path = routing.config_path;
     // The file's identity is taken before it is read, so an edit made meanwhile is not missed.
     const loaded = path === null ? undefined : statOrNull(path);
-    const raw = path === null ? routing.config_dict : readRoutesFile(path);
-    const router = await Router.compile(raw, options);
+    const router = await Router.compile(configuredRoutes(routing), options);
     for (const warning of router.warnings) logger.warn({ route: warning.route }, `routes: ${warning.message}`);
     const holder = new RoutesHolder(router, options, logger, events);
     if (path !== null) holder.#watch(path, loaded ?? null);
@@ -108,6 +107,11 @@ function identity(stats: Stats): string {
   return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
 }
 
+/** The routes the configuration names: routing.config_path read, or routing.config_dict. */
+export function configuredRoutes(routing: Config['routing']): unknown {
+  return routing.config_path === null ? routing.config_dict : readRoutesFile(routing.config_path);
+}
+
 /** Reads a YAML or JSON routes file (JSON is YAML). */
 export function readRoutesFile(path: string): unknown {
   let text: string;
@@ -126,6 +130,11 @@ export function readRoutesFile(path: string): unknown {
 /** Endpoint check for routes: a name in proxy.endpoints, or a URL. */
 export function endpointChecker(proxy: Config['proxy']): (endpoint: string) => boolean {
   return (endpoint) => Object.hasOwn(proxy.endpoints, endpoint);
+}
+
+/** How the routes in force are compiled: an endpoint neither configured nor a URL stops start-up. */
+export function startupCompileOptions(proxy: Config['proxy']): CompileOptions {
+  return { endpointKnown: endpointChecker(proxy), unknownEndpoint: 'error' };
 }
 
 /**

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `openhqm` command. Exit codes: 0 success, 1 runtime failure, 2 configuration refused.
+ * The `openhqm` command. Exit codes: 0 success, 1 runtime failure (or a usage error commander
+ * reports: an unknown command or option), 2 configuration refused.
  *
  * @module
  */
@@ -19,5 +20,15 @@ const program = new Command()
 registerRunCommands(program);
 registerConfigCommand(program);
 registerRoutesCommand(program);
+
+// `start` is the default command, so commander hands it a word that names no command as an
+// argument ("too many arguments for 'start'"). A first word that is no command is a typo.
+program.hook('preSubcommand', (self) => {
+  const first = self.args[0];
+  const commands = [...self.commands.flatMap((c) => [c.name(), ...c.aliases()]), 'help'];
+  if (first !== undefined && !first.startsWith('-') && !commands.includes(first)) {
+    self.error(`error: unknown command '${first}' (commands: ${commands.join(', ')})`, { code: 'commander.unknownCommand' });
+  }
+});
 
 await program.parseAsync(process.argv);

@@ -5,6 +5,9 @@
  * @module
  */
 import { type Command, Option } from 'commander';
+import { backendNames } from '../app/backends.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { FieldIssue } from '../core/errors.js';
 
 export interface CommonFlags {
   config?: string;
@@ -36,10 +39,29 @@ export function addWorkerFlags(command: Command): Command {
   return command.addOption(new Option('-w, --workers <n>', 'requests processed at once (worker.count)'));
 }
 
-/** Turns flags into a nested overrides object for loadConfig. */
-export function overridesFrom(flags: CommonFlags): Record<string, unknown> {
+/** The configuration every command runs with: all sources, flags last, and the backend names checked in the same pass. */
+export function loadFromFlags(flags: CommonFlags): LoadedConfig {
+  const { overrides, issues } = overridesFrom(flags);
+  return loadConfig({ configPath: flags.config, overrides, issues, backends: backendNames() });
+}
+
+/**
+ * Turns flags into a nested overrides object for loadConfig. A malformed --set, or two flags
+ * where one sets a key inside the other's value, is an issue reported with the configuration's
+ * own, not an error that hides them.
+ */
+export function overridesFrom(flags: CommonFlags): { overrides: Record<string, unknown>; issues: FieldIssue[] } {
   const overrides: Record<string, unknown> = {};
-  const set = (path: string, value: unknown): void => {
+  const issues: FieldIssue[] = [];
+  const setBy = new Map<string, string>();
+  const set = (path: string, value: unknown, flag: string): void => {
+    const clash = [...setBy].find(([other]) => other.startsWith(`${path}.`) || path.startsWith(`${other}.`));
+    if (clash !== undefined) {
+      const [outer, inner] = clash[0].length < path.length ? [clash[1], flag] : [flag, clash[1]];
+      issues.push({ path: clash[0].length < path.length ? clash[0] : path, message: `set by ${outer}, and ${inner} sets a key inside it; keep one` });
+      return;
+    }
+    setBy.set(path, flag); // The same key twice: the last flag wins, as usual on a command line.
     const parts = path.split('.');
     let node = overrides;
     for (const part of parts.slice(0, -1)) {
@@ -50,17 +72,21 @@ export function overridesFrom(flags: CommonFlags): Record<string, unknown> {
   };
   for (const entry of flags.set ?? []) {
     const at = entry.indexOf('=');
-    if (at <= 0) throw new Error(`--set expects key=value, got "${entry}"`);
-    set(entry.slice(0, at).trim().toLowerCase(), entry.slice(at + 1));
+    const key = entry.slice(0, Math.max(at, 0)).trim().toLowerCase();
+    if (at <= 0 || key.split('.').some((part) => part === '')) {
+      issues.push({ path: '--set', message: `expected section.key=value (such as worker.max_retries=5), got ${JSON.stringify(entry)}` });
+      continue;
+    }
+    set(key, entry.slice(at + 1), `--set ${key}`);
   }
-  if (flags.host !== undefined) set('server.host', flags.host);
-  if (flags.port !== undefined) set('server.port', flags.port);
-  if (flags.workers !== undefined) set('worker.count', flags.workers);
-  if (flags.queueType !== undefined) set('queue.type', flags.queueType);
-  if (flags.cacheType !== undefined) set('cache.type', flags.cacheType);
-  if (flags.sqlitePath !== undefined) set('sqlite.path', flags.sqlitePath);
-  if (flags.logLevel !== undefined) set('monitoring.log_level', flags.logLevel);
-  return overrides;
+  if (flags.host !== undefined) set('server.host', flags.host, '--host');
+  if (flags.port !== undefined) set('server.port', flags.port, '--port');
+  if (flags.workers !== undefined) set('worker.count', flags.workers, '--workers');
+  if (flags.queueType !== undefined) set('queue.type', flags.queueType, '--queue-type');
+  if (flags.cacheType !== undefined) set('cache.type', flags.cacheType, '--cache-type');
+  if (flags.sqlitePath !== undefined) set('sqlite.path', flags.sqlitePath, '--sqlite-path');
+  if (flags.logLevel !== undefined) set('monitoring.log_level', flags.logLevel, '--log-level');
+  return { overrides, issues };
 }
 
 function collect(value: string, previous: string[]): string[] {

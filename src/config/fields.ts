@@ -8,7 +8,17 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-const shown = (input: unknown): string => (typeof input === 'string' ? JSON.stringify(input) : String(input));
+/** The value as the user wrote it: strings quoted, lists and mappings as JSON (never "[object Object]"). */
+function shown(input: unknown): string {
+  if (typeof input === 'object' && input !== null) {
+    try {
+      return JSON.stringify(input);
+    } catch {
+      return Array.isArray(input) ? 'a list' : 'a mapping'; // A YAML alias cycle.
+    }
+  }
+  return typeof input === 'string' ? JSON.stringify(input) : String(input);
+}
 
 function numeric(value: unknown): unknown {
   if (typeof value !== 'string' || value.trim() === '') return value;

@@ -61,6 +61,27 @@ describe('loadConfig', () => {
     expect(found.join('\n')).toMatch(/monitoring\.log_level: expected one of/);
   });
 
+  it('checks queue.type and cache.type against the backends given, in the same pass as the rest', () => {
+    const backends = { queue: ['sqlite', 'memory', 'redis'], cache: ['sqlite', 'memory', 'redis'] };
+    expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__TYPE: 'bogus', OPENHQM_CACHE__TYPE: 'nope', OPENHQM_SERVER__PORT: 'abc' }, backends }))).toEqual([
+      'server.port: expected a whole number, got "abc" (from environment OPENHQM_SERVER__PORT)',
+      'queue.type: unknown backend "bogus" (available: sqlite, memory, redis) (from environment OPENHQM_QUEUE__TYPE)',
+      'cache.type: unknown backend "nope" (available: sqlite, memory, redis) (from environment OPENHQM_CACHE__TYPE)',
+    ]);
+    expect(problems(() => loadConfig({ env: {}, overrides: { queue: { type: 'kafka' } }, backends }))).toEqual([
+      'queue.type: unknown backend "kafka" (available: sqlite, memory, redis) (from command line)',
+    ]);
+    // Without the names (config/ does not read the registries) any name passes.
+    expect(loadConfig({ env: { OPENHQM_QUEUE__TYPE: 'bogus' } }).config.queue.type).toBe('bogus');
+  });
+
+  it('takes backend names in any case, as the other names of a choice', () => {
+    const backends = { queue: ['sqlite', 'memory'], cache: ['sqlite', 'memory'] };
+    const { config } = loadConfig({ env: { OPENHQM_QUEUE__TYPE: 'SQLite', OPENHQM_CACHE__TYPE: ' Memory ' }, backends });
+    expect(config.queue.type).toBe('sqlite');
+    expect(config.cache.type).toBe('memory');
+  });
+
   it('refuses a queue name some broker would not take as is (a Redis hash tag, a NATS subject)', () => {
     for (const name of ['}x', 'a b', 'a{b}', '.hidden']) {
       expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__REQUEST_QUEUE_NAME: name } }))).toEqual([expect.stringMatching(/^queue\.request_queue_name: must be 1–200 letters/)]);
@@ -68,8 +89,55 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { OPENHQM_QUEUE__REQUEST_QUEUE_NAME: 'orders.v2_high-prio' } }).config.queue.request_queue_name).toBe('orders.v2_high-prio');
   });
 
-  it('rejects an unknown section from the environment', () => {
-    expect(problems(() => loadConfig({ env: { OPENHQM_NOPE__X: '1' } }))).toEqual([expect.stringMatching(/^nope: unknown key/)]);
+  it('names an unknown section by the key given and the variable that gave it', () => {
+    expect(problems(() => loadConfig({ env: { OPENHQM_NOPE__X: '1' } }))).toEqual(['nope.x: unknown section "nope" (from environment OPENHQM_NOPE__X)']);
+    expect(problems(() => loadConfig({ env: { OPENHQM_SEVER__PORT: '1' } }))).toEqual([
+      'sever.port: unknown section "sever" (did you mean "server"?) (from environment OPENHQM_SEVER__PORT)',
+    ]);
+    expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__FOO__BAR: '1' } }))).toEqual(['queue.foo.bar: unknown key "queue.foo" (from environment OPENHQM_QUEUE__FOO__BAR)']);
+    const path = file('unknown-sections.yaml', 'nope:\n  a: 1\nempty: {}\n');
+    expect(problems(() => loadConfig({ env: {}, configPath: path }))).toEqual([
+      `nope.a: unknown section "nope" (from config file ${path})`,
+      `empty: unknown section (from config file ${path})`,
+    ]);
+  });
+
+  it('says when a variable names a key inside a setting that takes one value', () => {
+    expect(problems(() => loadConfig({ env: { OPENHQM_SERVER__PORT__X: '1' } }))).toEqual([
+      'server.port.x: server.port takes one value, not keys inside it (from environment OPENHQM_SERVER__PORT__X)',
+    ]);
+    expect(problems(() => loadConfig({ env: { OPENHQM_PROXY__ENDPOINTS__A__URL__X: 'y' } }))).toEqual([
+      'proxy.endpoints.a.url.x: proxy.endpoints.a.url takes one value, not keys inside it (from environment OPENHQM_PROXY__ENDPOINTS__A__URL__X)',
+    ]);
+    // The file's value was replaced, so the file is not blamed.
+    const path = file('port.yaml', 'server:\n  port: 8080\n');
+    expect(problems(() => loadConfig({ env: { OPENHQM_SERVER__PORT__X: '1' }, configPath: path }))).toEqual([
+      'server.port.x: server.port takes one value, not keys inside it (from environment OPENHQM_SERVER__PORT__X)',
+    ]);
+  });
+
+  it('refuses two variables for one setting instead of letting the order of the environment decide', () => {
+    expect(problems(() => loadConfig({ env: { OPENHQM_SERVER__PORT: '1', OPENHQM_SERVER__PORT__X: '2' } }))).toEqual([
+      'server.port: set by OPENHQM_SERVER__PORT, and OPENHQM_SERVER__PORT__X sets a key inside it; keep one',
+    ]);
+    expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__TYPE: 'memory', openhqm_queue__type: 'sqlite' } }))).toEqual([
+      'queue.type: set by both OPENHQM_QUEUE__TYPE and openhqm_queue__type; keep one',
+    ]);
+  });
+
+  it('shows a list or a mapping given where one value belongs as JSON', () => {
+    const path = file('list.yaml', 'server:\n  host: [a, b]\n');
+    expect(problems(() => loadConfig({ env: {}, configPath: path }))).toEqual([`server.host: expected a string, got ["a","b"] (from config file ${path})`]);
+  });
+
+  it('refuses a Redis URL that is not redis:// or rediss://, whichever backend is chosen', () => {
+    expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__REDIS_URL: 'http://127.0.0.1:6379', OPENHQM_CACHE__REDIS_URL: 'not-a-url' } }))).toEqual([
+      expect.stringMatching(/^queue\.redis_url: expected a redis:\/\/ or rediss:\/\/ URL .*, not http:\/\/ \(from environment OPENHQM_QUEUE__REDIS_URL\)$/),
+      expect.stringMatching(/^cache\.redis_url: expected a redis:\/\/ or rediss:\/\/ URL .* \(from environment OPENHQM_CACHE__REDIS_URL\)$/),
+    ]);
+    const { config } = loadConfig({ env: { OPENHQM_QUEUE__REDIS_URL: 'redis://a:7000,redis://b:7001', OPENHQM_REDIS__CLUSTER: 'true' } });
+    expect(config.queue.redis_url).toBe('redis://a:7000,redis://b:7001');
+    expect(config.cache.redis_url).toBe('redis://localhost:6379');
   });
 
   it('checks that the retry delay cap is not below its base', () => {
@@ -89,7 +157,11 @@ describe('loadConfig', () => {
 
   it('reports an unset ${VAR} and an unreadable file', () => {
     const path = file('missing.yaml', 'queue:\n  redis_url: "${NOT_SET_ANYWHERE}"\n');
-    expect(problems(() => loadConfig({ env: { OPENHQM_CONFIG: path } }))).toEqual([expect.stringMatching(/NOT_SET_ANYWHERE is not set/)]);
+    // The empty string left in its place is no Redis URL either.
+    expect(problems(() => loadConfig({ env: { OPENHQM_CONFIG: path } }))).toEqual([
+      expect.stringMatching(/NOT_SET_ANYWHERE is not set/),
+      expect.stringMatching(/^queue\.redis_url: expected a redis:\/\/ or rediss:\/\/ URL .*got nothing/),
+    ]);
     expect(problems(() => loadConfig({ env: {}, configPath: join(dir, 'absent.yaml') }))).toEqual([expect.stringMatching(/cannot read config file/)]);
   });
 

@@ -21,6 +21,13 @@ export interface LoadOptions {
   readonly configPath?: string;
   /** Nested values from command-line flags; they win over everything else. */
   readonly overrides?: Readonly<Record<string, unknown>>;
+  /** Problems the caller found in the sources it read itself (a malformed --set), reported first, with the rest. */
+  readonly issues?: readonly FieldIssue[];
+  /**
+   * The queue backends and result stores there are (the registries, which only src/app reads):
+   * an unknown queue.type or cache.type is then one more problem of the same message.
+   */
+  readonly backends?: Readonly<Record<'queue' | 'cache', readonly string[]>>;
 }
 
 export interface LoadedConfig {
@@ -33,7 +40,7 @@ type Tree = Record<string, unknown>;
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
-  const issues: FieldIssue[] = [];
+  const issues: FieldIssue[] = [...(options.issues ?? [])];
   const sources = new Map<string, string>();
   const merged: Tree = {};
   const file = options.configPath ?? nonEmpty(env.OPENHQM_CONFIG);
@@ -42,23 +49,39 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const tree = readConfigFile(file, env, issues);
     if (tree !== undefined) mergeInto(merged, tree, [], `config file ${file}`, sources);
   }
-  mergeInto(merged, envTree(env), [], 'environment', sources, (path) => envName(path));
+  mergeInto(merged, envTree(env, issues), [], 'environment', sources, (path) => envName(path));
   if (options.overrides !== undefined) mergeInto(merged, options.overrides, [], 'command line', sources);
   resolveFileReferences(merged, [], issues);
 
   const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) issues.push(...parsed.error.issues.flatMap((issue) => describeIssue(issue, sources)));
+  if (!parsed.success) issues.push(...parsed.error.issues.flatMap((issue) => describeIssue(issue, merged, sources)));
+  if (options.backends !== undefined) issues.push(...unknownBackends(merged, options.backends, sources));
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
   return { config: deepFreeze(parsed.data), file };
 }
 
-/** OPENHQM_SERVER__PORT=8080 → { server: { port: '8080' } }. Names are case-insensitive. */
-function envTree(env: Readonly<Record<string, string | undefined>>): Tree {
+/**
+ * OPENHQM_SERVER__PORT=8080 → { server: { port: '8080' } }. Names are case-insensitive. Two
+ * variables for one setting (OPENHQM_X__Y and openhqm_x__y, or OPENHQM_X__Y and
+ * OPENHQM_X__Y__Z) are reported: which one won would depend on the order of the environment.
+ */
+function envTree(env: Readonly<Record<string, string | undefined>>, issues: FieldIssue[]): Tree {
   const tree: Tree = {};
+  const setBy = new Map<string, string>();
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || !name.toUpperCase().startsWith(ENV_PREFIX) || !name.includes('__')) continue;
     const path = name.slice(ENV_PREFIX.length).toLowerCase().split('__');
     if (path.some((part) => part === '')) continue;
+    const key = path.join('.');
+    const clash = [...setBy].find(([other]) => other === key || other.startsWith(`${key}.`) || key.startsWith(`${other}.`));
+    if (clash !== undefined) {
+      const [other, otherName] = clash;
+      const [outer, inner] = other.length <= key.length ? [otherName, name] : [name, otherName];
+      const message = other === key ? `set by both ${outer} and ${inner}; keep one` : `set by ${outer}, and ${inner} sets a key inside it; keep one`;
+      issues.push({ path: other.length <= key.length ? other : key, message });
+      continue;
+    }
+    setBy.set(key, name);
     setPath(tree, path, value);
   }
   return tree;
@@ -136,29 +159,80 @@ function mergeInto(
   for (const [key, value] of Object.entries(source)) {
     const here = [...path, key];
     if (isTree(value)) {
-      if (!isTree(target[key])) target[key] = {};
+      if (!isTree(target[key])) {
+        target[key] = {};
+        forget(sources, here); // The value an earlier source gave is gone.
+      }
+      // An empty mapping has no value to name its source by, so it is named itself.
+      if (Object.keys(value).length === 0) sources.set(here.join('.'), origin);
       mergeInto(target[key] as Tree, value, here, origin, sources, name);
     } else {
       target[key] = value;
+      forget(sources, here);
       const label = name(here);
       sources.set(here.join('.'), label === '' ? origin : `${origin} ${label}`);
     }
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue, sources: Map<string, string>): FieldIssue[] {
+/**
+ * queue.type and cache.type against the names given. Each is parsed on its own, so it is
+ * checked even when another key made the whole configuration fail.
+ */
+function unknownBackends(merged: Tree, known: NonNullable<LoadOptions['backends']>, sources: Map<string, string>): FieldIssue[] {
+  return (['queue', 'cache'] as const).flatMap((section) => {
+    const path = [section, 'type'];
+    const checked = (schemaAt(path) as z.ZodType | undefined)?.safeParse(valueAt(merged, path));
+    // A value the schema refused is reported already.
+    if (checked?.success !== true || typeof checked.data !== 'string' || known[section].includes(checked.data)) return [];
+    return [{ path: path.join('.'), message: `unknown backend "${checked.data}" (available: ${known[section].join(', ')})${from(path, sources)}` }];
+  });
+}
+
+/** Removes where the value at `path`, and any key inside it, came from. */
+function forget(sources: Map<string, string>, path: readonly string[]): void {
+  const key = path.join('.');
+  for (const known of sources.keys()) if (known === key || known.startsWith(`${key}.`)) sources.delete(known);
+}
+
+/**
+ * One problem per key given, named by its full path: an unknown section or a value nested under
+ * a setting that takes one value is reported at each key the user wrote (OPENHQM_FOO__BAR is
+ * `foo.bar`), so the message can say which variable or file line set it.
+ */
+function describeIssue(issue: z.core.$ZodIssue, merged: Tree, sources: Map<string, string>): FieldIssue[] {
   const path = issue.path.map(String);
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => {
+    return issue.keys.flatMap((key) => {
       const full = [...path, key];
       const hint = suggest(key, knownKeys(path));
-      return {
-        path: full.join('.'),
-        message: `unknown key${hint === undefined ? '' : ` (did you mean "${hint}"?)`}${from(full, sources)}`,
-      };
+      const what = path.length === 0 ? 'unknown section' : 'unknown key';
+      return leaves(full, valueAt(merged, full)).map((leaf) => ({
+        path: leaf.join('.'),
+        message: `${what}${leaf.length > full.length ? ` "${full.join('.')}"` : ''}${hint === undefined ? '' : ` (did you mean "${hint}"?)`}${from(leaf, sources)}`,
+      }));
     });
   }
+  const value = valueAt(merged, path);
+  if (isTree(value) && Object.keys(value).length > 0 && containerOf(schemaAt(path)) === undefined) {
+    return leaves(path, value).map((leaf) => ({
+      path: leaf.join('.'),
+      message: `${path.join('.')} takes one value, not keys inside it${from(leaf, sources)}`,
+    }));
+  }
   return [{ path: path.join('.'), message: `${issue.message}${from(path, sources)}` }];
+}
+
+/** The paths of the values under `path` (itself, when it holds one value or an empty mapping). */
+function leaves(path: readonly string[], value: unknown): string[][] {
+  if (!isTree(value) || Object.keys(value).length === 0) return [[...path]];
+  return Object.entries(value).flatMap(([key, child]) => leaves([...path, key], child));
+}
+
+function valueAt(tree: Tree, path: readonly string[]): unknown {
+  let node: unknown = tree;
+  for (const part of path) node = isTree(node) ? node[part] : undefined;
+  return node;
 }
 
 function from(path: readonly string[], sources: Map<string, string>): string {
@@ -170,18 +244,32 @@ function from(path: readonly string[], sources: Map<string, string>): string {
 }
 
 function knownKeys(path: readonly string[]): string[] {
-  let schema: unknown = configSchema;
-  for (const part of path) schema = shapeOf(schema)?.[part];
-  return Object.keys(shapeOf(schema) ?? {});
+  const container = containerOf(schemaAt(path));
+  return container?.type === 'object' ? Object.keys(container.shape) : [];
 }
 
-/** The object shape behind defaults, pipes and refinements, if the schema is an object. */
-function shapeOf(schema: unknown): Record<string, unknown> | undefined {
-  let current = schema as { _zod?: { def?: Record<string, unknown> } } | undefined;
-  for (let i = 0; i < 8 && current?._zod?.def !== undefined; i += 1) {
-    const def = current._zod.def;
-    if (def.type === 'object') return def.shape as Record<string, unknown>;
-    current = (def.innerType ?? def.in ?? def.schema) as typeof current;
+/** The schema of the value at `path`, through sections and mappings (proxy.endpoints.<name>). */
+function schemaAt(path: readonly string[]): unknown {
+  let schema: unknown = configSchema;
+  for (const part of path) {
+    const container = containerOf(schema);
+    schema = container?.type === 'object' ? container.shape[part] : container?.valueType;
+  }
+  return schema;
+}
+
+type Container = { type: 'object'; shape: Record<string, unknown> } | { type: 'record'; valueType: unknown };
+
+/** The object (a section) or record (a mapping) behind defaults, pipes and refinements, if any. */
+function containerOf(schema: unknown, depth = 0): Container | undefined {
+  const def = (schema as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def;
+  if (def === undefined || depth > 8) return undefined;
+  if (def.type === 'object') return { type: 'object', shape: def.shape as Record<string, unknown> };
+  if (def.type === 'record') return { type: 'record', valueType: def.valueType };
+  // A pipe is either a check before the value (str().pipe(…)) or a preprocess before it (structured()).
+  for (const inner of [def.innerType, def.in, def.out, def.schema]) {
+    const found = containerOf(inner, depth + 1);
+    if (found !== undefined) return found;
   }
   return undefined;
 }

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { bool, int, list, num, optionalStr, str, structured } from './fields.js';
 import { isHttpUrl } from '../core/http.js';
+import { redisUrlProblem } from '../core/redis-url.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'] as const;
 
@@ -40,9 +41,21 @@ const api = z
   })
   .strict();
 
+/** queue.type and cache.type: case-insensitive, like the other names of a choice (log_level, strategy). */
+const backendName = () => str().trim().toLowerCase().default('sqlite');
+
+/** queue.redis_url and cache.redis_url: checked whenever set, whichever backend is chosen. */
+const redisUrl = () =>
+  str()
+    .superRefine((value, ctx) => {
+      const problem = redisUrlProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('redis://localhost:6379');
+
 const queue = z
   .object({
-    type: str().default('sqlite'),
+    type: backendName(),
     /** Name of the queue (topic, stream) requests go through: a name every broker accepts as is. */
     request_queue_name: str()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'must be 1–200 letters, digits, ".", "_" or "-", starting with a letter or digit')
@@ -53,7 +66,7 @@ const queue = z
     poll_interval_ms: int().pipe(z.number().min(1).max(60_000)).default(25),
     max_message_bytes: int().pipe(z.number().min(1024)).optional(),
     // Backend connection settings, named as in the original. Each adapter validates its own.
-    redis_url: str().default('redis://localhost:6379'),
+    redis_url: redisUrl(),
     kafka_bootstrap_servers: str().default('localhost:9092'),
     kafka_consumer_group: str().default('openhqm-workers'),
     kafka_topics: list(str()).default(['openhqm-requests']),
@@ -84,10 +97,10 @@ const queue = z
 
 const cache = z
   .object({
-    type: str().default('sqlite'),
+    type: backendName(),
     /** How long a record is kept past its deadline while unfinished, and past its completion once finished. */
     ttl_seconds: int().pipe(z.number().min(1)).default(3600),
-    redis_url: str().default('redis://localhost:6379'),
+    redis_url: redisUrl(),
     max_connections: int().pipe(z.number().min(1)).default(10),
   })
   .strict();

@@ -51,6 +51,17 @@ describe('openhqm CLI', () => {
     expect(stdout).toMatch(/--config/);
   });
 
+  it('says an unknown command is one and lists the commands, instead of passing it to start', async () => {
+    const { code, stderr } = await runCli(['bogus']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/unknown command 'bogus' \(commands: start, api, worker, config, routes, help\)/);
+    expect(stderr).not.toMatch(/too many arguments/);
+    // Options before no command still go to start, the default.
+    const bad = await runCli(['--port', 'abc']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/server\.port: expected a whole number, got "abc" \(from command line\)/);
+  });
+
   it('config check prints the effective configuration with secrets masked', async () => {
     const { code, stdout } = await runCli(['config', 'check', '--json'], {
       OPENHQM_QUEUE__REDIS_URL: 'redis://:hunter2@cache:6379',
@@ -73,10 +84,27 @@ describe('openhqm CLI', () => {
     expect(stderr).toMatch(/queue\.tpye: unknown key \(did you mean "type"\?\)/);
   });
 
+  it('lists a malformed --set with the other problems, exit code 2', async () => {
+    const { code, stderr } = await runCli(['config', 'check', '--set', 'badformat'], { OPENHQM_SERVER__PORT: 'abc' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/invalid configuration \(2 problems\)/);
+    expect(stderr).toMatch(/--set: expected section\.key=value .*got "badformat"/);
+    expect(stderr).toMatch(/server\.port: expected a whole number/);
+  });
+
   it('refuses an unknown backend with exit code 2', async () => {
     const { code, stderr } = await runCli(['start'], { OPENHQM_QUEUE__TYPE: 'carrier-pigeon' });
     expect(code).toBe(2);
     expect(stderr).toMatch(/queue\.type: unknown backend "carrier-pigeon"/);
+  });
+
+  it.each([['start'], ['config', 'check']])('`%s` names unknown backends in the same message as the other bad keys', async (...command) => {
+    const { code, stderr } = await runCli(command, { OPENHQM_QUEUE__TYPE: 'bogus', OPENHQM_CACHE__TYPE: 'nope', OPENHQM_SERVER__PORT: 'abc' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/invalid configuration \(3 problems\)/);
+    expect(stderr).toMatch(/server\.port: expected a whole number, got "abc"/);
+    expect(stderr).toMatch(/queue\.type: unknown backend "bogus" \(available: sqlite, memory, redis\) \(from environment OPENHQM_QUEUE__TYPE\)/);
+    expect(stderr).toMatch(/cache\.type: unknown backend "nope" \(available: sqlite, memory, redis\) \(from environment OPENHQM_CACHE__TYPE\)/);
   });
 
   it('refuses to split API and workers over an in-process backend', async () => {

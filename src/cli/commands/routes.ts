@@ -2,8 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { readRoutesFile, routeSimulator } from '../../app/routes.js';
-import { loadConfig } from '../../config/load.js';
-import { addConfigFlags, overridesFrom, type CommonFlags } from '../options.js';
+import { addConfigFlags, loadFromFlags, type CommonFlags } from '../options.js';
 import { fail } from './run.js';
 
 export function registerRoutesCommand(program: Command): void {
@@ -17,7 +16,7 @@ export function registerRoutesCommand(program: Command): void {
   ).action(async (flags: CommonFlags & { routes: string; message: string }) => {
     let config;
     try {
-      config = loadConfig({ configPath: flags.config, overrides: overridesFrom(flags) }).config;
+      config = loadFromFlags(flags).config;
     } catch (error) {
       fail(error);
     }

@@ -3,10 +3,9 @@ import type { Command } from 'commander';
 import type { Roles } from '../../app/backends.js';
 import { startApp } from '../../app/compose.js';
 import { exitOnSignals } from '../../app/shutdown.js';
-import { loadConfig } from '../../config/load.js';
 import { isHqmError } from '../../core/errors.js';
 import { createLogger } from '../../observability/logger.js';
-import { addConfigFlags, addServerFlags, addWorkerFlags, overridesFrom, type CommonFlags } from '../options.js';
+import { addConfigFlags, addServerFlags, addWorkerFlags, loadFromFlags, type CommonFlags } from '../options.js';
 
 /** Start-up refused because of what the user asked for: exit 2, as for a bad configuration. */
 const REFUSALS = new Set(['HQM_ERR_CONFIG', 'HQM_ERR_ADAPTER_UNKNOWN', 'HQM_ERR_CAPABILITY', 'HQM_ERR_PROCESSOR_LOAD', 'HQM_ERR_ROUTES_INVALID']);
@@ -15,7 +14,7 @@ export function registerRunCommands(program: Command): void {
   const run = (roles: Roles) => async (flags: CommonFlags) => {
     let loaded;
     try {
-      loaded = loadConfig({ configPath: flags.config, overrides: overridesFrom(flags) });
+      loaded = loadFromFlags(flags);
     } catch (error) {
       return fail(error);
     }

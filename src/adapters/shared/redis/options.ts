@@ -5,10 +5,17 @@
  * @module
  */
 import { z } from 'zod';
+import { redisUrlProblem } from '../../../core/redis-url.js';
 
 export const redisConnectionSchema = z.object({
   /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. With `cluster`, a comma-separated list of seed nodes. */
-  redis_url: z.string().min(1).default('redis://localhost:6379'),
+  redis_url: z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = redisUrlProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('redis://localhost:6379'),
   /** Talk to a Redis Cluster (keys are hash-tagged so one queue, or one record, lives in one slot). */
   cluster: z.boolean().default(false),
   /** Every key starts with `<key_prefix>:`; braces are reserved for the hash tags. */

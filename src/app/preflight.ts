@@ -1,0 +1,32 @@
+/**
+ * The checks start makes that need no connection, in one place, so that `openhqm config check`
+ * runs them too: the backend names (checked by loadConfig, given the registries' names), the
+ * routes (compiled as start compiles them) and the processor module (it must exist; importing
+ * it would run its code). What only a created backend can tell — whether it is reachable, and
+ * its capabilities for `openhqm api` or `openhqm worker` alone — is left to start.
+ *
+ * @module
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { HqmError } from '../core/errors.js';
+import { Router } from '../routing/router.js';
+import { configuredRoutes, startupCompileOptions } from './routes.js';
+
+/** Throws the error start would throw (RoutesError, HQM_ERR_PROCESSOR_LOAD); returns the routes' warnings. */
+export async function preflight(config: Config, cwd = process.cwd()): Promise<string[]> {
+  const warnings: string[] = [];
+  if (config.routing.enabled) {
+    const router = await Router.compile(configuredRoutes(config.routing), startupCompileOptions(config.proxy));
+    warnings.push(...router.warnings.map((w) => `routes: ${w.route === null ? '' : `route "${w.route}": `}${w.message}`));
+  }
+  const module = config.worker.processor_module;
+  if (module !== null) {
+    const file = resolve(cwd, module);
+    if (statSync(file, { throwIfNoEntry: false })?.isFile() !== true) {
+      throw new HqmError('HQM_ERR_PROCESSOR_LOAD', `cannot load worker.processor_module ${module}: ${file} is not a file`);
+    }
+  }
+  return warnings;
+}

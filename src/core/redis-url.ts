@@ -1,0 +1,39 @@
+/**
+ * What a Redis URL setting (`queue.redis_url`, `cache.redis_url`) may hold: one `redis://` or
+ * `rediss://` URL, or, for a Redis Cluster, a comma-separated list of them (the seed nodes).
+ * ioredis itself takes more and guesses: a bare word is a host name, and the path of any other
+ * scheme is a unix socket (`http://host:6379` connects to the socket "/"), so a typo surfaced
+ * only as a connect timeout. Checked where the configuration is validated, before anything
+ * connects.
+ *
+ * @module
+ */
+
+const FORM = 'a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])';
+
+/** Why `value` is not a Redis URL or a list of them, or undefined when it is. Never quotes the value (it may hold a password). */
+export function redisUrlProblem(value: string): string | undefined {
+  const urls = value.split(',').map((u) => u.trim());
+  for (const [index, url] of urls.entries()) {
+    const problem = urlProblem(url);
+    if (problem !== undefined) return urls.length === 1 ? problem : `seed ${index + 1} of ${urls.length}: ${problem}`;
+  }
+  return undefined;
+}
+
+function urlProblem(text: string): string | undefined {
+  if (text === '') return `expected ${FORM}, got nothing`;
+  if (!/^rediss?:\/\//i.test(text)) {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1];
+    return scheme === undefined ? `expected ${FORM}` : `expected ${FORM}, not ${scheme.toLowerCase()}://`;
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `expected ${FORM}; this one does not parse (a bad port, or a character to percent-encode in the user or password?)`;
+  }
+  if (url.hostname === '') return 'the URL names no host';
+  if (!/^\/?\d*$/.test(url.pathname)) return 'the path after the host must be a database number, such as /0';
+  return undefined;
+}
