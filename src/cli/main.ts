@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../app/version.js';
 import { registerConfigCommand } from './commands/config.js';
+import { registerHealthcheckCommand } from './commands/healthcheck.js';
 import { registerRoutesCommand } from './commands/routes.js';
 import { registerRunCommands } from './commands/run.js';
 
@@ -19,5 +20,6 @@ const program = new Command()
 registerRunCommands(program);
 registerConfigCommand(program);
 registerRoutesCommand(program);
+registerHealthcheckCommand(program);
 
 await program.parseAsync(process.argv);
