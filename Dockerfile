@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1.7
-# OpenHQM: multi-stage build, non-root runtime, health check on the liveness probe.
+# OpenHQM: multi-stage build, non-root runtime, health check on the liveness route.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -25,8 +25,13 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8000
+# The check reads the main process's command line, environment and directory (pid 1, /proc),
+# loads its configuration as it did (file, environment, flags) and asks
+# <proxy.capture.control_prefix>/health/live on its port; only that route's 200 is healthy (a
+# 202 would be a captured request, forwarded to the application). `openhqm worker` has no
+# listener: it is healthy while it runs. See docs/sidecar.md ("The container health check").
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.OPENHQM_SERVER__PORT || 8000) + (process.env.OPENHQM_PROXY__CAPTURE__CONTROL_PREFIX || '') + '/health/live').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "/app/dist/cli/commands/healthcheck.js"]
 # SIGTERM reaches node directly (exec form): graceful shutdown drains in-flight work.
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["start"]

@@ -8,6 +8,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../app/version.js';
 import { registerConfigCommand } from './commands/config.js';
+import { registerHealthcheckCommand } from './commands/healthcheck.js';
 import { registerRoutesCommand } from './commands/routes.js';
 import { registerRunCommands } from './commands/run.js';
 
@@ -20,6 +21,7 @@ const program = new Command()
 registerRunCommands(program);
 registerConfigCommand(program);
 registerRoutesCommand(program);
+registerHealthcheckCommand(program);
 
 // `start` is the default command, so commander hands it a word that names no command as an
 // argument ("too many arguments for 'start'"). A first word that is no command is a typo.

@@ -14,6 +14,13 @@
  *   API) instead of queueing, in-flight commands fail when the connection drops, and a command
  *   with no reply fails after `command_timeout_ms`. Connections reconnect forever with a capped
  *   back-off, so the process resumes by itself when Redis is back.
+ * - **The database the URL names, or none.** ioredis sends SELECT when it connects, but when
+ *   Redis refuses it (`/99` on a server with 16 databases) ioredis only emits an error and
+ *   carries on in database 0, where another deployment's keys may live. Here a refused SELECT
+ *   closes the connection before it is ready: start-up fails with HQM_ERR_CONFIG naming the
+ *   database and Redis's answer, and a reconnect that is refused stays down (commands fail as
+ *   unavailable) until Redis accepts the database again. Each new connection also asks Redis
+ *   which database it is on (CLIENT INFO, Redis 6.2+) before it is used.
  *
  * @module
  */
@@ -22,7 +29,7 @@ import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { HqmError } from '../../../core/errors.js';
 import type { Logger } from '../../../ports/logger.js';
 import { unavailable } from './errors.js';
-import { seedNodes, urlSettings, type RedisConnectionOptions } from './options.js';
+import { seedNodes, urlDatabase, urlSettings, type RedisConnectionOptions } from './options.js';
 
 export type RedisClient = Redis | Cluster;
 interface Driver {
@@ -83,9 +90,10 @@ export async function acquireRedis(options: RedisConnectionOptions, logger: Logg
 }
 
 async function openShared(key: string, options: RedisConnectionOptions, logger: Logger): Promise<Shared> {
+  const database = urlDatabase(options); // Refuses a URL whose database cannot be honoured, before connecting.
   const ioredis = await loadDriver();
   const client = createClient(ioredis, options, 'commands', logger);
-  await connect(client, options.connect_timeout_ms);
+  await connect(client, options.connect_timeout_ms, database);
   const server = await inspectServer(client, logger);
   const entry: Shared = {
     refs: 0,
@@ -95,7 +103,7 @@ async function openShared(key: string, options: RedisConnectionOptions, logger: 
       server,
       dedicated: async (purpose, log) => {
         const conn = createClient(ioredis, options, purpose, log);
-        await connect(conn, options.connect_timeout_ms);
+        await connect(conn, options.connect_timeout_ms, database);
         return conn;
       },
       ready: (ms) => whenReady(client, ms),
@@ -115,9 +123,37 @@ function createClient(ioredis: Driver, options: RedisConnectionOptions, purpose:
   const client: RedisClient = options.cluster
     ? new ioredis.Cluster(seedNodes(options.redis_url), clusterOptions(common, purpose))
     : new ioredis.Redis(options.redis_url.split(',')[0]?.trim() ?? '', { ...common, retryStrategy: reconnectDelay, enableOfflineQueue: purpose === 'subscriber' });
+  if (!client.isCluster) refuseDatabaseZeroFallback(client as Redis);
   watchConnection(client, purpose, logger);
   if (purpose === 'commands') coalesceWrites(client);
   return client;
+}
+
+/** A reply error to the SELECT ioredis sends as it connects (a database out of range, an ACL without SELECT). */
+function isSelectRefusal(error: unknown): error is Error & { command: { name: string; args: unknown[] } } {
+  return error instanceof Error && error.name === 'ReplyError' && (error as { command?: { name?: unknown } }).command?.name === 'select';
+}
+
+/**
+ * Closes a connection whose SELECT Redis refused. ioredis pipelines that SELECT ahead of the
+ * ready check and reports its failure only as an 'error' event, then goes on to 'ready' in
+ * database 0. The reply to SELECT arrives before the ready check is even sent, so closing here
+ * (and reconnecting with the usual back-off) means the connection never serves a command.
+ */
+function refuseDatabaseZeroFallback(client: Redis): void {
+  client.on('error', (error: Error) => {
+    if (isSelectRefusal(error)) client.disconnect(true);
+  });
+}
+
+/** The start-up error for a refused SELECT: the database the URL names and what Redis answered. */
+function databaseRefused(client: RedisClient, error: Error & { command: { args: unknown[] } }): HqmError {
+  const { host, port } = (client as Redis).options;
+  const database = String(error.command.args[0]);
+  return new HqmError('HQM_ERR_CONFIG', `Redis at ${host}:${port} refused database ${database}, which the Redis URL names (redis://${host}:${port}/${database}): "${error.message}"; name a database the server has (its \`databases\` setting) and the user may select, or use database 0 with its own redis.key_prefix`, {
+    cause: error,
+    details: { database: Number(database), reply: error.message },
+  });
 }
 
 /**
@@ -193,35 +229,71 @@ function reconnectDelay(times: number): number {
 /** Logs an outage once when it starts and once when it ends, not every reconnect attempt. */
 function watchConnection(client: RedisClient, purpose: Purpose, logger: Logger): void {
   let down = false;
+  let refused = false;
   client.on('error', (error: Error) => {
+    if (isSelectRefusal(error)) {
+      // Not an outage Redis recovers from by itself: say so, once, however often it repeats.
+      if (!refused) logger.error({ err: error, connection: purpose, database: error.command.args[0] }, 'Redis refused the database the URL names; the connection stays closed rather than use database 0');
+      refused = true;
+      down = true;
+      return;
+    }
     if (down) return;
     down = true;
     logger.warn({ err: error, connection: purpose }, 'redis connection lost; reconnecting');
   });
   client.on('ready', () => {
+    refused = false;
     if (!down) return;
     down = false;
     logger.info({ connection: purpose }, 'redis connection restored');
   });
 }
 
-async function connect(client: RedisClient, timeoutMs: number): Promise<void> {
+async function connect(client: RedisClient, timeoutMs: number, database: number): Promise<void> {
   client.connect().catch(() => undefined); // Failures are retried by the reconnect strategy; whenReady bounds the wait.
   try {
     await whenReady(client, timeoutMs);
+    if (!client.isCluster) await verifyDatabase(client as Redis, database);
   } catch (error) {
     client.disconnect();
     throw error;
   }
 }
 
-/** Resolves when the connection is ready; rejects with HQM_ERR_BACKEND_UNAVAILABLE after `ms` or when it ends. */
+/**
+ * Asks Redis which database this connection is on (CLIENT INFO, Redis 6.2+), so that start-up
+ * does not rest on how ioredis handles SELECT alone. A server or proxy without CLIENT INFO, or
+ * an ACL that forbids it, skips the check: the refused-SELECT guard still applies.
+ */
+async function verifyDatabase(client: Redis, database: number): Promise<void> {
+  let info: string;
+  try {
+    info = String(await client.client('INFO'));
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ReplyError') return;
+    throw unavailable(`could not ask Redis which database the connection uses (${error instanceof Error ? error.message : String(error)})`, error);
+  }
+  const actual = /(?:^|\s)db=(\d+)/.exec(info)?.[1];
+  if (actual === undefined || Number(actual) === database) return;
+  const { host, port } = client.options;
+  throw new HqmError('HQM_ERR_CONFIG', `the Redis URL names database ${database} (redis://${host}:${port}/${database}), but Redis reports the connection on database ${actual}`, {
+    details: { database, actual: Number(actual) },
+  });
+}
+
+/**
+ * Resolves when the connection is ready; rejects with HQM_ERR_BACKEND_UNAVAILABLE after `ms` or
+ * when it ends, or with HQM_ERR_CONFIG at once when Redis refuses the URL's database.
+ */
 export function whenReady(client: RedisClient, ms: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     let lastError: Error | undefined;
     const onError = (error: Error): void => {
       lastError = error;
+      // Waiting longer cannot help: the server does not have the database (or the user may not select it).
+      if (isSelectRefusal(error)) finish(databaseRefused(client, error));
     };
     const finish = (error?: HqmError): void => {
       clearTimeout(timer);

@@ -5,10 +5,11 @@
  * @module
  */
 import { z } from 'zod';
+import { HqmError } from '../../../core/errors.js';
 import { redisUrlProblem } from '../../../core/redis-url.js';
 
 export const redisConnectionSchema = z.object({
-  /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. With `cluster`, a comma-separated list of seed nodes. */
+  /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. With `cluster`, a comma-separated list of seed nodes (database 0 only). */
   redis_url: z
     .string()
     .superRefine((value, ctx) => {
@@ -65,4 +66,50 @@ export function urlSettings(urls: string): { username?: string; password?: strin
     password: url.password === '' ? undefined : decodeURIComponent(url.password),
     tls: url.protocol === 'rediss:',
   };
+}
+
+/**
+ * The database a URL asks for, read as ioredis reads it: the path (`/3`), else a `db` query
+ * parameter, else 0. Anything else is refused with HQM_ERR_CONFIG, because ioredis would not
+ * refuse it: `/abc` becomes no SELECT at all, i.e. database 0, where another deployment's keys
+ * may live. A Redis Cluster has database 0 only, so a cluster seed naming another is refused
+ * too instead of being ignored.
+ */
+export function urlDatabase(options: Pick<RedisConnectionOptions, 'redis_url' | 'cluster'>): number {
+  const urls = options.redis_url
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  // Standalone connections use the first URL only, as ioredis does.
+  const databases = (options.cluster ? urls : urls.slice(0, 1)).map((raw) => {
+    let url: URL;
+    try {
+      url = new URL(raw.includes('://') ? raw : `redis://${raw}`);
+    } catch (cause) {
+      throw new HqmError('HQM_ERR_CONFIG', `the Redis URL ${redactUrl(raw)} cannot be parsed`, { cause });
+    }
+    const asked = url.pathname.length > 1 ? url.pathname.slice(1) : url.searchParams.get('db');
+    if (asked === null || asked === '') return 0;
+    if (!/^\d{1,9}$/.test(asked)) throw new HqmError('HQM_ERR_CONFIG', `the Redis URL ${redactUrl(raw)} names database "${asked}", which is not a database number (use /0, /1, ...)`);
+    const database = Number(asked);
+    if (options.cluster && database !== 0) {
+      throw new HqmError('HQM_ERR_CONFIG', `the Redis URL ${redactUrl(raw)} names database ${database}, but a Redis Cluster has database 0 only: drop the /${database} and keep deployments apart with redis.key_prefix`);
+    }
+    return database;
+  });
+  return databases[0] ?? 0;
+}
+
+/** A URL fit for a message or a log: the credentials replaced by `***`. */
+function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw.includes('://') ? raw : `redis://${raw}`);
+    if (url.username !== '' || url.password !== '') {
+      url.username = '***';
+      url.password = '';
+    }
+    return url.toString();
+  } catch {
+    return '(an unparsable URL)';
+  }
 }

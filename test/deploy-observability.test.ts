@@ -1,0 +1,85 @@
+/**
+ * The Kubernetes manifests point probes and Prometheus only at paths OpenHQM serves: in the
+ * container that listens (`api` or `start`, never `worker`), under the configured
+ * proxy.capture.control_prefix. Anything else is either nothing (a worker has no listener) or,
+ * worse, a captured request queued and forwarded to the application every scrape.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+
+interface Probe {
+  httpGet?: { path?: string; port?: string | number };
+}
+
+interface Container {
+  name: string;
+  args?: string[];
+  ports?: Array<{ name?: string; containerPort: number }>;
+  env?: Array<{ name: string }>;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  startupProbe?: Probe;
+}
+
+interface Manifest {
+  kind?: string;
+  metadata?: { name?: string };
+  data?: Record<string, string>;
+  spec?: { template?: { metadata?: { annotations?: Record<string, string> }; spec?: { containers?: Container[] } } };
+}
+
+const DIR = new URL('../deploy/kubernetes/', import.meta.url);
+const docs = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((file) => parseAllDocuments(readFileSync(new URL(file, DIR), 'utf8')).map((d) => d.toJS() as Manifest));
+
+const config = parse(docs.find((d) => d.kind === 'ConfigMap')?.data?.['openhqm.yaml'] ?? '') as { proxy?: { capture?: { control_prefix?: string } } };
+// The prefix moves the control paths whether or not capture is on.
+const prefix = config.proxy?.capture?.control_prefix ?? '';
+
+const pods = docs.filter((d) => d.spec?.template?.spec?.containers !== undefined).map((d) => ({ name: d.metadata?.name ?? '?', template: d.spec?.template ?? {} }));
+
+/** OpenHQM containers, by the configuration they are given. */
+function openhqm(containers: readonly Container[]): Container[] {
+  return containers.filter((c) => c.env?.some((e) => e.name.startsWith('OPENHQM_')) === true);
+}
+
+const listens = (c: Container): boolean => ['api', 'start'].includes(c.args?.[0] ?? 'start');
+
+describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
+  it('the configuration moves the control paths under a prefix (the application keeps its own /health)', () => {
+    expect(prefix).toBe('/_openhqm');
+  });
+
+  it('probes only containers that listen, on control paths under the prefix', () => {
+    for (const { name, template } of pods) {
+      for (const container of openhqm(template.spec?.containers ?? [])) {
+        const probes = [container.readinessProbe, container.livenessProbe, container.startupProbe].filter((p) => p?.httpGet !== undefined);
+        if (!listens(container)) {
+          expect(probes, `${name}/${container.name} runs \`openhqm ${container.args?.[0]}\`, which has no HTTP listener`).toEqual([]);
+          continue;
+        }
+        for (const probe of probes) expect(probe?.httpGet?.path, `${name}/${container.name}`).toMatch(new RegExp(`^${prefix}/health/(live|ready)$`));
+      }
+    }
+  });
+
+  it('annotates for Prometheus exactly the pods with a listening OpenHQM container, with its port and the prefixed /metrics', () => {
+    let scraped = 0;
+    for (const { name, template } of pods) {
+      const annotations = template.metadata?.annotations ?? {};
+      const listening = openhqm(template.spec?.containers ?? []).filter(listens);
+      if (listening.length === 0) {
+        expect(Object.keys(annotations).filter((k) => k.startsWith('prometheus.io/')), `${name} has no OpenHQM listener to scrape`).toEqual([]);
+        continue;
+      }
+      scraped += 1;
+      expect(annotations['prometheus.io/scrape'], name).toBe('true');
+      expect(annotations['prometheus.io/path'], name).toBe(`${prefix}/metrics`);
+      const ports = listening.flatMap((c) => (c.ports ?? []).map((p) => String(p.containerPort)));
+      expect(ports, name).toContain(annotations['prometheus.io/port']);
+    }
+    expect(scraped).toBeGreaterThan(0);
+  });
+});
