@@ -66,7 +66,9 @@ async function check(flags: CommonFlags & { pid: string; timeoutMs: string }): P
   // A relative config path (flag or OPENHQM_CONFIG) is relative to where that process runs.
   if (cwd !== undefined) process.chdir(cwd);
   const serverFlags = target === undefined ? flags : parseRunFlags(command, args);
-  const { config } = loadConfig({ configPath: serverFlags.config, overrides: overridesFrom(serverFlags), env });
+  // Backend names are not checked here: the server refused bad ones when it started.
+  const { overrides, issues } = overridesFrom(serverFlags);
+  const { config } = loadConfig({ configPath: serverFlags.config, overrides, issues, env });
   if (config.server.port === 0) return { healthy: false, reason: 'server.port is 0 (any free port): the check cannot know which one; set server.port' };
   const url = `http://${urlHost(config.server.host)}:${config.server.port}${config.proxy.capture.control_prefix}/health/live`;
   return probe(url, Number(flags.timeoutMs));
