@@ -77,7 +77,8 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
 
 /**
  * Reads the record, waiting up to `ms` for it to finish. Undefined when it does not exist. A
- * request still PENDING at its deadline is settled as TIMEOUT then, not when the wait ends.
+ * request still PENDING at its deadline is settled as TIMEOUT then, not when the wait ends
+ * (one PROCESSING then is timed out by its worker, whose write ends the wait).
  */
 export async function waitForTerminal(ctx: RouteContext, id: string, ms: number, reply: FastifyReply): Promise<RequestRecord | undefined> {
   const ticket = ctx.waiters.register(id, ms);
@@ -89,8 +90,18 @@ export async function waitForTerminal(ctx: RouteContext, id: string, ms: number,
   try {
     const first = await ctx.store.get(id);
     if (first === undefined || isTerminal(first.status) || ctx.closing()) return first && (await settleOverdue(ctx.store, first));
-    const untilDeadline = first.deadlineAt === null ? Infinity : first.deadlineAt - Date.now();
-    if (untilDeadline < ms) deadlineTimer = setTimeout(() => ticket.cancel(), Math.max(0, untilDeadline));
+    const deadline = first.deadlineAt;
+    if (first.status === 'PENDING' && deadline !== null && deadline - Date.now() < ms) {
+      // Settled as of the deadline itself: a timer may fire a little before Date.now() reaches it.
+      // The TIMEOUT write wakes the ticket through the change feed.
+      const settle = (): void => {
+        ctx.store
+          .get(id)
+          .then((current) => current && settleOverdue(ctx.store, current, Math.max(Date.now(), deadline)))
+          .catch(() => undefined); // The store is away: the wait ends at `ms` and the read below tells.
+      };
+      deadlineTimer = setTimeout(settle, Math.max(0, deadline - Date.now()));
+    }
     await ticket.settled;
     const last = await ctx.store.get(id);
     return last && (await settleOverdue(ctx.store, last));

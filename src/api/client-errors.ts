@@ -13,7 +13,13 @@ import { sendError } from './error-handler.js';
 
 /** Fastify's `frameworkErrors`: a URL that is not valid percent-encoding (FST_ERR_BAD_URL), and the like. */
 export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  void sendError(reply, new HqmError('HQM_ERR_BAD_REQUEST', `the URL is not valid: ${error.message}`, { cause: error }));
+  const mapped =
+    error.code === 'FST_ERR_BAD_URL'
+      ? new HqmError('HQM_ERR_BAD_REQUEST', `the URL is not valid: ${error.message}`, { cause: error })
+      : error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+        ? new HqmError('HQM_ERR_BAD_REQUEST', error.message, { cause: error })
+        : new HqmError('HQM_ERR_INTERNAL', error.message, { cause: error });
+  void sendError(reply, mapped);
 }
 
 /** Fastify's `clientErrorHandler`: the request could not be parsed, so there is no reply object, only the socket. */

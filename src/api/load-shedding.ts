@@ -51,7 +51,11 @@ export class DepthGate {
         this.#depth = stats.depth;
         this.#passedSinceRead = this.#passedTotal - passedBefore;
       })
-      .catch(() => undefined) // An unreachable backend fails the submit itself, with its own 503.
+      .catch(() => {
+        // An unreachable backend fails the submits themselves, with their own 503; without a
+        // fresh depth, counting on would end in shedding everything once the backend is back.
+        this.#passedSinceRead = 0;
+      })
       .finally(() => {
         this.#reading = false;
       });

@@ -33,10 +33,13 @@ export function sendUpstreamAnswer(reply: FastifyReply, record: RequestRecord): 
   return body.length === 0 ? reply.code(status).send() : reply.code(status).send(body);
 }
 
-/** The catalogue's status for `code`, except that a failure inside the gateway reads as a bad gateway, never a 500. */
+/**
+ * The catalogue's status for `code`, except that a server-side failure reads as a bad gateway:
+ * never a 500, and never a 503 that would invite a retry of a request that has ended.
+ */
 function gatewayStatus(code: ErrorCode): number {
   const status: number = ERROR_CATALOGUE[code].httpStatus;
-  return status === 500 ? 502 : status;
+  return status >= 500 && status !== 504 ? 502 : status;
 }
 
 /** The body of an answer stored as a result only (requests submitted through the API). */

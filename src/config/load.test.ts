@@ -61,6 +61,11 @@ describe('loadConfig', () => {
     expect(found.join('\n')).toMatch(/monitoring\.log_level: expected one of/);
   });
 
+  it('refuses a cluster seed that names a database other than 0, as the Redis adapters would', () => {
+    const found = problems(() => loadConfig({ env: { OPENHQM_REDIS__CLUSTER: 'true', OPENHQM_QUEUE__REDIS_URL: 'redis://a:7000,redis://b:7001/3' } }));
+    expect(found).toEqual([expect.stringMatching(/^queue\.redis_url: names database 3, but a Redis Cluster has database 0 only/)]);
+  });
+
   it('checks queue.type and cache.type against the backends given, in the same pass as the rest', () => {
     const backends = { queue: ['sqlite', 'memory', 'redis'], cache: ['sqlite', 'memory', 'redis'] };
     expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__TYPE: 'bogus', OPENHQM_CACHE__TYPE: 'nope', OPENHQM_SERVER__PORT: 'abc' }, backends }))).toEqual([

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { bool, int, list, num, optionalStr, str, structured } from './fields.js';
 import { isHttpUrl } from '../core/http.js';
-import { redisUrlProblem } from '../core/redis-url.js';
+import { clusterDatabaseProblem, redisUrlProblem } from '../core/redis-url.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'] as const;
 
@@ -333,6 +333,12 @@ export const configSchema = z
     }
     if (p.enabled && config.worker.processor_module !== null) {
       ctx.addIssue({ code: 'custom', path: ['worker', 'processor_module'], message: 'cannot be combined with proxy.enabled: requests are either forwarded or processed by the module' });
+    }
+    if (config.redis.cluster) {
+      for (const section of ['queue', 'cache'] as const) {
+        const problem = clusterDatabaseProblem(config[section].redis_url);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [section, 'redis_url'], message: problem });
+      }
     }
     const r = config.routing;
     if (r.enabled && r.config_path === null && r.config_dict === null) {

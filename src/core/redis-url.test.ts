@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redisUrlProblem } from './redis-url.js';
+import { clusterDatabaseProblem, redisUrlProblem } from './redis-url.js';
 
 describe('redisUrlProblem', () => {
   it.each([
@@ -25,6 +25,7 @@ describe('redisUrlProblem', () => {
     ['redis://', /names no host/],
     ['redis://host:99999', /does not parse/],
     ['redis://host:6379/cache', /database number/],
+    ['redis://host:6379?db=abc', /db parameter must be a database number/],
     ['redis://a:7000,,redis://b:7001', /^seed 2 of 3: .*got nothing/],
     ['redis://a:7000,b:7001', /^seed 2 of 2: expected a redis:\/\//],
   ])('refuses %j', (value, why) => {
@@ -34,5 +35,13 @@ describe('redisUrlProblem', () => {
   it('never quotes the value, which may hold a password', () => {
     expect(redisUrlProblem('http://user:hunter2@host:6379')).not.toContain('hunter2');
     expect(redisUrlProblem('redis://user:hunter2@host:6379/x')).not.toContain('hunter2');
+  });
+});
+
+describe('clusterDatabaseProblem', () => {
+  it('accepts seeds on database 0 and refuses one naming another, by path or db parameter', () => {
+    expect(clusterDatabaseProblem('redis://a:7000,redis://b:7001/0')).toBeUndefined();
+    expect(clusterDatabaseProblem('redis://a:7000,redis://b:7001/2')).toMatch(/database 2, but a Redis Cluster has database 0 only/);
+    expect(clusterDatabaseProblem('redis://a:7000?db=3')).toMatch(/database 3/);
   });
 });

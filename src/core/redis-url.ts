@@ -34,6 +34,23 @@ function urlProblem(text: string): string | undefined {
     return `expected ${FORM}; this one does not parse (a bad port, or a character to percent-encode in the user or password?)`;
   }
   if (url.hostname === '') return 'the URL names no host';
-  if (!/^\/?\d*$/.test(url.pathname)) return 'the path after the host must be a database number, such as /0';
+  if (!/^\/?\d{0,9}$/.test(url.pathname)) return 'the path after the host must be a database number, such as /0';
+  const db = url.searchParams.get('db');
+  if (db !== null && !/^\d{1,9}$/.test(db)) return 'the db parameter must be a database number';
+  return undefined;
+}
+
+/** With `redis.cluster`: why the seed list names a database other than 0 (a cluster has only that one), or undefined. */
+export function clusterDatabaseProblem(value: string): string | undefined {
+  for (const text of value.split(',').map((u) => u.trim())) {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return undefined; // Reported by redisUrlProblem.
+    }
+    const named = url.pathname.length > 1 ? url.pathname.slice(1) : (url.searchParams.get('db') ?? '0');
+    if (Number(named) !== 0) return `names database ${named}, but a Redis Cluster has database 0 only: keep deployments apart with redis.key_prefix`;
+  }
   return undefined;
 }

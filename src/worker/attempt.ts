@@ -168,6 +168,8 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
       })),
       controller.signal,
     );
+    // A processor that blocked the event loop past the deadline finished before the abort could fire.
+    if (deadline !== null && Date.now() >= deadline) return { kind: 'timeout', outcome: failure(DEADLINE_MESSAGE, elapsed()) };
     return onSuccess(value, elapsed());
   } catch (thrown) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : thrown;

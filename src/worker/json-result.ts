@@ -1,7 +1,8 @@
 /**
  * A processor may return anything; what is stored must be plain JSON that round-trips exactly.
  * Dates become strings and undefined properties vanish, as JSON.stringify does; a value that
- * cannot be JSON at all (a bigint, a cycle, a lone surrogate) fails the request permanently.
+ * cannot be JSON at all (a function, a symbol, a bigint, a cycle, a lone surrogate) fails the
+ * request permanently — JSON.stringify would quietly drop a function, or store it as null.
  *
  * @module
  */
@@ -15,11 +16,16 @@ export function toJsonResult(value: unknown): unknown {
   if (typeof value === 'string' || typeof value === 'boolean') return checked(value);
   let text: string | undefined;
   try {
-    text = JSON.stringify(value);
+    text = JSON.stringify(value, refuseCode);
   } catch (cause) {
     throw new HqmError('HQM_ERR_PROCESSOR_RESULT', `the processor returned a value that is not JSON: ${(cause as Error).message}`, { cause });
   }
   return text === undefined ? null : checked(JSON.parse(text) as unknown);
+}
+
+function refuseCode(key: string, value: unknown): unknown {
+  if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`${key === '' ? 'the result' : `the value at key "${key}"`} is a ${typeof value}`);
+  return value;
 }
 
 function checked(value: unknown): unknown {

@@ -96,7 +96,7 @@ describe('reading requests', () => {
       },
       worker: { shutdownGraceMs: 50 },
     });
-    const res = g.app.inject({ method: 'POST', url: '/api/v1/submit?wait=1.5', payload: { payload: {} } });
+    const res = g.app.inject({ method: 'POST', url: '/api/v1/submit?wait=0.5', payload: { payload: {} } });
     await started.promise;
     expect((await res).statusCode).toBe(202);
     expect((await res).json()).toMatchObject({ status: 'PROCESSING' });
@@ -164,6 +164,22 @@ describe('health, metrics and docs', () => {
     expect(polled.statusCode).toBe(200);
     expect(polled.json()).toMatchObject({ status: 'TIMEOUT' });
     expect((await store.events(id)).map((e) => e.to)).toEqual(['PENDING', 'TIMEOUT']);
+  });
+
+  it('a long-poll on a request running at its deadline answers the worker’s TIMEOUT, not a 202', async () => {
+    const started = deferred();
+    const g = await gateway({
+      processor: () => {
+        started.resolve();
+        return new Promise(() => undefined); // Ignores its signal: the worker times it out.
+      },
+      worker: { shutdownGraceMs: 50 },
+    });
+    const id = await g.submit({}, { timeout: 0.3 });
+    await started.promise;
+    const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=20` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'TIMEOUT', error_code: 'HQM_ERR_DEADLINE_EXCEEDED' });
   });
 
   it('the audit trail of an overdue request ends in its TIMEOUT', async () => {

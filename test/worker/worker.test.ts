@@ -92,6 +92,21 @@ describe('worker pool', () => {
     expect(await g.finished(id)).toMatchObject({ status: 'TIMEOUT' });
   });
 
+  it('ends in TIMEOUT when a processor blocks the event loop past the deadline and then returns', async () => {
+    const g = await gateway({
+      processor: async (request) => {
+        // Spins until the deadline has passed: the abort timer cannot fire meanwhile.
+        const deadline = Date.parse(request.timestamp) + request.metadata.timeout * 1000;
+        while (Date.now() <= deadline) {
+          /* busy */
+        }
+        return 'too late';
+      },
+    });
+    const id = await g.submit({}, { timeout: 0.2 });
+    expect(await g.finished(id)).toMatchObject({ status: 'TIMEOUT', outcome: { result: null } });
+  });
+
   it('stores a processor result that is not JSON as a clear permanent failure', async () => {
     const g = await gateway({ processor: async () => ({ big: 10n }) });
     const id = await g.submit({});

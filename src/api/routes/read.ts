@@ -34,9 +34,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
     const id = request.params.correlation_id;
     if (!isCorrelationId(id)) throw notFound();
-    const record = waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, reply) : await ctx.store.get(id);
+    // waitForTerminal settles an overdue request itself.
+    const record = waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, reply) : await ctx.store.get(id).then((r) => r && settleOverdue(ctx.store, r));
     if (record === undefined) throw notFound();
-    return settleOverdue(ctx.store, record);
+    return record;
   };
 
   app.get(

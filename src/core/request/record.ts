@@ -16,7 +16,7 @@ export interface Outcome {
   readonly headers: Readonly<Record<string, string>> | null;
   readonly processingTimeMs: number | null;
   readonly error: string | null;
-  /** The catalogue code of a gateway-side failure (no route, a transform, …); absent for a processor's own error. */
+  /** The catalogue code of a gateway-side failure (no route, a transform, …); null for a processor's own error (absent in older records). */
   readonly errorCode?: ErrorCode | null;
   readonly completedAt: number;
   /** The upstream body byte for byte, kept for captured requests so it can be replayed verbatim. */

@@ -65,8 +65,12 @@ export class RedisSource implements PullSource {
   #watching = false;
   #stopped = false;
   #blocking: Promise<RedisClient> | undefined;
-  /** Lease members ("<band>:<entry id>") of the deliveries handed out and not yet settled. */
-  readonly #held = new Set<string>();
+  /**
+   * The deliveries handed out and not yet settled: lease member ("<band>:<entry id>") → its
+   * delivery count. The count tells a delivery still running from an older one of the same
+   * entry that lapsed and was re-claimed by this same consumer.
+   */
+  readonly #held = new Map<string, number>();
   /** A claim failed: its deliveries may exist in Redis without this process knowing them. */
   #mayHoldOrphans = false;
   readonly #forgetTimer: NodeJS.Timeout;
@@ -156,7 +160,8 @@ export class RedisSource implements PullSource {
 
   async #releaseOrphans(): Promise<void> {
     const { ctx } = this;
-    const released = await guarded('handing back unreceived deliveries', ctx.scripts.releaseOrphans([...ctx.keys.streams, ctx.keys.leases], [ctx.group, ctx.consumer, ...this.#held]));
+    const held = [...this.#held].map(([member, deliveries]) => `${member}:${deliveries}`);
+    const released = await guarded('handing back unreceived deliveries', ctx.scripts.releaseOrphans([...ctx.keys.streams, ctx.keys.leases], [ctx.group, ctx.consumer, ...held]));
     this.#mayHoldOrphans = false;
     if (typeof released === 'number' && released > 0) ctx.logger.info({ released }, 'redis queue: handed back deliveries of a claim whose reply was lost');
   }
@@ -179,9 +184,12 @@ export class RedisSource implements PullSource {
     const leaseKeys = [ctx.keys.streams[band] as string, ctx.keys.leases];
     const member = `${band}:${id}`;
     const lease = [ctx.group, id, ctx.consumer, deliveries, member];
-    this.#held.add(member);
-    // Forgotten when a settle is sent, not when it is answered: a later orphan hand-back runs after it.
-    const settled = (): void => void this.#held.delete(member);
+    this.#held.set(member, deliveries);
+    // Forgotten when a settle is sent, not when it is answered: a later orphan hand-back runs after
+    // it. Only by this delivery: a lapsed older one settling (a no-op in Redis) keeps the newer one.
+    const settled = (): void => {
+      if (this.#held.get(member) === deliveries) this.#held.delete(member);
+    };
     const settle = (what: string, call: Promise<unknown>): Promise<void> => guarded(what, call).then(() => undefined);
     // Ending the head of a key promotes the next message of the key: wake this process's consumers for it.
     const end = async (what: string, call: Promise<unknown>): Promise<void> => {

@@ -317,7 +317,9 @@ return { stored - pending + lapsed + waiting_delayed, not_due, pending - lapsed,
  * goes back to the tail of its band without counting the lost delivery as an attempt, keeping
  * its message id (`m`), so a partition key's head stays its head.
  * KEYS[1..10] band streams   KEYS[11] leases
- * ARGV[1] group   ARGV[2] consumer   ARGV[3..] lease members "<band>:<entry id>" it does hold
+ * ARGV[1] group   ARGV[2] consumer
+ * ARGV[3..] the deliveries it does hold, "<band>:<entry id>:<delivery count>": an entry held
+ *           under another count is one of its own lapsed deliveries re-claimed, which it never received
  * Returns how many it handed back.
  */
 const RELEASE_ORPHANS = `${PRELUDE}
@@ -332,7 +334,7 @@ for band = 0, 9 do
     for _, p in ipairs(pending) do
       local id, deliveries = p[1], p[4]
       local member = band .. ':' .. id
-      if not known[member] then
+      if not known[member .. ':' .. deliveries] then
         local e = redis.call('XRANGE', stream, id, id)
         redis.call('XACK', stream, group, id)
         redis.call('XDEL', stream, id)

@@ -19,8 +19,8 @@
  *   carries on in database 0, where another deployment's keys may live. Here a refused SELECT
  *   closes the connection before it is ready: start-up fails with HQM_ERR_CONFIG naming the
  *   database and Redis's answer, and a reconnect that is refused stays down (commands fail as
- *   unavailable) until Redis accepts the database again. Each new connection also asks Redis
- *   which database it is on (CLIENT INFO, Redis 6.2+) before it is used.
+ *   unavailable) until Redis accepts the database again. When a connection is first opened it
+ *   also asks Redis which database it is on (CLIENT INFO, Redis 6.2+) before it is used.
  *
  * @module
  */
