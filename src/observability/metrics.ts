@@ -197,15 +197,27 @@ export class Metrics {
     events.on('worker:busy', ({ active }) => this.workerActive.set({ worker_id: workerId }, active));
     events.on('worker:heartbeat', ({ at }) => this.workerHeartbeat.set({ worker_id: workerId }, at / 1000));
     events.on('request:deferred', () => this.workerDeferred.inc());
+    // An endpoint's circuit reads closed (0) from its first call, not only after a first change.
+    const circuitKnown = new Set<string>();
+    const knowCircuit = (endpoint: string): void => {
+      if (circuitKnown.has(endpoint)) return;
+      circuitKnown.add(endpoint);
+      this.proxyCircuit.set({ endpoint }, 0);
+    };
     events.on('upstream:response', ({ endpoint, status, durationMs }) => {
+      knowCircuit(endpoint);
       this.proxyRequests.inc({ endpoint, outcome: String(status) });
       this.proxyDuration.observe({ endpoint }, durationMs / 1000);
     });
     events.on('upstream:error', ({ endpoint, code, durationMs }) => {
+      knowCircuit(endpoint);
       this.proxyRequests.inc({ endpoint, outcome: code });
       this.proxyDuration.observe({ endpoint }, durationMs / 1000);
     });
-    events.on('circuit:changed', ({ endpoint, state }) => this.proxyCircuit.set({ endpoint }, state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0));
+    events.on('circuit:changed', ({ endpoint, state }) => {
+      circuitKnown.add(endpoint);
+      this.proxyCircuit.set({ endpoint }, state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0);
+    });
   }
 }
 
