@@ -1,8 +1,10 @@
 /**
- * The checks start makes that need no connection, in one place, so that `openhqm config check`
- * runs them too: the backend names (checked by loadConfig, given the registries' names), the
- * routes (compiled as start compiles them) and the processor module (it must exist; importing
- * it would run its code). What only a created backend can tell — whether it is reachable, and
+ * The checks start makes that need no connection, repeated for `openhqm config check` with
+ * start's own helpers so the messages match: the backend names (checked by loadConfig, given the
+ * registries' names), the routes (compiled with start's options) and the processor module (it
+ * must exist; importing it would run its code, so a module that fails to import is caught by
+ * start only). It checks what `openhqm start` would use: a config for `openhqm api` alone that
+ * names a module only the worker image has fails here. What only a created backend can tell — whether it is reachable, and
  * its capabilities for `openhqm api` or `openhqm worker` alone — is left to start.
  *
  * @module
