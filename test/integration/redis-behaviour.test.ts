@@ -344,6 +344,59 @@ describe('redis outage', () => {
     }
   });
 
+  it('the hand-back after a lost claim spares a newer delivery of an entry whose older one lapsed and settled', async (ctx) => {
+    const missing = await requireRedisServer();
+    if (missing !== undefined) return ctx.skip(missing.skip);
+    const server = await startRedisServer({ dir: join(dir, 'lapsed') });
+    const claimFailed = deferred();
+    const logger = { ...silentLogger, error: (_fields: object, message?: string) => (message?.startsWith('claiming messages failed') === true ? claimFailed.resolve() : undefined), child: () => logger };
+    const queue = await queueFactory.create({ redis_url: server.url, key_prefix: 'lapsed', command_timeout_ms: 300 }, { logger });
+    opened.push(queue);
+    const keys = queueKeys('lapsed', 'q');
+    try {
+      await queue.publish('q', { body: 'first' });
+      const seen: string[] = [];
+      const firstRun = deferred<Delivery>();
+      const secondRun = deferred<Delivery>();
+      const later = deferred();
+      const firstDone = deferred();
+      const allDone = deferred();
+      const sub = queue.consume('q', { concurrency: 2, visibilityTimeoutMs: 400 }, async (d) => {
+        seen.push(`${d.body}#${d.attempt}`);
+        if (d.body === 'later') {
+          await d.ack();
+          return later.resolve();
+        }
+        if (d.attempt === 1) {
+          firstRun.resolve(d);
+          return firstDone.promise;
+        }
+        secondRun.resolve(d);
+        return allDone.promise; // Still running, never settled, until the test ends.
+      });
+      const first = await firstRun.promise;
+      // Its lease lapses (no heartbeat) and this same consumer re-claims the entry as attempt 2.
+      await secondRun.promise;
+      await first.ack(); // The lapsed delivery settles: a no-op in Redis; the newer one must stay held.
+      firstDone.resolve();
+      server.process.kill('SIGSTOP');
+      await claimFailed.promise;
+      server.process.kill('SIGCONT');
+      // Every claim after the failure hands back orphans first; 'later' arrives through one of them.
+      await queue.publish('q', { body: 'later' });
+      await later.promise;
+      const pending = await withRedisAt(server.url, (redis) => redis.xpending(keys.streams[0] as string, 'openhqm', '-', '+', 10));
+      expect(seen).toEqual(['first#1', 'first#2', 'later#1']);
+      expect(pending).toEqual([[expect.any(String), expect.any(String), expect.any(Number), 2]]);
+      allDone.resolve();
+      await sub.stop();
+    } finally {
+      server.process.kill('SIGCONT');
+      await Promise.all(opened.splice(0).map((o) => o.close()));
+      await server.stop();
+    }
+  });
+
   it('a submit answered 503 because Redis stalled leaves no record behind when Redis catches up', async (ctx) => {
     const missing = await requireRedisServer();
     if (missing !== undefined) return ctx.skip(missing.skip);
