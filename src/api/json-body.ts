@@ -17,8 +17,12 @@ export function registerJsonParser(app: FastifyInstance, options: { maxDepth: nu
   app.removeContentTypeParser(['application/json', 'text/plain']);
   // Fastify tests a RegExp against the whole header, parameters included: allow them
   // (`application/json; charset=utf-8` is what most clients send).
-  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json\s*(;.*)?$/i, { parseAs: 'buffer' }, (_request, body, done) => {
+  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json\s*(;.*)?$/i, { parseAs: 'buffer' }, (request, body, done) => {
     try {
+      const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+      if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+        throw new HqmError('HQM_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${encoding} is not accepted; send the JSON body uncompressed`);
+      }
       done(null, parseJsonBody(body as Buffer, options.maxDepth));
     } catch (error) {
       done(error as Error, undefined);

@@ -20,7 +20,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_REQUEST_TIMEOUT: { httpStatus: 408, retryable: false, summary: 'The client did not send the whole request in time.' },
   HQM_ERR_MALFORMED_BODY: { httpStatus: 400, retryable: false, summary: 'The body is not valid UTF-8 JSON.' },
   HQM_ERR_BODY_TOO_LARGE: { httpStatus: 413, retryable: false, summary: 'The body is larger than api.max_body_bytes, or the message would exceed what the queue backend accepts.' },
-  HQM_ERR_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retryable: false, summary: 'The Content-Type is not application/json.' },
+  HQM_ERR_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retryable: false, summary: 'The Content-Type is not application/json, or the body is compressed (Content-Encoding).' },
   HQM_ERR_NOT_FOUND: { httpStatus: 404, retryable: false, summary: 'No request with that id exists, or it has expired.' },
   HQM_ERR_ROUTE_NOT_FOUND: { httpStatus: 404, retryable: false, summary: 'No endpoint exists at that path and method.' },
   HQM_ERR_BACKEND_UNAVAILABLE: { httpStatus: 503, retryable: true, summary: 'The queue backend or result store cannot be reached; nothing was stored. Retry after the Retry-After interval.' },

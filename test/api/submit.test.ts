@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { QUEUE, testApi } from '../helpers/api.js';
 
@@ -113,6 +114,13 @@ describe('POST /api/v1/submit', () => {
     const { app } = await testApi();
     const res = await app.inject({ method: 'POST', url: '/api/v1/submit', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
     expect(res.statusCode).toBe(415);
+  });
+
+  it('refuses a compressed body with 415 naming the encoding, not as bad UTF-8', async () => {
+    const { app } = await testApi();
+    const res = await app.inject({ method: 'POST', url: '/api/v1/submit', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: gzipSync('{"payload": {}}') });
+    expect(res.statusCode).toBe(415);
+    expect(res.json()).toMatchObject({ code: 'HQM_ERR_UNSUPPORTED_MEDIA_TYPE', detail: expect.stringMatching(/Content-Encoding gzip/) });
   });
 
   it('answers 503 and keeps no record when the queue refuses the message', async () => {
