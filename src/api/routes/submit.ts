@@ -21,7 +21,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
         description: 'Answers 202 with a correlation id once the request is durably queued. With ?wait=N, waits up to N seconds and answers 200 with the result if it finished.',
         body: submitBody,
         querystring: waitQuery,
-        response: { 200: resultResponse, 202: submitAccepted, 413: errorResponse, 422: errorResponse, 503: errorResponse },
+        response: { 200: resultResponse, 202: submitAccepted, 400: errorResponse, 413: errorResponse, 415: errorResponse, 422: errorResponse, 503: errorResponse },
       },
     },
     async (request, reply) => {
