@@ -66,6 +66,11 @@ describe('loadConfig', () => {
     expect(found).toEqual([expect.stringMatching(/^queue\.redis_url: names database 3, but a Redis Cluster has database 0 only/)]);
   });
 
+  it('refuses a list of Redis URLs without cluster mode, where all but the first would be ignored', () => {
+    const found = problems(() => loadConfig({ env: { OPENHQM_CACHE__REDIS_URL: 'redis://a:7000,redis://b:7001' } }));
+    expect(found).toEqual([expect.stringMatching(/^cache\.redis_url: a list of URLs is for a Redis Cluster/)]);
+  });
+
   it('checks queue.type and cache.type against the backends given, in the same pass as the rest', () => {
     const backends = { queue: ['sqlite', 'memory', 'redis'], cache: ['sqlite', 'memory', 'redis'] };
     expect(problems(() => loadConfig({ env: { OPENHQM_QUEUE__TYPE: 'bogus', OPENHQM_CACHE__TYPE: 'nope', OPENHQM_SERVER__PORT: 'abc' }, backends }))).toEqual([

@@ -334,11 +334,11 @@ export const configSchema = z
     if (p.enabled && config.worker.processor_module !== null) {
       ctx.addIssue({ code: 'custom', path: ['worker', 'processor_module'], message: 'cannot be combined with proxy.enabled: requests are either forwarded or processed by the module' });
     }
-    if (config.redis.cluster) {
-      for (const section of ['queue', 'cache'] as const) {
-        const problem = clusterDatabaseProblem(config[section].redis_url);
-        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [section, 'redis_url'], message: problem });
-      }
+    for (const section of ['queue', 'cache'] as const) {
+      const url = config[section].redis_url;
+      // Without cluster mode only the first URL of a list would be used, the rest silently ignored.
+      const problem = config.redis.cluster ? clusterDatabaseProblem(url) : url.includes(',') ? 'a list of URLs is for a Redis Cluster: set redis.cluster: true, or give one URL' : undefined;
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [section, 'redis_url'], message: problem });
     }
     const r = config.routing;
     if (r.enabled && r.config_path === null && r.config_dict === null) {

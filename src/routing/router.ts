@@ -84,24 +84,29 @@ export class Router {
     const warnings: RouteIssue[] = [];
     const names = new Set<string>();
     const compiled: CompiledRoute[] = [];
+    // Counted from what the file says, broken routes included, so every problem shows at once.
+    const defaultNames: string[] = [];
     for (const [index, raw] of file.routes.entries()) {
       const checked = routeSchema.safeParse(raw);
       if (!checked.success) {
-        const name = typeof (raw as { name?: unknown } | null)?.name === 'string' ? (raw as { name: string }).name : `#${index + 1}`;
+        const given = raw as { name?: unknown; is_default?: unknown; enabled?: unknown } | null;
+        const name = typeof given?.name === 'string' ? given.name : `#${index + 1}`;
         for (const issue of checked.error.issues) issues.push({ route: name, message: `${issue.path.join('.') || 'route'}: ${issue.message}` });
+        if (given?.is_default === true && given.enabled !== false) defaultNames.push(name);
         continue;
       }
       const spec = checked.data;
       if (names.has(spec.name)) issues.push({ route: spec.name, message: 'the name is used by another route' });
       names.add(spec.name);
       if (!spec.enabled) continue;
+      if (spec.is_default) defaultNames.push(spec.name);
       const route = await compileRoute(spec, issues);
       if (route !== undefined) compiled.push(route);
       checkEndpoint(spec.endpoint, spec.name, options, issues, warnings);
     }
     if (file.default_endpoint !== null && file.default_endpoint !== undefined) checkEndpoint(file.default_endpoint, null, options, issues, warnings);
+    if (defaultNames.length > 1) issues.push({ route: defaultNames[1] ?? null, message: `more than one default route (${defaultNames.map((n) => `"${n}"`).join(', ')})` });
     const defaults = compiled.filter((r) => r.spec.is_default);
-    if (defaults.length > 1) issues.push({ route: defaults[1]?.name ?? null, message: `more than one default route (${defaults.map((r) => `"${r.name}"`).join(', ')})` });
     if (issues.length > 0) throw new RoutesError(issues);
     const ordered = compiled.filter((r) => !r.spec.is_default).sort((a, b) => b.spec.priority - a.spec.priority);
     return new Router(ordered, defaults[0], file, warnings);

@@ -172,6 +172,7 @@ describe('validation at load', () => {
         { name: 'empty', transform_type: 'jsonata', endpoint: 'x' },
         { name: 'd1', is_default: true, endpoint: 'x' },
         { name: 'd2', is_default: true, endpoint: 'x' },
+        { name: 'd3', is_default: true, endpoint: 'x', transform_type: 'jsonata' },
         { name: 'kind', transform_type: 'xslt', endpoint: 'x' },
       ],
     });
@@ -179,7 +180,8 @@ describe('validation at load', () => {
     expect(text).toMatch(/route "jq": jq transform does not compile: jq: error: nosuchfn\/0 is not defined/);
     expect(text).toMatch(/route "tpl": template transform does not compile/);
     expect(text).toMatch(/route "empty": transform_type jsonata needs a transform/);
-    expect(text).toMatch(/more than one default route \("d1", "d2"\)/);
+    // A default route that is itself broken still counts: all three are named at once.
+    expect(text).toMatch(/more than one default route \("d1", "d2", "d3"\)/);
     expect(text).toMatch(/route "kind": transform_type: expected one of/);
   });
 
