@@ -36,7 +36,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_PROCESSOR_RESULT: { httpStatus: 500, retryable: false, summary: 'The processor returned a value that is not JSON (a function, a bigint, a cycle, a lone surrogate).' },
   HQM_ERR_DEADLINE_EXCEEDED: { httpStatus: 504, retryable: false, summary: 'The request deadline (metadata.timeout, counted from submission) passed before it completed.' },
   HQM_ERR_ATTEMPTS_EXHAUSTED: { httpStatus: 500, retryable: false, summary: 'The message was delivered more times than worker.max_retries allows without finishing (its workers kept dying).' },
-  HQM_ERR_ENDPOINT_UNKNOWN: { httpStatus: 422, retryable: false, summary: 'metadata.endpoint names no entry of proxy.endpoints, or no endpoint is configured at all. The API refuses such a submit as a 422 HQM_ERR_VALIDATION on body.metadata.endpoint; this code fails a queued message (an outside producer's).' },
+  HQM_ERR_ENDPOINT_UNKNOWN: { httpStatus: 422, retryable: false, summary: 'metadata.endpoint names no entry of proxy.endpoints, or no endpoint is configured at all. The API refuses such a submit as a 422 HQM_ERR_VALIDATION on body.metadata.endpoint; this code fails a queued message (an outside producer\'s).' },
   HQM_ERR_UPSTREAM_UNREACHABLE: { httpStatus: 502, retryable: true, summary: 'The upstream refused or dropped the connection (or its name did not resolve); retried with backoff.' },
   HQM_ERR_UPSTREAM_TIMEOUT: { httpStatus: 504, retryable: true, summary: 'The upstream did not answer within the endpoint timeout; retried with backoff.' },
   HQM_ERR_UPSTREAM_STATUS: { httpStatus: 502, retryable: true, summary: 'The upstream answered a status listed in proxy.retry_on_status (5xx, 429); retried, honouring Retry-After.' },
