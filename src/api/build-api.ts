@@ -32,11 +32,18 @@ export interface BuildApiArgs extends ApiDeps {
 
 export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const { options } = args;
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     ...(args.logger === undefined ? { logger: false } : { loggerInstance: args.logger }),
     // One log line per request would cost more than the rest of a submit; metrics count them.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
+    // A client that stops sending mid-request (slowloris) holds a socket for Node's 300 s
+    // otherwise. Only receiving the request is bounded: a long-poll's wait for its answer is not.
+    // Node enforces it when it checks its connections (every 30 s by default: every second here),
+    // and only while its headers timeout is not the longer of the two.
+    requestTimeout,
+    http: { connectionsCheckingInterval: Math.min(1000, requestTimeout), headersTimeout: Math.min(60_000, requestTimeout) },
     trustProxy: options.trustProxy,
     // Answered by the onRequest hook below, with our error body.
     return503OnClosing: false,

@@ -27,6 +27,8 @@ export interface ApiOptions {
   readonly maxQueueDepth: number;
   /** The API answers 503 while the event loop lags more than this; 0: never. */
   readonly maxEventLoopDelayMs: number;
+  /** How long a client may take to send a whole request (headers and body) before a 408; 30 s when unset. */
+  readonly requestTimeoutMs?: number;
   readonly capture: CaptureOptions;
   /** When set, requests with the same partition key are queued to be processed in order. */
   readonly partitioning?: PartitionSettings;

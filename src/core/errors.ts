@@ -17,7 +17,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_VALIDATION: { httpStatus: 422, retryable: false, summary: 'A request field is missing, has the wrong type or is out of range.' },
   HQM_ERR_BAD_REQUEST: { httpStatus: 400, retryable: false, summary: 'The HTTP request itself is malformed (a bad URL, a bad Content-Length).' },
   HQM_ERR_HEADERS_TOO_LARGE: { httpStatus: 431, retryable: false, summary: 'The request headers are larger than the server accepts (Node\'s --max-http-header-size, 16 KiB by default).' },
-  HQM_ERR_REQUEST_TIMEOUT: { httpStatus: 408, retryable: false, summary: 'The client did not send the whole request in time.' },
+  HQM_ERR_REQUEST_TIMEOUT: { httpStatus: 408, retryable: false, summary: 'The client did not send the whole request (headers and body) within 30 seconds.' },
   HQM_ERR_MALFORMED_BODY: { httpStatus: 400, retryable: false, summary: 'The body is not valid UTF-8 JSON.' },
   HQM_ERR_BODY_TOO_LARGE: { httpStatus: 413, retryable: false, summary: 'The body is larger than api.max_body_bytes, or the message would exceed what the queue backend accepts.' },
   HQM_ERR_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retryable: false, summary: 'The Content-Type is not application/json, or the body is compressed (Content-Encoding).' },

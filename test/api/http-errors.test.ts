@@ -39,4 +39,13 @@ describe('errors before a route runs', () => {
     expect(hugeHeaders).toMatch(/^HTTP\/1\.1 431 /);
     expect(bodyOf(hugeHeaders)).toMatchObject({ code: 'HQM_ERR_HEADERS_TOO_LARGE' });
   });
+
+  it('a client that stops sending mid-body gets a 408, not a socket held open', async () => {
+    const { app } = await testApi({ requestTimeoutMs: 300 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const cut = await raw(port, 'POST /api/v1/submit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"');
+    expect(cut).toMatch(/^HTTP\/1\.1 408 /);
+    expect(bodyOf(cut)).toMatchObject({ code: 'HQM_ERR_REQUEST_TIMEOUT' });
+  });
 });

@@ -59,6 +59,7 @@ function defineHealthcheck(command: Command): Command {
 }
 
 async function check(flags: CommonFlags & { pid: string; timeoutMs: string }): Promise<{ healthy: boolean; reason: string }> {
+  if (!/^\d+$/.test(flags.pid) || Number(flags.pid) === 0) return { healthy: false, reason: `--pid ${JSON.stringify(flags.pid)} is not a process id` };
   const target = readServerProcess(Number(flags.pid));
   if (target?.command === 'worker') return { healthy: true, reason: `openhqm worker (pid ${target.pid}) is running; it has no HTTP listener to ask` };
   const own = { command: 'start', args: [], env: process.env, cwd: undefined };
