@@ -1,7 +1,7 @@
 /**
  * The Kubernetes manifests point probes and Prometheus only at paths OpenHQM serves: in the
- * container that listens (`api` or `start`, never `worker`), under the configured
- * proxy.capture.control_prefix. Anything else is either nothing (a worker has no listener) or,
+ * container that listens (`api` or `start`, under the configured proxy.capture.control_prefix;
+ * `worker` only with monitoring.metrics_port, at the root of that port). Anything else is either nothing (a worker has no listener) or,
  * worse, a captured request queued and forwarded to the application every scrape.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ interface Container {
   name: string;
   args?: string[];
   ports?: Array<{ name?: string; containerPort: number }>;
-  env?: Array<{ name: string }>;
+  env?: Array<{ name: string; value?: string }>;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   startupProbe?: Probe;
@@ -45,14 +45,24 @@ function openhqm(containers: readonly Container[]): Container[] {
   return containers.filter((c) => c.env?.some((e) => e.name.startsWith('OPENHQM_')) === true);
 }
 
-const listens = (c: Container): boolean => ['api', 'start'].includes(c.args?.[0] ?? 'start');
+const listens = (c: Container): boolean => ['api', 'start'].includes(c.args?.[0] ?? 'start') || workerListener(c) !== undefined;
+
+/** A worker's own health and metrics listener (monitoring.metrics_port): its port, paths without the control prefix. */
+function workerListener(c: Container): number | undefined {
+  if (c.args?.[0] !== 'worker') return undefined;
+  const port = c.env?.find((e) => e.name === 'OPENHQM_MONITORING__METRICS_PORT')?.value;
+  return port === undefined || Number(port) === 0 ? undefined : Number(port);
+}
+
+/** Where a listening container serves the control paths: under the prefix, or at the root for a worker's listener. */
+const base = (c: Container): string => (workerListener(c) === undefined ? prefix : '');
 
 describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
   it('the configuration moves the control paths under a prefix (the application keeps its own /health)', () => {
     expect(prefix).toBe('/_openhqm');
   });
 
-  it('probes only containers that listen, on control paths under the prefix', () => {
+  it('probes only containers that listen, on control paths under the prefix (a worker’s own listener at the root)', () => {
     for (const { name, template } of pods) {
       for (const container of openhqm(template.spec?.containers ?? [])) {
         const probes = [container.readinessProbe, container.livenessProbe, container.startupProbe].filter((p) => p?.httpGet !== undefined);
@@ -60,7 +70,7 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
           expect(probes, `${name}/${container.name} runs \`openhqm ${container.args?.[0]}\`, which has no HTTP listener`).toEqual([]);
           continue;
         }
-        for (const probe of probes) expect(probe?.httpGet?.path, `${name}/${container.name}`).toMatch(new RegExp(`^${prefix}/health/(live|ready)$`));
+        for (const probe of probes) expect(probe?.httpGet?.path, `${name}/${container.name}`).toMatch(new RegExp(`^${base(container)}/health/(live|ready)$`));
       }
     }
   });
@@ -76,7 +86,7 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
       }
       scraped += 1;
       expect(annotations['prometheus.io/scrape'], name).toBe('true');
-      expect(annotations['prometheus.io/path'], name).toBe(`${prefix}/metrics`);
+      expect(annotations['prometheus.io/path'], name).toBe(`${base(listening[0] as Container)}/metrics`);
       const ports = listening.flatMap((c) => (c.ports ?? []).map((p) => String(p.containerPort)));
       expect(ports, name).toContain(annotations['prometheus.io/port']);
     }

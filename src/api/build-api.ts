@@ -109,7 +109,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       });
       registerReadRoutes(control, ctx);
       registerRoutesTestRoute(control, ctx);
-      registerHealthRoutes(control, ctx);
+      registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix },

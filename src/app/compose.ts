@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/build-api.js';
+import { buildProbes } from '../api/build-probes.js';
 import type { Config } from '../config/schema.js';
 import { HqmEvents } from '../core/events.js';
 import type { PinoLogger } from '../observability/logger.js';
@@ -26,7 +27,7 @@ import { RoutesHolder, startupCompileOptions } from './routes.js';
 import { VERSION } from './version.js';
 
 export interface RunningApp {
-  /** Where the API listens (undefined for a worker-only process). */
+  /** Where the API listens, or a worker-only process its health and metrics (monitoring.metrics_port); else undefined. */
   readonly url: string | undefined;
   readonly api: FastifyInstance | undefined;
   readonly worker: WorkerPool | undefined;
@@ -45,6 +46,8 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   let store: ResultStore | undefined;
   let api: FastifyInstance | undefined;
   let worker: WorkerPool | undefined;
+  let probes: FastifyInstance | undefined;
+  let closing = false;
   let proxy: Proxy | undefined;
   let routes: RoutesHolder | undefined;
   const closeBackends = async (): Promise<void> => {
@@ -75,24 +78,29 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     }
 
     let url: string | undefined;
+    const pool = worker;
+    const components = pool === undefined ? undefined : async () => ({ worker: { ok: pool.state === 'running', detail: pool.state } });
     if (roles.api) {
-      const pool = worker;
-      const components = pool === undefined ? undefined : async () => ({ worker: { ok: pool.state === 'running', detail: pool.state } });
       api = await buildApi({ queue, store, events, metrics, logger, components, options: apiOptions(config, { proxy, routes }) });
       url = await api.listen({ host: config.server.host, port: config.server.port });
+    } else if (config.monitoring.metrics_port > 0) {
+      // A worker-only process: its heartbeat and counters are visible, and its pod can be probed.
+      probes = buildProbes({ queue, store, metrics, components, closing: () => closing, version: VERSION }, logger);
+      url = await probes.listen({ host: config.server.host, port: config.monitoring.metrics_port });
     }
     // Only once the port is ours: a start-up that fails on listen has taken no message.
     worker?.start();
 
     logger.info(
       { version: VERSION, url, roles: Object.entries(roles).flatMap(([r, on]) => (on ? [r] : [])), queue: queue.type, store: store.type, worker_id: workerId },
-      url === undefined ? 'OpenHQM worker running' : `OpenHQM listening on ${url}`,
+      roles.api ? `OpenHQM listening on ${url ?? ''}` : url === undefined ? 'OpenHQM worker running' : `OpenHQM worker running; health and metrics on ${url}`,
     );
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         logger.info({}, 'shutting down');
+        closing = true;
         // Each step runs even when an earlier one failed: the backends are always closed.
         try {
           await api?.close(); // (1) no new HTTP requests; in-flight ones finish
@@ -100,6 +108,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
           try {
             await worker?.stop(); // (2) stop consuming, (3) drain or release in-flight work
           } finally {
+            await probes?.close().catch(() => undefined); // Probes answer (unready) while the worker drains.
             await closeBackends(); // (4) flush pending writes, (5) close connections
           }
         }
@@ -110,6 +119,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     return { url, api, worker, stop };
   } catch (error) {
     await api?.close().catch(() => undefined);
+    await probes?.close().catch(() => undefined);
     await worker?.stop().catch(() => undefined);
     await closeBackends().catch(() => undefined);
     throw error;

@@ -295,6 +295,8 @@ const partitioning = z
 const monitoring = z
   .object({
     metrics_enabled: bool().default(true),
+    /** Port of the health and metrics listener of `openhqm worker`; 0: none (api and start serve them on server.port). */
+    metrics_port: int().pipe(z.number().min(0).max(65535)).default(0),
     log_level: str()
       .transform((v) => v.toLowerCase())
       .pipe(z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }))

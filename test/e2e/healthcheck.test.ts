@@ -80,7 +80,7 @@ describe('openhqm healthcheck', () => {
       pid = String(worker.child.pid);
       const check = await healthcheck(['--pid', pid]);
       expect(check.code).toBe(0);
-      expect(check.stdout).toBe(`healthy: openhqm worker (pid ${pid}) is running; it has no HTTP listener to ask\n`);
+      expect(check.stdout).toBe(`healthy: openhqm worker (pid ${pid}) is running; it serves no request API to ask\n`);
     } finally {
       worker.kill('SIGKILL');
     }

@@ -5,14 +5,30 @@
  * @module
  */
 import type { FastifyInstance } from 'fastify';
+import type { Metrics } from '../../observability/metrics.js';
 import type { HealthReport } from '../../ports/health.js';
-import type { RouteContext } from '../context.js';
+import type { QueueBackend } from '../../ports/queue-backend.js';
+import type { ResultStore } from '../../ports/result-store.js';
 import { healthResponse } from '../schemas.js';
 
-export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): void {
+/** What the health routes read: the API's, or a worker process's own probe listener. */
+export interface HealthContext {
+  readonly queue: QueueBackend;
+  readonly store: ResultStore;
+  readonly metrics?: Metrics;
+  /** More components (the worker pool of the process). */
+  readonly components?: () => Promise<Record<string, HealthReport>>;
+  /** The component that turns unready once shutdown begins (`api`); none for a worker's listener. */
+  readonly self?: string;
+  readonly closing: () => boolean;
+  readonly version: string;
+}
+
+export function registerHealthRoutes(app: FastifyInstance, ctx: HealthContext): void {
   const check = async (): Promise<Record<string, HealthReport>> => {
     const [queue, cache, extra] = await Promise.all([safe(() => ctx.queue.health()), safe(() => ctx.store.health()), ctx.components?.() ?? {}]);
-    return { api: { ok: !ctx.closing(), detail: ctx.closing() ? 'shutting down' : undefined }, queue, cache, ...extra };
+    const self = ctx.self === undefined ? {} : { [ctx.self]: { ok: !ctx.closing(), detail: ctx.closing() ? 'shutting down' : undefined } };
+    return { ...self, queue, cache, ...extra };
   };
 
   app.get('/health', { schema: { tags: ['health'], summary: 'Health of the process and its dependencies', response: { 200: healthResponse } } }, async () => {
@@ -20,7 +36,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
     const healthy = Object.values(components).every((c) => c.ok);
     return {
       status: healthy ? 'healthy' : 'degraded',
-      version: ctx.options.version,
+      version: ctx.version,
       timestamp: new Date().toISOString(),
       components: Object.fromEntries(Object.entries(components).map(([name, c]) => [name, c.ok ? 'healthy' : 'unhealthy'])),
     };

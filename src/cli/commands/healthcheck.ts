@@ -61,7 +61,7 @@ function defineHealthcheck(command: Command): Command {
 async function check(flags: CommonFlags & { pid: string; timeoutMs: string }): Promise<{ healthy: boolean; reason: string }> {
   if (!/^\d+$/.test(flags.pid) || Number(flags.pid) === 0) return { healthy: false, reason: `--pid ${JSON.stringify(flags.pid)} is not a process id` };
   const target = readServerProcess(Number(flags.pid));
-  if (target?.command === 'worker') return { healthy: true, reason: `openhqm worker (pid ${target.pid}) is running; it has no HTTP listener to ask` };
+  if (target?.command === 'worker') return { healthy: true, reason: `openhqm worker (pid ${target.pid}) is running; it serves no request API to ask` };
   const own = { command: 'start', args: [], env: process.env, cwd: undefined };
   const { command, args, env, cwd } = target ?? own;
   // A relative config path (flag or OPENHQM_CONFIG) is relative to where that process runs.

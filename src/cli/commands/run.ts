@@ -40,7 +40,7 @@ export function registerRunCommands(program: Command): void {
 
   describe(program.command('start', { isDefault: true }).description('run the HTTP API and the workers in one process (the default)'), { api: true, worker: true });
   describe(program.command('api').description('run only the HTTP API (workers run elsewhere, on a shared backend)'), { api: true, worker: false });
-  describe(program.command('worker').description('run only the workers (consume the queue; no HTTP listener)'), { api: false, worker: true });
+  describe(program.command('worker').description('run only the workers (consume the queue; no request API — health and metrics on monitoring.metrics_port when set)'), { api: false, worker: true });
 }
 
 export function fail(error: unknown): never {
