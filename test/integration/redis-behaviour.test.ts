@@ -18,13 +18,13 @@ import { encodeEnvelope, normalizeMetadata } from '../../src/core/request/envelo
 import { newCorrelationId } from '../../src/core/request/ids.js';
 import { STATUSES, type Status } from '../../src/core/request/lifecycle.js';
 import type { TransitionChange } from '../../src/core/request/transition.js';
-import { silentLogger } from '../../src/ports/logger.js';
+import { silentLogger, type Logger } from '../../src/ports/logger.js';
 import type { Delivery, QueueBackend } from '../../src/ports/queue-backend.js';
 import type { RecordChange, ResultStore } from '../../src/ports/result-store.js';
 import { builtinProcessor } from '../../src/worker/processors/builtin.js';
 import { WorkerPool } from '../../src/worker/runner.js';
 import { apiOptions, QUEUE } from '../helpers/api.js';
-import { deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisServer, testPrefix } from '../helpers/redis.js';
+import { deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisServer, testPrefix, type RedisServer } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 import { newRequest, outcome } from '../conformance/result-store.js';
@@ -281,6 +281,16 @@ describe('redis connections', () => {
 describe('redis outage', () => {
   const dir = tempDir();
 
+  /** A queue on a private Redis the test may stall (SIGSTOP), and the first claim that fails meanwhile. */
+  async function stallableQueue(name: string): Promise<{ server: RedisServer; queue: QueueBackend; claimFailed: Promise<void> }> {
+    const server = await startRedisServer({ dir: join(dir, name) });
+    const failed = deferred();
+    const logger: Logger = { ...silentLogger, error: (_fields, message) => (message?.startsWith('claiming messages failed') === true ? failed.resolve() : undefined), child: () => logger };
+    const queue = await queueFactory.create({ redis_url: server.url, key_prefix: name, command_timeout_ms: 300 }, { logger });
+    opened.push(queue);
+    return { server, queue, claimFailed: failed.promise };
+  }
+
   it('answers 503 with Retry-After while Redis is down, never a 500 or a hang, and heals without a restart', async (ctx) => {
     const missing = await requireRedisServer();
     if (missing !== undefined) return ctx.skip(missing.skip);
@@ -319,12 +329,8 @@ describe('redis outage', () => {
   it('a claim whose reply was lost to a stall costs no attempt: its delivery is handed back, not left to lapse', async (ctx) => {
     const missing = await requireRedisServer();
     if (missing !== undefined) return ctx.skip(missing.skip);
-    const server = await startRedisServer({ dir: join(dir, 'lost-claim') });
-    const claimFailed = deferred();
-    const logger = { ...silentLogger, error: (_fields: object, message?: string) => (message?.startsWith('claiming messages failed') === true ? claimFailed.resolve() : undefined), child: () => logger };
-    // A visibility timeout far beyond the test's own: only the hand-back can deliver in time.
-    const queue = await queueFactory.create({ redis_url: server.url, key_prefix: 'lost', command_timeout_ms: 300 }, { logger });
-    opened.push(queue);
+    // A visibility timeout far beyond the test's own (below): only the hand-back can deliver in time.
+    const { server, queue, claimFailed } = await stallableQueue('lost-claim');
     try {
       await queue.publish('q', { body: 'only' });
       server.process.kill('SIGSTOP');
@@ -333,7 +339,7 @@ describe('redis outage', () => {
         received.resolve(d.attempt);
         await d.ack();
       });
-      await claimFailed.promise; // The claim is sent and times out; it runs once Redis does.
+      await claimFailed; // The claim is sent and times out; it runs once Redis does.
       server.process.kill('SIGCONT');
       expect(await received.promise).toBe(1);
       await sub.stop();
@@ -347,11 +353,7 @@ describe('redis outage', () => {
   it('the hand-back after a lost claim spares a newer delivery of an entry whose older one lapsed and settled', async (ctx) => {
     const missing = await requireRedisServer();
     if (missing !== undefined) return ctx.skip(missing.skip);
-    const server = await startRedisServer({ dir: join(dir, 'lapsed') });
-    const claimFailed = deferred();
-    const logger = { ...silentLogger, error: (_fields: object, message?: string) => (message?.startsWith('claiming messages failed') === true ? claimFailed.resolve() : undefined), child: () => logger };
-    const queue = await queueFactory.create({ redis_url: server.url, key_prefix: 'lapsed', command_timeout_ms: 300 }, { logger });
-    opened.push(queue);
+    const { server, queue, claimFailed } = await stallableQueue('lapsed');
     const keys = queueKeys('lapsed', 'q');
     try {
       await queue.publish('q', { body: 'first' });
@@ -380,7 +382,7 @@ describe('redis outage', () => {
       await first.ack(); // The lapsed delivery settles: a no-op in Redis; the newer one must stay held.
       firstDone.resolve();
       server.process.kill('SIGSTOP');
-      await claimFailed.promise;
+      await claimFailed;
       server.process.kill('SIGCONT');
       // Every claim after the failure hands back orphans first; 'later' arrives through one of them.
       await queue.publish('q', { body: 'later' });

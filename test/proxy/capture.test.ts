@@ -1,7 +1,7 @@
 /** Sidecar mode: any request outside the control paths is captured, queued and replayed. */
-import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { proxyGateway } from '../helpers/proxy-gateway.js';
+import { rawHttp } from '../helpers/raw-http.js';
 import { BINARY, startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -93,7 +93,7 @@ describe('proxy: transparent capture', () => {
     const address = await g.app.listen({ host: '127.0.0.1', port: 0 });
     const port = new URL(address).port;
     for (const path of ['/a/../admin', '/%2e%2e/admin', '/x/%2E/y', '/a/.%2E/admin']) {
-      const head = await rawRequest(Number(port), `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      const head = await rawHttp(Number(port), `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       expect(head, path).toMatch(/^HTTP\/1\.1 422/);
     }
     expect(upstream.received).toHaveLength(0);
@@ -106,16 +106,6 @@ describe('proxy: transparent capture', () => {
     expect(res.json()).toMatchObject({ code: 'HQM_ERR_UPSTREAM_UNREACHABLE', status: 'FAILED' });
   });
 });
-
-function rawRequest(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let answer = '';
-    const socket = connect(port, '127.0.0.1', () => socket.write(text));
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    socket.on('close', () => resolve(answer));
-    socket.on('error', reject);
-  });
-}
 
 describe('load shedding', () => {
   it('answers 503 with Retry-After above api.max_queue_depth, instead of growing the queue', async () => {

@@ -27,8 +27,9 @@
 import type { Socket } from 'node:net';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { HqmError } from '../../../core/errors.js';
+import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
-import { unavailable } from './errors.js';
+import { guarded, unavailable } from './errors.js';
 import { seedNodes, urlDatabase, urlSettings, type RedisConnectionOptions } from './options.js';
 
 export type RedisClient = Redis | Cluster;
@@ -63,6 +64,8 @@ export interface RedisHandle {
   dedicated(purpose: 'blocking' | 'subscriber', logger: Logger): Promise<RedisClient>;
   /** Resolves once the command connection is ready, or rejects (unavailable) after `ms`. */
   ready(ms: number): Promise<void>;
+  /** The command connection answers a PING (what the adapters' health() reports). */
+  health(): Promise<HealthReport>;
   /** The server's settings that matter here, read when the connection opened. */
   readonly server: ServerTraits;
   release(): Promise<void>;
@@ -107,6 +110,7 @@ async function openShared(key: string, options: RedisConnectionOptions, logger: 
         return conn;
       },
       ready: (ms) => whenReady(client, ms),
+      health: () => pingHealth(client),
       release: async () => {
         entry.refs -= 1;
         if (entry.refs > 0) return;
@@ -280,6 +284,16 @@ async function verifyDatabase(client: Redis, database: number): Promise<void> {
   throw new HqmError('HQM_ERR_CONFIG', `the Redis URL names database ${database} (redis://${host}:${port}/${database}), but Redis reports the connection on database ${actual}`, {
     details: { database, actual: Number(actual) },
   });
+}
+
+async function pingHealth(client: RedisClient): Promise<HealthReport> {
+  if (client.status !== 'ready') return { ok: false, detail: `redis connection is ${client.status}` };
+  try {
+    await guarded('checking health', client.ping());
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, detail: (error as Error).message };
+  }
 }
 
 /**
