@@ -57,12 +57,17 @@ export interface ApiDeps {
   readonly metrics?: Metrics;
   /** Extra components for /health (e.g. the worker pool of the same process). */
   readonly components?: () => Promise<Record<string, HealthReport>>;
+  /**
+   * True once the process has begun to shut down, before the listener closes: new work is
+   * refused (503) and /health/ready turns 503 while in-flight work drains.
+   */
+  readonly closing?: () => boolean;
 }
 
 export interface RouteContext extends ApiDeps {
   readonly options: ApiOptions;
   readonly waiters: CompletionWaiters;
   readonly depthGate: DepthGate;
-  /** True once shutdown has begun. */
+  /** True once shutdown has begun (the process's, or this app's close()). */
   readonly closing: () => boolean;
 }

@@ -39,9 +39,11 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
       // After a wait that ran out, the 202 tells the status the request has now (PROCESSING, say).
       const current = waitSeconds > 0 ? ((await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply)) ?? record) : record;
       if (isTerminal(current.status)) return reply.code(200).send(presentResult(current));
+      // The asynchronous request-reply pattern, as a captured request's 202: where and when to look.
       return reply
         .code(202)
         .header('location', `${ctx.options.capture.controlPrefix}/api/v1/response/${record.id}`)
+        .header('retry-after', String(ctx.options.capture.retryAfterSeconds))
         .send({ correlation_id: record.id, status: current.status, submitted_at: new Date(record.submittedAt).toISOString() });
     },
   );
