@@ -32,6 +32,8 @@ export interface ApiOptions {
   readonly capture: CaptureOptions;
   /** When set, requests with the same partition key are queued to be processed in order. */
   readonly partitioning?: PartitionSettings;
+  /** worker.builtin_sleep_max_seconds when the workers run the built-in operations, so a longer sleep is refused at submit. */
+  readonly builtinSleepMaxSeconds?: number;
   /** Runs the route simulator for POST /api/v1/routes/test (given routes, or the ones in force). */
   readonly simulateRoutes?: RouteSimulator;
 }

@@ -19,7 +19,7 @@ import { Metrics } from '../observability/metrics.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
 import type { Processor } from '../worker/processor.js';
-import { builtinProcessor } from '../worker/processors/builtin.js';
+import { builtinOperations } from '../worker/processors/builtin.js';
 import { proxyProcessor } from '../worker/processors/proxy.js';
 import { loadProcessorModule } from '../worker/processors/load-module.js';
 import { WorkerPool } from '../worker/runner.js';
@@ -138,5 +138,5 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
 async function chooseProcessor(config: Config, proxy: Proxy | undefined): Promise<Processor> {
   if (proxy !== undefined) return proxyProcessor(proxy.forwarder);
   const module = config.worker.processor_module;
-  return module === null ? builtinProcessor : loadProcessorModule(module);
+  return module === null ? builtinOperations({ sleepMaxSeconds: config.worker.builtin_sleep_max_seconds }) : loadProcessorModule(module);
 }

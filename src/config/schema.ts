@@ -153,6 +153,8 @@ const worker = z
     shutdown_grace_seconds: num().pipe(z.number().min(0)).default(30),
     /** Path of an ES module exporting `async (request, ctx) => result` (default export or `process`). */
     processor_module: optionalStr(),
+    /** Longest the built-in `sleep` operation may wait; a longer one is refused (422 at submit, else FAILED). */
+    builtin_sleep_max_seconds: num().pipe(z.number().min(0).max(31_536_000)).default(60),
     /** Name of this worker in logs, metrics and the audit trail; defaults to host-pid. */
     id: optionalStr(),
   })

@@ -1,5 +1,7 @@
 /** `POST /api/v1/submit` (and its `?wait=N` sync mode). */
 import type { FastifyInstance } from 'fastify';
+import { builtinSleepIssue } from '../../core/builtin-sleep.js';
+import { ValidationError } from '../../core/errors.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { accept, waitForTerminal } from '../accept.js';
 import type { RouteContext } from '../context.js';
@@ -27,6 +29,9 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
     async (request, reply) => {
       const body = request.body;
       validateSubmit(body, logicalQueues, ctx.options.endpoints, schemaIssues(request.validationError) ?? []);
+      const sleepMax = ctx.options.builtinSleepMaxSeconds;
+      const sleepIssue = sleepMax === undefined ? undefined : builtinSleepIssue(body.payload, sleepMax);
+      if (sleepIssue !== undefined) throw new ValidationError([{ ...sleepIssue, path: `body.${sleepIssue.path}` }]);
       const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
       const traceparent = request.headers.traceparent;
       const record = await accept(ctx, {
