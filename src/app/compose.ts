@@ -79,7 +79,9 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
 
     if (roles.worker) {
       const processor = await chooseProcessor(config, proxy);
-      worker = new WorkerPool({ queue, store, processor, events, logger: logger.child({ component: 'worker' }) }, workerOptions(config, workerId));
+      // Configured, or made once and kept in the queue's backend: every worker of the deployment agrees.
+      const idSecret = config.queue.id_secret ?? (await queue.deploymentSecret());
+      worker = new WorkerPool({ queue, store, processor, events, logger: logger.child({ component: 'worker' }) }, { ...workerOptions(config, workerId), idSecret });
     }
 
     let url: string | undefined;

@@ -65,6 +65,12 @@ const queue = z
     /** How often an idle consumer checks for work published by other processes (SQLite). */
     poll_interval_ms: int().pipe(z.number().min(1).max(60_000)).default(25),
     max_message_bytes: int().pipe(z.number().min(1024)).optional(),
+    /**
+     * Keys the ids of messages outside producers write without one (HMAC-SHA256), so they cannot
+     * be guessed; at least 16 characters, the same in every process (`id_secret_file` reads it from
+     * a file). Unset: one is generated once and kept in the queue backend.
+     */
+    id_secret: optionalStr().refine((v) => v === null || v.length >= 16, 'must be at least 16 characters (use a long random string)'),
     // Backend connection settings, named as in the original. Each adapter validates its own.
     redis_url: redisUrl(),
     kafka_bootstrap_servers: str().default('localhost:9092'),

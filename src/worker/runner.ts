@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isHqmError } from '../core/errors.js';
 import type { HqmEvents } from '../core/events.js';
@@ -28,6 +29,12 @@ export interface WorkerOptions {
   readonly defaultTimeoutSeconds: number;
   /** Lifetime of records the worker creates itself (for bare messages of outside producers). */
   readonly ttlMs: number;
+  /**
+   * Keys the ids of outside producers' bare messages: `queue.id_secret`, or the queue's
+   * deploymentSecret(). Every process of a deployment must use the same one; when unset (a
+   * test, one process) the pool makes its own.
+   */
+  readonly idSecret?: string;
 }
 
 export interface WorkerDeps {
@@ -71,6 +78,7 @@ export class WorkerPool {
       retry: options.retry,
       defaultTimeoutSeconds: options.defaultTimeoutSeconds,
       ttlMs: options.ttlMs,
+      idSecret: options.idSecret ?? randomBytes(32).toString('hex'),
       settle: (settlement) => this.#track(settlement),
     };
   }
