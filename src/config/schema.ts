@@ -255,7 +255,7 @@ const proxy = z
         control_prefix: str()
           .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'expected "" or a path such as /_openhqm')
           .default(''),
-        /** Seconds a client should wait before fetching the result (Retry-After of the 202). */
+        /** Seconds a client should wait before fetching the result (Retry-After of the 202 of a capture and of a submit). */
         retry_after_seconds: int().pipe(z.number().min(0)).default(1),
       })
       .strict()
