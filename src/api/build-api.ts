@@ -16,7 +16,7 @@ import { HqmError } from '../core/errors.js';
 import { answerClientError, answerFrameworkError } from './client-errors.js';
 import { CompletionWaiters } from './completion-waiters.js';
 import type { ApiDeps, ApiOptions, RouteContext } from './context.js';
-import { registerErrorHandling, sendError } from './error-handler.js';
+import { registerErrorHandling, routeNotFound, sendError } from './error-handler.js';
 import { registerJsonParser } from './json-body.js';
 import { DepthGate } from './load-shedding.js';
 import { registerCaptureRoute } from './routes/capture.js';
@@ -61,19 +61,28 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, allowUnionTypes: true } },
   });
 
-  let closing = false;
+  let closed = false;
+  const processClosing = args.closing ?? (() => false);
+  const closing = (): boolean => closed || processClosing();
   const waiters = new CompletionWaiters(args.store);
   const defaultQueue = [...options.queues.values()][0] ?? '';
   const depthGate = new DepthGate(args.queue, defaultQueue, options.maxQueueDepth);
-  const ctx: RouteContext = { ...args, options, waiters, depthGate, closing: () => closing };
+  const ctx: RouteContext = { ...args, options, waiters, depthGate, closing };
 
   app.addHook('preClose', async () => {
-    closing = true;
+    closed = true;
     waiters.releaseAll();
   });
-  app.addHook('onRequest', (_request, _reply, done) => {
-    done(closing ? new HqmError('HQM_ERR_SHUTTING_DOWN', 'this process is shutting down; try again (another instance may answer)') : undefined);
+  app.addHook('onRequest', (request, _reply, done) => {
+    // Routing errors first: a body for a path or method that does not exist is never parsed,
+    // so a bad or empty body cannot turn the 404 into a 400 (or a 413, or a 415).
+    done(closed ? shuttingDown() : request.is404 ? routeNotFound(request) : undefined);
   });
+  // While the process drains (before the listener closes) only new work is refused: reads,
+  // long-polls and probes are still answered, and /health/ready says 503.
+  const refuseNewWork = (scope: FastifyInstance): void => {
+    scope.addHook('onRequest', (_request, _reply, done) => done(closing() ? shuttingDown() : undefined));
+  };
   const metrics = args.metrics;
   if (metrics !== undefined) {
     app.addHook('onResponse', (request, reply, done) => {
@@ -102,8 +111,11 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const prefix = options.capture.controlPrefix;
   await app.register(
     async (control) => {
-      if (options.docsEnabled) await control.register(swaggerUi, { routePrefix: '/docs' });
+      // The page names its assets by absolute path when its URL has no trailing slash; without
+      // indexPrefix those paths would miss the control prefix and be captured (a blank page).
+      if (options.docsEnabled) await control.register(swaggerUi, { routePrefix: '/docs', ...(prefix === '' ? {} : { indexPrefix: prefix }) });
       await control.register(async (ingress) => {
+        refuseNewWork(ingress);
         await guardEventLoop(ingress, options.maxEventLoopDelayMs);
         registerSubmitRoute(ingress, ctx);
       });
@@ -116,11 +128,16 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   );
   if (options.capture.enabled) {
     await app.register(async (captured) => {
+      refuseNewWork(captured);
       await guardEventLoop(captured, options.maxEventLoopDelayMs);
       registerCaptureRoute(captured, ctx);
     });
   }
   return app;
+}
+
+function shuttingDown(): HqmError {
+  return new HqmError('HQM_ERR_SHUTTING_DOWN', 'this process is shutting down; try again (another instance may answer)');
 }
 
 /** 503 instead of more work while the event loop lags (health and reads stay answered). */

@@ -32,6 +32,8 @@ export interface ApiOptions {
   readonly capture: CaptureOptions;
   /** When set, requests with the same partition key are queued to be processed in order. */
   readonly partitioning?: PartitionSettings;
+  /** worker.builtin_sleep_max_seconds when the workers run the built-in operations, so a longer sleep is refused at submit. */
+  readonly builtinSleepMaxSeconds?: number;
   /** Runs the route simulator for POST /api/v1/routes/test (given routes, or the ones in force). */
   readonly simulateRoutes?: RouteSimulator;
 }
@@ -57,12 +59,17 @@ export interface ApiDeps {
   readonly metrics?: Metrics;
   /** Extra components for /health (e.g. the worker pool of the same process). */
   readonly components?: () => Promise<Record<string, HealthReport>>;
+  /**
+   * True once the process has begun to shut down, before the listener closes: new work is
+   * refused (503) and /health/ready turns 503 while in-flight work drains.
+   */
+  readonly closing?: () => boolean;
 }
 
 export interface RouteContext extends ApiDeps {
   readonly options: ApiOptions;
   readonly waiters: CompletionWaiters;
   readonly depthGate: DepthGate;
-  /** True once shutdown has begun. */
+  /** True once shutdown has begun (the process's, or this app's close()). */
   readonly closing: () => boolean;
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HqmError, isHqmError, ValidationError, type ErrorCode, type FieldIssue } from '../core/errors.js';
 import { schemaIssues } from './schema-issues.js';
 
@@ -25,9 +25,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     return sendError(reply, mapped);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new HqmError('HQM_ERR_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${request.url.split('?')[0] ?? ''}`)),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(reply, routeNotFound(request)));
+}
+
+export function routeNotFound(request: FastifyRequest): HqmError {
+  return new HqmError('HQM_ERR_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${request.url.split('?')[0] ?? ''}`);
 }
 
 export function sendError(reply: FastifyReply, error: HqmError): FastifyReply {

@@ -1,7 +1,10 @@
 /**
  * The composition root: configuration → backends → worker pool and API → a running process,
- * and the documented shutdown order: (1) stop accepting HTTP, (2) stop consuming, (3) drain
- * in-flight work within the grace period, (4) flush results, (5) close the backends.
+ * and the documented shutdown order: (1) stop accepting new work (submits and captures answer
+ * 503 with Retry-After, /health/ready 503, while the listener stays open for probes and reads),
+ * (2) stop consuming, (3) drain in-flight work within the grace period, (4) close the HTTP
+ * listener, (5) flush results and close the backends. Every step runs even when an earlier one
+ * failed (closeInTurn), so a close that rejects never leaves the rest open.
  *
  * @module
  */
@@ -16,12 +19,13 @@ import { Metrics } from '../observability/metrics.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
 import type { Processor } from '../worker/processor.js';
-import { builtinProcessor } from '../worker/processors/builtin.js';
+import { builtinOperations } from '../worker/processors/builtin.js';
 import { proxyProcessor } from '../worker/processors/proxy.js';
 import { loadProcessorModule } from '../worker/processors/load-module.js';
 import { WorkerPool } from '../worker/runner.js';
 import { checkCapabilities, createQueue, createStore, type Roles } from './backends.js';
 import { createProxy, type Proxy } from './proxy.js';
+import { closeInTurn, type ShutdownStep } from './shutdown.js';
 import { apiOptions, workerOptions } from './options.js';
 import { RoutesHolder, startupCompileOptions } from './routes.js';
 import { VERSION } from './version.js';
@@ -50,12 +54,13 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   let closing = false;
   let proxy: Proxy | undefined;
   let routes: RoutesHolder | undefined;
-  const closeBackends = async (): Promise<void> => {
-    routes?.close();
-    await proxy?.http.close();
-    await store?.close();
-    await queue?.close();
-  };
+  // Read when the shutdown runs, so whatever start-up got as far as opening is closed.
+  const backendSteps = (): ShutdownStep[] => [
+    { name: 'stop watching the routes file', run: () => routes?.close() },
+    { name: 'close the proxy HTTP client', run: () => proxy?.http.close() },
+    { name: 'close the result store', run: () => store?.close() },
+    { name: 'close the queue', run: () => queue?.close() },
+  ];
 
   try {
     // Routes first: a broken routes file is refused before anything connects, as config check refuses it.
@@ -74,14 +79,16 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
 
     if (roles.worker) {
       const processor = await chooseProcessor(config, proxy);
-      worker = new WorkerPool({ queue, store, processor, events, logger: logger.child({ component: 'worker' }) }, workerOptions(config, workerId));
+      // Configured, or made once and kept in the queue's backend: every worker of the deployment agrees.
+      const idSecret = config.queue.id_secret ?? (await queue.deploymentSecret());
+      worker = new WorkerPool({ queue, store, processor, events, logger: logger.child({ component: 'worker' }) }, { ...workerOptions(config, workerId), idSecret });
     }
 
     let url: string | undefined;
     const pool = worker;
     const components = pool === undefined ? undefined : async () => ({ worker: { ok: pool.state === 'running', detail: pool.state } });
     if (roles.api) {
-      api = await buildApi({ queue, store, events, metrics, logger, components, options: apiOptions(config, { proxy, routes }) });
+      api = await buildApi({ queue, store, events, metrics, logger, components, closing: () => closing, options: apiOptions(config, { proxy, routes }) });
       url = await api.listen({ host: config.server.host, port: config.server.port });
     } else if (config.monitoring.metrics_port > 0) {
       // A worker-only process: its heartbeat and counters are visible, and its pod can be probed.
@@ -100,28 +107,31 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         logger.info({}, 'shutting down');
-        closing = true;
-        // Each step runs even when an earlier one failed: the backends are always closed.
-        try {
-          await api?.close(); // (1) no new HTTP requests; in-flight ones finish
-        } finally {
-          try {
-            await worker?.stop(); // (2) stop consuming, (3) drain or release in-flight work
-          } finally {
-            await probes?.close().catch(() => undefined); // Probes answer (unready) while the worker drains.
-            await closeBackends(); // (4) flush pending writes, (5) close connections
-          }
-        }
+        closing = true; // (1) new work is refused and /health/ready says 503; the listener stays open
+        await closeInTurn(
+          [
+            { name: 'stop the worker pool', run: () => worker?.stop() }, // (2) stop consuming, (3) drain or release in-flight work
+            { name: 'close the HTTP listener', run: () => api?.close() }, // (4) in-flight HTTP requests finish, long-polls are answered
+            { name: 'close the probe listener', run: () => probes?.close() },
+            ...backendSteps(), // (5) flush pending writes, close connections
+          ],
+          logger,
+        );
         logger.info({}, 'shutdown complete');
       })();
       return stopping;
     };
     return { url, api, worker, stop };
   } catch (error) {
-    await api?.close().catch(() => undefined);
-    await probes?.close().catch(() => undefined);
-    await worker?.stop().catch(() => undefined);
-    await closeBackends().catch(() => undefined);
+    closing = true;
+    const steps: ShutdownStep[] = [
+      { name: 'close the HTTP listener', run: () => api?.close() },
+      { name: 'close the probe listener', run: () => probes?.close() },
+      { name: 'stop the worker pool', run: () => worker?.stop() },
+      ...backendSteps(),
+    ];
+    // Each failure is logged by closeInTurn; the start-up error is the one to report.
+    await closeInTurn(steps, logger).catch(() => undefined);
     throw error;
   }
 }
@@ -130,5 +140,5 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
 async function chooseProcessor(config: Config, proxy: Proxy | undefined): Promise<Processor> {
   if (proxy !== undefined) return proxyProcessor(proxy.forwarder);
   const module = config.worker.processor_module;
-  return module === null ? builtinProcessor : loadProcessorModule(module);
+  return module === null ? builtinOperations({ sleepMaxSeconds: config.worker.builtin_sleep_max_seconds }) : loadProcessorModule(module);
 }

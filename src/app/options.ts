@@ -42,6 +42,8 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
     // Runs caller-given programs: served only where routing is on, i.e. by an operator's choice.
     simulateRoutes: config.routing.enabled ? routeSimulator(config, parts.routes) : undefined,
     partitioning: config.partitioning.enabled ? partitionSettings(config.partitioning) : undefined,
+    // The workers run the built-ins (as compose chooses them): a sleep they would refuse is refused here.
+    builtinSleepMaxSeconds: !config.proxy.enabled && config.worker.processor_module === null ? config.worker.builtin_sleep_max_seconds : undefined,
     maxQueueDepth: config.api.max_queue_depth,
     maxEventLoopDelayMs: config.api.max_event_loop_delay_ms,
     capture: {

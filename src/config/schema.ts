@@ -65,6 +65,12 @@ const queue = z
     /** How often an idle consumer checks for work published by other processes (SQLite). */
     poll_interval_ms: int().pipe(z.number().min(1).max(60_000)).default(25),
     max_message_bytes: int().pipe(z.number().min(1024)).optional(),
+    /**
+     * Keys the ids of messages outside producers write without one (HMAC-SHA256), so they cannot
+     * be guessed; at least 16 characters, the same in every process (`id_secret_file` reads it from
+     * a file). Unset: one is generated once and kept in the queue backend.
+     */
+    id_secret: optionalStr().refine((v) => v === null || v.length >= 16, 'must be at least 16 characters (use a long random string)'),
     // Backend connection settings, named as in the original. Each adapter validates its own.
     redis_url: redisUrl(),
     kafka_bootstrap_servers: str().default('localhost:9092'),
@@ -153,6 +159,8 @@ const worker = z
     shutdown_grace_seconds: num().pipe(z.number().min(0)).default(30),
     /** Path of an ES module exporting `async (request, ctx) => result` (default export or `process`). */
     processor_module: optionalStr(),
+    /** Longest the built-in `sleep` operation may wait; a longer one is refused (422 at submit, else FAILED). */
+    builtin_sleep_max_seconds: num().pipe(z.number().min(0).max(31_536_000)).default(60),
     /** Name of this worker in logs, metrics and the audit trail; defaults to host-pid. */
     id: optionalStr(),
   })
@@ -247,7 +255,7 @@ const proxy = z
         control_prefix: str()
           .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'expected "" or a path such as /_openhqm')
           .default(''),
-        /** Seconds a client should wait before fetching the result (Retry-After of the 202). */
+        /** Seconds a client should wait before fetching the result (Retry-After of the 202 of a capture and of a submit). */
         retry_after_seconds: int().pipe(z.number().min(0)).default(1),
       })
       .strict()

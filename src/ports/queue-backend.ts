@@ -122,6 +122,13 @@ export interface QueueBackend {
   /** Most recent dead letters first. */
   deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]>;
   health(): Promise<HealthReport>;
+  /**
+   * A random secret (at least 256 bits, hex) made the first time any process asks and kept in
+   * the backend, so every process sharing the queue gets the same one; an in-process backend
+   * keeps it for its own life. The worker keys the ids of outside producers' messages with it
+   * (D56), unless `queue.id_secret` is configured.
+   */
+  deploymentSecret(): Promise<string>;
   /** Stops every subscription and frees the connection. Idempotent. */
   close(): Promise<void>;
 }

@@ -41,6 +41,8 @@ export interface AttemptDeps {
   readonly defaultTimeoutSeconds: number;
   /** How long a record created for a bare message lives after it finishes. */
   readonly ttlMs: number;
+  /** Keys the ids of bare messages, so nobody without it can guess them (D56). */
+  readonly idSecret: string;
   /**
    * Takes the settlement (ack, retry, release, dead-letter) of a delivery whose outcome is
    * already stored, so the slot is free for the next request while it completes.
@@ -132,7 +134,7 @@ async function receive(deps: AttemptDeps, delivery: Delivery): Promise<Envelope 
   if (decoded.kind === 'envelope') return decoded.envelope;
   // Every redelivery of the same message maps to the same id, so it is one request. Its clock
   // starts when OpenHQM first sees it: a backlog built up while no worker ran is not late.
-  const id = correlationIdFor(`${deps.queueName}\0${delivery.messageId}\0${delivery.enqueuedAt}`);
+  const id = correlationIdFor(`${deps.queueName}\0${delivery.messageId}\0${delivery.enqueuedAt}`, deps.idSecret);
   const envelope = wrapBare(decoded.payload, id, Date.now(), defaults);
   await deps.store
     .create({ id, queue: 'default', priority: delivery.priority, submittedAt: Date.parse(envelope.timestamp), deadlineAt: deadlineOf(envelope), ttlMs: deps.ttlMs })

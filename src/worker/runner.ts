@@ -8,6 +8,8 @@
  *
  * @module
  */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isHqmError } from '../core/errors.js';
 import type { HqmEvents } from '../core/events.js';
 import type { Logger } from '../ports/logger.js';
@@ -27,6 +29,12 @@ export interface WorkerOptions {
   readonly defaultTimeoutSeconds: number;
   /** Lifetime of records the worker creates itself (for bare messages of outside producers). */
   readonly ttlMs: number;
+  /**
+   * Keys the ids of outside producers' bare messages: `queue.id_secret`, or the queue's
+   * deploymentSecret(). Every process of a deployment must use the same one; when unset (a
+   * test, one process) the pool makes its own.
+   */
+  readonly idSecret?: string;
 }
 
 export interface WorkerDeps {
@@ -53,6 +61,8 @@ export class WorkerPool {
   readonly #settling = new Set<Promise<void>>();
   readonly #attemptDeps: AttemptDeps;
   #outages = 0;
+  /** Aborted by stop(): an outage back-off in progress ends at once instead of holding up the drain. */
+  readonly #stopping = new AbortController();
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -68,6 +78,7 @@ export class WorkerPool {
       retry: options.retry,
       defaultTimeoutSeconds: options.defaultTimeoutSeconds,
       ttlMs: options.ttlMs,
+      idSecret: options.idSecret ?? randomBytes(32).toString('hex'),
       settle: (settlement) => this.#track(settlement),
     };
   }
@@ -99,6 +110,7 @@ export class WorkerPool {
     }
     if (this.#state === 'stopping') return this.#drained();
     this.#state = 'stopping';
+    this.#stopping.abort();
     await this.#subscription?.stop();
     const inFlight = this.#active.size;
     if (inFlight > 0) this.deps.logger.info({ in_flight: inFlight, grace_ms: this.options.shutdownGraceMs }, 'waiting for in-flight requests');
@@ -151,8 +163,13 @@ export class WorkerPool {
     const wait = Math.min(OUTAGE_BACKOFF_MS.max, OUTAGE_BACKOFF_MS.first * 2 ** Math.min(this.#outages - 1, 10));
     const unavailable = isHqmError(error) && error.code === 'HQM_ERR_BACKEND_UNAVAILABLE';
     this.deps.logger.error({ err: error, message_id: delivery.messageId, retry_in_ms: wait }, unavailable ? 'backend unavailable while handling a delivery' : 'unexpected error while handling a delivery');
-    if (this.#state === 'running') await new Promise((resolve) => setTimeout(resolve, wait));
-    await (progress.claimed ? delivery.retry(0) : delivery.release()).catch(() => undefined);
+    // Aborted by stop(): resolves (never rejects) at once, and the delivery is handed back now.
+    await sleep(wait, undefined, { signal: this.#stopping.signal }).catch(() => undefined);
+    const handBack = progress.claimed ? delivery.retry(0) : delivery.release();
+    await handBack.catch((cause: unknown) => {
+      // Not lost: the visibility timeout brings the message back; but an operator should know why it is late.
+      this.deps.logger.warn({ err: cause, message_id: delivery.messageId, counted: progress.claimed }, 'could not hand a delivery back after a backend failure; it returns when its visibility timeout lapses');
+    });
   }
 
   #track(settlement: Promise<void>): void {

@@ -340,5 +340,14 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       },
       (q) => (q.capabilities.durable ? undefined : 'durability'),
     );
+
+    test('keeps one deployment secret: long and random, the same for every backend opened on the same storage', async () => {
+      const first = await open();
+      const secret = await first.deploymentSecret();
+      expect(secret).toMatch(/^[0-9a-f]{64,}$/);
+      expect(await first.deploymentSecret()).toBe(secret);
+      const second = await open();
+      expect(await second.deploymentSecret()).toBe(secret);
+    }, (q) => (q.capabilities.shared ? undefined : 'sharing between processes'));
   });
 }

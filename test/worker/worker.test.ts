@@ -14,7 +14,7 @@ import { deferred, waitFor } from '../helpers/wait.js';
 /** What runAttempt needs, for driving attempts by hand against a gateway's store. */
 function attemptDeps(store: ResultStore, options: { processor: Processor; maxAttempts: number; events?: HqmEvents }): AttemptDeps {
   const retry = { maxAttempts: options.maxAttempts, baseMs: 0, maxMs: 0 };
-  return { store, processor: options.processor, events: options.events ?? new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry, defaultTimeoutSeconds: 60, ttlMs: 60_000, settle: (p) => void p };
+  return { store, processor: options.processor, events: options.events ?? new HqmEvents(), logger: silentLogger, queueName: QUEUE, workerId: 'w', retry, defaultTimeoutSeconds: 60, ttlMs: 60_000, idSecret: 'test-secret', settle: (p) => void p };
 }
 
 function envelopeFor(id: string, payload: Record<string, unknown>, submittedAt = Date.now()): Envelope {

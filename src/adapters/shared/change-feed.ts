@@ -1,8 +1,11 @@
 /** The listener list behind every store's `onChange`. */
+import type { Logger } from '../../ports/logger.js';
 import type { ChangeListener, RecordChange } from '../../ports/result-store.js';
 
 export class ChangeFeed {
   readonly #listeners = new Set<ChangeListener>();
+
+  constructor(private readonly logger: Logger) {}
 
   get size(): number {
     return this.#listeners.size;
@@ -20,8 +23,10 @@ export class ChangeFeed {
     for (const listener of this.#listeners) {
       try {
         listener(change);
-      } catch {
-        // A listener's failure is its own; the change it hears about is already applied.
+      } catch (error) {
+        // A listener's failure is its own (the change is already applied, and the other
+        // listeners still hear of it), but a bug all the same: say which change it choked on.
+        this.logger.error({ err: error, correlation_id: change.id, status: change.status }, 'a change listener threw; the other listeners were still told');
       }
     }
   }

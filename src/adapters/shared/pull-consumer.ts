@@ -87,12 +87,22 @@ export class PullConsumer implements Subscription {
       const wakesBefore = this.#wakes;
       const deliveries = await this.source.claim(free);
       if (this.#stopped) {
-        await Promise.all(deliveries.map((d) => d.release()));
+        await this.#handBack(deliveries);
         return;
       }
       if (deliveries.length < free && this.#wakes === wakesBefore) this.#maybeReady = false;
       for (const delivery of deliveries) this.#dispatch(delivery);
     }
+  }
+
+  /** Claimed while stop() ran: given back uncounted; one that cannot be returns when its lease lapses. */
+  async #handBack(deliveries: readonly Delivery[]): Promise<void> {
+    const results = await Promise.allSettled(deliveries.map((d) => d.release()));
+    results.forEach((result, i) => {
+      if (result.status === 'rejected') {
+        this.logger.warn({ err: result.reason as unknown, message_id: deliveries[i]?.messageId }, 'could not hand back a delivery claimed while stopping; it returns when its visibility timeout lapses');
+      }
+    });
   }
 
   #dispatch(delivery: Delivery): void {

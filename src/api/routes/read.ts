@@ -1,12 +1,12 @@
 /**
  * Reading a request: status, response (with `?wait=N` long-polling), the upstream answer
- * verbatim (`/body`), and the audit trail.
+ * verbatim (`/body`), and the audit trail. An id is matched case-insensitively (UUIDs are).
  *
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HqmError } from '../../core/errors.js';
-import { isCorrelationId } from '../../core/request/ids.js';
+import { normalizeCorrelationId } from '../../core/request/ids.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { waitForTerminal } from '../accept.js';
 import type { RouteContext } from '../context.js';
@@ -23,8 +23,8 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     '/api/v1/status/:correlation_id',
     { schema: { tags: ['requests'], summary: 'Current status of a request', params: idParams, response: { 200: statusResponse, 404: errorResponse } } },
     async (request) => {
-      const id = request.params.correlation_id;
-      const record = isCorrelationId(id) ? await ctx.store.get(id) : undefined;
+      const id = normalizeCorrelationId(request.params.correlation_id);
+      const record = id === undefined ? undefined : await ctx.store.get(id);
       if (record === undefined) throw notFound();
       return presentStatus(await settleOverdue(ctx.store, record));
     },
@@ -32,8 +32,8 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
 
   const read = async (request: IdRequest, reply: FastifyReply) => {
     const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
-    const id = request.params.correlation_id;
-    if (!isCorrelationId(id)) throw notFound();
+    const id = normalizeCorrelationId(request.params.correlation_id);
+    if (id === undefined) throw notFound();
     // waitForTerminal settles an overdue request itself.
     const record = waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, reply) : await ctx.store.get(id).then((r) => r && settleOverdue(ctx.store, r));
     if (record === undefined) throw notFound();
@@ -83,8 +83,8 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       schema: { tags: ['requests'], summary: 'Audit trail: every status change of a request', params: idParams, response: { 200: eventsResponse, 404: errorResponse } },
     },
     async (request) => {
-      const id = request.params.correlation_id;
-      if (!isCorrelationId(id)) throw notFound();
+      const id = normalizeCorrelationId(request.params.correlation_id);
+      if (id === undefined) throw notFound();
       // An overdue PENDING request is settled first, so the trail ends in its TIMEOUT.
       const record = await ctx.store.get(id);
       if (record !== undefined) await settleOverdue(ctx.store, record);

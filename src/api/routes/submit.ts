@@ -1,5 +1,7 @@
 /** `POST /api/v1/submit` (and its `?wait=N` sync mode). */
 import type { FastifyInstance } from 'fastify';
+import { builtinSleepIssue } from '../../core/builtin-sleep.js';
+import { ValidationError } from '../../core/errors.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { accept, waitForTerminal } from '../accept.js';
 import type { RouteContext } from '../context.js';
@@ -27,6 +29,9 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
     async (request, reply) => {
       const body = request.body;
       validateSubmit(body, logicalQueues, ctx.options.endpoints, schemaIssues(request.validationError) ?? []);
+      const sleepMax = ctx.options.builtinSleepMaxSeconds;
+      const sleepIssue = sleepMax === undefined ? undefined : builtinSleepIssue(body.payload, sleepMax);
+      if (sleepIssue !== undefined) throw new ValidationError([{ ...sleepIssue, path: `body.${sleepIssue.path}` }]);
       const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
       const traceparent = request.headers.traceparent;
       const record = await accept(ctx, {
@@ -39,9 +44,11 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
       // After a wait that ran out, the 202 tells the status the request has now (PROCESSING, say).
       const current = waitSeconds > 0 ? ((await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply)) ?? record) : record;
       if (isTerminal(current.status)) return reply.code(200).send(presentResult(current));
+      // The asynchronous request-reply pattern, as a captured request's 202: where and when to look.
       return reply
         .code(202)
         .header('location', `${ctx.options.capture.controlPrefix}/api/v1/response/${record.id}`)
+        .header('retry-after', String(ctx.options.capture.retryAfterSeconds))
         .send({ correlation_id: record.id, status: current.status, submitted_at: new Date(record.submittedAt).toISOString() });
     },
   );

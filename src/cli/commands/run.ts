@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Roles } from '../../app/backends.js';
 import { startApp } from '../../app/compose.js';
-import { exitOnSignals } from '../../app/shutdown.js';
+import { exitOnSignals, exitOnUnhandledRejection } from '../../app/shutdown.js';
 import { isHqmError } from '../../core/errors.js';
 import { createLogger } from '../../observability/logger.js';
 import { addConfigFlags, addServerFlags, addWorkerFlags, loadFromFlags, type CommonFlags } from '../options.js';
@@ -20,10 +20,12 @@ export function registerRunCommands(program: Command): void {
     }
     const { config } = loaded;
     const logger = createLogger({ level: config.monitoring.log_level, format: config.monitoring.log_format });
-    // A stray rejection is a bug to log, not a reason to drop every request in flight.
-    process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection (a bug); the process carries on'));
+    // A stray rejection is a bug with unknown effects: stop cleanly and let the supervisor restart us.
+    let stop: (() => Promise<void>) | undefined;
+    exitOnUnhandledRejection(() => stop, logger);
     try {
       const app = await startApp(config, roles, logger);
+      stop = app.stop;
       exitOnSignals(app.stop, logger);
     } catch (error) {
       logger.flush();

@@ -5,7 +5,7 @@
  * @module
  */
 import { HqmError } from '../errors.js';
-import { isCorrelationId } from './ids.js';
+import { normalizeCorrelationId } from './ids.js';
 
 export const ENVELOPE_VERSION = 1;
 
@@ -77,8 +77,8 @@ export function decodeMessage(raw: string, defaults: { timeout: number; timestam
   }
   if (!isObject(value)) return { kind: 'bare', payload: { value } };
   if (value.v !== undefined && value.v !== ENVELOPE_VERSION) throw invalid(`unsupported envelope version ${JSON.stringify(value.v)}`);
-  const id = value.correlation_id;
-  if (typeof id !== 'string' || !isCorrelationId(id) || !isObject(value.payload)) return { kind: 'bare', payload: value };
+  const id = typeof value.correlation_id === 'string' ? normalizeCorrelationId(value.correlation_id) : undefined;
+  if (id === undefined || !isObject(value.payload)) return { kind: 'bare', payload: value };
   if (value.metadata !== undefined && value.metadata !== null && !isObject(value.metadata)) throw invalid('metadata is not a JSON object', undefined, id);
   if (value.headers !== undefined && value.headers !== null && !isObject(value.headers)) throw invalid('headers is not a JSON object', undefined, id);
   return {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createHash, randomFillSync } from 'node:crypto';
+import { createHmac, randomFillSync } from 'node:crypto';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const POOL_IDS = 256;
@@ -28,12 +28,14 @@ export function newCorrelationId(now: number = Date.now()): string {
 }
 
 /**
- * A stable id for a message that arrived without one (an outside producer's bare message):
- * an RFC 9562 version-8 UUID from a hash of `key`, so every redelivery of the same message
- * maps to the same request.
+ * A stable id for a message that arrived without one (an outside producer's bare message): an
+ * RFC 9562 version-8 UUID from HMAC-SHA256(`secret`, `key`), so every redelivery of the same
+ * message maps to the same request, while someone who knows the key (a stream position and a
+ * time are easy to guess) but not the per-deployment secret cannot compute it: 122 of its bits
+ * come from the HMAC.
  */
-export function correlationIdFor(key: string): string {
-  const bytes = createHash('sha256').update(key).digest().subarray(0, 16);
+export function correlationIdFor(key: string, secret: string): string {
+  const bytes = createHmac('sha256', secret).update(key).digest().subarray(0, 16);
   bytes[6] = 0x80 | ((bytes[6] as number) & 0x0f); // version 8
   bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f); // RFC 9562 variant
   return format(bytes);
@@ -46,4 +48,12 @@ function format(bytes: Buffer): string {
 
 export function isCorrelationId(value: string): boolean {
   return value.length === 36 && UUID.test(value);
+}
+
+/**
+ * The id as it is stored: ids are issued in lower case, and an upper-case spelling of one (a
+ * UUID is case-insensitive, RFC 9562 §4) names the same request. Undefined for a non-id.
+ */
+export function normalizeCorrelationId(value: string): string | undefined {
+  return isCorrelationId(value) ? value.toLowerCase() : undefined;
 }

@@ -6,16 +6,32 @@
  *   is, anything else as its JSON text); reverse works on code points, so emoji survive;
  * - `error` fails with "Test error" (permanently, as the original; `retryable: true` in the
  *   payload makes it a retryable failure instead, to watch retries and dead-lettering);
- * - `sleep` waits `seconds` (default 1, at most 3600), honouring the deadline and shutdown;
+ * - `sleep` waits `seconds` (default 1), honouring the deadline and shutdown; more than
+ *   `worker.builtin_sleep_max_seconds` (default 60) fails at once with HQM_ERR_VALIDATION;
  * - anything else answers "Unknown operation: <name>", as the original does.
  *
  * @module
  */
 import { setTimeout } from 'node:timers/promises';
-import type { Processor } from '../processor.js';
+import { builtinSleepIssue, DEFAULT_SLEEP_MAX_SECONDS, sleepSeconds } from '../../core/builtin-sleep.js';
+import { ValidationError } from '../../core/errors.js';
+import type { Processor, ProcessorContext, ProcessorRequest } from '../processor.js';
 import { PermanentError } from '../processor.js';
 
-export const builtinProcessor: Processor = async (request, ctx) => {
+export interface BuiltinOptions {
+  /** worker.builtin_sleep_max_seconds */
+  readonly sleepMaxSeconds: number;
+}
+
+/** The built-in operations with the configured limits. */
+export function builtinOperations(options: BuiltinOptions): Processor {
+  return (request, ctx) => runBuiltin(request, ctx, options);
+}
+
+/** The built-ins with the default limits. */
+export const builtinProcessor: Processor = builtinOperations({ sleepMaxSeconds: DEFAULT_SLEEP_MAX_SECONDS });
+
+async function runBuiltin(request: ProcessorRequest, ctx: ProcessorContext, options: BuiltinOptions): Promise<unknown> {
   const operation = request.payload.operation ?? 'unknown';
   const data = request.payload.data ?? '';
   let output: unknown;
@@ -33,7 +49,9 @@ export const builtinProcessor: Processor = async (request, ctx) => {
       if (request.payload.retryable === true) throw Object.assign(new Error('Test error'), { retryable: true });
       throw new PermanentError('Test error');
     case 'sleep': {
-      const s = seconds(request.payload.seconds);
+      const issue = builtinSleepIssue(request.payload, options.sleepMaxSeconds);
+      if (issue !== undefined) throw new ValidationError([issue]);
+      const s = sleepSeconds(request.payload.seconds);
       output = await setTimeout(s * 1000, `slept ${s}s`, { signal: ctx.signal });
       break;
     }
@@ -41,13 +59,9 @@ export const builtinProcessor: Processor = async (request, ctx) => {
       output = `Unknown operation: ${asText(operation)}`;
   }
   return { output, processed_at: new Date().toISOString() };
-};
+}
 
 function asText(value: unknown): string {
   if (typeof value === 'string') return value;
   return JSON.stringify(value) ?? '';
-}
-
-function seconds(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? Math.min(Math.max(value, 0), 3600) : 1;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { HqmError } from '../../../core/errors.js';
 import type { QueueBackendFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
@@ -47,6 +48,7 @@ export class MemoryQueue implements QueueBackend {
   #nextId = 1;
   #leases = 0;
   #closed = false;
+  readonly #secret = randomBytes(32).toString('hex');
 
   constructor(private readonly logger: Logger) {}
 
@@ -101,6 +103,11 @@ export class MemoryQueue implements QueueBackend {
 
   async deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]> {
     return this.#state(queue).dead.slice(-options.limit).reverse();
+  }
+
+  /** One process only: a secret of this queue's own is every process's. */
+  async deploymentSecret(): Promise<string> {
+    return this.#secret;
   }
 
   async health(): Promise<HealthReport> {

@@ -125,7 +125,11 @@ export class RedisSource implements PullSource {
     const blocking = this.#blocking;
     this.#blocking = undefined;
     if (blocking !== undefined) (await blocking.catch(() => undefined))?.disconnect();
-    if (this.#mayHoldOrphans) await this.#releaseOrphans().catch(() => undefined); // Else they wait for their leases to lapse.
+    if (this.#mayHoldOrphans) {
+      await this.#releaseOrphans().catch((error: unknown) => {
+        this.ctx.logger.warn({ err: error }, 'redis queue: could not hand back the deliveries of a lost claim while stopping; they return when their leases lapse');
+      });
+    }
     await this.#forgetIdleConsumers(this.ctx.consumer);
   }
 

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { HqmError } from '../../../core/errors.js';
 import type { AdapterContext, QueueBackendFactory } from '../../../ports/adapter.js';
@@ -127,6 +128,20 @@ class RedisQueue implements QueueBackend {
       const f = fieldMap(flat);
       return { messageId: f.m ?? id, body: f.b ?? '', attempts: Number(f.a ?? 0), reason: f.r ?? '', deadLetteredAt: Number(f.d ?? 0) };
     });
+  }
+
+  /**
+   * `<prefix>:id-secret`, set only if absent (SET NX), then read: whichever process asked first
+   * wrote it, and every process of the deployment reads the same value.
+   */
+  async deploymentSecret(): Promise<string> {
+    this.#assertOpen();
+    const key = `${this.options.key_prefix}:id-secret`;
+    const client = this.handle.client;
+    await guarded('writing the deployment secret', client.set(key, randomBytes(32).toString('hex'), 'NX'));
+    const secret = await guarded('reading the deployment secret', client.get(key));
+    if (secret === null) throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', `the deployment secret ${key} vanished as it was written (evicted?)`);
+    return secret;
   }
 
   async health(): Promise<HealthReport> {

@@ -28,6 +28,7 @@ import { PullConsumer } from '../../shared/pull-consumer.js';
 import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.js';
 import { sqliteQueueOptionsSchema, type SqliteQueueOptions } from './config.js';
 import { SqliteSource } from './consumer.js';
+import { deploymentSecret } from './secret.js';
 import { migrateQueue } from './schema.js';
 import { queueStatements, type QueueStatements } from './statements.js';
 
@@ -144,6 +145,11 @@ class SqliteQueue implements QueueBackend {
     } catch (error) {
       return { ok: false, detail: (error as Error).message };
     }
+  }
+
+  async deploymentSecret(): Promise<string> {
+    this.#assertOpen();
+    return deploymentSecret(this.handle.db);
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import { HqmError } from '../../../core/errors.js';
 import type { RequestEvent, RequestRecord, NewRequest } from '../../../core/request/record.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
+import { silentLogger, type Logger } from '../../../ports/logger.js';
 import { ChangeFeed } from '../../shared/change-feed.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type {
@@ -19,8 +20,8 @@ import type {
 
 export const factory: ResultStoreFactory = {
   type: 'memory',
-  async create() {
-    return new MemoryResultStore();
+  async create(_options, context) {
+    return new MemoryResultStore(undefined, context.logger.child({ component: 'store', backend: 'memory' }));
   },
 };
 
@@ -33,11 +34,13 @@ export class MemoryResultStore implements ResultStore {
   readonly type = 'memory';
   readonly capabilities: ResultStoreCapabilities = { durable: false, sharedChangeFeed: false };
   readonly #entries = new Map<string, Entry>();
-  readonly #feed = new ChangeFeed();
+  readonly #feed: ChangeFeed;
   readonly #sweeper: NodeJS.Timeout;
   #closed = false;
 
-  constructor(sweepIntervalMs = 60_000) {
+  /** `logger` hears of change listeners that throw; tests may leave it silent. */
+  constructor(sweepIntervalMs = 60_000, logger: Logger = silentLogger) {
+    this.#feed = new ChangeFeed(logger);
     this.#sweeper = setInterval(() => {
       for (const id of this.#entries.keys()) this.#live(id);
     }, sweepIntervalMs);

@@ -94,7 +94,7 @@ const feeds = new WeakMap<RedisHandle, Map<string, ProcessFeed>>();
 
 /** One store's listeners, attached to its process's feed. */
 export class RedisChangeFeed {
-  readonly #listeners = new ChangeFeed();
+  readonly #listeners: ChangeFeed;
   readonly #process: ProcessFeed;
 
   constructor(
@@ -102,6 +102,7 @@ export class RedisChangeFeed {
     channel: string,
     logger: Logger,
   ) {
+    this.#listeners = new ChangeFeed(logger);
     let byChannel = feeds.get(handle);
     if (byChannel === undefined) {
       byChannel = new Map();

@@ -62,7 +62,7 @@ export const factory: ResultStoreFactory = {
 class SqliteResultStore implements ResultStore {
   readonly type = 'sqlite';
   readonly capabilities: ResultStoreCapabilities;
-  readonly #feed = new ChangeFeed();
+  readonly #feed: ChangeFeed;
   readonly #sweeper: NodeJS.Timeout;
   #unwatch: (() => void) | undefined;
   #lastSeq = 0;
@@ -75,6 +75,7 @@ class SqliteResultStore implements ResultStore {
     private readonly options: Options,
     private readonly logger: Logger,
   ) {
+    this.#feed = new ChangeFeed(logger);
     const onDisk = handle.path !== ':memory:';
     this.capabilities = { durable: onDisk, sharedChangeFeed: onDisk };
     handle.local.on('record', this.#onLocalChange);

@@ -129,7 +129,7 @@ function createClient(ioredis: Driver, options: RedisConnectionOptions, purpose:
     : new ioredis.Redis(options.redis_url.split(',')[0]?.trim() ?? '', { ...common, retryStrategy: reconnectDelay, enableOfflineQueue: purpose === 'subscriber' });
   if (!client.isCluster) refuseDatabaseZeroFallback(client as Redis);
   watchConnection(client, purpose, logger);
-  if (purpose === 'commands') coalesceWrites(client);
+  if (purpose === 'commands') coalesceWrites(client, logger);
   return client;
 }
 
@@ -166,13 +166,21 @@ function databaseRefused(client: RedisClient, error: Error & { command: { args: 
  * command of an event-loop turn and uncorks it once the turn's I/O callbacks have run
  * (setImmediate), so a turn's commands leave in one write — pipelining without waiting for the
  * previous batch's replies. Cluster nodes are patched as they join.
+ *
+ * `sendCommand` and `stream` are ioredis internals: package.json pins the minor version this
+ * was tested with (D25), test/integration/redis-coalescing.test.ts fails if writes stop being
+ * coalesced, and should the internals be missing the connection works uncoalesced.
  */
-function coalesceWrites(client: RedisClient): void {
+function coalesceWrites(client: RedisClient, logger: Logger): void {
   if (client.isCluster) {
-    (client as Cluster).on('+node', (node: Redis) => coalesceWrites(node));
+    (client as Cluster).on('+node', (node: Redis) => coalesceWrites(node, logger));
     return;
   }
   const redis = client as Redis & { stream?: Socket };
+  if (typeof redis.sendCommand !== 'function') {
+    logger.warn({}, 'this ioredis has no sendCommand to patch: Redis commands are written one by one (slower, still correct)');
+    return;
+  }
   const send = redis.sendCommand.bind(redis);
   let corked: Socket | undefined;
   const uncork = (): void => {
@@ -181,7 +189,7 @@ function coalesceWrites(client: RedisClient): void {
   };
   redis.sendCommand = (command, stream) => {
     const socket = redis.stream;
-    if (corked === undefined && stream === undefined && socket !== undefined && redis.status === 'ready') {
+    if (corked === undefined && stream === undefined && typeof socket?.cork === 'function' && redis.status === 'ready') {
       socket.cork();
       corked = socket;
       setImmediate(uncork);
