@@ -3,10 +3,10 @@ import { createUndiciClient } from '../adapters/http/undici/index.js';
 import type { Config } from '../config/schema.js';
 import type { HqmEvents } from '../core/events.js';
 import type { HttpClient } from '../ports/http-client.js';
-import { EndpointCatalogue, type AuthSpec, type EndpointSpec, type ProxyPolicy } from '../routing/endpoints.js';
-import { Forwarder } from '../routing/forwarder.js';
+import { EndpointCatalogue, type AuthSpec, type EndpointSpec, type ProxyPolicy } from '../proxy/endpoints.js';
+import { Forwarder } from '../proxy/forwarder.js';
 import type { Router } from '../routing/router.js';
-import { parseStatusRanges } from '../routing/status-ranges.js';
+import { parseStatusRanges } from '../proxy/status-ranges.js';
 
 type ProxyConfig = Config['proxy'];
 type EndpointConfig = ProxyConfig['endpoints'][string];

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Forwarder } from '../../routing/forwarder.js';
+import type { Forwarder } from '../../proxy/forwarder.js';
 import { ProcessorResponse, type Processor } from '../processor.js';
 
 export function proxyProcessor(forwarder: Forwarder): Processor {

@@ -17,7 +17,7 @@ import type { HttpClient, OutboundHttpRequest } from '../ports/http-client.js';
 import type { EndpointCatalogue, EndpointSpec, ProxyPolicy } from './endpoints.js';
 import { inboundHeaders, outboundHeaders } from './headers.js';
 import { EndpointGuard } from './protection/guard.js';
-import type { Router, RoutingResult } from './router.js';
+import type { Router, RoutingResult } from '../routing/router.js';
 import { interpretBody, retryAfterMs } from './response.js';
 import { inRanges } from './status-ranges.js';
 
