@@ -96,7 +96,7 @@ export class Forwarder {
   #call(envelope: Envelope, endpoint: EndpointSpec, attempt: number, routed: RoutingResult | undefined): Omit<OutboundHttpRequest, 'signal'> {
     const { policy } = this.deps;
     const captured = envelope.request;
-    const common = { allow: policy.forwardHeaders, strip: policy.stripHeaders, endpoint: endpoint.headers, auth: endpoint.auth, mapped: routed?.headers };
+    const common = { allow: policy.forwardHeaders, strip: policy.stripHeaders, endpoint: endpoint.headers, auth: endpoint.auth, mapped: routed?.headers, forwarding: envelope.forwarding };
     let method: string;
     let url: string;
     let headers: Record<string, string>;

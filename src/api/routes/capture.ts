@@ -17,6 +17,7 @@ import { isTerminal } from '../../core/request/lifecycle.js';
 import { capturedTarget } from '../../core/request/target.js';
 import { accept, waitForTerminal } from '../accept.js';
 import type { RouteContext } from '../context.js';
+import { flatHeaders, forwardingOf } from '../forwarding.js';
 import { sendUpstreamAnswer } from '../replay.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -40,7 +41,15 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
       if (control.some((c) => path === c || path.startsWith(`${c}/`)) || (prefix !== '' && path.startsWith(`${prefix}/`))) {
         throw new HqmError('HQM_ERR_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${path}`);
       }
-      const record = await accept(ctx, { payload: {}, headers: {}, metadata: {}, request: capture(request, path, query), traceparent: header(request, 'traceparent') });
+      const headers = flatHeaders(request);
+      const record = await accept(ctx, {
+        payload: {},
+        headers: {},
+        metadata: {},
+        request: capture(request, headers, path, query),
+        traceparent: header(request, 'traceparent'),
+        forwarding: forwardingOf(request, headers, ctx.trust),
+      });
       const wait = preferredWait(header(request, 'prefer'), ctx.options.maxWaitSeconds);
       if (wait > 0) {
         const finished = await waitForTerminal(ctx, record.id, wait * 1000, reply);
@@ -57,11 +66,7 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
   });
 }
 
-function capture(request: FastifyRequest, path: string, query: string): CapturedRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
+function capture(request: FastifyRequest, headers: Readonly<Record<string, string>>, path: string, query: string): CapturedRequest {
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const body = rawBody(raw);
   return { method: request.method, path, query, headers, body: body.data, body_encoding: body.encoding };
