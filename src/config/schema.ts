@@ -247,7 +247,21 @@ const endpoint = z
     if ((e.auth_type === 'bearer' || e.auth_type === 'api_key' || e.auth_type === 'custom') && e.auth_token === null) missing('auth_token');
     if (e.auth_type === 'basic' && e.auth_username === null) missing('auth_username');
     if (e.auth_type === 'basic' && e.auth_password === null) missing('auth_password');
+    // user:password@ in the URL is sent as Basic auth; next to other credentials one would be lost.
+    if (hasUserinfo(e.url)) {
+      const clash = e.auth_type !== null ? `auth_type ${e.auth_type}` : Object.keys(e.headers ?? {}).some((h) => h.toLowerCase() === 'authorization') ? 'an Authorization header' : null;
+      if (clash !== null) ctx.addIssue({ code: 'custom', path: ['url'], message: `carries user:password@ (sent as Basic auth) and the endpoint also sets ${clash}: keep one` });
+    }
   });
+
+function hasUserinfo(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false;
+  }
+}
 
 const proxy = z
   .object({

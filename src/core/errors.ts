@@ -158,6 +158,9 @@ export class UpstreamStatusError extends HqmError {
       { details: { endpoint, status: answer.statusCode }, retryable: !final },
     );
     this.name = 'UpstreamStatusError';
+    // Out of logged errors (they copy enumerable fields): an answer carries the upstream's
+    // Set-Cookie and other credentials, and a body of any size. The record keeps it.
+    Object.defineProperty(this, 'answer', { enumerable: false });
   }
 }
 
