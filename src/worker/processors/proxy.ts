@@ -1,6 +1,6 @@
 /**
  * The proxy processor: forwards each request to its upstream (HTTP → Queue → HTTP) and
- * stores the upstream's answer as the result. The forwarding rules live in routing/.
+ * stores the upstream's answer as the result. The forwarding rules live in proxy/.
  *
  * @module
  */
