@@ -21,6 +21,8 @@ export interface Submission {
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly request: CapturedRequest | null;
   readonly traceparent: string | null;
+  /** The forwarding headers for the hop the request came in on (see core/forwarding.ts). */
+  readonly forwarding: Readonly<Record<string, string>>;
 }
 
 export async function accept(ctx: RouteContext, submission: Submission): Promise<RequestRecord> {
@@ -41,6 +43,7 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
     metadata,
     request: submission.request,
     traceparent: submission.traceparent,
+    forwarding: submission.forwarding,
   };
   // Only partitioning makes a key hold requests back; without it a partition_key is just data.
   const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: partition?.orderingKey ?? null };

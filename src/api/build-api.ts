@@ -13,6 +13,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { HqmError } from '../core/errors.js';
+import { trustFunction } from '../core/trust.js';
 import { answerClientError, answerFrameworkError } from './client-errors.js';
 import { CompletionWaiters } from './completion-waiters.js';
 import type { ApiDeps, ApiOptions, RouteContext } from './context.js';
@@ -32,6 +33,8 @@ export interface BuildApiArgs extends ApiDeps {
 
 export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const { options } = args;
+  // One compiled rule for Fastify's request.ip and for the forwarding headers sent upstream.
+  const trust = trustFunction(options.trustProxy);
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     ...(args.logger === undefined ? { logger: false } : { loggerInstance: args.logger }),
@@ -44,7 +47,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
     // and only while its headers timeout is not the longer of the two.
     requestTimeout,
     http: { connectionsCheckingInterval: Math.min(1000, requestTimeout), headersTimeout: Math.min(60_000, requestTimeout) },
-    trustProxy: options.trustProxy,
+    trustProxy: trust,
     // Answered by the onRequest hook below, with our error body.
     return503OnClosing: false,
     routerOptions: {
@@ -67,7 +70,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const waiters = new CompletionWaiters(args.store);
   const defaultQueue = [...options.queues.values()][0] ?? '';
   const depthGate = new DepthGate(args.queue, defaultQueue, options.maxQueueDepth);
-  const ctx: RouteContext = { ...args, options, waiters, depthGate, closing };
+  const ctx: RouteContext = { ...args, options, waiters, depthGate, closing, trust };
 
   app.addHook('preClose', async () => {
     closed = true;

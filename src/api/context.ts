@@ -2,6 +2,7 @@
 import type { HqmEvents } from '../core/events.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { PartitionSettings } from '../core/partition.js';
+import type { TrustFunction, TrustProxy } from '../core/trust.js';
 
 import type { Metrics } from '../observability/metrics.js';
 import type { HealthReport } from '../ports/health.js';
@@ -19,7 +20,8 @@ export interface ApiOptions {
   readonly maxJsonDepth: number;
   readonly maxWaitSeconds: number;
   readonly docsEnabled: boolean;
-  readonly trustProxy: boolean;
+  /** Peers trusted to speak for the client (api.trust_proxy): true, false, a hop count, or addresses/CIDRs. */
+  readonly trustProxy: TrustProxy;
   readonly version: string;
   /** Names of proxy.endpoints a request may name in metadata.endpoint; undefined when the proxy is off. */
   readonly endpoints?: { has(name: string): boolean; readonly names: readonly string[] };
@@ -72,4 +74,6 @@ export interface RouteContext extends ApiDeps {
   readonly depthGate: DepthGate;
   /** True once shutdown has begun (the process's, or this app's close()). */
   readonly closing: () => boolean;
+  /** options.trustProxy compiled: whether an address `hop` steps away may speak for the client. */
+  readonly trust: TrustFunction;
 }

@@ -3,10 +3,10 @@ import { createUndiciClient } from '../adapters/http/undici/index.js';
 import type { Config } from '../config/schema.js';
 import type { HqmEvents } from '../core/events.js';
 import type { HttpClient } from '../ports/http-client.js';
-import { EndpointCatalogue, type AuthSpec, type EndpointSpec, type ProxyPolicy } from '../routing/endpoints.js';
-import { Forwarder } from '../routing/forwarder.js';
+import { EndpointCatalogue, urlEndpoint, type AuthSpec, type EndpointSpec, type ProxyPolicy } from '../proxy/endpoints.js';
+import { Forwarder } from '../proxy/forwarder.js';
 import type { Router } from '../routing/router.js';
-import { parseStatusRanges } from '../routing/status-ranges.js';
+import { parseStatusRanges } from '../proxy/status-ranges.js';
 
 type ProxyConfig = Config['proxy'];
 type EndpointConfig = ProxyConfig['endpoints'][string];
@@ -28,17 +28,21 @@ export function endpointCatalogue(config: ProxyConfig): EndpointCatalogue {
     const b = own ?? config.circuit_breaker;
     return { failureThreshold: b.failure_threshold, resetMs: b.reset_timeout_seconds * 1000 };
   };
-  const specs = Object.entries(config.endpoints).map(([name, e]): EndpointSpec => ({
-    name,
-    url: e.url,
-    method: e.method,
-    timeoutMs: e.timeout * 1000,
-    headers: e.headers ?? {},
-    auth: auth(e),
-    maxConcurrency: e.max_concurrency,
-    ratePerSecond: e.rate_limit_per_second,
-    breaker: breaker(e.circuit_breaker),
-  }));
+  const specs = Object.entries(config.endpoints).map(([name, e]): EndpointSpec => {
+    // Userinfo in the URL is Basic auth; the schema refuses it next to an auth_type.
+    const fromUrl = urlEndpoint(e.url);
+    return {
+      name,
+      url: fromUrl.url,
+      method: e.method,
+      timeoutMs: e.timeout * 1000,
+      headers: e.headers ?? {},
+      auth: auth(e) ?? fromUrl.auth,
+      maxConcurrency: e.max_concurrency,
+      ratePerSecond: e.rate_limit_per_second,
+      breaker: breaker(e.circuit_breaker),
+    };
+  });
   const adHoc = { method: 'POST', timeoutMs: 300_000, headers: {}, auth: null, maxConcurrency: null, ratePerSecond: null, breaker: breaker(undefined) };
   return new EndpointCatalogue(specs, config.default_endpoint, adHoc);
 }

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { bool, int, list, num, optionalStr, str, structured } from './fields.js';
 import { isHttpUrl } from '../core/http.js';
 import { clusterDatabaseProblem, redisUrlProblem } from '../core/redis-url.js';
+import { trustEntryProblem } from '../core/trust.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'] as const;
 
@@ -24,6 +25,30 @@ const server = z
   })
   .strict();
 
+/** api.trust_proxy in the forms Fastify's trustProxy takes; from the environment, "1" is a hop count and "a,b" a list. */
+const trustProxy = () =>
+  z
+    .preprocess(
+      (value) => {
+        if (typeof value !== 'string') return value;
+        const text = value.trim();
+        if (/^(true|yes|on)$/i.test(text)) return true;
+        if (/^(false|no|off|)$/i.test(text)) return false;
+        if (/^\d+$/.test(text)) return Number(text);
+        return text.split(',').map((entry) => entry.trim());
+      },
+      z.union([z.boolean(), z.number().int().min(0, 'a hop count cannot be negative'), z.array(z.string()).min(1, 'an empty list trusts no peer: write false')], {
+        error: (i) => `expected true, false, a hop count or a list of addresses/CIDRs, got ${JSON.stringify(i.input)}`,
+      }),
+    )
+    .superRefine((value, ctx) => {
+      if (!Array.isArray(value)) return;
+      for (const entry of value) {
+        const problem = trustEntryProblem(entry);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      }
+    });
+
 const api = z
   .object({
     max_body_bytes: int().pipe(z.number().min(1024)).default(1024 * 1024),
@@ -36,8 +61,12 @@ const api = z
     max_wait_seconds: num().pipe(z.number().min(0).max(3600)).default(30),
     /** Serve /docs (Swagger UI). /openapi.json is always served. */
     docs_enabled: bool().default(true),
-    /** Honour X-Forwarded-* from a proxy in front. */
-    trust_proxy: bool().default(false),
+    /**
+     * Peers trusted to speak for the client: their X-Forwarded-* and Forwarded headers are
+     * believed (request.ip), kept and appended to upstream; an untrusted client's are dropped.
+     * true, false, a hop count, or a list of addresses/CIDRs (loopback, linklocal, uniquelocal).
+     */
+    trust_proxy: trustProxy().default(false),
   })
   .strict();
 
@@ -226,7 +255,21 @@ const endpoint = z
     if ((e.auth_type === 'bearer' || e.auth_type === 'api_key' || e.auth_type === 'custom') && e.auth_token === null) missing('auth_token');
     if (e.auth_type === 'basic' && e.auth_username === null) missing('auth_username');
     if (e.auth_type === 'basic' && e.auth_password === null) missing('auth_password');
+    // user:password@ in the URL is sent as Basic auth; next to other credentials one would be lost.
+    if (hasUserinfo(e.url)) {
+      const clash = e.auth_type !== null ? `auth_type ${e.auth_type}` : Object.keys(e.headers ?? {}).some((h) => h.toLowerCase() === 'authorization') ? 'an Authorization header' : null;
+      if (clash !== null) ctx.addIssue({ code: 'custom', path: ['url'], message: `carries user:password@ (sent as Basic auth) and the endpoint also sets ${clash}: keep one` });
+    }
   });
+
+function hasUserinfo(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false;
+  }
+}
 
 const proxy = z
   .object({

@@ -16,6 +16,7 @@ interface ErrorSpec {
 export const ERROR_CATALOGUE = {
   HQM_ERR_VALIDATION: { httpStatus: 422, retryable: false, summary: 'A request field is missing, has the wrong type or is out of range.' },
   HQM_ERR_BAD_REQUEST: { httpStatus: 400, retryable: false, summary: 'The HTTP request itself is malformed (a bad URL, a bad Content-Length).' },
+  HQM_ERR_UNSAFE_PATH: { httpStatus: 400, retryable: false, summary: 'A captured request\'s target cannot be forwarded: it is not a plain path (an absolute URL, `*`, a fragment), or some reading of its path climbs above its root (`..`, `\\`, `%2e%2e`, `%2f`, `%5c`, doubled encodings). The API answers 400 and stores nothing; a queued message with such a path (an outside producer\'s) fails without retrying.' },
   HQM_ERR_HEADERS_TOO_LARGE: { httpStatus: 431, retryable: false, summary: 'The request headers are larger than the server accepts (Node\'s --max-http-header-size, 16 KiB by default).' },
   HQM_ERR_REQUEST_TIMEOUT: { httpStatus: 408, retryable: false, summary: 'The client did not send the whole request (headers and body) within 30 seconds.' },
   HQM_ERR_MALFORMED_BODY: { httpStatus: 400, retryable: false, summary: 'The body is not valid UTF-8 JSON.' },
@@ -157,6 +158,9 @@ export class UpstreamStatusError extends HqmError {
       { details: { endpoint, status: answer.statusCode }, retryable: !final },
     );
     this.name = 'UpstreamStatusError';
+    // Out of logged errors (they copy enumerable fields): an answer carries the upstream's
+    // Set-Cookie and other credentials, and a body of any size. The record keeps it.
+    Object.defineProperty(this, 'answer', { enumerable: false });
   }
 }
 

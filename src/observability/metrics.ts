@@ -199,25 +199,43 @@ export class Metrics {
     events.on('request:deferred', () => this.workerDeferred.inc());
     // An endpoint's circuit reads closed (0) from its first call, not only after a first change.
     const circuitKnown = new Set<string>();
-    const knowCircuit = (endpoint: string): void => {
-      if (circuitKnown.has(endpoint)) return;
-      circuitKnown.add(endpoint);
-      this.proxyCircuit.set({ endpoint }, 0);
+    const knowCircuit = (endpoint: string): string => {
+      const label = endpointLabel(endpoint);
+      if (circuitKnown.has(label)) return label;
+      circuitKnown.add(label);
+      this.proxyCircuit.set({ endpoint: label }, 0);
+      return label;
     };
     events.on('upstream:response', ({ endpoint, status, durationMs }) => {
-      knowCircuit(endpoint);
-      this.proxyRequests.inc({ endpoint, outcome: String(status) });
-      this.proxyDuration.observe({ endpoint }, durationMs / 1000);
+      const label = knowCircuit(endpoint);
+      this.proxyRequests.inc({ endpoint: label, outcome: String(status) });
+      this.proxyDuration.observe({ endpoint: label }, durationMs / 1000);
     });
     events.on('upstream:error', ({ endpoint, code, durationMs }) => {
-      knowCircuit(endpoint);
-      this.proxyRequests.inc({ endpoint, outcome: code });
-      this.proxyDuration.observe({ endpoint }, durationMs / 1000);
+      const label = knowCircuit(endpoint);
+      this.proxyRequests.inc({ endpoint: label, outcome: code });
+      this.proxyDuration.observe({ endpoint: label }, durationMs / 1000);
     });
     events.on('circuit:changed', ({ endpoint, state }) => {
-      circuitKnown.add(endpoint);
-      this.proxyCircuit.set({ endpoint }, state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0);
+      const label = endpointLabel(endpoint);
+      circuitKnown.add(label);
+      this.proxyCircuit.set({ endpoint: label }, state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0);
     });
+  }
+}
+
+/**
+ * An endpoint as a label: its configured name, or for a URL its origin only — userinfo, path
+ * and query could carry credentials and would make the label set unbounded. The proxy already
+ * names URL endpoints so; this holds for any emitter.
+ */
+export function endpointLabel(endpoint: string): string {
+  if (!endpoint.includes('://')) return endpoint;
+  try {
+    const origin = new URL(endpoint).origin;
+    return origin === 'null' ? 'invalid-url' : origin;
+  } catch {
+    return 'invalid-url';
   }
 }
 

@@ -59,6 +59,7 @@ export async function proxyGateway(settings: {
     options: apiOptions({
       endpoints: proxy.endpoints,
       maxQueueDepth: config.api.max_queue_depth,
+      trustProxy: config.api.trust_proxy,
       capture: { enabled: config.proxy.capture.enabled, controlPrefix: config.proxy.capture.control_prefix, retryAfterSeconds: config.proxy.capture.retry_after_seconds },
       simulateRoutes: routeSimulator(config, routes),
       partitioning: config.partitioning.enabled ? partitionSettings(config.partitioning) : undefined,

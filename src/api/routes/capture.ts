@@ -10,12 +10,14 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HqmError, ValidationError } from '../../core/errors.js';
+import { HqmError } from '../../core/errors.js';
 import { rawBody } from '../../core/http.js';
 import type { CapturedRequest } from '../../core/request/envelope.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
+import { capturedTarget } from '../../core/request/target.js';
 import { accept, waitForTerminal } from '../accept.js';
 import type { RouteContext } from '../context.js';
+import { flatHeaders, forwardingOf } from '../forwarding.js';
 import { sendUpstreamAnswer } from '../replay.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -33,12 +35,21 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
     exposeHeadRoute: false,
     schema: { hide: true },
     handler: async (request, reply) => {
-      const [path = '/', query = ''] = splitUrl(request.url);
+      // Refused before anything is stored: a target that is not a plain path, or one whose
+      // path could leave the endpoint's base path once the upstream reads it.
+      const { path, query } = capturedTarget(request.url);
       if (control.some((c) => path === c || path.startsWith(`${c}/`)) || (prefix !== '' && path.startsWith(`${prefix}/`))) {
         throw new HqmError('HQM_ERR_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${path}`);
       }
-      if (hasDotSegment(path)) throw new ValidationError([{ path: 'url', message: 'a path with "." or ".." segments cannot be forwarded' }]);
-      const record = await accept(ctx, { payload: {}, headers: {}, metadata: {}, request: capture(request, path, query), traceparent: header(request, 'traceparent') });
+      const headers = flatHeaders(request);
+      const record = await accept(ctx, {
+        payload: {},
+        headers: {},
+        metadata: {},
+        request: capture(request, headers, path, query),
+        traceparent: header(request, 'traceparent'),
+        forwarding: forwardingOf(request, headers, ctx.trust),
+      });
       const wait = preferredWait(header(request, 'prefer'), ctx.options.maxWaitSeconds);
       if (wait > 0) {
         const finished = await waitForTerminal(ctx, record.id, wait * 1000, reply);
@@ -55,27 +66,10 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
   });
 }
 
-function capture(request: FastifyRequest, path: string, query: string): CapturedRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
+function capture(request: FastifyRequest, headers: Readonly<Record<string, string>>, path: string, query: string): CapturedRequest {
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const body = rawBody(raw);
   return { method: request.method, path, query, headers, body: body.data, body_encoding: body.encoding };
-}
-
-/** `/a/../b` (also percent-encoded) would climb out of the endpoint's base path once resolved. */
-function hasDotSegment(path: string): boolean {
-  return path.split('/').some((segment) => {
-    const decoded = segment.replace(/%2e/gi, '.');
-    return decoded === '.' || decoded === '..';
-  });
-}
-
-function splitUrl(url: string): [string, string] {
-  const at = url.indexOf('?');
-  return at < 0 ? [url, ''] : [url.slice(0, at), url.slice(at + 1)];
 }
 
 function header(request: FastifyRequest, name: string): string | null {

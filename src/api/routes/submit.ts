@@ -5,6 +5,7 @@ import { ValidationError } from '../../core/errors.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { accept, waitForTerminal } from '../accept.js';
 import type { RouteContext } from '../context.js';
+import { flatHeaders, forwardingOf } from '../forwarding.js';
 import { presentResult } from '../present.js';
 import { errorResponse, resultResponse, submitAccepted, submitBody, waitQuery } from '../schemas.js';
 import { schemaIssues } from '../schema-issues.js';
@@ -40,6 +41,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
         metadata: body.metadata ?? {},
         request: null,
         traceparent: typeof traceparent === 'string' ? traceparent : null,
+        forwarding: forwardingOf(request, flatHeaders(request), ctx.trust),
       });
       // After a wait that ran out, the 202 tells the status the request has now (PROCESSING, say).
       const current = waitSeconds > 0 ? ((await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply)) ?? record) : record;

@@ -53,6 +53,12 @@ export interface Envelope {
   readonly metadata: RequestMetadata;
   readonly request: CapturedRequest | null;
   readonly traceparent: string | null;
+  /**
+   * The forwarding headers (`X-Forwarded-*`, `Forwarded`) the API decided for the hop the
+   * request came in on; they replace any the client sent. Absent from messages of outside
+   * producers and of earlier versions, whose headers are forwarded as they are.
+   */
+  readonly forwarding?: Readonly<Record<string, string>> | null;
 }
 
 export function encodeEnvelope(envelope: Envelope): string {
@@ -92,8 +98,13 @@ export function decodeMessage(raw: string, defaults: { timeout: number; timestam
       metadata: normalizeMetadata(value.metadata ?? {}, defaults),
       request: (value.request ?? null) as CapturedRequest | null,
       traceparent: typeof value.traceparent === 'string' ? value.traceparent : null,
+      forwarding: isObject(value.forwarding) ? stringValues(value.forwarding) : null,
     },
   };
+}
+
+function stringValues(record: Readonly<Record<string, unknown>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
 /** The envelope of a bare message: a stable id, its payload, default metadata. */

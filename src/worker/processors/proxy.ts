@@ -1,10 +1,10 @@
 /**
  * The proxy processor: forwards each request to its upstream (HTTP → Queue → HTTP) and
- * stores the upstream's answer as the result. The forwarding rules live in routing/.
+ * stores the upstream's answer as the result. The forwarding rules live in proxy/.
  *
  * @module
  */
-import type { Forwarder } from '../../routing/forwarder.js';
+import type { Forwarder } from '../../proxy/forwarder.js';
 import { ProcessorResponse, type Processor } from '../processor.js';
 
 export function proxyProcessor(forwarder: Forwarder): Processor {

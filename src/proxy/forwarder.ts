@@ -13,11 +13,12 @@ import { DeferralError, HqmError, UpstreamStatusError, isHqmError, type Upstream
 import type { HqmEvents } from '../core/events.js';
 import { rawBody, rawBytes } from '../core/http.js';
 import type { Envelope } from '../core/request/envelope.js';
+import { safePath } from '../core/request/target.js';
 import type { HttpClient, OutboundHttpRequest } from '../ports/http-client.js';
 import type { EndpointCatalogue, EndpointSpec, ProxyPolicy } from './endpoints.js';
 import { inboundHeaders, outboundHeaders } from './headers.js';
 import { EndpointGuard } from './protection/guard.js';
-import type { Router, RoutingResult } from './router.js';
+import type { Router, RoutingResult } from '../routing/router.js';
 import { interpretBody, retryAfterMs } from './response.js';
 import { inRanges } from './status-ranges.js';
 
@@ -95,7 +96,7 @@ export class Forwarder {
   #call(envelope: Envelope, endpoint: EndpointSpec, attempt: number, routed: RoutingResult | undefined): Omit<OutboundHttpRequest, 'signal'> {
     const { policy } = this.deps;
     const captured = envelope.request;
-    const common = { allow: policy.forwardHeaders, strip: policy.stripHeaders, endpoint: endpoint.headers, auth: endpoint.auth, mapped: routed?.headers };
+    const common = { allow: policy.forwardHeaders, strip: policy.stripHeaders, endpoint: endpoint.headers, auth: endpoint.auth, mapped: routed?.headers, forwarding: envelope.forwarding };
     let method: string;
     let url: string;
     let headers: Record<string, string>;
@@ -139,11 +140,20 @@ function withQuery(url: string, params: Readonly<Record<string, string>> | undef
   return target.toString();
 }
 
-/** The captured path and query appended to the endpoint URL's own path. */
+/**
+ * The captured path and query appended to the endpoint URL's own path and query. The path is
+ * checked again here, not only at the API: an outside producer can queue a captured request
+ * without passing it. The parsed result must still lie under the base path.
+ */
 export function joinUrl(base: string, path: string, query: string): string {
   const url = new URL(base);
-  if (!path.startsWith('/')) throw new HqmError('HQM_ERR_MESSAGE_INVALID', `captured path must start with "/": ${path}`);
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
-  url.search = query === '' ? '' : `?${query}`;
+  const basePath = url.pathname.replace(/\/+$/, '');
+  url.pathname = `${basePath}${safePath(path)}`;
+  if (url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) {
+    throw new HqmError('HQM_ERR_UNSAFE_PATH', `the path leaves the endpoint's base path: ${JSON.stringify(path)}`);
+  }
+  // The endpoint's own query (a key the upstream wants on every call) comes first, then the client's.
+  const own = url.search.slice(1);
+  url.search = [own, query].filter((part) => part !== '').join('&');
   return url.toString();
 }

@@ -35,8 +35,33 @@ export interface ProxyPolicy {
   readonly failOn: StatusRanges;
 }
 
+/**
+ * What a URL says about the endpoint it names: the name it is known by in metrics, logs and
+ * errors — its origin, never its userinfo, path or query (bounded, and no secret) — the URL to
+ * call without userinfo, and the userinfo as Basic auth (undici would drop it silently).
+ */
+export function urlEndpoint(url: string): { readonly name: string; readonly url: string; readonly auth: AuthSpec | null } {
+  const parsed = new URL(url);
+  if (parsed.username === '' && parsed.password === '') return { name: parsed.origin, url, auth: null };
+  const auth: AuthSpec = { type: 'basic', username: decoded(parsed.username), password: decoded(parsed.password) };
+  parsed.username = '';
+  parsed.password = '';
+  return { name: parsed.origin, url: parsed.toString(), auth };
+}
+
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part; // Not valid percent-encoding: the bytes as written.
+  }
+}
+
 export class EndpointCatalogue {
   readonly #byName: ReadonlyMap<string, EndpointSpec>;
+  readonly #default: EndpointSpec | null;
+  /** Ad-hoc endpoints of route URLs: bounded by the routes in force. */
+  readonly #byUrl = new Map<string, EndpointSpec>();
 
   /** `defaultEndpoint` is a name in `endpoints` or a URL (an ad-hoc endpoint with `defaults`). */
   constructor(
@@ -45,6 +70,7 @@ export class EndpointCatalogue {
     private readonly adHoc: Omit<EndpointSpec, 'name' | 'url'>,
   ) {
     this.#byName = new Map(endpoints.map((e) => [e.name, e]));
+    this.#default = defaultEndpoint !== null && !this.#byName.has(defaultEndpoint) && isUrl(defaultEndpoint) ? this.#fromUrl(defaultEndpoint) : null;
   }
 
   get names(): readonly string[] {
@@ -59,7 +85,14 @@ export class EndpointCatalogue {
   resolveTarget(target: string): EndpointSpec {
     const named = this.#byName.get(target);
     if (named !== undefined) return named;
-    if (/^https?:\/\//i.test(target)) return { ...this.adHoc, name: target, url: target };
+    if (isUrl(target)) {
+      let spec = this.#byUrl.get(target);
+      if (spec === undefined) {
+        spec = this.#fromUrl(target);
+        this.#byUrl.set(target, spec);
+      }
+      return spec;
+    }
     throw new HqmError('HQM_ERR_ENDPOINT_UNKNOWN', `unknown endpoint "${target}" (configured: ${this.names.join(', ') || 'none'})`, { details: { endpoint: target } });
   }
 
@@ -71,7 +104,16 @@ export class EndpointCatalogue {
     }
     const named = this.#byName.get(wanted);
     if (named !== undefined) return named;
-    if (name === null && /^https?:\/\//i.test(wanted)) return { ...this.adHoc, name: 'default', url: wanted };
+    if (name === null && this.#default !== null) return this.#default;
     throw new HqmError('HQM_ERR_ENDPOINT_UNKNOWN', `unknown endpoint "${wanted}" (configured: ${this.names.join(', ') || 'none'})`, { details: { endpoint: wanted } });
   }
+
+  #fromUrl(url: string): EndpointSpec {
+    const { name, url: plain, auth } = urlEndpoint(url);
+    return { ...this.adHoc, name, url: plain, auth: auth ?? this.adHoc.auth };
+  }
+}
+
+function isUrl(text: string): boolean {
+  return /^https?:\/\//i.test(text);
 }
