@@ -4,12 +4,12 @@
  *
  * @module
  */
-const SECRET_KEY = /(password|passwd|secret|token|api_?key|credential|connection_string|private_key)/i;
+const SECRET_KEY = /(password|passwd|secret|token|api_?key|credential|connection_string|private_key|^key$|_sha256$)/i;
 const MASK = '****';
 
 export function maskSecrets(value: unknown, key = ''): unknown {
   if (typeof value === 'string') {
-    if (value !== '' && SECRET_KEY.test(key) && !key.endsWith('_path') && !key.endsWith('_header_name')) return MASK;
+    if (value !== '' && SECRET_KEY.test(key) && !key.endsWith('_path') && !key.endsWith('_file') && !key.endsWith('_header_name')) return MASK;
     return maskUrlPassword(value);
   }
   if (Array.isArray(value)) return value.map((item) => maskSecrets(item, key));

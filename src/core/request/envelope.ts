@@ -53,6 +53,8 @@ export interface Envelope {
   readonly metadata: RequestMetadata;
   readonly request: CapturedRequest | null;
   readonly traceparent: string | null;
+  /** The submitting principal's tenant (auth.enabled); absent or null otherwise. Added in place: still version 1. */
+  readonly tenant?: string | null;
 }
 
 export function encodeEnvelope(envelope: Envelope): string {
@@ -92,6 +94,7 @@ export function decodeMessage(raw: string, defaults: { timeout: number; timestam
       metadata: normalizeMetadata(value.metadata ?? {}, defaults),
       request: (value.request ?? null) as CapturedRequest | null,
       traceparent: typeof value.traceparent === 'string' ? value.traceparent : null,
+      tenant: typeof value.tenant === 'string' ? value.tenant : null,
     },
   };
 }
@@ -107,6 +110,7 @@ export function wrapBare(payload: Readonly<Record<string, unknown>>, correlation
     metadata: normalizeMetadata({}, defaults),
     request: null,
     traceparent: null,
+    tenant: null,
   };
 }
 
