@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { bool, int, list, num, optionalStr, str, structured } from './fields.js';
 import { allowedAlgorithms, ROLES, TENANT_PATTERN } from '../core/access.js';
@@ -322,6 +322,9 @@ const monitoring = z
   })
   .strict();
 
+/** A secret given inline: an error about it never repeats the value (str() would). */
+const secretStr = () => z.preprocess((v) => (v === '' ? null : v), z.string({ error: 'expected a string (quote it in YAML)' }).nullable()).default(null);
+
 const tenantName = () => str().regex(TENANT_PATTERN, 'expected a tenant name: letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit');
 
 const roleList = () =>
@@ -339,7 +342,7 @@ const roleList = () =>
 export const apiKeyEntry = z
   .object({
     id: str().regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'expected 1–128 letters, digits or . _ : @ -'),
-    key: str().optional(),
+    key: z.string({ error: 'expected a string (quote it in YAML)' }).optional(),
     key_sha256: str()
       .regex(/^[0-9a-fA-F]{64}$/, 'expected the 64 hex digits of a SHA-256 digest (openhqm keys create prints it)')
       .optional(),
@@ -383,7 +386,7 @@ const jwt = z
     /** A public key or certificate (PEM); usually given as public_key_file. */
     public_key: optionalStr(),
     /** Shared secret for HS256/384/512 (secret); usually given as secret_file. */
-    secret: optionalStr(),
+    secret: secretStr(),
     issuer: optionalStr(),
     /** Accepted audiences; empty: aud is not checked. */
     audience: list(str().min(1)).default([]),
@@ -412,7 +415,18 @@ const jwt = z
     }
     if (kind === 'jwks_url' && !isHttpUrl(j.jwks_url ?? '')) ctx.addIssue({ code: 'custom', path: ['jwks_url'], message: 'expected an http(s) URL' });
     if (kind === 'secret' && (j.secret ?? '').length < 32) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'too short for HMAC: use at least 32 characters' });
+    if (kind === 'public_key' && !isPublicKeyPem(j.public_key ?? '')) ctx.addIssue({ code: 'custom', path: ['public_key'], message: 'expected a public key or certificate in PEM (-----BEGIN PUBLIC KEY----- …)' });
   });
+
+function isPublicKeyPem(pem: string): boolean {
+  // createPublicKey would derive one from a private key, which has no business in this setting.
+  if (pem.includes('PRIVATE KEY')) return false;
+  try {
+    return createPublicKey(pem).type === 'public';
+  } catch {
+    return false;
+  }
+}
 
 const auth = z
   .object({

@@ -15,6 +15,7 @@ import { rawBody } from '../../core/http.js';
 import type { CapturedRequest } from '../../core/request/envelope.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { accept, waitForTerminal } from '../accept.js';
+import { tenantOf, withoutCredential } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { sendUpstreamAnswer } from '../replay.js';
 
@@ -38,7 +39,8 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
         throw new HqmError('HQM_ERR_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${path}`);
       }
       if (hasDotSegment(path)) throw new ValidationError([{ path: 'url', message: 'a path with "." or ".." segments cannot be forwarded' }]);
-      const record = await accept(ctx, { payload: {}, headers: {}, metadata: {}, request: capture(request, path, query), traceparent: header(request, 'traceparent') });
+      const captured = withoutCredential(capture(request, path, query), request, ctx.options.capture.keepCredentialHeaders);
+      const record = await accept(ctx, { payload: {}, headers: {}, metadata: {}, request: captured, traceparent: header(request, 'traceparent'), tenant: tenantOf(request) });
       const wait = preferredWait(header(request, 'prefer'), ctx.options.maxWaitSeconds);
       if (wait > 0) {
         const finished = await waitForTerminal(ctx, record.id, wait * 1000, reply);

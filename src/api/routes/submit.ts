@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { accept, waitForTerminal } from '../accept.js';
+import { tenantOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { presentResult } from '../present.js';
 import { errorResponse, resultResponse, submitAccepted, submitBody, waitQuery } from '../schemas.js';
@@ -35,6 +36,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
         metadata: body.metadata ?? {},
         request: null,
         traceparent: typeof traceparent === 'string' ? traceparent : null,
+        tenant: tenantOf(request),
       });
       // After a wait that ran out, the 202 tells the status the request has now (PROCESSING, say).
       const current = waitSeconds > 0 ? ((await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply)) ?? record) : record;
