@@ -57,4 +57,5 @@ export default tseslint.config(
   boundary(['src/observability/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'proxy', 'config', 'app', 'cli'], 'observability depends on core only'),
   boundary(['src/config/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'proxy', 'observability', 'app', 'cli'], 'config depends on core only'),
   boundary(['src/app/**'], ['cli'], 'nothing imports the CLI'),
+  boundary(['src/auth/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'observability', 'config', 'app', 'cli', 'dashboard'], 'auth verifies credentials: core and its libraries only; api/ and app/ use it'),
 );

@@ -23,6 +23,8 @@ export interface Submission {
   readonly traceparent: string | null;
   /** The forwarding headers for the hop the request came in on (see core/forwarding.ts). */
   readonly forwarding: Readonly<Record<string, string>>;
+  /** The submitting principal's tenant; null (or absent) without authentication. */
+  readonly tenant?: string | null;
 }
 
 export async function accept(ctx: RouteContext, submission: Submission): Promise<RequestRecord> {
@@ -34,6 +36,7 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
   const metadata = normalizeMetadata(partition === null ? submission.metadata : { ...submission.metadata, partition_key: partition.key }, {
     timeout: options.defaultTimeoutSeconds,
   });
+  const tenant = submission.tenant ?? null;
   const envelope: Envelope = {
     v: ENVELOPE_VERSION,
     correlation_id: id,
@@ -44,6 +47,8 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
     request: submission.request,
     traceparent: submission.traceparent,
     forwarding: submission.forwarding,
+    // Without authentication the message stays exactly as it was.
+    ...(tenant === null ? {} : { tenant }),
   };
   // Only partitioning makes a key hold requests back; without it a partition_key is just data.
   const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: partition?.orderingKey ?? null };
@@ -56,7 +61,7 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
   // and elsewhere the two round trips overlap. A worker that sees the message before the
   // record waits for it (see worker/attempt.ts), so the order between them does not matter.
   const [created, published] = await Promise.allSettled([
-    store.create({ id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: now + metadata.timeout * 1000, ttlMs: options.ttlMs }),
+    store.create({ id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: now + metadata.timeout * 1000, ttlMs: options.ttlMs, tenant }),
     queue.publish(backendQueue, message),
   ]);
   if (published.status === 'rejected' || created.status === 'rejected') {
@@ -74,7 +79,7 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
     }
     throw unavailable((created as PromiseRejectedResult).reason, 'the result store');
   }
-  events.emit('request:submitted', { id, queue: backendQueue });
+  events.emit('request:submitted', { id, queue: backendQueue, tenant });
   return created.value;
 }
 

@@ -14,6 +14,7 @@ import underPressure from '@fastify/under-pressure';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { HqmError } from '../core/errors.js';
 import { trustFunction } from '../core/trust.js';
+import { registerAuth } from './auth.js';
 import { answerClientError, answerFrameworkError } from './client-errors.js';
 import { CompletionWaiters } from './completion-waiters.js';
 import type { ApiDeps, ApiOptions, RouteContext } from './context.js';
@@ -38,6 +39,8 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     ...(args.logger === undefined ? { logger: false } : { loggerInstance: args.logger }),
+    // HTTPS when server.tls is set (Fastify then builds an https server; the routes are the same).
+    ...(options.tls === undefined ? {} : ({ https: options.tls } as object)),
     // One log line per request would cost more than the rest of a submit; metrics count them.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
@@ -86,6 +89,8 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const refuseNewWork = (scope: FastifyInstance): void => {
     scope.addHook('onRequest', (_request, _reply, done) => done(closing() ? shuttingDown() : undefined));
   };
+  // Before any route and any body parsing: an unauthenticated request costs no more than its headers.
+  registerAuth(app, options.auth, { prefix: options.capture.controlPrefix, capture: options.capture.enabled });
   const metrics = args.metrics;
   if (metrics !== undefined) {
     app.addHook('onResponse', (request, reply, done) => {
@@ -108,6 +113,9 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         { name: 'health', description: 'Probes and metrics' },
         { name: 'routing', description: 'The routing engine' },
       ],
+      components: { securitySchemes: SECURITY_SCHEMES },
+      // With auth.enabled every route but /health/live and /health/ready needs one of them.
+      ...(options.auth === undefined ? {} : { security: [{ bearer: [] }, { apiKey: [] }] }),
     },
   });
 
@@ -142,6 +150,11 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
 function shuttingDown(): HqmError {
   return new HqmError('HQM_ERR_SHUTTING_DOWN', 'this process is shutting down; try again (another instance may answer)');
 }
+/** The credentials auth.enabled accepts (docs/security.md). */
+const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'An API key (auth.api_keys) or a JWT (auth.jwt): `Authorization: Bearer <key or token>`.' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (auth.api_keys).' },
+} as const;
 
 /** 503 instead of more work while the event loop lags (health and reads stay answered). */
 async function guardEventLoop(scope: FastifyInstance, maxDelayMs: number): Promise<void> {

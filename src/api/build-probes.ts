@@ -6,10 +6,12 @@
  * @module
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerAuth, type ApiAuth } from './auth.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerHealthRoutes, type HealthContext } from './routes/health.js';
 
-export function buildProbes(ctx: HealthContext, logger?: FastifyBaseLogger): FastifyInstance {
+/** With `auth` (auth.enabled), /health and /metrics ask for credentials as the API's do; the probes stay open. */
+export function buildProbes(ctx: HealthContext, logger?: FastifyBaseLogger, auth?: Omit<ApiAuth, 'captureRequiresAuth'>): FastifyInstance {
   const app = Fastify({
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -17,6 +19,7 @@ export function buildProbes(ctx: HealthContext, logger?: FastifyBaseLogger): Fas
     bodyLimit: 1024,
   });
   registerErrorHandling(app);
+  registerAuth(app, auth === undefined ? undefined : { ...auth, captureRequiresAuth: false }, { prefix: '', capture: false });
   registerHealthRoutes(app, ctx);
   return app;
 }

@@ -9,6 +9,7 @@ import type { HealthReport } from '../ports/health.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
 import type { CompletionWaiters } from './completion-waiters.js';
+import type { ApiAuth } from './auth.js';
 import type { DepthGate } from './load-shedding.js';
 
 export interface ApiOptions {
@@ -38,6 +39,10 @@ export interface ApiOptions {
   readonly builtinSleepMaxSeconds?: number;
   /** Runs the route simulator for POST /api/v1/routes/test (given routes, or the ones in force). */
   readonly simulateRoutes?: RouteSimulator;
+  /** auth.enabled: who may call what (api/auth.ts); undefined: every route is open. */
+  readonly auth?: ApiAuth;
+  /** server.tls: serve HTTPS with this certificate and key (PEM). */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 /** Routes a message as a worker would, without sending it; `routes` replaces the ones in force. */
@@ -52,6 +57,11 @@ export interface CaptureOptions {
   /** Prefix of the control paths (/api/v1, /health, /metrics, /docs, /openapi.json); '' by default. */
   readonly controlPrefix: string;
   readonly retryAfterSeconds: number;
+  /**
+   * Headers that may carry an OpenHQM credential but are listed by name in proxy.forward_headers:
+   * kept on captured requests that authenticated with them (dropped otherwise).
+   */
+  readonly keepCredentialHeaders?: ReadonlySet<string>;
 }
 
 export interface ApiDeps {

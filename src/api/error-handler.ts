@@ -8,6 +8,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HqmError, isHqmError, ValidationError, type ErrorCode, type FieldIssue } from '../core/errors.js';
+import { challenge } from './auth.js';
 import { schemaIssues } from './schema-issues.js';
 
 const RETRY_AFTER_SECONDS = 2;
@@ -18,7 +19,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (mapped.code === 'HQM_ERR_OVERLOADED') {
       // Shedding is the system working as configured; one line per refused submit would flood the log.
       request.log.debug({ code: mapped.code }, mapped.message);
-    } else if (mapped.httpStatus >= 500 && mapped.code !== 'HQM_ERR_BACKEND_UNAVAILABLE' && mapped.code !== 'HQM_ERR_SHUTTING_DOWN') {
+    } else if (mapped.httpStatus >= 500 && mapped.code !== 'HQM_ERR_BACKEND_UNAVAILABLE' && mapped.code !== 'HQM_ERR_SHUTTING_DOWN' && mapped.code !== 'HQM_ERR_AUTH_UNAVAILABLE') {
       request.log.error({ err: error }, 'unhandled error');
     } else if (mapped.httpStatus >= 500) {
       request.log.warn({ err: error }, mapped.message);
@@ -34,6 +35,7 @@ export function routeNotFound(request: FastifyRequest): HqmError {
 
 export function sendError(reply: FastifyReply, error: HqmError): FastifyReply {
   if (error.httpStatus === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  challenge(reply, error);
   if (error instanceof ValidationError) {
     return reply.code(422).send({ detail: error.issues.map(toFastApiDetail), code: error.code, message: error.message });
   }

@@ -23,11 +23,13 @@ import { builtinOperations } from '../worker/processors/builtin.js';
 import { proxyProcessor } from '../worker/processors/proxy.js';
 import { loadProcessorModule } from '../worker/processors/load-module.js';
 import { WorkerPool } from '../worker/runner.js';
+import { createAuth, type AppAuth } from './auth.js';
 import { checkCapabilities, createQueue, createStore, type Roles } from './backends.js';
 import { createProxy, type Proxy } from './proxy.js';
 import { closeInTurn, type ShutdownStep } from './shutdown.js';
 import { apiOptions, workerOptions } from './options.js';
 import { RoutesHolder, startupCompileOptions } from './routes.js';
+import { exposureWarning, readTls } from './security.js';
 import { VERSION } from './version.js';
 
 export interface RunningApp {
@@ -43,7 +45,10 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   const workerId = config.worker.id ?? `${hostname()}-${process.pid}`;
   const events = new HqmEvents();
   const metrics = config.monitoring.metrics_enabled ? new Metrics() : undefined;
-  metrics?.observe(events, workerId);
+  // Before anything connects: a broken keys file or certificate is refused like a bad config.
+  const tls = roles.api ? readTls(config.server.tls) : undefined;
+  const auth: AppAuth | undefined = createAuth(config.auth, logger.child({ component: 'auth' }));
+  metrics?.observe(events, workerId, { tenantLabel: auth?.tenantLabel });
   const context = { logger };
 
   let queue: QueueBackend | undefined;
@@ -56,6 +61,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   let routes: RoutesHolder | undefined;
   // Read when the shutdown runs, so whatever start-up got as far as opening is closed.
   const backendSteps = (): ShutdownStep[] => [
+    { name: 'stop watching the API keys file', run: () => auth?.close() },
     { name: 'stop watching the routes file', run: () => routes?.close() },
     { name: 'close the proxy HTTP client', run: () => proxy?.http.close() },
     { name: 'close the result store', run: () => store?.close() },
@@ -75,7 +81,8 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     metrics?.trackQueue(queueName, () => liveQueue.stats(queueName));
 
     const routing = routes;
-    if (config.proxy.enabled) proxy = await createProxy(config.proxy, events, routing === undefined ? undefined : () => routing.current);
+    const tenantHeader = config.auth.enabled ? config.auth.tenant_header : undefined;
+    if (config.proxy.enabled) proxy = await createProxy(config.proxy, events, routing === undefined ? undefined : () => routing.current, tenantHeader);
 
     if (roles.worker) {
       const processor = await chooseProcessor(config, proxy);
@@ -88,11 +95,13 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     const pool = worker;
     const components = pool === undefined ? undefined : async () => ({ worker: { ok: pool.state === 'running', detail: pool.state } });
     if (roles.api) {
-      api = await buildApi({ queue, store, events, metrics, logger, components, closing: () => closing, options: apiOptions(config, { proxy, routes }) });
+      api = await buildApi({ queue, store, events, metrics, logger, components, closing: () => closing, options: apiOptions(config, { proxy, routes, auth, tls }) });
       url = await api.listen({ host: config.server.host, port: config.server.port });
+      const warning = exposureWarning(config);
+      if (warning !== undefined) logger.warn({ host: config.server.host }, warning);
     } else if (config.monitoring.metrics_port > 0) {
       // A worker-only process: its heartbeat and counters are visible, and its pod can be probed.
-      probes = buildProbes({ queue, store, metrics, components, closing: () => closing, version: VERSION }, logger);
+      probes = buildProbes({ queue, store, metrics, components, closing: () => closing, version: VERSION }, logger, auth?.api);
       url = await probes.listen({ host: config.server.host, port: config.monitoring.metrics_port });
     }
     // Only once the port is ours: a start-up that fails on listen has taken no message.

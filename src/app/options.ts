@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { PartitionSettings } from '../core/partition.js';
 import { DEFAULT_QUEUE } from '../core/request/envelope.js';
 import type { WorkerOptions } from '../worker/runner.js';
+import type { AppAuth } from './auth.js';
 import type { Proxy } from './proxy.js';
 import { routeSimulator, type RoutesHolder } from './routes.js';
 import { VERSION } from './version.js';
@@ -27,8 +28,10 @@ export function workerOptions(config: Config, workerId: string): WorkerOptions {
   };
 }
 
-export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: RoutesHolder }): ApiOptions {
+export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: RoutesHolder; auth?: AppAuth; tls?: ApiOptions['tls'] }): ApiOptions {
   return {
+    auth: parts.auth === undefined ? undefined : { ...parts.auth.api, captureRequiresAuth: config.proxy.capture.require_auth },
+    tls: parts.tls,
     queues: new Map([[DEFAULT_QUEUE, config.queue.request_queue_name]]),
     defaultTimeoutSeconds: config.worker.timeout_seconds,
     ttlMs: config.cache.ttl_seconds * 1000,
@@ -50,10 +53,21 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
       enabled: config.proxy.capture.enabled,
       controlPrefix: config.proxy.capture.control_prefix,
       retryAfterSeconds: config.proxy.capture.retry_after_seconds,
+      keepCredentialHeaders: credentialHeadersForwarded(config.proxy.forward_headers),
     },
   };
 }
 
 export function partitionSettings(p: Config['partitioning']): PartitionSettings {
   return { strategy: p.strategy, partitionCount: p.partition_count, keyFields: [p.partition_key_field, p.session_key_field, 'metadata.partition_key'] };
+}
+
+/**
+ * The credential headers proxy.forward_headers names one by one: only then does a captured
+ * request keep the credential it showed OpenHQM. "*" does not count: forwarding a key must be
+ * asked for by name.
+ */
+function credentialHeadersForwarded(names: readonly string[]): ReadonlySet<string> {
+  const listed = new Set(names.map((n) => n.trim().toLowerCase()));
+  return new Set(['authorization', 'x-api-key'].filter((h) => listed.has(h)));
 }

@@ -14,7 +14,9 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { HqmError } from '../core/errors.js';
 import { Router } from '../routing/router.js';
+import { inlineKeys, openKeyFile } from './auth.js';
 import { configuredRoutes, startupCompileOptions } from './routes.js';
+import { readTls } from './security.js';
 
 /** Throws the error start would throw (RoutesError, HQM_ERR_PROCESSOR_LOAD); returns the routes' warnings. */
 export async function preflight(config: Config, cwd = process.cwd()): Promise<string[]> {
@@ -30,5 +32,9 @@ export async function preflight(config: Config, cwd = process.cwd()): Promise<st
       throw new HqmError('HQM_ERR_PROCESSOR_LOAD', `cannot load worker.processor_module ${module}: ${file} is not a file`);
     }
   }
+  // The files auth and TLS read at start-up: missing, broken or mismatched is refused here too.
+  const keysFile = config.auth.api_keys_file;
+  if (config.auth.enabled && keysFile !== null) openKeyFile(keysFile, 0, inlineKeys(config.auth), { onReload: () => undefined, onError: () => undefined }).close();
+  readTls(config.server.tls);
   return warnings;
 }

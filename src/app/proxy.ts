@@ -17,10 +17,11 @@ export interface Proxy {
   readonly http: HttpClient;
 }
 
-export async function createProxy(config: ProxyConfig, events: HqmEvents, routes?: () => Router): Promise<Proxy> {
+/** `tenantHeader`: auth.tenant_header when authentication is on. */
+export async function createProxy(config: ProxyConfig, events: HqmEvents, routes?: () => Router, tenantHeader?: string): Promise<Proxy> {
   const endpoints = endpointCatalogue(config);
   const http = await createUndiciClient({ maxConnections: config.max_connections });
-  return { forwarder: new Forwarder({ http, endpoints, policy: proxyPolicy(config), events, routes }), endpoints, http };
+  return { forwarder: new Forwarder({ http, endpoints, policy: proxyPolicy(config, tenantHeader), events, routes }), endpoints, http };
 }
 
 export function endpointCatalogue(config: ProxyConfig): EndpointCatalogue {
@@ -47,9 +48,10 @@ export function endpointCatalogue(config: ProxyConfig): EndpointCatalogue {
   return new EndpointCatalogue(specs, config.default_endpoint, adHoc);
 }
 
-export function proxyPolicy(config: ProxyConfig): ProxyPolicy {
+export function proxyPolicy(config: ProxyConfig, tenantHeader?: string): ProxyPolicy {
   const lower = (names: readonly string[]): Set<string> => new Set(names.map((n) => n.trim().toLowerCase()));
   return {
+    ...(tenantHeader === undefined || tenantHeader === '' ? {} : { tenantHeader: tenantHeader.toLowerCase() }),
     forwardHeaders: lower(config.forward_headers),
     stripHeaders: lower(config.strip_headers),
     maxResponseBytes: config.max_response_size,

@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { VERSION } from '../app/version.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerHealthcheckCommand } from './commands/healthcheck.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerRoutesCommand } from './commands/routes.js';
 import { registerRunCommands } from './commands/run.js';
 
@@ -22,6 +23,7 @@ registerRunCommands(program);
 registerConfigCommand(program);
 registerRoutesCommand(program);
 registerHealthcheckCommand(program);
+registerKeysCommand(program);
 
 // `start` is the default command, so commander hands it a word that names no command as an
 // argument ("too many arguments for 'start'"). A first word that is no command is a typo.

@@ -131,17 +131,27 @@ function interpolate(value: unknown, path: string[], env: Readonly<Record<string
   return value;
 }
 
-/** `auth_token_file: /run/secrets/token` → `auth_token: <file content>`. */
+/**
+ * `auth_token_file: /run/secrets/token` → `auth_token: <file content, trimmed>`, in mappings and
+ * in lists of them (`auth.api_keys[n].key_file`). A `*_file` key the schema itself declares
+ * (`auth.api_keys_file`, `server.tls.cert_file`) is a path the program reads, and stays one.
+ */
 function resolveFileReferences(tree: Tree, path: string[], issues: FieldIssue[]): void {
   for (const [key, value] of Object.entries(tree)) {
     if (isTree(value)) {
       resolveFileReferences(value, [...path, key], issues);
       continue;
     }
-    if (!key.endsWith('_file') || typeof value !== 'string') continue;
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => {
+        if (isTree(item)) resolveFileReferences(item, [...path, key, String(i)], issues);
+      });
+      continue;
+    }
+    if (!key.endsWith('_file') || typeof value !== 'string' || schemaAt([...path, key]) !== undefined) continue;
     delete tree[key];
     try {
-      tree[key.slice(0, -'_file'.length)] = readFileSync(value, 'utf8').replace(/\r?\n$/, '');
+      tree[key.slice(0, -'_file'.length)] = readFileSync(value, 'utf8').trim();
     } catch (error) {
       issues.push({ path: [...path, key].join('.'), message: `cannot read ${value}: ${(error as Error).message}` });
     }

@@ -10,7 +10,7 @@
 const MASK = '****';
 
 /** Configuration keys whose values are secrets, from before the name rule (kept: it names some the words miss). */
-const SECRET_KEY = /(password|passwd|secret|token|api_?key|credential|connection_string|private_key)/i;
+const SECRET_KEY = /(password|passwd|secret|token|api_?key|credential|connection_string|private_key|_sha256$)/i;
 
 /** A word anywhere in the name makes it a credential: `auth_token`, `X-Amz-Security-Token`, `set-cookie`. */
 const CREDENTIAL_WORDS = new Set(['authorization', 'token', 'secret', 'password', 'passwd', 'pwd', 'passphrase', 'credential', 'credentials', 'cookie', 'signature', 'apikey', 'jwt', 'bearer', 'session', 'sessionid']);

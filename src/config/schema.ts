@@ -6,8 +6,10 @@
  *
  * @module
  */
+import { createHash, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { bool, int, list, num, optionalStr, str, structured } from './fields.js';
+import { allowedAlgorithms, ROLES, TENANT_PATTERN } from '../core/access.js';
 import { isHttpUrl } from '../core/http.js';
 import { clusterDatabaseProblem, redisUrlProblem } from '../core/redis-url.js';
 import { trustEntryProblem } from '../core/trust.js';
@@ -22,6 +24,15 @@ const server = z
     workers: int().pipe(z.number().min(1)).default(1),
     /** Accepted for compatibility; ignored. */
     reload: bool().default(false),
+    /** HTTPS for the API: both files (PEM) or neither. */
+    tls: z
+      .object({
+        cert_file: optionalStr(),
+        key_file: optionalStr(),
+      })
+      .strict()
+      .refine((t) => (t.cert_file === null) === (t.key_file === null), { message: 'set both cert_file and key_file, or neither' })
+      .prefault({}),
   })
   .strict();
 
@@ -300,6 +311,8 @@ const proxy = z
           .default(''),
         /** Seconds a client should wait before fetching the result (Retry-After of the 202 of a capture and of a submit). */
         retry_after_seconds: int().pipe(z.number().min(0)).default(1),
+        /** With auth.enabled: captured requests need a credential too (else they are open; the control paths never are). */
+        require_auth: bool().default(false),
       })
       .strict()
       .prefault({}),
@@ -360,6 +373,131 @@ const monitoring = z
   })
   .strict();
 
+/** A secret given inline: an error about it never repeats the value (str() would). */
+const secretStr = () => z.preprocess((v) => (v === '' ? null : v), z.string({ error: 'expected a string (quote it in YAML)' }).nullable()).default(null);
+
+const tenantName = () => str().regex(TENANT_PATTERN, 'expected a tenant name: letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit');
+
+const roleList = () =>
+  list(
+    str()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` })),
+  );
+
+/**
+ * One API key: `key` (hashed here, at load, and dropped) or `key_sha256`. Never shown back in an
+ * error: a message names the entry by its id.
+ */
+export const apiKeyEntry = z
+  .object({
+    id: str().regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'expected 1–128 letters, digits or . _ : @ -'),
+    key: z.string({ error: 'expected a string (quote it in YAML)' }).optional(),
+    key_sha256: str()
+      .regex(/^[0-9a-fA-F]{64}$/, 'expected the 64 hex digits of a SHA-256 digest (openhqm keys create prints it)')
+      .optional(),
+    tenant: tenantName().nullable().default(null),
+    roles: roleList()
+      .refine((r) => r.length > 0, 'at least one role')
+      .default(['submit']),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if ((e.key === undefined) === (e.key_sha256 === undefined)) ctx.addIssue({ code: 'custom', path: ['key_sha256'], message: 'set exactly one of key and key_sha256' });
+    // Checked without quoting the value: this message may be printed or logged.
+    if (e.key !== undefined && e.key.trim().length < 16) ctx.addIssue({ code: 'custom', path: ['key'], message: 'too short: use at least 16 characters (openhqm keys create makes one)' });
+    if (e.tenant === null && !e.roles.includes('admin')) ctx.addIssue({ code: 'custom', path: ['tenant'], message: 'required unless the key has the admin role' });
+  })
+  .transform((e) => ({
+    id: e.id,
+    key_sha256: e.key_sha256?.toLowerCase() ?? createHash('sha256').update((e.key ?? '').trim(), 'utf8').digest('hex'),
+    tenant: e.tenant,
+    roles: [...new Set(e.roles)],
+  }));
+
+export type ApiKeyConfig = z.output<typeof apiKeyEntry>;
+
+/** A list of keys, checked for ids and keys used twice. */
+export const apiKeyList = z.array(apiKeyEntry).superRefine((keys, ctx) => {
+  const ids = new Set<string>();
+  const digests = new Set<string>();
+  keys.forEach((k, i) => {
+    if (ids.has(k.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `id ${k.id} is used twice` });
+    if (digests.has(k.key_sha256)) ctx.addIssue({ code: 'custom', path: [i], message: `key ${k.id} is the same key as an earlier entry` });
+    ids.add(k.id);
+    digests.add(k.key_sha256);
+  });
+});
+
+const jwt = z
+  .object({
+    /** Key set URL (https); fetched on first use, refreshed in the background and on an unknown kid. */
+    jwks_url: optionalStr(),
+    /** A public key or certificate (PEM); usually given as public_key_file. */
+    public_key: optionalStr(),
+    /** Shared secret for HS256/384/512 (secret); usually given as secret_file. */
+    secret: secretStr(),
+    issuer: optionalStr(),
+    /** Accepted audiences; empty: aud is not checked. */
+    audience: list(str().min(1)).default([]),
+    /** Accepted algorithms; empty: all of the key's family (HS* for a secret, RS/PS/ES/EdDSA for a public key or JWKS). */
+    algorithms: list(str().trim()).default([]),
+    clock_skew_seconds: int().pipe(z.number().min(0).max(3600)).default(30),
+    tenant_claim: str().min(1).default('tenant'),
+    roles_claim: str().min(1).default('roles'),
+    jwks_refresh_seconds: int().pipe(z.number().min(1)).default(600),
+    jwks_cooldown_seconds: num().pipe(z.number().min(0)).default(30),
+    jwks_timeout_ms: int().pipe(z.number().min(100)).default(5000),
+  })
+  .strict()
+  .superRefine((j, ctx) => {
+    const sources = (['jwks_url', 'public_key', 'secret'] as const).filter((k) => j[k] !== null);
+    if (sources.length > 1) ctx.addIssue({ code: 'custom', path: [sources[1] as string], message: `set one of jwks_url, public_key and secret, not ${sources.join(' and ')}` });
+    const kind = sources[0];
+    if (kind === undefined) {
+      if (j.issuer !== null || j.audience.length > 0 || j.algorithms.length > 0) ctx.addIssue({ code: 'custom', path: ['jwks_url'], message: 'JWT settings are given without a key: set jwks_url, public_key or secret' });
+      return;
+    }
+    const { refused } = allowedAlgorithms(kind === 'jwks_url' ? 'jwks' : kind, j.algorithms);
+    if (refused.length > 0) {
+      const why = kind === 'secret' ? 'a shared secret verifies only HS256, HS384 and HS512' : 'a public key or JWKS verifies only RS*, PS*, ES* and EdDSA (never HS*, never none)';
+      ctx.addIssue({ code: 'custom', path: ['algorithms'], message: `${refused.join(', ')} cannot be used: ${why}` });
+    }
+    if (kind === 'jwks_url' && !isHttpUrl(j.jwks_url ?? '')) ctx.addIssue({ code: 'custom', path: ['jwks_url'], message: 'expected an http(s) URL' });
+    if (kind === 'secret' && (j.secret ?? '').length < 32) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'too short for HMAC: use at least 32 characters' });
+    if (kind === 'public_key' && !isPublicKeyPem(j.public_key ?? '')) ctx.addIssue({ code: 'custom', path: ['public_key'], message: 'expected a public key or certificate in PEM (-----BEGIN PUBLIC KEY----- …)' });
+  });
+
+function isPublicKeyPem(pem: string): boolean {
+  // createPublicKey would derive one from a private key, which has no business in this setting.
+  if (pem.includes('PRIVATE KEY')) return false;
+  try {
+    return createPublicKey(pem).type === 'public';
+  } catch {
+    return false;
+  }
+}
+
+const auth = z
+  .object({
+    /** Require a credential (API key or JWT) on every route but /health/live and /health/ready. */
+    enabled: bool().default(false),
+    api_keys: structured(apiKeyList).default([]),
+    /** A YAML or JSON list of keys (same entries), re-read when it changes. */
+    api_keys_file: optionalStr(),
+    /** How often api_keys_file is checked for changes; 0: read once at start-up. */
+    api_keys_reload_seconds: num().pipe(z.number().min(0)).default(5),
+    jwt: jwt.prefault({}),
+    /** Header that tells upstreams the tenant of a forwarded request (a client's own is replaced); "" for none. */
+    tenant_header: str()
+      .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]*$/, 'expected an HTTP header name')
+      .default('X-OpenHQM-Tenant'),
+    /** Tenants known in advance: each gets its own label in the per-tenant metrics (tenants that hold a key do too). */
+    tenants: list(tenantName()).default([]),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: server.prefault({}),
@@ -373,6 +511,7 @@ export const configSchema = z
     proxy: proxy.prefault({}),
     routing: routing.prefault({}),
     partitioning: partitioning.prefault({}),
+    auth: auth.prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -402,6 +541,13 @@ export const configSchema = z
     }
     if (p.capture.enabled && !p.enabled) {
       ctx.addIssue({ code: 'custom', path: ['proxy', 'enabled'], message: 'must be true when proxy.capture.enabled' });
+    }
+    const a = config.auth;
+    if (a.enabled && a.api_keys.length === 0 && a.api_keys_file === null && a.jwt.jwks_url === null && a.jwt.public_key === null && a.jwt.secret === null) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'enabled'], message: 'no credential could ever pass: configure auth.api_keys, auth.api_keys_file or auth.jwt' });
+    }
+    if (p.capture.require_auth && !a.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['proxy', 'capture', 'require_auth'], message: 'needs auth.enabled: there is no credential to require' });
     }
   });
 

@@ -7,13 +7,14 @@
 import { EventEmitter } from 'node:events';
 
 export interface HqmEventMap {
-  'request:submitted': [{ id: string; queue: string }];
+  /** `tenant` (here and in the worker's outcome events) is the submitter's, null without authentication. */
+  'request:submitted': [{ id: string; queue: string; tenant?: string | null }];
   'request:publish_failed': [{ id: string; queue: string; error: Error }];
   'delivery:received': [{ id: string; queue: string; attempt: number }];
-  'request:completed': [{ id: string; queue: string; attempt: number; durationMs: number }];
+  'request:completed': [{ id: string; queue: string; attempt: number; durationMs: number; tenant?: string | null }];
   'request:retrying': [{ id: string; queue: string; attempt: number; delayMs: number; error: Error; durationMs: number }];
-  'request:failed': [{ id: string; queue: string; attempt: number; error: Error; durationMs: number }];
-  'request:timeout': [{ id: string; queue: string; attempt: number; durationMs: number }];
+  'request:failed': [{ id: string; queue: string; attempt: number; error: Error; durationMs: number; tenant?: string | null }];
+  'request:timeout': [{ id: string; queue: string; attempt: number; durationMs: number; tenant?: string | null }];
   'request:released': [{ id: string; queue: string; attempt: number }];
   /** `reason` is a bounded category (processing_failed, attempts_exhausted, invalid_message, no_record). */
   'request:dead_lettered': [{ id: string | null; queue: string; reason: DeadLetterReason }];

@@ -108,6 +108,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly tenantRequests = new Counter({
+    name: 'openhqm_tenant_requests_total',
+    help: 'Requests by tenant (auth.enabled) and outcome (submitted, completed, failed, timeout); tenants not configured count as "other", requests without one as "none"',
+    labelNames: ['tenant', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** Labelled children by label values: prom-client hashes labels on every call otherwise. */
   readonly #apiChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
 
@@ -171,8 +178,19 @@ export class Metrics {
     });
   }
 
-  /** Turns the request and worker events into metrics. */
-  observe(events: HqmEvents, workerId: string): void {
+  /**
+   * Turns the request and worker events into metrics. `tenantLabel` (with authentication on)
+   * names the label of a tenant: a bounded set, whatever tenants tokens may claim.
+   */
+  observe(events: HqmEvents, workerId: string, options: { tenantLabel?: (tenant: string | null) => string } = {}): void {
+    const tenantLabel = options.tenantLabel;
+    if (tenantLabel !== undefined) {
+      const count = (outcome: string) => ({ tenant }: { tenant?: string | null }) => this.tenantRequests.inc({ tenant: tenantLabel(tenant ?? null), outcome });
+      events.on('request:submitted', count('submitted'));
+      events.on('request:completed', count('completed'));
+      events.on('request:failed', count('failed'));
+      events.on('request:timeout', count('timeout'));
+    }
     // Hot paths (one call per request) use labelled children: prom-client hashes labels otherwise.
     const published = memo((queue: string) => this.queuePublish.labels(queue, 'success'));
     const consumed = memo((queue: string) => this.queueConsume.labels(queue));

@@ -33,6 +33,11 @@ export interface ProxyPolicy {
   readonly maxResponseBytes: number;
   readonly retryOn: StatusRanges;
   readonly failOn: StatusRanges;
+  /**
+   * Lower-case header that tells the upstream a request's tenant (auth.tenant_header, with
+   * auth.enabled): set from the envelope, a client's own value dropped. Undefined: none.
+   */
+  readonly tenantHeader?: string;
 }
 
 /**

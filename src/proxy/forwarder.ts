@@ -113,6 +113,12 @@ export class Forwarder {
       body = BODYLESS.has(method) ? null : JSON.stringify(routed === undefined ? envelope.payload : routed.payload);
       if (body !== null) headers['content-type'] ??= 'application/json';
     }
+    const tenantHeader = policy.tenantHeader;
+    if (tenantHeader !== undefined) {
+      // Only OpenHQM says which tenant a request is from: a client could write anything here.
+      delete headers[tenantHeader];
+      if (envelope.tenant !== undefined && envelope.tenant !== null) headers[tenantHeader] = envelope.tenant;
+    }
     // What the upstream needs to de-duplicate at-least-once delivery and to join the trace.
     headers['x-correlation-id'] = envelope.correlation_id;
     headers['x-openhqm-attempt'] = String(attempt);

@@ -64,6 +64,7 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   const { store, events } = deps;
   const id = envelope.correlation_id;
   const attempt = delivery.attempt;
+  const tenant = envelope.tenant ?? null;
   const log = lazyChild(deps.logger, { correlation_id: id, attempt });
   events.emit('delivery:received', { id, queue: deps.queueName, attempt });
 
@@ -73,7 +74,7 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
     const expired = await store.transition({ id, from: ['PENDING'], to: 'TIMEOUT', attempt, workerId: deps.workerId, error: DEADLINE_MESSAGE, outcome: failure(DEADLINE_MESSAGE, 0) });
     if (expired.ok) {
       deps.settle(delivery.ack());
-      events.emit('request:timeout', { id, queue: deps.queueName, attempt, durationMs: 0 });
+      events.emit('request:timeout', { id, queue: deps.queueName, attempt, durationMs: 0, tenant });
       return;
     }
   }
@@ -110,12 +111,12 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   const finish: Finish = (to, extra) => store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => r.ok);
   if (attempt > deps.retry.maxAttempts) {
     const error = new HqmError('HQM_ERR_ATTEMPTS_EXHAUSTED', `gave up after ${attempt - 1} deliveries that never finished (workers lost mid-request)`);
-    await apply(deps, delivery, { id, attempt, log, finish }, { kind: 'fail', outcome: failure(error.message, 0, undefined, error.code), error }, 'attempts_exhausted');
+    await apply(deps, delivery, { id, attempt, log, finish, tenant }, { kind: 'fail', outcome: failure(error.message, 0, undefined, error.code), error }, 'attempts_exhausted');
     return;
   }
   const deadline = claim.record.deadlineAt;
   const decision = await execute(deps, envelope, { attempt, deadline, log, controller });
-  await apply(deps, delivery, { id, attempt, log, finish }, decision, 'processing_failed');
+  await apply(deps, delivery, { id, attempt, log, finish, tenant }, decision, 'processing_failed');
 }
 
 /** Decodes the delivery; a bare message from an outside producer gets its envelope and record here. */
@@ -161,6 +162,7 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
         signal: controller.signal,
         deadline,
         logger: at.log,
+        tenant: envelope.tenant ?? null,
         // Best effort, and never a rejection: a processor may well call it without awaiting.
         progress: async (percent) => {
           await deps.store.setProgress(id, attempt, Math.min(100, Math.max(0, Number(percent) || 0))).catch((error: unknown) => {
@@ -185,16 +187,16 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
 async function apply(
   deps: AttemptDeps,
   delivery: Delivery,
-  at: { id: string; attempt: number; log: Logger; finish: Finish },
+  at: { id: string; attempt: number; log: Logger; finish: Finish; tenant: string | null },
   decision: Decision,
   failReason: DeadLetterReason,
 ): Promise<void> {
   const { events, queueName: queue } = deps;
-  const { id, attempt, log, finish } = at;
+  const { id, attempt, log, finish, tenant } = at;
   switch (decision.kind) {
     case 'complete':
       if (await finish('COMPLETED', { outcome: decision.outcome, error: null })) {
-        events.emit('request:completed', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0 });
+        events.emit('request:completed', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
       } else {
         log.warn({}, 'the result was not stored: the request was taken over, finished or expired meanwhile');
       }
@@ -202,7 +204,7 @@ async function apply(
       return;
     case 'timeout':
       if (await finish('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: decision.outcome })) {
-        events.emit('request:timeout', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0 });
+        events.emit('request:timeout', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
       }
       deps.settle(delivery.ack());
       return;
@@ -228,7 +230,7 @@ async function apply(
       if (await finish('FAILED', { error: decision.outcome.error, outcome: decision.outcome })) {
         deps.settle(delivery.deadLetter(decision.outcome.error ?? decision.error.message));
         events.emit('request:dead_lettered', { id, queue, reason: failReason });
-        events.emit('request:failed', { id, queue, attempt, error: decision.error, durationMs: decision.outcome.processingTimeMs ?? 0 });
+        events.emit('request:failed', { id, queue, attempt, error: decision.error, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
       } else {
         deps.settle(delivery.ack());
       }

@@ -24,6 +24,8 @@ export interface ProcessorContext {
   /** Absolute deadline (epoch ms), or null. */
   readonly deadline: number | null;
   readonly logger: Logger;
+  /** The tenant that submitted the request (auth.enabled); null without authentication. */
+  readonly tenant: string | null;
   /** Reports progress (0–100), shown by GET /api/v1/status. */
   progress(percent: number): Promise<void>;
 }

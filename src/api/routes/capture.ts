@@ -16,6 +16,7 @@ import type { CapturedRequest } from '../../core/request/envelope.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { capturedTarget } from '../../core/request/target.js';
 import { accept, waitForTerminal } from '../accept.js';
+import { tenantOf, withoutCredential } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { flatHeaders, forwardingOf } from '../forwarding.js';
 import { sendUpstreamAnswer } from '../replay.js';
@@ -42,13 +43,15 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
         throw new HqmError('HQM_ERR_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${path}`);
       }
       const headers = flatHeaders(request);
+      const captured = withoutCredential(capture(request, headers, path, query), request, ctx.options.capture.keepCredentialHeaders);
       const record = await accept(ctx, {
         payload: {},
         headers: {},
         metadata: {},
-        request: capture(request, headers, path, query),
+        request: captured,
         traceparent: header(request, 'traceparent'),
         forwarding: forwardingOf(request, headers, ctx.trust),
+        tenant: tenantOf(request),
       });
       const wait = preferredWait(header(request, 'prefer'), ctx.options.maxWaitSeconds);
       if (wait > 0) {

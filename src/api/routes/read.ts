@@ -8,7 +8,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HqmError } from '../../core/errors.js';
 import { normalizeCorrelationId } from '../../core/request/ids.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
+import type { RequestRecord } from '../../core/request/record.js';
 import { waitForTerminal } from '../accept.js';
+import { mayView } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { settleOverdue } from '../overdue.js';
 import { presentEvents, presentResult, presentStatus } from '../present.js';
@@ -25,7 +27,8 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     async (request) => {
       const id = normalizeCorrelationId(request.params.correlation_id);
       const record = id === undefined ? undefined : await ctx.store.get(id);
-      if (record === undefined) throw notFound();
+      // Another tenant's request is not there, as far as this caller can tell (nor settled by its read).
+      if (record === undefined || !mayView(request, record)) throw notFound();
       return presentStatus(await settleOverdue(ctx.store, record));
     },
   );
@@ -34,9 +37,18 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
     const id = normalizeCorrelationId(request.params.correlation_id);
     if (id === undefined) throw notFound();
+    // A tenant may not even wait on another's request: when it finishes would tell that it exists.
+    if (waitSeconds > 0 && request.principal !== null) await visibleRecord(request, id);
     // waitForTerminal settles an overdue request itself.
-    const record = waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, reply) : await ctx.store.get(id).then((r) => r && settleOverdue(ctx.store, r));
-    if (record === undefined) throw notFound();
+    const record =
+      waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, reply) : await visibleRecord(request, id).then((r) => settleOverdue(ctx.store, r));
+    if (record === undefined || !mayView(request, record)) throw notFound();
+    return record;
+  };
+
+  const visibleRecord = async (request: FastifyRequest, id: string): Promise<RequestRecord> => {
+    const record = await ctx.store.get(id);
+    if (record === undefined || !mayView(request, record)) throw notFound();
     return record;
   };
 
@@ -87,6 +99,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       if (id === undefined) throw notFound();
       // An overdue PENDING request is settled first, so the trail ends in its TIMEOUT.
       const record = await ctx.store.get(id);
+      if (record === undefined ? request.principal !== null : !mayView(request, record)) throw notFound();
       if (record !== undefined) await settleOverdue(ctx.store, record);
       const events = await ctx.store.events(id);
       if (events.length === 0) throw notFound();

@@ -4,6 +4,7 @@ import { builtinSleepIssue } from '../../core/builtin-sleep.js';
 import { ValidationError } from '../../core/errors.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { accept, waitForTerminal } from '../accept.js';
+import { tenantOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { flatHeaders, forwardingOf } from '../forwarding.js';
 import { presentResult } from '../present.js';
@@ -42,6 +43,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
         request: null,
         traceparent: typeof traceparent === 'string' ? traceparent : null,
         forwarding: forwardingOf(request, flatHeaders(request), ctx.trust),
+        tenant: tenantOf(request),
       });
       // After a wait that ran out, the 202 tells the status the request has now (PROCESSING, say).
       const current = waitSeconds > 0 ? ((await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply)) ?? record) : record;

@@ -71,15 +71,26 @@ async function check(flags: CommonFlags & { pid: string; timeoutMs: string }): P
   const { overrides, issues } = overridesFrom(serverFlags);
   const { config } = loadConfig({ configPath: serverFlags.config, overrides, issues, env });
   if (config.server.port === 0) return { healthy: false, reason: 'server.port is 0 (any free port): the check cannot know which one; set server.port' };
-  const url = `http://${urlHost(config.server.host)}:${config.server.port}${config.proxy.capture.control_prefix}/health/live`;
-  return probe(url, Number(flags.timeoutMs));
+  const tls = config.server.tls.cert_file !== null;
+  const url = `${tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${config.server.port}${config.proxy.capture.control_prefix}/health/live`;
+  return probe(url, Number(flags.timeoutMs), tls ? await ownCertificateFetch() : fetch);
+}
+
+/**
+ * fetch for the server's own HTTPS port on loopback: its certificate names the public host, not
+ * 127.0.0.1, so it is not verified — this asks the process next to it, through no network.
+ */
+async function ownCertificateFetch(): Promise<typeof fetch> {
+  const undici = await import('undici');
+  const dispatcher = new undici.Agent({ connect: { rejectUnauthorized: false } });
+  return ((url: string, init: RequestInit) => undici.fetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }
 
 /** GET the liveness route: only its own answer, a 200 with status "alive", is healthy. */
-async function probe(url: string, timeoutMs: number): Promise<{ healthy: boolean; reason: string }> {
+async function probe(url: string, timeoutMs: number, get: typeof fetch): Promise<{ healthy: boolean; reason: string }> {
   let res: Response;
   try {
-    res = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+    res = await get(url, { redirect: 'manual', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause.
     const { cause } = error as { cause?: { code?: string; message?: string } };

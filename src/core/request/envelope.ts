@@ -59,6 +59,8 @@ export interface Envelope {
    * producers and of earlier versions, whose headers are forwarded as they are.
    */
   readonly forwarding?: Readonly<Record<string, string>> | null;
+  /** The submitting principal's tenant (auth.enabled); absent or null otherwise. Added in place: still version 1. */
+  readonly tenant?: string | null;
 }
 
 export function encodeEnvelope(envelope: Envelope): string {
@@ -99,6 +101,7 @@ export function decodeMessage(raw: string, defaults: { timeout: number; timestam
       request: (value.request ?? null) as CapturedRequest | null,
       traceparent: typeof value.traceparent === 'string' ? value.traceparent : null,
       forwarding: isObject(value.forwarding) ? stringValues(value.forwarding) : null,
+      tenant: typeof value.tenant === 'string' ? value.tenant : null,
     },
   };
 }
@@ -118,6 +121,7 @@ export function wrapBare(payload: Readonly<Record<string, unknown>>, correlation
     metadata: normalizeMetadata({}, defaults),
     request: null,
     traceparent: null,
+    tenant: null,
   };
 }
 

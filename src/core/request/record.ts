@@ -44,6 +44,8 @@ export interface RequestRecord {
   /** Last error seen, also kept while a failed attempt waits for its retry. */
   readonly error: string | null;
   readonly outcome: Outcome | null;
+  /** The tenant that submitted it (auth.enabled); null without authentication. Never changes. */
+  readonly tenant: string | null;
 }
 
 /** One line of the audit trail: a transition as it was applied. */
@@ -65,4 +67,6 @@ export interface NewRequest {
   readonly submittedAt: number;
   readonly deadlineAt: number | null;
   readonly ttlMs: number;
+  /** The submitting principal's tenant; absent or null without authentication. */
+  readonly tenant?: string | null;
 }

@@ -125,6 +125,7 @@ export function initialRecord(request: NewRequest): { record: RequestRecord; eve
     progress: null,
     error: null,
     outcome: null,
+    tenant: request.tenant ?? null,
   };
   return { record, event: { at: request.submittedAt, from: null, to: 'PENDING', attempt: 0, workerId: null, error: null } };
 }

@@ -10,6 +10,7 @@ const ctx = (signal = new AbortController().signal): ProcessorContext => ({
   signal,
   deadline: null,
   logger: silentLogger,
+  tenant: null,
   progress: async () => undefined,
 });
 

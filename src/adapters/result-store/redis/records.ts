@@ -4,7 +4,7 @@
  *
  *   <prefix>:r:{<id>}   hash: s status, a attempt, q queue, p priority, t submittedAt,
  *                       u updatedAt, d deadlineAt, x expiresAt, l ttlMs, w workerId,
- *                       g progress, e error, o outcome (JSON); null fields are absent
+ *                       g progress, e error, o outcome (JSON), n tenant; null fields are absent
  *   <prefix>:e:{<id>}   list of {at, f, t, a, w, e} — every transition after creation (the
  *                       creation event is derived from the record, as in the SQLite store)
  *
@@ -26,6 +26,7 @@ export function recordFields(record: RequestRecord): string[] {
   if (record.progress !== null) fields.push('g', String(record.progress));
   if (record.error !== null) fields.push('e', record.error);
   if (record.outcome !== null) fields.push('o', JSON.stringify(record.outcome));
+  if (record.tenant !== null) fields.push('n', record.tenant);
   return fields;
 }
 
@@ -49,6 +50,7 @@ export function fromHash(id: string, hash: Hash, outcome?: Outcome | null): Requ
     progress: optionalNumber(hash.g),
     error: hash.e ?? null,
     outcome: outcome !== undefined ? outcome : hash.o === undefined ? null : (JSON.parse(hash.o) as Outcome),
+    tenant: hash.n ?? null,
   };
 }
 
@@ -59,7 +61,7 @@ export function pairs(flat: readonly string[]): Record<string, string> {
   return hash;
 }
 
-const CURRENT_FIELDS = ['s', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e'] as const;
+const CURRENT_FIELDS = ['s', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e', 'n'] as const;
 
 /** The HMGET reply of the transition script (nil → null) as a hash. */
 export function currentHash(values: ReadonlyArray<string | null>): Record<string, string> {

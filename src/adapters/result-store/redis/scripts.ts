@@ -40,11 +40,11 @@ return 1
  * ARGV[16] change-feed channel   ARGV[17] origin tag of the writing store
  * ARGV[18..] statuses the record may be in
  * Returns {0} not found, {1, {field, value, …}} conflict with the current record,
- *         {2, {s, a, q, p, t, u, d, x, l, w, g, e}} applied: the record as it was before, without
+ *         {2, {s, a, q, p, t, u, d, x, l, w, g, e, n}} applied: the record as it was before, without
  *         its outcome, on which the caller applies the same writes (applyWrites) to know the new one.
  */
 const TRANSITION = `
-local cur = redis.call('HMGET', KEYS[1], 's', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e')
+local cur = redis.call('HMGET', KEYS[1], 's', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e', 'n')
 local status = cur[1]
 if not status then return { 0 } end
 

@@ -17,6 +17,7 @@ export interface RequestRow {
   progress: number | null;
   error: string | null;
   outcome: string | null;
+  tenant: string | null;
 }
 
 export interface EventRow {
@@ -46,6 +47,7 @@ export function toRow(record: RequestRecord): RequestRow {
     progress: record.progress,
     error: record.error,
     outcome: record.outcome === null ? null : JSON.stringify(record.outcome),
+    tenant: record.tenant,
   };
 }
 
@@ -65,6 +67,7 @@ export function fromRow(row: RequestRow): RequestRecord {
     progress: row.progress,
     error: row.error,
     outcome: row.outcome === null ? null : (JSON.parse(row.outcome) as Outcome),
+    tenant: row.tenant,
   };
 }
 

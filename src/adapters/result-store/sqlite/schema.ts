@@ -32,4 +32,17 @@ export function migrateStore(db: Database): void {
     );
     CREATE INDEX IF NOT EXISTS hqm_request_events_request ON hqm_request_events (request_id, seq);
   `);
+  addTenantColumn(db);
+}
+
+/** Files made before tenants existed get the column (null: submitted without authentication). */
+function addTenantColumn(db: Database): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(hqm_requests)').all();
+  if (columns.some((c) => c.name === 'tenant')) return;
+  try {
+    db.exec('ALTER TABLE hqm_requests ADD COLUMN tenant TEXT');
+  } catch (error) {
+    // Another process opening the same file added it in between.
+    if (!/duplicate column/i.test((error as Error).message)) throw error;
+  }
 }
