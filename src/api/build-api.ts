@@ -79,6 +79,9 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
     closed = true;
     waiters.releaseAll();
   });
+  // First of all, before the route's existence and before any body parsing: with auth on, a caller
+  // without a credential learns nothing (not even which paths exist), at the cost of its headers only.
+  registerAuth(app, options.auth, { prefix: options.capture.controlPrefix, capture: options.capture.enabled });
   app.addHook('onRequest', (request, _reply, done) => {
     // Routing errors first: a body for a path or method that does not exist is never parsed,
     // so a bad or empty body cannot turn the 404 into a 400 (or a 413, or a 415).
@@ -89,8 +92,6 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const refuseNewWork = (scope: FastifyInstance): void => {
     scope.addHook('onRequest', (_request, _reply, done) => done(closing() ? shuttingDown() : undefined));
   };
-  // Before any route and any body parsing: an unauthenticated request costs no more than its headers.
-  registerAuth(app, options.auth, { prefix: options.capture.controlPrefix, capture: options.capture.enabled });
   const metrics = args.metrics;
   if (metrics !== undefined) {
     app.addHook('onResponse', (request, reply, done) => {
