@@ -84,6 +84,12 @@ describe('secrets from files', () => {
     expect(JSON.stringify(config)).not.toContain('file-key-0123456789abcdef');
   });
 
+  it('reads key_file inside a list given as text in the environment', () => {
+    const key = file('env-key', 'env-list-key-0123456789abcdef\n');
+    const { config } = loadConfig({ env: { OPENHQM_AUTH__API_KEYS: JSON.stringify([{ id: 'e', key_file: key, tenant: 'acme' }]) } });
+    expect(config.auth.api_keys).toEqual([{ id: 'e', key_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), tenant: 'acme', roles: ['submit'] }]);
+  });
+
   it('takes ${VAR} for a secret in the file', () => {
     const yaml = file('env.yaml', 'auth:\n  jwt:\n    secret: "${JWT_SECRET}"\n');
     expect(loadConfig({ env: { OPENHQM_CONFIG: yaml, JWT_SECRET: SECRET } }).config.auth.jwt.secret).toBe(SECRET);
