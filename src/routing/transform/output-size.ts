@@ -8,12 +8,15 @@
  */
 import { OutputTooLargeError } from './types.js';
 
-/** Throws OutputTooLargeError when `value` as JSON (UTF-8) is longer than `maxBytes`. */
-export function assertOutputWithin(value: unknown, maxBytes: number): void {
+/**
+ * Throws OutputTooLargeError when `value` as JSON (UTF-8) is longer than `maxBytes`; the error
+ * names `cap` (when the value is one part of an output, `maxBytes` is what is left of it).
+ */
+export function assertOutputWithin(value: unknown, maxBytes: number, cap = maxBytes): void {
   let total = 0;
   const add = (bytes: number): void => {
     total += bytes;
-    if (total > maxBytes) throw new OutputTooLargeError(maxBytes);
+    if (total > maxBytes) throw new OutputTooLargeError(cap);
   };
   const visit = (node: unknown): void => {
     switch (typeof node) {

@@ -35,7 +35,7 @@ function render(parts: readonly Part[], message: unknown, maxBytes: number): str
   let bytes = 0;
   for (const part of parts) {
     const left = maxBytes - bytes;
-    const piece = 'text' in part ? part.text : insert(getPath(message, part.path), part.inString, left);
+    const piece = 'text' in part ? part.text : insert(getPath(message, part.path), part.inString, left, maxBytes);
     // UTF-8 takes at least a byte per UTF-16 unit: a longer piece is over without measuring it.
     bytes += piece.length > left ? piece.length : Buffer.byteLength(piece);
     if (bytes > maxBytes) throw new OutputTooLargeError(maxBytes);
@@ -44,12 +44,13 @@ function render(parts: readonly Part[], message: unknown, maxBytes: number): str
   return pieces.join('');
 }
 
-function insert(value: unknown, inString: boolean, maxBytes: number): string {
-  if (typeof value === 'object' && value !== null) assertOutputWithin(value, maxBytes);
+/** The placeholder's text; `left` is what remains of the cap, `cap` the whole of it. */
+function insert(value: unknown, inString: boolean, left: number, cap: number): string {
+  if (typeof value === 'object' && value !== null) assertOutputWithin(value, left, cap);
   if (!inString) return value === undefined ? 'null' : (JSON.stringify(value) ?? 'null');
   if (value === undefined || value === null) return 'null';
   if (typeof value === 'boolean') return value ? 'True' : 'False';
-  if (typeof value === 'string' && value.length > maxBytes) throw new OutputTooLargeError(maxBytes);
+  if (typeof value === 'string' && value.length > left) throw new OutputTooLargeError(cap);
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
   return JSON.stringify(text).slice(1, -1);
 }
