@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { HqmError, isHqmError } from '../core/errors.js';
+import { DeferralError, HqmError, isHqmError } from '../core/errors.js';
 import { asText, getPath } from '../core/paths.js';
 import { routingView } from '../core/request/envelope.js';
 import { isHttpUrl } from '../core/http.js';
@@ -144,7 +144,7 @@ export class Router {
   /**
    * Routes a message (the queue envelope as JSON), seen as the client sent it (routingView).
    * Throws HQM_ERR_NO_ROUTE, HQM_ERR_TRANSFORM, HQM_ERR_ROUTES_INVALID (a broken route matched)
-   * or a retryable HQM_ERR_OVERLOADED (no jq thread free in time).
+   * or HQM_ERR_OVERLOADED as a DeferralError (no jq thread free in time: try later, no attempt spent).
    */
   async route(envelope: Record<string, unknown>, options: RouteOptions = {}): Promise<RoutingResult> {
     const message = routingView(envelope);
@@ -199,6 +199,7 @@ export class Router {
 /** A transform's failure as the request's error: permanent, unless it was only a busy jq pool. */
 function transformError(route: string, error: unknown): HqmError {
   const message = `route "${route}": ${(error as Error).message}`;
+  if (error instanceof DeferralError) return new DeferralError(error.code as 'HQM_ERR_OVERLOADED', message, error.delayMs);
   if (isHqmError(error) && error.retryable) return new HqmError(error.code, message, { cause: error, details: { route }, retryable: true });
   const details = error instanceof OutputTooLargeError ? { route, max_bytes: error.maxBytes } : { route };
   return new HqmError('HQM_ERR_TRANSFORM', message, { cause: error, details });

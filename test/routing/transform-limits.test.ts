@@ -5,7 +5,7 @@
  * their own for live traffic and for the simulator.
  */
 import { describe, expect, it } from 'vitest';
-import { isHqmError } from '../../src/core/errors.js';
+import { DeferralError, isHqmError } from '../../src/core/errors.js';
 import { Router } from '../../src/routing/router.js';
 import { JqPool } from '../../src/routing/transform/jq.js';
 
@@ -62,7 +62,7 @@ describe('the output of every transform is capped', () => {
 describe('jq calls are bounded from the moment they are submitted', () => {
   const spin = 'if .payload.loop then (def f: f; f) else .payload end';
 
-  it('thirty looping programs cannot hold up the calls behind them: those fail as busy (retryable), and the pool recovers', async () => {
+  it('thirty looping programs cannot hold up the calls behind them: those are deferred as busy (back to the queue, no attempt spent), and the pool recovers', async () => {
     const pool = new JqPool('test', 2);
     const router = await Router.compile({ routes: [{ name: 'spin', endpoint: 'a', transform_type: 'jq', transform: spin }] }, { jq: pool });
     const settled: string[] = [];
@@ -72,7 +72,8 @@ describe('jq calls are bounded from the moment they are submitted', () => {
       return error;
     });
     const error = await behind;
-    expect(isHqmError(error) && [error.code, error.retryable]).toEqual(['HQM_ERR_OVERLOADED', true]);
+    expect(error).toBeInstanceOf(DeferralError);
+    expect(isHqmError(error) && error.code).toBe('HQM_ERR_OVERLOADED');
     expect(error.message).toMatch(/route "spin": jq is busy: no test jq thread was free within 1000 ms/);
     // It did not wait for the thirty loops: at most the first few had ended when it failed.
     expect(settled.indexOf('behind')).toBeLessThan(29);

@@ -2,9 +2,9 @@
  * jq transforms through jq-web (jq compiled to WebAssembly). jq-web runs a whole jq per call,
  * synchronously, so a runaway program (`def f: f; f`) would freeze the event loop: calls run
  * on a small pool of worker threads, one call per thread at a time. Each call is bounded
- * twice: it must reach a thread within JQ_WAIT_MS of being submitted (else it fails as busy,
- * retryably — thirty looping programs must not hold up the messages queued behind them for
- * thirty seconds), and once running it must end within TRANSFORM_TIMEOUT_MS (else its thread
+ * twice: it must reach a thread within JQ_WAIT_MS of being submitted (else it fails as busy, a
+ * DeferralError: the message goes back to the queue without spending an attempt — thirty
+ * looping programs must not hold up the messages queued behind them for thirty seconds), and once running it must end within TRANSFORM_TIMEOUT_MS (else its thread
  * is terminated and the call fails; the next call starts a fresh thread). Live traffic and the
  * route simulator each have their own pool, so simulating can never delay real traffic.
  *
@@ -15,7 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { HqmError } from '../../core/errors.js';
+import { DeferralError, HqmError } from '../../core/errors.js';
 import { OutputTooLargeError, TRANSFORM_TIMEOUT_MS, TransformCompileError, type JqAnswer, type JqRunner, type Transform } from './types.js';
 
 /** Longest a jq call may wait for a free thread before it fails as busy. */
@@ -128,7 +128,8 @@ export class JqPool implements JqRunner {
       const busy = (): void => {
         const at = this.#waiting.indexOf(entry);
         if (at !== -1) this.#waiting.splice(at, 1);
-        reject(new HqmError('HQM_ERR_OVERLOADED', `jq is busy: no ${this.name} jq thread was free within ${waitMs} ms (other programs are running); try again later`, { retryable: true }));
+        // Not the message's fault: it goes back to the queue without spending an attempt.
+        reject(new DeferralError('HQM_ERR_OVERLOADED', `jq is busy: no ${this.name} jq thread was free within ${waitMs} ms (other programs are running); try again later`, waitMs));
       };
       const entry = { call, timer: Number.isFinite(waitMs) ? setTimeout(busy, waitMs) : undefined };
       this.#waiting.push(entry);
