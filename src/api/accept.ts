@@ -7,7 +7,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { HqmError, isHqmError } from '../core/errors.js';
-import { encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
+import { encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, sentMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
 import { partitionOf } from '../core/partition.js';
 import { newCorrelationId } from '../core/request/ids.js';
 import { isTerminal } from '../core/request/lifecycle.js';
@@ -49,6 +49,7 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
     forwarding: submission.forwarding,
     // Without authentication the message stays exactly as it was.
     ...(tenant === null ? {} : { tenant }),
+    metadata_sent: sentMetadata(submission.metadata),
   };
   // Only partitioning makes a key hold requests back; without it a partition_key is just data.
   const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: partition?.orderingKey ?? null };

@@ -15,14 +15,14 @@ import type { Config } from '../config/schema.js';
 import { HqmError } from '../core/errors.js';
 import { Router } from '../routing/router.js';
 import { inlineKeys, openKeyFile } from './auth.js';
-import { configuredRoutes, startupCompileOptions } from './routes.js';
+import { configuredRoutes, routingCompileOptions, startupCompileOptions } from './routes.js';
 import { readTls } from './security.js';
 
 /** Throws the error start would throw (RoutesError, HQM_ERR_PROCESSOR_LOAD); returns the routes' warnings. */
 export async function preflight(config: Config, cwd = process.cwd()): Promise<string[]> {
   const warnings: string[] = [];
   if (config.routing.enabled) {
-    const router = await Router.compile(configuredRoutes(config.routing), startupCompileOptions(config.proxy));
+    const router = await Router.compile(configuredRoutes(config.routing), { ...routingCompileOptions(config.routing), ...startupCompileOptions(config.proxy) });
     warnings.push(...router.warnings.map((w) => `routes: ${w.route === null ? '' : `route "${w.route}": `}${w.message}`));
   }
   const module = config.worker.processor_module;

@@ -14,6 +14,7 @@ import { isHqmError } from '../core/errors.js';
 import type { Logger } from '../ports/logger.js';
 import type { RouteSimulator } from '../api/context.js';
 import { Router, RoutesError, type CompileOptions } from '../routing/router.js';
+import { SIMULATOR_JQ } from '../routing/transform/jq.js';
 import { endpointCatalogue } from './proxy.js';
 
 /** How often the routes file is checked for changes (a Kubernetes ConfigMap update is a symlink swap). */
@@ -37,13 +38,15 @@ export class RoutesHolder {
     return this.#current;
   }
 
+  /** `options` add to what the routing section says (routing.strict, the output cap). */
   static async load(routing: Config['routing'], options: CompileOptions, logger: Logger, events: HqmEvents): Promise<RoutesHolder> {
     const path = routing.config_path;
+    const settings = { ...routingCompileOptions(routing), ...options };
     // The file's identity is taken before it is read, so an edit made meanwhile is not missed.
     const loaded = path === null ? undefined : statOrNull(path);
-    const router = await Router.compile(configuredRoutes(routing), options);
-    for (const warning of router.warnings) logger.warn({ route: warning.route }, `routes: ${warning.message}`);
-    const holder = new RoutesHolder(router, options, logger, events);
+    const router = await Router.compile(configuredRoutes(routing), settings);
+    logWarnings(logger, router);
+    const holder = new RoutesHolder(router, settings, logger, events);
     if (path !== null) holder.#watch(path, loaded ?? null);
     logger.info({ routes: router.size, source: routing.config_path ?? 'routing.config_dict' }, 'routes loaded');
     return holder;
@@ -53,6 +56,7 @@ export class RoutesHolder {
   async reload(path: string): Promise<boolean> {
     try {
       const router = await Router.compile(readRoutesFile(path), this.options);
+      logWarnings(this.logger, router);
       this.#current = router;
       this.logger.info({ routes: router.size, path }, 'routes reloaded');
       this.events.emit('routes:reloaded', { path, routes: router.size });
@@ -93,6 +97,11 @@ export class RoutesHolder {
     }, WATCH_INTERVAL_MS);
     this.#watcher.unref();
   }
+}
+
+/** Each broken route is logged once, when the file is loaded, not per request it fails. */
+function logWarnings(logger: Logger, router: Router): void {
+  for (const warning of router.warnings) logger.warn({ route: warning.route }, `routes: ${warning.route === null ? '' : `route "${warning.route}": `}${warning.message}`);
 }
 
 function statOrNull(path: string): Stats | null {
@@ -137,19 +146,25 @@ export function startupCompileOptions(proxy: Config['proxy']): CompileOptions {
   return { endpointKnown: endpointChecker(proxy), unknownEndpoint: 'error' };
 }
 
+/** What the routing section decides about compiling routes, wherever they are compiled. */
+export function routingCompileOptions(routing: Pick<Config['routing'], 'strict' | 'max_transform_output_bytes'>): CompileOptions {
+  return { strict: routing.strict, maxTransformOutputBytes: routing.max_transform_output_bytes };
+}
+
 /**
  * The route simulator behind `openhqm routes test` and `POST /api/v1/routes/test`: routes one
  * message (a queue envelope) with the given routes — or the ones in force — and answers the
  * original's routing result, the method filled in as a worker would. Unknown endpoints are
- * warnings here, not errors.
+ * warnings here, not errors; routing.strict and the output cap apply as on the server. Its jq
+ * programs run on the simulator's own jq thread, so simulating never delays real traffic.
  */
 export function routeSimulator(config: Config, inForce?: RoutesHolder): RouteSimulator {
   const catalogue = endpointCatalogue(config.proxy);
-  const known = endpointChecker(config.proxy);
+  const options: CompileOptions = { ...routingCompileOptions(config.routing), endpointKnown: endpointChecker(config.proxy), unknownEndpoint: 'warn', jq: SIMULATOR_JQ };
   return async ({ routes, message }) => {
     let router: Router;
     try {
-      if (routes !== undefined) router = await Router.compile(routes, { endpointKnown: known, unknownEndpoint: 'warn' });
+      if (routes !== undefined) router = await Router.compile(routes, options);
       else if (inForce !== undefined) router = inForce.current;
       else return { ok: false, error: 'no routes given and routing is not enabled (routing.enabled)', code: 'HQM_ERR_ROUTES_INVALID' };
     } catch (error) {
@@ -159,7 +174,7 @@ export function routeSimulator(config: Config, inForce?: RoutesHolder): RouteSim
       return { ok: false, error: 'message must be a queue envelope (a JSON object)', code: 'HQM_ERR_VALIDATION' };
     }
     try {
-      const result = await router.route(message as Record<string, unknown>);
+      const result = await router.route(message as Record<string, unknown>, { jq: SIMULATOR_JQ });
       const metadata = (message as { metadata?: { method?: unknown } }).metadata;
       const configured = catalogue.has(result.endpoint) ? catalogue.resolveTarget(result.endpoint).method : null;
       const method = result.method ?? (typeof metadata?.method === 'string' ? metadata.method.toUpperCase() : null) ?? configured ?? 'POST';

@@ -327,6 +327,10 @@ const routing = z
     config_path: optionalStr(),
     /** The routes inline (a mapping; JSON or YAML text from the environment). */
     config_dict: structured(z.record(z.string(), z.unknown())).nullable().default(null),
+    /** Refuse a routes file with any broken route; false loads it, warns once per broken route and fails only the requests such a route matches. */
+    strict: bool().default(true),
+    /** Largest body (compact JSON, bytes) a route's transform may build; a larger one fails that request (HQM_ERR_TRANSFORM). */
+    max_transform_output_bytes: int().pipe(z.number().min(1024)).default(1024 * 1024),
   })
   .strict();
 

@@ -1,22 +1,27 @@
 /**
  * The routing engine: compiles a routes file once (every regex, jq program, JSONPath,
- * template and JSONata expression), refusing it with one error per broken route, and routes
- * messages: the first matching enabled route by priority (highest first, file order among
- * equals), then the default route, then — with `enable_fallback` — the file's
- * `default_endpoint` with the payload passed through.
+ * template and JSONata expression) and routes messages: the first matching enabled route by
+ * priority (highest first, file order among equals), then the default route, then — with
+ * `enable_fallback` — the file's `default_endpoint` with the payload passed through.
+ *
+ * A broken route refuses the whole file (strict, the default), with one error per broken route.
+ * Loaded with `strict: false`, the file is used anyway: a broken route whose match criteria
+ * compile keeps its place and fails the messages it matches (HQM_ERR_ROUTES_INVALID, naming it);
+ * one whose match criteria do not compile can match nothing and is left out. Either way each
+ * broken route is reported once, in `warnings`.
  *
  * @module
  */
-import { HqmError } from '../core/errors.js';
+import { DeferralError, HqmError, isHqmError } from '../core/errors.js';
 import { asText, getPath } from '../core/paths.js';
-import { compilePattern, matches, type Condition, type Matcher } from './routes/match.js';
-import { routeSchema, routesFileSchema, type ConditionSpec, type RouteSpec, type RoutesFile } from './routes/schema.js';
-import { compileJq } from './transform/jq.js';
-import { compileJsonata } from './transform/jsonata.js';
-import { compileJsonPath } from './transform/jsonpath.js';
-import { compileTemplate } from './transform/template.js';
-import type { Transform } from './transform/types.js';
+import { routingView } from '../core/request/envelope.js';
 import { isHttpUrl } from '../core/http.js';
+import { compileRoute } from './routes/compile.js';
+import { matches, type Matcher } from './routes/match.js';
+import { routesFileSchema, type RouteSpec, type RoutesFile } from './routes/schema.js';
+import { TRAFFIC_JQ } from './transform/jq.js';
+import { assertOutputWithin } from './transform/output-size.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, OutputTooLargeError, type JqRunner, type Transform, type TransformContext } from './transform/types.js';
 
 /** The original's routing result, field for field. */
 export interface RoutingResult {
@@ -34,9 +39,10 @@ export interface RoutingResult {
 interface CompiledRoute {
   readonly name: string;
   readonly matcher: Matcher;
-  readonly endpoint: string;
-  readonly transform: Transform | null;
-  readonly spec: RouteSpec;
+  readonly priority: number;
+  readonly isDefault: boolean;
+  /** What the route does with a message it matches, or why it cannot (non-strict loading). */
+  readonly target: { readonly spec: RouteSpec; readonly transform: Transform | null } | { readonly broken: string };
 }
 
 export interface RouteIssue {
@@ -58,6 +64,17 @@ export interface CompileOptions {
   /** Whether an endpoint name or URL can be reached; unknown ones are errors or warnings. */
   readonly endpointKnown?: (endpoint: string) => boolean;
   readonly unknownEndpoint?: 'error' | 'warn';
+  /** Refuse the whole file for one broken route (routing.strict; default true). */
+  readonly strict?: boolean;
+  /** routing.max_transform_output_bytes (default 1 MiB). */
+  readonly maxTransformOutputBytes?: number;
+  /** The jq threads that check programs at load and, by default, run them. */
+  readonly jq?: JqRunner;
+}
+
+export interface RouteOptions {
+  /** jq threads to run this message's programs on (the simulator passes its own). */
+  readonly jq?: JqRunner;
 }
 
 export class Router {
@@ -65,7 +82,8 @@ export class Router {
     private readonly routes: readonly CompiledRoute[],
     private readonly defaultRoute: CompiledRoute | undefined,
     private readonly file: RoutesFile,
-    /** Problems that did not stop compilation (unknown endpoints in warn mode). */
+    private readonly context: TransformContext,
+    /** Problems that did not stop compilation: unknown endpoints in warn mode, broken routes when not strict. */
     readonly warnings: readonly RouteIssue[],
   ) {}
 
@@ -80,6 +98,8 @@ export class Router {
       throw new RoutesError(parsed.error.issues.map((issue) => ({ route: null, message: `${issue.path.join('.') || 'the file'}: ${issue.message}` })));
     }
     const file = parsed.data;
+    const strict = options.strict ?? true;
+    const jq = options.jq ?? TRAFFIC_JQ;
     const issues: RouteIssue[] = [];
     const warnings: RouteIssue[] = [];
     const names = new Set<string>();
@@ -87,37 +107,52 @@ export class Router {
     // Counted from what the file says, broken routes included, so every problem shows at once.
     const defaultNames: string[] = [];
     for (const [index, raw] of file.routes.entries()) {
-      const checked = routeSchema.safeParse(raw);
-      if (!checked.success) {
-        const given = raw as { name?: unknown; is_default?: unknown; enabled?: unknown } | null;
-        const name = typeof given?.name === 'string' ? given.name : `#${index + 1}`;
-        for (const issue of checked.error.issues) issues.push({ route: name, message: `${issue.path.join('.') || 'route'}: ${issue.message}` });
-        if (given?.is_default === true && given.enabled !== false) defaultNames.push(name);
+      const parts = await compileRoute(raw, index, jq);
+      if (names.has(parts.name)) parts.problems.push('the name is used by another route');
+      names.add(parts.name);
+      if (parts.isDefault && parts.enabled) defaultNames.push(parts.name);
+      if (parts.enabled && parts.endpoint !== undefined) checkEndpoint(parts.endpoint, parts.name, options, parts.problems, warnings);
+      if (parts.problems.length === 0 && parts.matcher !== undefined && parts.target !== undefined) {
+        compiled.push({ name: parts.name, matcher: parts.matcher, priority: parts.priority, isDefault: parts.isDefault, target: parts.target });
         continue;
       }
-      const spec = checked.data;
-      if (names.has(spec.name)) issues.push({ route: spec.name, message: 'the name is used by another route' });
-      names.add(spec.name);
-      if (!spec.enabled) continue;
-      if (spec.is_default) defaultNames.push(spec.name);
-      const route = await compileRoute(spec, issues);
-      if (route !== undefined) compiled.push(route);
-      checkEndpoint(spec.endpoint, spec.name, options, issues, warnings);
+      for (const message of parts.problems) issues.push({ route: parts.name, message });
+      if (strict || !parts.enabled) continue;
+      const problem = parts.problems.join('; ');
+      if (parts.matcher === undefined) {
+        warnings.push({ route: parts.name, message: `${problem} (skipped: its match criteria do not compile, so it can match nothing; routing.strict is false)` });
+      } else {
+        warnings.push({ route: parts.name, message: `${problem} (loaded because routing.strict is false: the requests it matches fail)` });
+        compiled.push({ name: parts.name, matcher: parts.matcher, priority: parts.priority, isDefault: parts.isDefault, target: { broken: problem } });
+      }
     }
-    if (file.default_endpoint !== null && file.default_endpoint !== undefined) checkEndpoint(file.default_endpoint, null, options, issues, warnings);
-    if (defaultNames.length > 1) issues.push({ route: defaultNames[1] ?? null, message: `more than one default route (${defaultNames.map((n) => `"${n}"`).join(', ')})` });
-    const defaults = compiled.filter((r) => r.spec.is_default);
-    if (issues.length > 0) throw new RoutesError(issues);
-    const ordered = compiled.filter((r) => !r.spec.is_default).sort((a, b) => b.spec.priority - a.spec.priority);
-    return new Router(ordered, defaults[0], file, warnings);
+    const fileProblems: string[] = [];
+    if (file.default_endpoint !== null && file.default_endpoint !== undefined) checkEndpoint(file.default_endpoint, null, options, fileProblems, warnings);
+    for (const message of fileProblems) (strict ? issues : warnings).push({ route: null, message });
+    const defaults = compiled.filter((r) => r.isDefault);
+    if (defaultNames.length > 1) {
+      const message = `more than one default route (${defaultNames.map((n) => `"${n}"`).join(', ')})`;
+      if (strict) issues.push({ route: defaultNames[1] ?? null, message });
+      else warnings.push({ route: defaults[0]?.name ?? null, message: `${message}; the first one loaded is used` });
+    }
+    if (strict && issues.length > 0) throw new RoutesError(issues);
+    const ordered = compiled.filter((r) => !r.isDefault).sort((a, b) => b.priority - a.priority);
+    const context = { jq, maxOutputBytes: options.maxTransformOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES };
+    return new Router(ordered, defaults[0], file, context, warnings);
   }
 
-  /** Routes a message (the queue envelope as JSON). Throws HQM_ERR_NO_ROUTE or HQM_ERR_TRANSFORM. */
-  async route(message: Record<string, unknown>): Promise<RoutingResult> {
+  /**
+   * Routes a message (the queue envelope as JSON), seen as the client sent it (routingView).
+   * Throws HQM_ERR_NO_ROUTE, HQM_ERR_TRANSFORM, HQM_ERR_ROUTES_INVALID (a broken route matched)
+   * or HQM_ERR_OVERLOADED as a DeferralError (no jq thread free in time: try later, no attempt spent).
+   */
+  async route(envelope: Record<string, unknown>, options: RouteOptions = {}): Promise<RoutingResult> {
+    const message = routingView(envelope);
+    const ctx = options.jq === undefined ? this.context : { ...this.context, jq: options.jq };
     for (const route of this.routes) {
-      if (await matches(route.matcher, message)) return this.#apply(route, message);
+      if (await matches(route.matcher, message, ctx)) return this.#apply(route, message, ctx);
     }
-    if (this.defaultRoute !== undefined) return this.#apply(this.defaultRoute, message);
+    if (this.defaultRoute !== undefined) return this.#apply(this.defaultRoute, message, ctx);
     const fallback = this.file.default_endpoint;
     if (this.file.enable_fallback && fallback !== null && fallback !== undefined) {
       return { route_name: null, endpoint: fallback, method: null, payload: message.payload ?? message, headers: {}, query_params: {}, timeout: null, max_retries: null };
@@ -130,106 +165,51 @@ export class Router {
     );
   }
 
-  async #apply(route: CompiledRoute, message: Record<string, unknown>): Promise<RoutingResult> {
+  async #apply(route: CompiledRoute, message: Record<string, unknown>, ctx: TransformContext): Promise<RoutingResult> {
+    const { target } = route;
+    if ('broken' in target) {
+      throw new HqmError('HQM_ERR_ROUTES_INVALID', `route "${route.name}" matches this message but is broken: ${target.broken} (it was loaded because routing.strict is false)`, {
+        details: { route: route.name },
+      });
+    }
     let payload: unknown;
     try {
-      payload = route.transform === null ? (message.payload ?? message) : await route.transform(message);
+      if (target.transform === null) payload = message.payload ?? message;
+      else {
+        payload = await target.transform(message, ctx);
+        assertOutputWithin(payload, ctx.maxOutputBytes);
+      }
     } catch (error) {
-      throw new HqmError('HQM_ERR_TRANSFORM', `route "${route.name}": ${(error as Error).message}`, { cause: error, details: { route: route.name } });
+      throw transformError(route.name, error);
     }
+    const { spec } = target;
     return {
       route_name: route.name,
-      endpoint: route.endpoint,
-      method: route.spec.method ?? null,
+      endpoint: spec.endpoint,
+      method: spec.method ?? null,
       payload,
-      headers: mapped(route.spec.header_mappings, message),
-      query_params: mapped(route.spec.query_params, message),
-      timeout: route.spec.timeout ?? null,
-      max_retries: route.spec.max_retries ?? null,
+      headers: mapped(spec.header_mappings, message),
+      query_params: mapped(spec.query_params, message),
+      timeout: spec.timeout ?? null,
+      max_retries: spec.max_retries ?? null,
     };
   }
 }
 
-async function compileRoute(spec: RouteSpec, issues: RouteIssue[]): Promise<CompiledRoute | undefined> {
-  const problem = (message: string): undefined => {
-    issues.push({ route: spec.name, message });
-    return undefined;
-  };
-  let pattern: RegExp | null = null;
-  if (spec.match_pattern !== null && spec.match_pattern !== undefined) {
-    try {
-      pattern = compilePattern(spec.match_pattern, true);
-    } catch (error) {
-      return problem(`match_pattern is not a valid regular expression: ${(error as Error).message}`);
-    }
-  }
-  let conditions: Condition[];
-  let transform: Transform | null;
-  try {
-    conditions = await Promise.all((spec.conditions ?? []).map(compileCondition));
-    transform = await compileTransform(spec);
-  } catch (error) {
-    return problem((error as Error).message);
-  }
-  const operator = spec.condition_operator ?? spec.conditionOperator ?? 'AND';
-  return {
-    name: spec.name,
-    endpoint: spec.endpoint,
-    transform,
-    spec,
-    matcher: { field: spec.match_field ?? null, value: spec.match_value ?? null, pattern, conditions, any: operator === 'OR' },
-  };
+/** A transform's failure as the request's error: permanent, unless it was only a busy jq pool. */
+function transformError(route: string, error: unknown): HqmError {
+  const message = `route "${route}": ${(error as Error).message}`;
+  if (error instanceof DeferralError) return new DeferralError(error.code as 'HQM_ERR_OVERLOADED', message, error.delayMs);
+  if (isHqmError(error) && error.retryable) return new HqmError(error.code, message, { cause: error, details: { route }, retryable: true });
+  const details = error instanceof OutputTooLargeError ? { route, max_bytes: error.maxBytes } : { route };
+  return new HqmError('HQM_ERR_TRANSFORM', message, { cause: error, details });
 }
 
-async function compileTransform(spec: RouteSpec): Promise<Transform | null> {
-  const source = spec.transform ?? null;
-  if (spec.transform_type === 'passthrough') return null;
-  if (source === null || source.trim() === '') throw new Error(`transform_type ${spec.transform_type} needs a transform`);
-  const label = (error: unknown): Error => new Error(`${spec.transform_type} transform does not compile: ${(error as Error).message}`);
-  try {
-    switch (spec.transform_type) {
-      case 'jq':
-        return await compileJq(source);
-      case 'jsonpath':
-        return compileJsonPath(source);
-      case 'template':
-        return compileTemplate(source);
-      case 'jsonata':
-        return compileJsonata(source);
-    }
-  } catch (error) {
-    throw label(error);
-  }
-}
-
-async function compileCondition(spec: ConditionSpec): Promise<Condition> {
-  const usesJq = spec.type === 'jq' || spec.operator === 'jq';
-  if (!usesJq && (spec.field === undefined || spec.field === '')) throw new Error(`a ${spec.type} condition needs a field`);
-  let pattern: RegExp | undefined;
-  if (spec.operator === 'regex') {
-    try {
-      pattern = compilePattern(asText(spec.value ?? ''), false);
-    } catch (error) {
-      throw new Error(`condition regex is invalid: ${(error as Error).message}`);
-    }
-  }
-  let jq: Transform | undefined;
-  if (usesJq) {
-    if (spec.jqExpression === undefined) throw new Error('a jq condition needs jqExpression');
-    try {
-      jq = await compileJq(spec.jqExpression);
-    } catch (error) {
-      throw new Error(`condition jq does not compile: ${(error as Error).message}`);
-    }
-  }
-  return { source: spec.type, field: spec.field, operator: spec.operator, value: spec.value, pattern, jq };
-}
-
-function checkEndpoint(endpoint: string, route: string | null, options: CompileOptions, issues: RouteIssue[], warnings: RouteIssue[]): void {
+function checkEndpoint(endpoint: string, route: string | null, options: CompileOptions, problems: string[], warnings: RouteIssue[]): void {
   if (options.endpointKnown === undefined || options.endpointKnown(endpoint) || isHttpUrl(endpoint)) return;
-  const issue = { route, message: `endpoint "${endpoint}" is neither configured in proxy.endpoints nor a URL` };
-  if (options.unknownEndpoint === 'warn') warnings.push(issue);
-  else issues.push(issue);
+  const message = `endpoint "${endpoint}" is neither configured in proxy.endpoints nor a URL`;
+  if (options.unknownEndpoint === 'warn') warnings.push({ route, message });
+  else problems.push(message);
 }
 
 function mapped(mappings: Readonly<Record<string, string>> | null | undefined, message: Record<string, unknown>): Record<string, string> {

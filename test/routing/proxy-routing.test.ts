@@ -109,7 +109,7 @@ describe('routes reload', () => {
     const write = (endpoint: string, extra: Record<string, unknown> = {}): void => writeFileSync(path, stringify({ routes: [{ name: 'r', endpoint, ...extra }] }));
     write('http://first/');
     const events = new HqmEvents();
-    const holder = await RoutesHolder.load({ enabled: true, config_path: path, config_dict: null }, {}, silentLogger, events);
+    const holder = await RoutesHolder.load({ enabled: true, config_path: path, config_dict: null, strict: true, max_transform_output_bytes: 1024 * 1024 }, {}, silentLogger, events);
     try {
       const message = { payload: {} };
       expect((await holder.current.route(message)).endpoint).toBe('http://first/');

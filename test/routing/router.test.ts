@@ -123,7 +123,15 @@ describe('transforms', () => {
       routes: [{ name: 't', endpoint: 'a', transform_type: 'template', transform: '{"name": "{{payload.name}}", "n": {{payload.n}}, "obj": {{payload.obj}}, "raw": {{payload.name}}, "missing": {{payload.nope}}, "inside": "x{{payload.nope}}y"}' }],
     });
     const result = await router.route(message({ name: 'quote " and \\ backslash', n: 3.5, obj: { a: [1] } }));
-    expect(result.payload).toEqual({ name: 'quote " and \\ backslash', n: 3.5, obj: { a: [1] }, raw: 'quote " and \\ backslash', missing: null, inside: 'xy' });
+    expect(result.payload).toEqual({ name: 'quote " and \\ backslash', n: 3.5, obj: { a: [1] }, raw: 'quote " and \\ backslash', missing: null, inside: 'xnully' });
+  });
+
+  it('templates print booleans and null inside a string as the original did (Python str), and keep JSON outside one', async () => {
+    const router = await Router.compile({
+      routes: [{ name: 't', endpoint: 'a', transform_type: 'template', transform: '{"yes": "{{payload.yes}}", "no": "flag={{payload.no}}", "none": "{{payload.none}}", "gone": "{{payload.gone}}", "json": [{{payload.yes}}, {{payload.no}}, {{payload.none}}]}' }],
+    });
+    const result = await router.route(message({ yes: true, no: false, none: null }));
+    expect(result.payload).toEqual({ yes: 'True', no: 'flag=False', none: 'null', gone: 'null', json: [true, false, null] });
   });
 
   it('JSONPath wraps a non-object result as {result}', async () => {

@@ -61,6 +61,12 @@ export interface Envelope {
   readonly forwarding?: Readonly<Record<string, string>> | null;
   /** The submitting principal's tenant (auth.enabled); absent or null otherwise. Added in place: still version 1. */
   readonly tenant?: string | null;
+  /**
+   * The metadata keys normalizeMetadata interprets, as the client sent them (`"priority":
+   * "high"`, not 5); keys it did not send are absent. Routing sees these (routingView), as the
+   * original routed on what the client sent. Absent in envelopes of older versions.
+   */
+  readonly metadata_sent?: Readonly<Record<string, unknown>>;
 }
 
 export function encodeEnvelope(envelope: Envelope): string {
@@ -102,6 +108,8 @@ export function decodeMessage(raw: string, defaults: { timeout: number; timestam
       traceparent: typeof value.traceparent === 'string' ? value.traceparent : null,
       forwarding: isObject(value.forwarding) ? stringValues(value.forwarding) : null,
       tenant: typeof value.tenant === 'string' ? value.tenant : null,
+      // An outside producer's envelope has none: what it wrote is what it sent.
+      metadata_sent: isObject(value.metadata_sent) ? value.metadata_sent : sentMetadata(isObject(value.metadata) ? value.metadata : {}),
     },
   };
 }
@@ -122,6 +130,7 @@ export function wrapBare(payload: Readonly<Record<string, unknown>>, correlation
     request: null,
     traceparent: null,
     tenant: null,
+    metadata_sent: {},
   };
 }
 
@@ -151,6 +160,29 @@ export function normalizeMetadata(input: Readonly<Record<string, unknown>>, defa
 }
 
 const KNOWN_METADATA = new Set(['priority', 'timeout', 'retry_count', 'endpoint', 'method', 'queue', 'partition_key', 'callback_url']);
+
+/** The keys normalizeMetadata interprets, as given (for Envelope.metadata_sent). */
+export function sentMetadata(input: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const sent: Record<string, unknown> = {};
+  for (const key of KNOWN_METADATA) if (Object.hasOwn(input, key)) sent[key] = input[key];
+  return sent;
+}
+
+/**
+ * The message routes see: the envelope with its metadata as the client sent it — the
+ * interpreted keys from `metadata_sent` (a priority name stays a name, a default the gateway
+ * filled in is absent), the others as they are. The live server (the envelope) and the route
+ * simulator (a message as a client writes it) thus route the same message the same way.
+ * Without `metadata_sent` the message is seen as it is.
+ */
+export function routingView(message: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const { metadata_sent: sent, ...rest } = message;
+  if (!isObject(sent) || !isObject(rest.metadata)) return sent === undefined ? { ...message } : rest;
+  const metadata: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rest.metadata)) if (!KNOWN_METADATA.has(key) && key !== '__proto__') metadata[key] = value;
+  for (const [key, value] of Object.entries(sent)) if (KNOWN_METADATA.has(key)) metadata[key] = value;
+  return { ...rest, metadata };
+}
 
 export function resolvePriority(value: unknown): number {
   if (typeof value === 'number' && Number.isInteger(value)) return Math.min(PRIORITY_MAX, Math.max(PRIORITY_MIN, value));

@@ -7,30 +7,31 @@
  * @module
  */
 import { asText, getPath } from '../../core/paths.js';
-import type { Transform } from '../transform/types.js';
+import type { Transform, TransformContext } from '../transform/types.js';
+import { compileSafePattern, type SafePattern } from './regex.js';
 
 export interface Condition {
   readonly source: 'payload' | 'header' | 'metadata' | 'jq';
   readonly field: string | undefined;
   readonly operator: 'equals' | 'contains' | 'regex' | 'exists' | 'jq';
   readonly value: unknown;
-  readonly pattern: RegExp | undefined;
+  readonly pattern: SafePattern | undefined;
   readonly jq: Transform | undefined;
 }
 
 export interface Matcher {
   readonly field: string | null;
   readonly value: string | null;
-  readonly pattern: RegExp | null;
+  readonly pattern: SafePattern | null;
   readonly conditions: readonly Condition[];
   readonly any: boolean;
 }
 
-export async function matches(matcher: Matcher, message: Record<string, unknown>): Promise<boolean> {
+export async function matches(matcher: Matcher, message: Record<string, unknown>, ctx: TransformContext): Promise<boolean> {
   if (!matchesField(matcher, message)) return false;
   if (matcher.conditions.length === 0) return true;
   for (const condition of matcher.conditions) {
-    const ok = await holds(condition, message);
+    const ok = await holds(condition, message, ctx);
     if (ok && matcher.any) return true;
     if (!ok && !matcher.any) return false;
   }
@@ -46,11 +47,11 @@ function matchesField(matcher: Matcher, message: Record<string, unknown>): boole
   return false;
 }
 
-async function holds(condition: Condition, message: Record<string, unknown>): Promise<boolean> {
+async function holds(condition: Condition, message: Record<string, unknown>, ctx: TransformContext): Promise<boolean> {
   if (condition.source === 'jq' || condition.operator === 'jq') {
     if (condition.jq === undefined) return false;
     try {
-      return Boolean(await condition.jq(message.payload));
+      return Boolean(await condition.jq(message.payload, ctx));
     } catch {
       return false;
     }
@@ -80,10 +81,9 @@ function lookup(condition: Condition, message: Record<string, unknown>): unknown
 }
 
 /**
- * Compiles a regex written for Python's `re` (the original's engine): `(?P<name>…)` and
- * `(?P=name)` become JavaScript's named groups; `anchored` reproduces re.match.
+ * Compiles a regex written for Python's `re` (the original's engine) in linear time where it
+ * can (see regex.ts); `anchored` reproduces re.match. Throws PatternError.
  */
-export function compilePattern(pattern: string, anchored: boolean): RegExp {
-  const js = pattern.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
-  return new RegExp(anchored ? `^(?:${js})` : js);
+export function compilePattern(pattern: string, anchored: boolean): SafePattern {
+  return compileSafePattern(pattern, { flavor: 'python', anchored });
 }

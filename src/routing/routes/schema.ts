@@ -51,6 +51,20 @@ export const routeSchema = z
   })
   .loose();
 
+/** What placing a route in the routing order takes: a route broken elsewhere can still match. */
+export const matchSchema = routeSchema.pick({
+  name: true,
+  match_field: true,
+  match_value: true,
+  match_pattern: true,
+  is_default: true,
+  priority: true,
+  enabled: true,
+  conditions: true,
+  condition_operator: true,
+  conditionOperator: true,
+});
+
 export const routesFileSchema = z
   .object({
     version: text.default('1.0'),
