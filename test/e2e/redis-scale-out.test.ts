@@ -53,7 +53,7 @@ describe('scale-out on Redis: one API, two workers', () => {
           }
         }),
       );
-      await waitFor(() => accepted.size >= TOTAL / 3, { what: 'a third of the requests accepted' });
+      await waitFor(() => accepted.size >= TOTAL / 3, { timeoutMs: 60_000, what: 'a third of the requests accepted' });
       doomed.kill('SIGKILL');
       await load;
       expect((await doomed.exited).signal).toBe('SIGKILL');
