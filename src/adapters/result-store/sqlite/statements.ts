@@ -53,7 +53,7 @@ function prepare(db: Database): StoreStatements {
     events: db.prepare('SELECT * FROM hqm_request_events WHERE request_id = :id ORDER BY seq'),
     remove: db.prepare('DELETE FROM hqm_requests WHERE id = :id'),
     removeEvents: db.prepare('DELETE FROM hqm_request_events WHERE request_id = :id'),
-    expired: db.prepare('SELECT id FROM hqm_requests WHERE expires_at <= :now LIMIT :limit'),
+    expired: db.prepare('SELECT id FROM hqm_requests WHERE expires_at <= :now ORDER BY expires_at LIMIT :limit'),
     maxSeq: db.prepare('SELECT MAX(seq) AS seq FROM hqm_request_events'),
     since: db.prepare('SELECT seq, request_id, to_status FROM hqm_request_events WHERE seq > :seq ORDER BY seq LIMIT :limit'),
   };
