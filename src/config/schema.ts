@@ -65,6 +65,10 @@ const queue = z
     /** How often an idle consumer checks for work published by other processes (SQLite). */
     poll_interval_ms: int().pipe(z.number().min(1).max(60_000)).default(25),
     max_message_bytes: int().pipe(z.number().min(1024)).optional(),
+    /** Dead letters older than this are dropped, on every backend (7 days by default). */
+    dead_letter_retention_seconds: int().pipe(z.number().min(1)).default(604_800),
+    /** At most this many dead letters are kept per queue, on every backend; the oldest go first. */
+    dead_letter_max: int().pipe(z.number().min(1)).default(10_000),
     // Backend connection settings, named as in the original. Each adapter validates its own.
     redis_url: redisUrl(),
     kafka_bootstrap_servers: str().default('localhost:9092'),
@@ -135,7 +139,8 @@ const redis = z
     tls_ca: str().default(''),
     connect_timeout_ms: int().pipe(z.number().min(100)).default(10_000),
     command_timeout_ms: int().pipe(z.number().min(100)).default(5_000),
-    dead_letter_max_len: int().pipe(z.number().min(1)).default(10_000),
+    /** Deprecated alias of queue.dead_letter_max: when set, it takes its place for the Redis queue. */
+    dead_letter_max_len: int().pipe(z.number().min(1)).nullable().default(null),
   })
   .strict();
 

@@ -8,7 +8,7 @@ import { describeResultStore } from '../conformance/result-store.js';
 const context = { logger: silentLogger };
 const memory = (store: ResultStore): MemoryResultStore => store as MemoryResultStore;
 
-describeQueueBackend('memory', async () => ({ open: () => queueFactory.create({}, context) }));
+describeQueueBackend('memory', async () => ({ open: (options) => queueFactory.create({ ...options }, context) }));
 describeResultStore('memory', async () => ({
   open: () => storeFactory.create({}, context),
   expire: async (store) => void (await memory(store).sweep()),

@@ -37,7 +37,7 @@ async function clusterOptions(): Promise<{ redis_url: string; cluster: true; key
 describeQueueBackend('redis', async () => {
   const missing = await requireRedis();
   if (missing !== undefined) return missing;
-  return { open: () => queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context) };
+  return { open: (extra) => queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix, ...extra }, context) };
 });
 
 describeResultStore('redis', async () => {
@@ -52,7 +52,7 @@ describeResultStore('redis', async () => {
 describeQueueBackend('redis cluster', async () => {
   const options = await clusterOptions();
   if ('skip' in options) return options;
-  return { open: () => queueFactory.create(options, context) };
+  return { open: (extra) => queueFactory.create({ ...options, ...extra }, context) };
 });
 
 describeResultStore('redis cluster', async () => {

@@ -13,7 +13,7 @@ const dir = tempDir();
 
 describeQueueBackend('sqlite', async () => {
   const path = join(dir, 'queue.db');
-  return { open: () => queueFactory.create({ path }, context) };
+  return { open: (options) => queueFactory.create({ path, ...options }, context) };
 });
 
 describeResultStore('sqlite', async () => {
