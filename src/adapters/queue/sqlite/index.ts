@@ -27,6 +27,7 @@ import { assertSize, clampPriority } from '../../shared/messages.js';
 import { parseOptions } from '../../shared/options.js';
 import { PullConsumer } from '../../shared/pull-consumer.js';
 import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.js';
+import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteQueueOptionsSchema, type SqliteQueueOptions } from './config.js';
 import { SqliteSource } from './consumer.js';
 import { DEAD_LETTER_SWEEP_MS, trimAllDeadLetters } from './dead-letters.js';
@@ -124,8 +125,8 @@ class SqliteQueue implements QueueBackend {
 
   async stats(queue: string): Promise<QueueStats> {
     const now = Date.now();
-    const counts = this.stmts.counts.get({ queue, now });
-    const dead = this.stmts.deadCount.get({ queue, cutoff: now - this.#deadBounds.retentionMs });
+    const counts = this.handle.read(() => this.stmts.counts.get({ queue, now }));
+    const dead = this.handle.read(() => this.stmts.deadCount.get({ queue, cutoff: now - this.#deadBounds.retentionMs }));
     const inFlight = counts?.in_flight ?? 0;
     return {
       depth: (counts?.total ?? 0) - inFlight,
@@ -137,7 +138,7 @@ class SqliteQueue implements QueueBackend {
 
   async deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]> {
     const cutoff = Date.now() - this.#deadBounds.retentionMs;
-    return this.stmts.deadList.all({ queue, cutoff, limit: options.limit }).map((row) => ({
+    return this.handle.read(() => this.stmts.deadList.all({ queue, cutoff, limit: options.limit })).map((row) => ({
       messageId: row.message_id,
       body: row.body,
       attempts: row.attempts,
@@ -148,12 +149,7 @@ class SqliteQueue implements QueueBackend {
 
   async health(): Promise<HealthReport> {
     if (this.#closed) return { ok: false, detail: 'closed' };
-    try {
-      this.handle.db.prepare('SELECT 1').get();
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, detail: (error as Error).message };
-    }
+    return probeSqlite(this.handle, () => this.stmts.probe.get());
   }
 
   async close(): Promise<void> {

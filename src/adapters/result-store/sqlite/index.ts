@@ -27,6 +27,7 @@ import { ChangeFeed } from '../../shared/change-feed.js';
 import { parseOptions } from '../../shared/options.js';
 import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.js';
 import { isConstraintViolation } from '../../shared/sqlite/errors.js';
+import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteOptionsSchema } from '../../shared/sqlite/options.js';
 import { eventFromRow, eventToRow, fromRow, toRow } from './rows.js';
 import { migrateStore } from './schema.js';
@@ -86,6 +87,7 @@ export class SqliteResultStore implements ResultStore {
     const onDisk = handle.path !== ':memory:';
     this.capabilities = { durable: onDisk, sharedChangeFeed: onDisk };
     handle.local.on('record', this.#onLocalChange);
+    handle.local.on('fault', this.#onFault);
     // Called inside the group commit's transaction, better-sqlite3 runs it as a savepoint.
     this.#replaceExpired = handle.db.transaction((id: string, row: ReturnType<typeof toRow>) => {
       this.#remove(id);
@@ -119,7 +121,7 @@ export class SqliteResultStore implements ResultStore {
   }
 
   async get(id: string): Promise<RequestRecord | undefined> {
-    const row = this.stmts.live.get({ id, now: Date.now() });
+    const row = this.handle.read(() => this.stmts.live.get({ id, now: Date.now() }));
     return row === undefined ? undefined : fromRow(row);
   }
 
@@ -151,10 +153,10 @@ export class SqliteResultStore implements ResultStore {
   }
 
   async events(id: string): Promise<readonly RequestEvent[]> {
-    const row = this.stmts.live.get({ id, now: Date.now() });
+    const row = this.handle.read(() => this.stmts.live.get({ id, now: Date.now() }));
     if (row === undefined) return [];
     const created: RequestEvent = { at: row.submitted_at, from: null, to: 'PENDING', attempt: 0, workerId: null, error: null };
-    return [created, ...this.stmts.events.all({ id }).map(eventFromRow)];
+    return [created, ...this.handle.read(() => this.stmts.events.all({ id })).map(eventFromRow)];
   }
 
   async delete(id: string): Promise<void> {
@@ -175,12 +177,7 @@ export class SqliteResultStore implements ResultStore {
 
   async health(): Promise<HealthReport> {
     if (this.#closed) return { ok: false, detail: 'closed' };
-    try {
-      this.stmts.maxSeq.get();
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, detail: (error as Error).message };
-    }
+    return probeSqlite(this.handle, () => this.stmts.probe.get());
   }
 
   async close(): Promise<void> {
@@ -190,6 +187,7 @@ export class SqliteResultStore implements ResultStore {
     this.#stopFollowing();
     this.#feed.clear();
     this.handle.local.off('record', this.#onLocalChange);
+    this.handle.local.off('fault', this.#onFault);
     this.handle.release();
   }
 
@@ -200,6 +198,10 @@ export class SqliteResultStore implements ResultStore {
 
   readonly #onLocalChange = (change: RecordChange): void => {
     this.#feed.emit(change);
+  };
+
+  readonly #onFault = (fault: string): void => {
+    this.logger.error({ fault }, 'sqlite: the database file is unusable; not ready and refusing writes until restarted on a good file');
   };
 
   readonly #followExternal = (): void => {
