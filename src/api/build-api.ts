@@ -62,7 +62,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   });
 
   let closing = false;
-  const waiters = new CompletionWaiters(args.store);
+  const waiters = new CompletionWaiters(args.store, options.maxWaiters);
   const defaultQueue = [...options.queues.values()][0] ?? '';
   const depthGate = new DepthGate(args.queue, defaultQueue, options.maxQueueDepth);
   const ctx: RouteContext = { ...args, options, waiters, depthGate, closing: () => closing };

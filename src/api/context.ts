@@ -18,6 +18,8 @@ export interface ApiOptions {
   readonly maxBodyBytes: number;
   readonly maxJsonDepth: number;
   readonly maxWaitSeconds: number;
+  /** Most long-polls waiting at once (`api.max_waiters`); past it a wait answers at once. 10,000 when unset. */
+  readonly maxWaiters?: number;
   readonly docsEnabled: boolean;
   readonly trustProxy: boolean;
   readonly version: string;

@@ -34,6 +34,8 @@ const api = z
     max_event_loop_delay_ms: int().pipe(z.number().min(0)).default(1000),
     /** Upper bound of `?wait=N` long-polls; longer waits are cut to this. */
     max_wait_seconds: num().pipe(z.number().min(0).max(3600)).default(30),
+    /** Most `?wait=N` long-polls waiting at once in one process; past it a request answers at once, as with wait=0. */
+    max_waiters: int().pipe(z.number().min(0)).default(10_000),
     /** Serve /docs (Swagger UI). /openapi.json is always served. */
     docs_enabled: bool().default(true),
     /** Honour X-Forwarded-* from a proxy in front. */
@@ -160,6 +162,8 @@ const worker = z
     processor_module: optionalStr(),
     /** Name of this worker in logs, metrics and the audit trail; defaults to host-pid. */
     id: optionalStr(),
+    /** Largest processor result stored, as JSON bytes; a larger one fails the request (HQM_ERR_RESULT_TOO_LARGE). */
+    max_result_bytes: int().pipe(z.number().min(1024)).default(16 * 1024 * 1024),
   })
   .strict()
   .refine((w) => w.retry_delay_max >= w.retry_delay_base, {

@@ -41,6 +41,8 @@ export interface AttemptDeps {
   readonly defaultTimeoutSeconds: number;
   /** How long a record created for a bare message lives after it finishes. */
   readonly ttlMs: number;
+  /** Largest result stored, as JSON bytes; the default of `toJsonResult` when undefined. */
+  readonly maxResultBytes?: number | undefined;
   /**
    * Takes the settlement (ack, retry, release, dead-letter) of a delivery whose outcome is
    * already stored, so the slot is free for the next request while it completes.
@@ -170,7 +172,7 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
     );
     // A processor that blocked the event loop past the deadline finished before the abort could fire.
     if (deadline !== null && Date.now() >= deadline) return { kind: 'timeout', outcome: failure(DEADLINE_MESSAGE, elapsed()) };
-    return onSuccess(value, elapsed());
+    return onSuccess(value, elapsed(), deps.maxResultBytes);
   } catch (thrown) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : thrown;
     return onFailure(reason, { attempt, policy: deps.retry, elapsedMs: elapsed() });

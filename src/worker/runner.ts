@@ -27,6 +27,8 @@ export interface WorkerOptions {
   readonly defaultTimeoutSeconds: number;
   /** Lifetime of records the worker creates itself (for bare messages of outside producers). */
   readonly ttlMs: number;
+  /** Largest result stored, as JSON bytes (`worker.max_result_bytes`); 16 MiB when unset. */
+  readonly maxResultBytes?: number;
 }
 
 export interface WorkerDeps {
@@ -68,6 +70,7 @@ export class WorkerPool {
       retry: options.retry,
       defaultTimeoutSeconds: options.defaultTimeoutSeconds,
       ttlMs: options.ttlMs,
+      maxResultBytes: options.maxResultBytes,
       settle: (settlement) => this.#track(settlement),
     };
   }
