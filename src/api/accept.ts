@@ -91,6 +91,11 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
  */
 export async function waitForTerminal(ctx: RouteContext, id: string, ms: number, reply: FastifyReply): Promise<RequestRecord | undefined> {
   const ticket = ctx.waiters.register(id, ms);
+  if (ticket === undefined) {
+    // api.max_waiters already wait: answered at once, as with wait=0.
+    const now = await ctx.store.get(id);
+    return now && (await settleOverdue(ctx.store, now));
+  }
   // The response's 'close' tells a client that went away (the request's has already fired
   // once its body was read).
   const onClose = (): void => ticket.cancel();

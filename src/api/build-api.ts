@@ -70,7 +70,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   let closed = false;
   const processClosing = args.closing ?? (() => false);
   const closing = (): boolean => closed || processClosing();
-  const waiters = new CompletionWaiters(args.store);
+  const waiters = new CompletionWaiters(args.store, options.maxWaiters);
   const defaultQueue = [...options.queues.values()][0] ?? '';
   const depthGate = new DepthGate(args.queue, defaultQueue, options.maxQueueDepth);
   const ctx: RouteContext = { ...args, options, waiters, depthGate, closing, trust };

@@ -4,6 +4,10 @@
  * writes) rather than by re-reading the record in a loop. The feed is only subscribed while
  * someone waits.
  *
+ * Waiting is bounded: each waiter holds a timer, a closure and an open socket, so at most
+ * `maxWaiters` wait at once in a process (`api.max_waiters`). Past that, `register` declines and
+ * the request is answered at once, as if it had not asked to wait — never an error.
+ *
  * @module
  */
 import { isTerminal } from '../core/request/lifecycle.js';
@@ -15,21 +19,37 @@ export interface Ticket {
   cancel(): void;
 }
 
+/** `api.max_waiters` by default. */
+export const DEFAULT_MAX_WAITERS = 10_000;
+
 export class CompletionWaiters {
   readonly #waiting = new Map<string, Set<() => void>>();
   #unsubscribe: (() => void) | undefined;
+  #count = 0;
 
-  constructor(private readonly store: ResultStore) {}
+  constructor(
+    private readonly store: ResultStore,
+    private readonly maxWaiters = DEFAULT_MAX_WAITERS,
+  ) {}
 
-  /** Starts waiting for `id`. Register before reading the record, so no change falls in between. */
-  register(id: string, timeoutMs: number): Ticket {
+  /**
+   * Starts waiting for `id`, or answers undefined when `maxWaiters` already wait (the caller
+   * then reads once and answers). Register before reading the record, so no change falls in between.
+   */
+  register(id: string, timeoutMs: number): Ticket | undefined {
+    if (this.#count >= this.maxWaiters) return undefined;
+    this.#count += 1;
     let wake!: () => void;
     const settled = new Promise<void>((resolve) => {
       wake = resolve;
     });
     const timer = setTimeout(() => done(), timeoutMs);
+    let finished = false;
     const done = (): void => {
       clearTimeout(timer);
+      if (finished) return;
+      finished = true;
+      this.#count -= 1;
       const set = this.#waiting.get(id);
       set?.delete(done);
       if (set?.size === 0) this.#waiting.delete(id);
@@ -51,8 +71,14 @@ export class CompletionWaiters {
     for (const set of [...this.#waiting.values()]) for (const done of [...set]) done();
   }
 
+  /** Ids waited for. */
   get size(): number {
     return this.#waiting.size;
+  }
+
+  /** Requests waiting, which `maxWaiters` bounds. */
+  get waiting(): number {
+    return this.#count;
   }
 
   readonly #onChange = (change: RecordChange): void => {

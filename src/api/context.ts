@@ -20,6 +20,8 @@ export interface ApiOptions {
   readonly maxBodyBytes: number;
   readonly maxJsonDepth: number;
   readonly maxWaitSeconds: number;
+  /** Most long-polls waiting at once (`api.max_waiters`); past it a wait answers at once. 10,000 when unset. */
+  readonly maxWaiters?: number;
   readonly docsEnabled: boolean;
   /** Peers trusted to speak for the client (api.trust_proxy): true, false, a hop count, or addresses/CIDRs. */
   readonly trustProxy: TrustProxy;

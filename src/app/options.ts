@@ -25,6 +25,7 @@ export function workerOptions(config: Config, workerId: string): WorkerOptions {
     retry: { maxAttempts: w.max_retries + 1, baseMs: w.retry_delay_base * 1000, maxMs: w.retry_delay_max * 1000 },
     defaultTimeoutSeconds: w.timeout_seconds,
     ttlMs: config.cache.ttl_seconds * 1000,
+    maxResultBytes: w.max_result_bytes,
   };
 }
 
@@ -38,6 +39,7 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
     maxBodyBytes: config.api.max_body_bytes,
     maxJsonDepth: config.api.max_json_depth,
     maxWaitSeconds: config.api.max_wait_seconds,
+    maxWaiters: config.api.max_waiters,
     docsEnabled: config.api.docs_enabled,
     trustProxy: config.api.trust_proxy,
     version: VERSION,

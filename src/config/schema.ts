@@ -70,6 +70,8 @@ const api = z
     max_event_loop_delay_ms: int().pipe(z.number().min(0)).default(1000),
     /** Upper bound of `?wait=N` long-polls; longer waits are cut to this. */
     max_wait_seconds: num().pipe(z.number().min(0).max(3600)).default(30),
+    /** Most `?wait=N` long-polls waiting at once in one process; past it a request answers at once, as with wait=0. */
+    max_waiters: int().pipe(z.number().min(0)).default(10_000),
     /** Serve /docs (Swagger UI). /openapi.json is always served. */
     docs_enabled: bool().default(true),
     /**
@@ -111,6 +113,10 @@ const queue = z
      * a file). Unset: one is generated once and kept in the queue backend.
      */
     id_secret: optionalStr().refine((v) => v === null || v.length >= 16, 'must be at least 16 characters (use a long random string)'),
+    /** Dead letters older than this are dropped, on every backend (7 days by default). */
+    dead_letter_retention_seconds: int().pipe(z.number().min(1)).default(604_800),
+    /** At most this many dead letters are kept per queue, on every backend; the oldest go first. */
+    dead_letter_max: int().pipe(z.number().min(1)).default(10_000),
     // Backend connection settings, named as in the original. Each adapter validates its own.
     redis_url: redisUrl(),
     kafka_bootstrap_servers: str().default('localhost:9092'),
@@ -181,7 +187,8 @@ const redis = z
     tls_ca: str().default(''),
     connect_timeout_ms: int().pipe(z.number().min(100)).default(10_000),
     command_timeout_ms: int().pipe(z.number().min(100)).default(5_000),
-    dead_letter_max_len: int().pipe(z.number().min(1)).default(10_000),
+    /** Deprecated alias of queue.dead_letter_max: when set, it takes its place for the Redis queue. */
+    dead_letter_max_len: int().pipe(z.number().min(1)).nullable().default(null),
   })
   .strict();
 
@@ -203,6 +210,8 @@ const worker = z
     builtin_sleep_max_seconds: num().pipe(z.number().min(0).max(31_536_000)).default(60),
     /** Name of this worker in logs, metrics and the audit trail; defaults to host-pid. */
     id: optionalStr(),
+    /** Largest processor result stored, as JSON bytes; a larger one fails the request (HQM_ERR_RESULT_TOO_LARGE). */
+    max_result_bytes: int().pipe(z.number().min(1024)).default(16 * 1024 * 1024),
   })
   .strict()
   .refine((w) => w.retry_delay_max >= w.retry_delay_base, {

@@ -43,6 +43,8 @@ export interface AttemptDeps {
   readonly ttlMs: number;
   /** Keys the ids of bare messages, so nobody without it can guess them (D56). */
   readonly idSecret: string;
+  /** Largest result stored, as JSON bytes; the default of `toJsonResult` when undefined. */
+  readonly maxResultBytes?: number | undefined;
   /**
    * Takes the settlement (ack, retry, release, dead-letter) of a delivery whose outcome is
    * already stored, so the slot is free for the next request while it completes.
@@ -174,7 +176,7 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
     );
     // A processor that blocked the event loop past the deadline finished before the abort could fire.
     if (deadline !== null && Date.now() >= deadline) return { kind: 'timeout', outcome: failure(DEADLINE_MESSAGE, elapsed()) };
-    return onSuccess(value, elapsed());
+    return onSuccess(value, elapsed(), deps.maxResultBytes);
   } catch (thrown) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : thrown;
     return onFailure(reason, { attempt, policy: deps.retry, elapsedMs: elapsed() });

@@ -29,11 +29,11 @@ export class ShutdownAbort extends Error {
   }
 }
 
-export function onSuccess(value: unknown, elapsedMs: number): Decision {
+export function onSuccess(value: unknown, elapsedMs: number, maxResultBytes?: number): Decision {
   const response = value instanceof ProcessorResponse ? value : new ProcessorResponse(value, null, null);
   let result: unknown;
   try {
-    result = toJsonResult(response.result);
+    result = toJsonResult(response.result, maxResultBytes);
   } catch (error) {
     return onFailure(error, { attempt: 1, policy: { maxAttempts: 1, baseMs: 0, maxMs: 0 }, elapsedMs });
   }

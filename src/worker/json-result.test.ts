@@ -28,4 +28,23 @@ describe('toJsonResult', () => {
     expect(refusal(cycle)).toMatch(/not JSON/);
     expect(refusal({ s: '\ud800' })).toMatch(/lone UTF-16 surrogate/);
   });
+
+  it('refuses a result larger than the limit as JSON, counting UTF-8 bytes and escapes, with HQM_ERR_RESULT_TOO_LARGE', () => {
+    const code = (value: unknown, max: number): string | undefined => {
+      try {
+        toJsonResult(value, max);
+        return undefined;
+      } catch (error) {
+        return isHqmError(error) ? error.code : String(error);
+      }
+    };
+    expect(code({ s: 'a'.repeat(1000) }, 1024)).toBeUndefined();
+    expect(code({ s: 'a'.repeat(1100) }, 1024)).toBe('HQM_ERR_RESULT_TOO_LARGE');
+    // 400 characters, 1,200 UTF-8 bytes.
+    expect(code('€'.repeat(400), 1024)).toBe('HQM_ERR_RESULT_TOO_LARGE');
+    // 200 characters that JSON escapes to six each (\u0001).
+    expect(code('\u0001'.repeat(200), 1024)).toBe('HQM_ERR_RESULT_TOO_LARGE');
+    expect(code(Array.from({ length: 300 }, (_, i) => i), 1024)).toBe('HQM_ERR_RESULT_TOO_LARGE');
+    expect(code('short', 1024)).toBeUndefined();
+  });
 });

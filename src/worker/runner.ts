@@ -35,6 +35,8 @@ export interface WorkerOptions {
    * test, one process) the pool makes its own.
    */
   readonly idSecret?: string;
+  /** Largest result stored, as JSON bytes (`worker.max_result_bytes`); 16 MiB when unset. */
+  readonly maxResultBytes?: number;
 }
 
 export interface WorkerDeps {
@@ -79,6 +81,7 @@ export class WorkerPool {
       defaultTimeoutSeconds: options.defaultTimeoutSeconds,
       ttlMs: options.ttlMs,
       idSecret: options.idSecret ?? randomBytes(32).toString('hex'),
+      maxResultBytes: options.maxResultBytes,
       settle: (settlement) => this.#track(settlement),
     };
   }

@@ -11,8 +11,11 @@ import type { Delivery, QueueBackend } from '../../src/ports/queue-backend.js';
 import { deferred, sleep, waitFor } from '../helpers/wait.js';
 
 export interface QueueHarness {
-  /** Opens a backend on the same storage every time it is called within the suite. */
-  open(): Promise<QueueBackend>;
+  /**
+   * Opens a backend on the same storage every time it is called within the suite; `options` are
+   * queue-section keys every backend takes (dead_letter_max, dead_letter_retention_seconds).
+   */
+  open(options?: Readonly<Record<string, unknown>>): Promise<QueueBackend>;
 }
 
 export function describeQueueBackend(name: string, makeHarness: () => Promise<QueueHarness | { skip: string }>): void {
@@ -31,8 +34,8 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       await Promise.all(opened.splice(0).map((q) => q.close()));
     });
 
-    async function open(): Promise<QueueBackend> {
-      const backend = await harness.open();
+    async function open(options?: Readonly<Record<string, unknown>>): Promise<QueueBackend> {
+      const backend = await harness.open(options);
       opened.push(backend);
       return backend;
     }
@@ -266,6 +269,39 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       expect(stats).toMatchObject({ depth: 0, inFlight: 0, deadLettered: 1 });
       const [dead] = await q.deadLetters(queue, { limit: 10 });
       expect(dead).toMatchObject({ body: '{"poison":true}', reason: 'processor said no', attempts: 1 });
+    });
+
+    /** Dead-letters `count` messages of `queue` one at a time; returns their bodies in that order. */
+    async function deadLetterAll(q: QueueBackend, queue: string, count: number): Promise<string[]> {
+      for (let i = 0; i < count; i += 1) await q.publish(queue, { body: `${queue}:${i}` });
+      const order: string[] = [];
+      const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
+        await d.deadLetter('no');
+        order.push(d.body);
+      });
+      await waitFor(() => order.length === count, { what: `${count} dead letters` });
+      await sub.stop();
+      return order;
+    }
+
+    test('keeps at most dead_letter_max dead letters per queue, dropping the oldest first', async ({ queue }) => {
+      const q = await open({ dead_letter_max: 3 });
+      const other = `${queue}-other`;
+      const order = await deadLetterAll(q, queue, 7);
+      await deadLetterAll(q, other, 2);
+      const kept = await q.deadLetters(queue, { limit: 100 });
+      expect(kept.map((d) => d.body)).toEqual(order.slice(-3).reverse());
+      expect((await q.stats(queue)).deadLettered).toBe(3);
+      // The cap is per queue: another queue's dead letters neither count nor go.
+      expect(await q.deadLetters(other, { limit: 100 })).toHaveLength(2);
+    });
+
+    test('drops dead letters older than dead_letter_retention_seconds', async ({ queue }) => {
+      const q = await open({ dead_letter_retention_seconds: 1 });
+      await deadLetterAll(q, queue, 2);
+      expect(await q.deadLetters(queue, { limit: 10 })).toHaveLength(2);
+      await waitFor(async () => (await q.stats(queue)).deadLettered === 0, { what: 'the dead letters to expire' });
+      expect(await q.deadLetters(queue, { limit: 10 })).toEqual([]);
     });
 
     test('reports depth, delayed and in-flight counts', async ({ queue }) => {

@@ -11,6 +11,10 @@ import { deferred, waitFor } from '../helpers/wait.js';
 
 export interface StoreHarness {
   open(): Promise<ResultStore>;
+  /** Runs the store's expiry once, as its timer does; absent where the server expires keys itself (Redis). */
+  expire?(store: ResultStore): Promise<void>;
+  /** How many of `ids` still take up storage (a record row or key, or any of its events), expired or not. */
+  stored(store: ResultStore, ids: readonly string[]): Promise<number>;
 }
 
 export function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
@@ -190,6 +194,24 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       await waitFor(async () => (await store.get(id)) === undefined, { what: 'expiry' });
       expect(await store.events(id)).toEqual([]);
       expect(await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 })).toMatchObject({ ok: false, reason: 'not_found' });
+    });
+
+    test('expiry removes every expired record and its trail, however many, and nothing live', async () => {
+      const store = await open();
+      // More than any one batch of a sweep: all of them must go in one run, not a batch a minute.
+      const count = 2_500;
+      const expiring = Array.from({ length: count }, () => newRequest({ ttlMs: 1_000 }));
+      const live = Array.from({ length: 5 }, () => newRequest({ ttlMs: 600_000 }));
+      await Promise.all([...expiring, ...live].map((r) => store.create(r)));
+      // A transition gives each record an event to be removed with it.
+      await Promise.all([...expiring, ...live].map(({ id }) => store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 })));
+      const ids = expiring.map((r) => r.id);
+      const last = expiring.reduce((a, b) => (b.submittedAt > a.submittedAt ? b : a));
+      await waitFor(async () => (await store.get(last.id)) === undefined, { what: 'the records to expire' });
+      await harness.expire?.(store);
+      expect(await harness.stored(store, ids)).toBe(0);
+      expect(await harness.stored(store, live.map((r) => r.id))).toBe(live.length);
+      for (const { id } of live) expect(await store.get(id)).toMatchObject({ status: 'PROCESSING' });
     });
 
     test('gives an expired id to a new request, without the old one\'s trail', async () => {

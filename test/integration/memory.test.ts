@@ -1,10 +1,16 @@
 import { factory as queueFactory } from '../../src/adapters/queue/memory/index.js';
-import { factory as storeFactory } from '../../src/adapters/result-store/memory/index.js';
+import { factory as storeFactory, type MemoryResultStore } from '../../src/adapters/result-store/memory/index.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import type { ResultStore } from '../../src/ports/result-store.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore } from '../conformance/result-store.js';
 
 const context = { logger: silentLogger };
+const memory = (store: ResultStore): MemoryResultStore => store as MemoryResultStore;
 
-describeQueueBackend('memory', async () => ({ open: () => queueFactory.create({}, context) }));
-describeResultStore('memory', async () => ({ open: () => storeFactory.create({}, context) }));
+describeQueueBackend('memory', async () => ({ open: (options) => queueFactory.create({ ...options }, context) }));
+describeResultStore('memory', async () => ({
+  open: () => storeFactory.create({}, context),
+  expire: async (store) => void (await memory(store).sweep()),
+  stored: async (store, ids) => ids.filter((id) => memory(store).holds(id)).length,
+}));

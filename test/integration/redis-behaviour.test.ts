@@ -161,9 +161,8 @@ describe('redis queue', () => {
     expect(lengths.every((n) => n === 0)).toBe(true);
     const [leases, dead] = await withRedis((redis) => Promise.all([redis.zcard(keys.leases), redis.xlen(keys.dead)]));
     expect(leases).toBe(0);
-    // MAXLEN ~ trims whole macro-nodes (100 entries each by default), so "about 50".
-    expect(dead).toBeGreaterThanOrEqual(50);
-    expect(dead).toBeLessThanOrEqual(150);
+    // The deprecated redis.dead_letter_max_len still caps it, exactly.
+    expect(dead).toBe(50);
   });
 
   it('retries and dead-letters an outside producer’s entry that lacks the b or t field, never dropping it', async (ctx) => {

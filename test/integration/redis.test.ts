@@ -4,9 +4,11 @@
  * deleted afterwards.
  */
 import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, expect, it } from 'vitest';
 import { factory as queueFactory } from '../../src/adapters/queue/redis/index.js';
 import { factory as storeFactory } from '../../src/adapters/result-store/redis/index.js';
+import { recordKeys } from '../../src/adapters/result-store/redis/records.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore, newRequest, outcome } from '../conformance/result-store.js';
@@ -35,26 +37,45 @@ async function clusterOptions(): Promise<{ redis_url: string; cluster: true; key
 describeQueueBackend('redis', async () => {
   const missing = await requireRedis();
   if (missing !== undefined) return missing;
-  return { open: () => queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context) };
+  return { open: (extra) => queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix, ...extra }, context) };
 });
 
 describeResultStore('redis', async () => {
   const missing = await requireRedis();
   if (missing !== undefined) return missing;
-  return { open: () => storeFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context) };
+  return {
+    open: () => storeFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context),
+    stored: (_store, ids) => storedIds({ url: REDIS_URL }, ids),
+  };
 });
 
 describeQueueBackend('redis cluster', async () => {
   const options = await clusterOptions();
   if ('skip' in options) return options;
-  return { open: () => queueFactory.create(options, context) };
+  return { open: (extra) => queueFactory.create({ ...options, ...extra }, context) };
 });
 
 describeResultStore('redis cluster', async () => {
   const options = await clusterOptions();
   if ('skip' in options) return options;
-  return { open: () => storeFactory.create(options, context) };
+  return { open: () => storeFactory.create(options, context), stored: (_store, ids) => storedIds({ url: options.redis_url, cluster: true }, ids) };
 });
+
+/**
+ * How many of `ids` still have a record or events key. Redis expires keys itself (there is no
+ * sweep to run), so what this finds past the TTL is a key that was never given one.
+ */
+async function storedIds(target: { url: string; cluster?: boolean }, ids: readonly string[]): Promise<number> {
+  const seeds = target.url.split(',').map((u) => ({ host: new URL(u).hostname, port: Number(new URL(u).port) }));
+  const client = target.cluster === true ? new Cluster(seeds) : new Redis(target.url);
+  try {
+    // One key per command: in a cluster a record and its events share a slot, but ids do not.
+    const found = await Promise.all(ids.map(async (id) => (await Promise.all(recordKeys(prefix, id).map((key) => client.exists(key)))).some((n) => n > 0)));
+    return found.filter(Boolean).length;
+  } finally {
+    client.disconnect();
+  }
+}
 
 it('redis cluster: a transition on one connection wakes a listener on another, whichever node holds the record', async (ctx) => {
   const options = await clusterOptions();

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
 import { factory as queueFactory } from '../../src/adapters/queue/sqlite/index.js';
-import { factory as storeFactory } from '../../src/adapters/result-store/sqlite/index.js';
+import { factory as storeFactory, type SqliteResultStore } from '../../src/adapters/result-store/sqlite/index.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
-import { describeResultStore } from '../conformance/result-store.js';
+import { describeResultStore, newRequest } from '../conformance/result-store.js';
 import { tempDir } from '../helpers/temp.js';
 
 const context = { logger: silentLogger };
@@ -11,10 +13,55 @@ const dir = tempDir();
 
 describeQueueBackend('sqlite', async () => {
   const path = join(dir, 'queue.db');
-  return { open: () => queueFactory.create({ path }, context) };
+  return { open: (options) => queueFactory.create({ path, ...options }, context) };
 });
 
 describeResultStore('sqlite', async () => {
   const path = join(dir, 'store.db');
-  return { open: () => storeFactory.create({ path }, context) };
+  return {
+    // Expiry runs only when a test asks for it (`expire`), so a test sees what one run does.
+    open: () => storeFactory.create({ path, sweep_interval_ms: 3_600_000 }, context),
+    expire: async (store) => void (await (store as SqliteResultStore).sweep()),
+    stored: async (_store, ids) => countRows(path, ids),
+  };
+});
+
+/** How many of `ids` have a record or an event row left, read on a connection of its own. */
+function countRows(path: string, ids: readonly string[]): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    const sql = `SELECT COUNT(*) FROM json_each(?) AS i
+                 WHERE EXISTS (SELECT 1 FROM hqm_requests WHERE id = i.value)
+                    OR EXISTS (SELECT 1 FROM hqm_request_events WHERE request_id = i.value)`;
+    return db.prepare(sql).pluck().get(JSON.stringify(ids)) as number;
+  } finally {
+    db.close();
+  }
+}
+
+describe('sqlite store expiry', () => {
+  it('sweeps in small commits, so a submit made as a large sweep starts is not held up behind it', async () => {
+    const path = join(dir, 'sweep.db');
+    const store = (await storeFactory.create({ path, sweep_interval_ms: 3_600_000 }, context)) as SqliteResultStore;
+    try {
+      const past = Date.now() - 10_000;
+      await Promise.all(Array.from({ length: 5_000 }, () => store.create(newRequest({ submittedAt: past, ttlMs: 1_000 }))));
+      const rows = (): number => {
+        const db = new Database(path, { readonly: true });
+        try {
+          return db.prepare('SELECT COUNT(*) FROM hqm_requests').pluck().get() as number;
+        } finally {
+          db.close();
+        }
+      };
+      const sweep = store.sweep();
+      // Committed with the sweep's first batch, not after its last: most expired rows are still there.
+      const leftWhenSubmitted = await store.create(newRequest()).then(rows);
+      expect(await sweep).toBe(5_000);
+      expect(leftWhenSubmitted).toBeGreaterThan(4_000);
+      expect(rows()).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -21,14 +21,17 @@ import type {
   QueueStats,
   Subscription,
 } from '../../../ports/queue-backend.js';
+import { DEFAULT_DEAD_LETTER_BOUNDS, deadLetterBounds, deadLetterOptionsSchema, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import { assertSize, clampPriority } from '../../shared/messages.js';
+import { parseOptions } from '../../shared/options.js';
 import { PullConsumer } from '../../shared/pull-consumer.js';
 import { QueueState, type StoredMessage } from './queue-state.js';
 
 export const factory: QueueBackendFactory = {
   type: 'memory',
-  async create(_options, context) {
-    return new MemoryQueue(context.logger.child({ component: 'queue', backend: 'memory' }));
+  async create(raw, context) {
+    const options = parseOptions(deadLetterOptionsSchema, raw, 'queue');
+    return new MemoryQueue(context.logger.child({ component: 'queue', backend: 'memory' }), deadLetterBounds(options));
   },
 };
 
@@ -50,7 +53,10 @@ export class MemoryQueue implements QueueBackend {
   #closed = false;
   readonly #secret = randomBytes(32).toString('hex');
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly deadBounds: DeadLetterBounds = DEFAULT_DEAD_LETTER_BOUNDS,
+  ) {}
 
   async publish(queue: string, message: OutboundMessage): Promise<PublishReceipt> {
     this.#assertOpen();
@@ -98,11 +104,11 @@ export class MemoryQueue implements QueueBackend {
   }
 
   async stats(queue: string): Promise<QueueStats> {
-    return this.#state(queue).stats(Date.now());
+    return this.#state(queue).stats(Date.now(), this.deadBounds);
   }
 
   async deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]> {
-    return this.#state(queue).dead.slice(-options.limit).reverse();
+    return this.#state(queue).deadLetters(Date.now(), this.deadBounds).slice(-options.limit).reverse();
   }
 
   /** One process only: a secret of this queue's own is every process's. */
@@ -150,7 +156,7 @@ export class MemoryQueue implements QueueBackend {
       deadLetter: (reason) =>
         settle((held) => {
           state.remove(held);
-          state.dead.push({ messageId: String(held.id), body: held.body, attempts: held.attempts, reason, deadLetteredAt: Date.now() });
+          state.bury({ messageId: String(held.id), body: held.body, attempts: held.attempts, reason, deadLetteredAt: Date.now() }, this.deadBounds);
         }),
     };
   }

@@ -14,6 +14,7 @@
  */
 import { PRIORITY_MAX } from '../../../core/request/envelope.js';
 import type { DeadLetter, QueueStats } from '../../../ports/queue-backend.js';
+import type { DeadLetterBounds } from '../../shared/dead-letters.js';
 import { Heap } from './heap.js';
 
 export interface StoredMessage {
@@ -37,7 +38,8 @@ interface Entry {
 
 export class QueueState {
   readonly messages = new Map<number, StoredMessage>();
-  readonly dead: DeadLetter[] = [];
+  /** Oldest first; bounded by `bounds` (see `bury`). */
+  #dead: DeadLetter[] = [];
   readonly #ready = Array.from({ length: PRIORITY_MAX + 1 }, () => new Heap<Entry>((a, b) => a.id < b.id));
   readonly #timed = new Heap<Entry>((a, b) => a.at < b.at);
   /** Ids of the messages of each partition key, oldest first; the first is the head. */
@@ -118,7 +120,19 @@ export class QueueState {
     }
   }
 
-  stats(now: number): QueueStats {
+  /** Keeps a dead letter, dropping the oldest beyond the bounds. */
+  bury(letter: DeadLetter, bounds: DeadLetterBounds): void {
+    this.#dead.push(letter);
+    this.#trimDead(letter.deadLetteredAt, bounds);
+  }
+
+  /** The dead letters still kept at `now`, oldest first. */
+  deadLetters(now: number, bounds: DeadLetterBounds): readonly DeadLetter[] {
+    this.#trimDead(now, bounds);
+    return this.#dead;
+  }
+
+  stats(now: number, bounds: DeadLetterBounds): QueueStats {
     let inFlight = 0;
     let delayed = 0;
     for (const message of this.messages.values()) {
@@ -126,7 +140,14 @@ export class QueueState {
       if (message.state === 'leased') inFlight += 1;
       else if (message.state === 'waiting') delayed += 1;
     }
-    return { depth: this.messages.size - inFlight, delayed, inFlight, deadLettered: this.dead.length };
+    return { depth: this.messages.size - inFlight, delayed, inFlight, deadLettered: this.deadLetters(now, bounds).length };
+  }
+
+  #trimDead(now: number, bounds: DeadLetterBounds): void {
+    const cutoff = now - bounds.retentionMs;
+    let drop = Math.max(0, this.#dead.length - bounds.max);
+    while (drop < this.#dead.length && (this.#dead[drop] as DeadLetter).deadLetteredAt < cutoff) drop += 1;
+    if (drop > 0) this.#dead = this.#dead.slice(drop);
   }
 
   #bump(message: StoredMessage): void {

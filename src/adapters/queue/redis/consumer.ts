@@ -20,6 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../ports/logger.js';
 import type { Delivery } from '../../../ports/queue-backend.js';
+import { deadLetterCutoff, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import type { PullConsumer, PullSource } from '../../shared/pull-consumer.js';
 import type { RedisClient, RedisHandle } from '../../shared/redis/client.js';
 import { guarded } from '../../shared/redis/errors.js';
@@ -46,7 +47,8 @@ export interface ConsumerContext {
   /** This subscription's consumer name in the group. */
   readonly consumer: string;
   readonly visibilityTimeoutMs: number;
-  readonly deadLetterMaxLen: number;
+  /** How many dead letters the queue keeps, and for how long. */
+  readonly deadLetters: DeadLetterBounds;
   readonly logger: Logger;
   /** Tells this process's subscriptions of the queue that a message becomes visible at `at`. */
   readonly notify: (at: number) => void;
@@ -229,7 +231,9 @@ export class RedisSource implements PullSource {
       extend: (ms) => settle('extending a delivery', ctx.scripts.extend(leaseKeys, [...lease, Date.now() + ms])),
       deadLetter: (reason) => {
         const keys = [...leaseKeys, ctx.keys.dead, ...partitionKeys];
-        const args = [...lease, reason, attempt, Date.now(), ctx.deadLetterMaxLen, messageId, ...(partitionKey === null ? [] : [partitionKey])];
+        const now = Date.now();
+        const bounds = [ctx.deadLetters.max, messageId, deadLetterCutoff(now, ctx.deadLetters)];
+        const args = [...lease, reason, attempt, now, ...bounds, ...(partitionKey === null ? [] : [partitionKey])];
         return end('dead-lettering a message', partitionKey === null ? ctx.scripts.deadLetter(keys, args) : ctx.scripts.deadLetterKeyed(keys, args));
       },
     };

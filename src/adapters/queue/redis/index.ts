@@ -37,6 +37,7 @@ import type {
   QueueStats,
   Subscription,
 } from '../../../ports/queue-backend.js';
+import { deadLetterBounds, deadLetterCutoff, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import { parseOptions } from '../../shared/options.js';
 import { PullConsumer } from '../../shared/pull-consumer.js';
 import { acquireRedis, type RedisHandle } from '../../shared/redis/client.js';
@@ -55,6 +56,9 @@ export const factory: QueueBackendFactory = {
   async create(raw, context: AdapterContext) {
     const options = parseOptions(redisQueueOptionsSchema, raw, 'redis');
     const logger = context.logger.child({ component: 'queue', backend: 'redis' });
+    if (options.dead_letter_max_len !== undefined && options.dead_letter_max_len !== null) {
+      logger.warn({ dead_letter_max_len: options.dead_letter_max_len }, 'redis.dead_letter_max_len is deprecated: set queue.dead_letter_max instead (until then it takes the place of queue.dead_letter_max)');
+    }
     const handle = await acquireRedis(options, logger);
     return new RedisQueue(handle, options, handle.server.durable, logger);
   },
@@ -69,6 +73,7 @@ class RedisQueue implements QueueBackend {
   readonly #subscriptions = new Map<string, Set<PullConsumer>>();
   /** Subscriptions still finishing their stop (closing their blocking connection). */
   readonly #stopping = new Set<Promise<void>>();
+  readonly #deadBounds: DeadLetterBounds;
   #closed = false;
 
   constructor(
@@ -80,6 +85,8 @@ class RedisQueue implements QueueBackend {
     this.capabilities = { delay: true, priority: true, fifo: true, maxMessageBytes: options.max_message_bytes, durable, shared: true, partitionOrdering: true };
     this.#scripts = queueScripts(handle.client);
     this.#producer = new RedisProducer(handle.client, this.#scripts, options.max_message_bytes);
+    const bounds = deadLetterBounds(options);
+    this.#deadBounds = { ...bounds, max: options.dead_letter_max_len ?? bounds.max };
   }
 
   async publish(queue: string, message: OutboundMessage): Promise<PublishReceipt> {
@@ -99,7 +106,7 @@ class RedisQueue implements QueueBackend {
       group: GROUP,
       consumer: consumerName(hostname()),
       visibilityTimeoutMs: options.visibilityTimeoutMs,
-      deadLetterMaxLen: this.options.dead_letter_max_len,
+      deadLetters: this.#deadBounds,
       logger,
       notify: (at) => this.#notify(queue, at),
     });
@@ -117,17 +124,23 @@ class RedisQueue implements QueueBackend {
   }
 
   async stats(queue: string): Promise<QueueStats> {
-    const reply = (await guarded('reading queue stats', this.#scripts.stats(this.#keysOf(queue).stats, [GROUP, Date.now()]))) as number[];
+    const now = Date.now();
+    const args = [GROUP, now, deadLetterCutoff(now, this.#deadBounds)];
+    const reply = (await guarded('reading queue stats', this.#scripts.stats(this.#keysOf(queue).stats, args))) as number[];
     const [depth = 0, delayed = 0, inFlight = 0, deadLettered = 0] = reply;
     return { depth: Math.max(0, depth), delayed, inFlight: Math.max(0, inFlight), deadLettered };
   }
 
   async deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]> {
     const entries = await guarded('reading dead letters', this.handle.client.xrevrange(this.#keysOf(queue).dead, '+', '-', 'COUNT', options.limit));
-    return entries.map(([id, flat]) => {
+    const cutoff = deadLetterCutoff(Date.now(), this.#deadBounds);
+    // Newest first: past the first one beyond its retention, all are (the next trim drops them).
+    const letters = entries.map(([id, flat]) => {
       const f = fieldMap(flat);
       return { messageId: f.m ?? id, body: f.b ?? '', attempts: Number(f.a ?? 0), reason: f.r ?? '', deadLetteredAt: Number(f.d ?? 0) };
     });
+    const kept = letters.findIndex((letter) => letter.deadLetteredAt < cutoff);
+    return kept === -1 ? letters : letters.slice(0, kept);
   }
 
   /**

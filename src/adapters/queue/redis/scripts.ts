@@ -271,12 +271,14 @@ return 1
 `;
 
 /**
- * Give up: the entry moves to the dead-letter stream (capped with MAXLEN ~) with its reason.
+ * Give up: the entry moves to the dead-letter stream with its reason, and the stream is trimmed
+ * to the newest ARGV[9] entries and to those added since ARGV[11] (queue.dead_letter_max and
+ * queue.dead_letter_retention_seconds; exact trims, cheap since they drop one entry or a few).
  * KEYS[1..2] the lease (SETTLE_PRELUDE)   KEYS[3] dead-letter stream
  * ARGV[1..5] the lease   ARGV[6] reason   ARGV[7] attempts   ARGV[8] now (ms)
- * ARGV[9] approximate cap of the dead-letter stream   ARGV[10] message id
+ * ARGV[9] most dead letters kept   ARGV[10] message id   ARGV[11] retention cutoff (ms; older entries go)
  * For a message with a partition key (called as deadLetterKeyed): KEYS[4..18] the partition
- * KEYS (PROMOTE), ARGV[11] partition key.
+ * KEYS (PROMOTE), ARGV[12] partition key.
  * Returns 0 if not held, else { 1, due time of the promoted next message of the key or '' }.
  */
 const DEAD_LETTER = `${SETTLE_PRELUDE}${PROMOTE}
@@ -284,21 +286,25 @@ local f = take()
 if f then
   local m = { 'm', ARGV[10], 'b', f['b'] or '', 'a', ARGV[7], 'r', ARGV[6], 'd', ARGV[8], 't', f['t'] or '0' }
   if f['k'] then m[#m + 1] = 'k'; m[#m + 1] = f['k'] end
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', unpack(m))
+  redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[9], '*', unpack(m))
+  redis.call('XTRIM', KEYS[3], 'MINID', ARGV[11])
 end
 if #KEYS == 3 then return { 1, '' } end
-return { 1, promote(4, ARGV[11], ARGV[10], ARGV[8]) }
+return { 1, promote(4, ARGV[12], ARGV[10], ARGV[8]) }
 `;
 
 /**
  * Counts for stats(). Acknowledged entries are deleted, so a stream holds waiting plus pending
  * entries; a pending entry whose lease lapsed counts as waiting again. Messages waiting behind
  * the head of their partition key are waiting too (delayed if their own due time is ahead).
+ * Dead letters past their retention are trimmed first, so they go even when nothing new is
+ * dead-lettered (stats() runs on every metrics scrape).
  * KEYS[1..10] band streams   KEYS[11] leases   KEYS[12] delayed   KEYS[13] dead letters
- * KEYS[14] held   ARGV[1] group   ARGV[2] now (ms)
+ * KEYS[14] held   ARGV[1] group   ARGV[2] now (ms)   ARGV[3] dead-letter retention cutoff (ms)
  * Returns { depth, delayed (not yet due), in flight, dead-lettered }
  */
 const STATS = `
+redis.call('XTRIM', KEYS[13], 'MINID', ARGV[3])
 local stored, pending = 0, 0
 for i = 1, 10 do
   stored = stored + redis.call('XLEN', KEYS[i])

@@ -5,8 +5,10 @@
  * @module
  */
 import type { Delivery } from '../../../ports/queue-backend.js';
+import type { DeadLetterBounds } from '../../shared/dead-letters.js';
 import type { SqliteHandle } from '../../shared/sqlite/database.js';
 import type { PullSource } from '../../shared/pull-consumer.js';
+import { trimDeadLetters } from './dead-letters.js';
 import type { MessageRow, QueueStatements } from './statements.js';
 
 export class SqliteSource implements PullSource {
@@ -16,6 +18,7 @@ export class SqliteSource implements PullSource {
     private readonly queue: string,
     private readonly visibilityTimeoutMs: number,
     private readonly newLease: () => string,
+    private readonly deadBounds: DeadLetterBounds,
   ) {}
 
   async claim(limit: number): Promise<Delivery[]> {
@@ -34,7 +37,7 @@ export class SqliteSource implements PullSource {
   }
 
   #delivery(row: MessageRow, lease: string): Delivery {
-    const { stmts, handle, queue } = this;
+    const { stmts, handle, queue, deadBounds } = this;
     const id = row.id;
     const write = (op: () => unknown, options?: { atomic: boolean }): Promise<void> => handle.commit.run(op, options).then(() => undefined);
     return {
@@ -62,7 +65,9 @@ export class SqliteSource implements PullSource {
           () => {
             const taken = stmts.take.get({ id, lease });
             if (taken === undefined) return;
-            stmts.bury.run({ queue, message_id: String(id), body: taken.body, attempts: taken.attempts, reason, at: Date.now() });
+            const at = Date.now();
+            stmts.bury.run({ queue, message_id: String(id), body: taken.body, attempts: taken.attempts, reason, at });
+            trimDeadLetters(stmts, queue, at, deadBounds);
           },
           { atomic: true },
         ),

@@ -22,12 +22,15 @@ import type {
   QueueStats,
   Subscription,
 } from '../../../ports/queue-backend.js';
+import { deadLetterBounds, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import { assertSize, clampPriority } from '../../shared/messages.js';
 import { parseOptions } from '../../shared/options.js';
 import { PullConsumer } from '../../shared/pull-consumer.js';
 import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.js';
+import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteQueueOptionsSchema, type SqliteQueueOptions } from './config.js';
 import { SqliteSource } from './consumer.js';
+import { DEAD_LETTER_SWEEP_MS, trimAllDeadLetters } from './dead-letters.js';
 import { deploymentSecret } from './secret.js';
 import { migrateQueue } from './schema.js';
 import { queueStatements, type QueueStatements } from './statements.js';
@@ -52,6 +55,8 @@ class SqliteQueue implements QueueBackend {
   readonly capabilities: QueueCapabilities;
   readonly #consumers = new Set<PullConsumer>();
   readonly #leasePrefix = randomBytes(6).toString('hex');
+  readonly #deadBounds: DeadLetterBounds;
+  readonly #deadSweeper: NodeJS.Timeout;
   #leases = 0;
   #closed = false;
 
@@ -61,6 +66,9 @@ class SqliteQueue implements QueueBackend {
     private readonly options: SqliteQueueOptions,
     private readonly logger: Logger,
   ) {
+    this.#deadBounds = deadLetterBounds(options);
+    this.#deadSweeper = setInterval(() => void this.#trimDeadLetters(), DEAD_LETTER_SWEEP_MS);
+    this.#deadSweeper.unref();
     this.capabilities = {
       delay: true,
       priority: true,
@@ -93,7 +101,8 @@ class SqliteQueue implements QueueBackend {
 
   consume(queue: string, options: ConsumeOptions, handler: DeliveryHandler): Subscription {
     this.#assertOpen();
-    const source = new SqliteSource(this.handle, this.stmts, queue, options.visibilityTimeoutMs, () => `${this.#leasePrefix}-${(this.#leases += 1)}`);
+    const newLease = (): string => `${this.#leasePrefix}-${(this.#leases += 1)}`;
+    const source = new SqliteSource(this.handle, this.stmts, queue, options.visibilityTimeoutMs, newLease, this.#deadBounds);
     const { local } = this.handle;
     const onPublished = (q: string): void => {
       if (q === queue) consumer.wake();
@@ -116,8 +125,9 @@ class SqliteQueue implements QueueBackend {
   }
 
   async stats(queue: string): Promise<QueueStats> {
-    const counts = this.stmts.counts.get({ queue, now: Date.now() });
-    const dead = this.stmts.deadCount.get({ queue });
+    const now = Date.now();
+    const counts = this.handle.read(() => this.stmts.counts.get({ queue, now }));
+    const dead = this.handle.read(() => this.stmts.deadCount.get({ queue, cutoff: now - this.#deadBounds.retentionMs }));
     const inFlight = counts?.in_flight ?? 0;
     return {
       depth: (counts?.total ?? 0) - inFlight,
@@ -128,7 +138,8 @@ class SqliteQueue implements QueueBackend {
   }
 
   async deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]> {
-    return this.stmts.deadList.all({ queue, limit: options.limit }).map((row) => ({
+    const cutoff = Date.now() - this.#deadBounds.retentionMs;
+    return this.handle.read(() => this.stmts.deadList.all({ queue, cutoff, limit: options.limit })).map((row) => ({
       messageId: row.message_id,
       body: row.body,
       attempts: row.attempts,
@@ -139,12 +150,7 @@ class SqliteQueue implements QueueBackend {
 
   async health(): Promise<HealthReport> {
     if (this.#closed) return { ok: false, detail: 'closed' };
-    try {
-      this.handle.db.prepare('SELECT 1').get();
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, detail: (error as Error).message };
-    }
+    return probeSqlite(this.handle, () => this.stmts.probe.get());
   }
 
   async deploymentSecret(): Promise<string> {
@@ -155,9 +161,18 @@ class SqliteQueue implements QueueBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#deadSweeper);
     await Promise.all([...this.#consumers].map((c) => c.stop()));
     this.#consumers.clear();
     this.handle.release();
+  }
+
+  async #trimDeadLetters(): Promise<void> {
+    try {
+      await this.handle.commit.run(() => trimAllDeadLetters(this.stmts, Date.now(), this.#deadBounds), { atomic: true });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'sqlite queue: trimming dead letters failed; the next sweep tries again');
+    }
   }
 
   #assertOpen(): void {

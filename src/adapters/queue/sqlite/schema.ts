@@ -33,5 +33,6 @@ export function migrateQueue(db: Database): void {
       dead_lettered_at INTEGER NOT NULL
     );
     CREATE INDEX IF NOT EXISTS hqm_dead_letters_queue ON hqm_dead_letters (queue, id);
+    CREATE INDEX IF NOT EXISTS hqm_dead_letters_age ON hqm_dead_letters (queue, dead_lettered_at);
   `);
 }

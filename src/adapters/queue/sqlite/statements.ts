@@ -22,8 +22,16 @@ export interface QueueStatements {
   readonly bury: Statement<{ queue: string; message_id: string; body: string; attempts: number; reason: string; at: number }>;
   readonly nextDue: Statement<{ queue: string }, { due: number | null }>;
   readonly counts: Statement<{ queue: string; now: number }, { total: number; in_flight: number | null; delayed: number | null }>;
-  readonly deadCount: Statement<{ queue: string }, { n: number }>;
-  readonly deadList: Statement<{ queue: string; limit: number }, { message_id: string; body: string; attempts: number; reason: string; dead_lettered_at: number }>;
+  /** Dead letters still kept (younger than `cutoff`). */
+  readonly deadCount: Statement<{ queue: string; cutoff: number }, { n: number }>;
+  readonly deadList: Statement<{ queue: string; cutoff: number; limit: number }, { message_id: string; body: string; attempts: number; reason: string; dead_lettered_at: number }>;
+  readonly deadQueues: Statement<[], { queue: string }>;
+  /** Readiness: one edge of each table and index the queue writes, so a damaged one fails it. */
+  readonly probe: Statement<[], unknown>;
+  /** Drops a queue's dead letters older than `cutoff`. */
+  readonly trimDeadAge: Statement<{ queue: string; cutoff: number }>;
+  /** Drops a queue's dead letters beyond the newest `max`. */
+  readonly trimDeadCount: Statement<{ queue: string; max: number }>;
 }
 
 const cache = new WeakMap<Database, QueueStatements>();
@@ -84,10 +92,23 @@ function prepare(db: Database): QueueStatements {
               SUM(lease IS NULL) AS delayed
        FROM hqm_queue_messages INDEXED BY hqm_queue_visible WHERE queue = :queue AND visible_at > :now`,
     ),
-    deadCount: db.prepare('SELECT COUNT(*) AS n FROM hqm_dead_letters WHERE queue = :queue'),
+    deadCount: db.prepare('SELECT COUNT(*) AS n FROM hqm_dead_letters WHERE queue = :queue AND dead_lettered_at >= :cutoff'),
     deadList: db.prepare(
-      `SELECT message_id, body, attempts, reason, dead_lettered_at FROM hqm_dead_letters
-       WHERE queue = :queue ORDER BY id DESC LIMIT :limit`,
+      `SELECT message_id, body, attempts, reason, dead_lettered_at FROM hqm_dead_letters INDEXED BY hqm_dead_letters_queue
+       WHERE queue = :queue AND dead_lettered_at >= :cutoff ORDER BY id DESC LIMIT :limit`,
+    ),
+    deadQueues: db.prepare('SELECT DISTINCT queue FROM hqm_dead_letters'),
+    probe: db.prepare(
+      `SELECT (SELECT MAX(id) FROM hqm_queue_messages) AS message,
+              (SELECT id FROM hqm_queue_messages INDEXED BY hqm_queue_order ORDER BY queue DESC, priority, id DESC LIMIT 1) AS ordered,
+              (SELECT id FROM hqm_queue_messages INDEXED BY hqm_queue_visible ORDER BY queue, visible_at LIMIT 1) AS visible,
+              (SELECT MAX(id) FROM hqm_dead_letters) AS dead`,
+    ),
+    trimDeadAge: db.prepare('DELETE FROM hqm_dead_letters WHERE queue = :queue AND dead_lettered_at < :cutoff'),
+    // The subquery walks the (queue, id) index only; with fewer than `max` rows it is NULL and nothing goes.
+    trimDeadCount: db.prepare(
+      `DELETE FROM hqm_dead_letters WHERE queue = :queue AND id <= (
+         SELECT id FROM hqm_dead_letters INDEXED BY hqm_dead_letters_queue WHERE queue = :queue ORDER BY id DESC LIMIT 1 OFFSET :max)`,
     ),
   };
 }

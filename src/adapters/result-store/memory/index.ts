@@ -25,6 +25,9 @@ export const factory: ResultStoreFactory = {
   },
 };
 
+/** Entries looked at between two yields of the sweep. */
+const SWEEP_SLICE = 10_000;
+
 interface Entry {
   record: RequestRecord;
   readonly events: RequestEvent[];
@@ -36,15 +39,45 @@ export class MemoryResultStore implements ResultStore {
   readonly #entries = new Map<string, Entry>();
   readonly #feed: ChangeFeed;
   readonly #sweeper: NodeJS.Timeout;
+  #sweeping: Promise<number> | undefined;
   #closed = false;
 
   /** `logger` hears of change listeners that throw; tests may leave it silent. */
-  constructor(sweepIntervalMs = 60_000, logger: Logger = silentLogger) {
+  constructor(sweepIntervalMs = 5_000, logger: Logger = silentLogger) {
     this.#feed = new ChangeFeed(logger);
-    this.#sweeper = setInterval(() => {
-      for (const id of this.#entries.keys()) this.#live(id);
-    }, sweepIntervalMs);
+    this.#sweeper = setInterval(() => void this.sweep(), sweepIntervalMs);
     this.#sweeper.unref();
+  }
+
+  /**
+   * Forgets every expired record: all of them, in slices of SWEEP_SLICE with a yield between,
+   * so a large store never holds the event loop for long. A call while one runs joins it.
+   */
+  sweep(): Promise<number> {
+    this.#sweeping ??= this.#sweepAll().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  /** Whether the store still holds `id`, expired but not yet swept included. */
+  holds(id: string): boolean {
+    return this.#entries.has(id);
+  }
+
+  async #sweepAll(): Promise<number> {
+    let removed = 0;
+    let seen = 0;
+    // A Map iterator survives deletions and sees entries added meanwhile.
+    for (const [id, entry] of this.#entries) {
+      if (entry.record.expiresAt <= Date.now()) {
+        this.#entries.delete(id);
+        removed += 1;
+      }
+      seen += 1;
+      if (seen % SWEEP_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return removed;
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {

@@ -27,6 +27,7 @@ import { ChangeFeed } from '../../shared/change-feed.js';
 import { parseOptions } from '../../shared/options.js';
 import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.js';
 import { isConstraintViolation } from '../../shared/sqlite/errors.js';
+import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteOptionsSchema } from '../../shared/sqlite/options.js';
 import { eventFromRow, eventToRow, fromRow, toRow } from './rows.js';
 import { migrateStore } from './schema.js';
@@ -35,11 +36,17 @@ import { storeStatements, type StoreStatements } from './statements.js';
 const optionsSchema = sqliteOptionsSchema.extend({
   /** How often the change feed looks for commits of other processes while anyone listens. */
   change_feed_poll_ms: z.number().int().min(1).max(60_000).default(25),
-  sweep_interval_ms: z.number().int().min(10).default(60_000),
+  /** How often expired records are removed; each run removes all that are due (see `sweep`). */
+  sweep_interval_ms: z.number().int().min(10).default(5_000),
 });
 type Options = z.infer<typeof optionsSchema>;
 
-const SWEEP_BATCH = 1000;
+/**
+ * Records removed per transaction by the sweep. About 5 µs each with their events, so a batch
+ * holds the event loop (and SQLite's write lock) for a few milliseconds; the sweep yields
+ * between batches and runs until none are due, so it keeps pace with any submit rate.
+ */
+const SWEEP_BATCH = 500;
 const FEED_BATCH = 10_000;
 /** For the group commit: ops that write several rows roll back together. */
 const ATOMIC = { atomic: true } as const;
@@ -59,7 +66,7 @@ export const factory: ResultStoreFactory = {
   },
 };
 
-class SqliteResultStore implements ResultStore {
+export class SqliteResultStore implements ResultStore {
   readonly type = 'sqlite';
   readonly capabilities: ResultStoreCapabilities;
   readonly #feed: ChangeFeed;
@@ -67,6 +74,8 @@ class SqliteResultStore implements ResultStore {
   #unwatch: (() => void) | undefined;
   #lastSeq = 0;
   #closed = false;
+  /** The sweep in progress, so timer ticks never run two at once. */
+  #sweeping: Promise<number> | undefined;
   readonly #replaceExpired: (id: string, row: ReturnType<typeof toRow>) => void;
 
   constructor(
@@ -79,12 +88,13 @@ class SqliteResultStore implements ResultStore {
     const onDisk = handle.path !== ':memory:';
     this.capabilities = { durable: onDisk, sharedChangeFeed: onDisk };
     handle.local.on('record', this.#onLocalChange);
+    handle.local.on('fault', this.#onFault);
     // Called inside the group commit's transaction, better-sqlite3 runs it as a savepoint.
     this.#replaceExpired = handle.db.transaction((id: string, row: ReturnType<typeof toRow>) => {
       this.#remove(id);
       this.stmts.insert.run(row);
     });
-    this.#sweeper = setInterval(() => void this.#sweep(), options.sweep_interval_ms);
+    this.#sweeper = setInterval(() => void this.sweep(), options.sweep_interval_ms);
     this.#sweeper.unref();
   }
 
@@ -112,7 +122,7 @@ class SqliteResultStore implements ResultStore {
   }
 
   async get(id: string): Promise<RequestRecord | undefined> {
-    const row = this.stmts.live.get({ id, now: Date.now() });
+    const row = this.handle.read(() => this.stmts.live.get({ id, now: Date.now() }));
     return row === undefined ? undefined : fromRow(row);
   }
 
@@ -144,10 +154,10 @@ class SqliteResultStore implements ResultStore {
   }
 
   async events(id: string): Promise<readonly RequestEvent[]> {
-    const row = this.stmts.live.get({ id, now: Date.now() });
+    const row = this.handle.read(() => this.stmts.live.get({ id, now: Date.now() }));
     if (row === undefined) return [];
     const created: RequestEvent = { at: row.submitted_at, from: null, to: 'PENDING', attempt: 0, workerId: null, error: null };
-    return [created, ...this.stmts.events.all({ id }).map(eventFromRow)];
+    return [created, ...this.handle.read(() => this.stmts.events.all({ id })).map(eventFromRow)];
   }
 
   async delete(id: string): Promise<void> {
@@ -168,12 +178,7 @@ class SqliteResultStore implements ResultStore {
 
   async health(): Promise<HealthReport> {
     if (this.#closed) return { ok: false, detail: 'closed' };
-    try {
-      this.stmts.maxSeq.get();
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, detail: (error as Error).message };
-    }
+    return probeSqlite(this.handle, () => this.stmts.probe.get());
   }
 
   async close(): Promise<void> {
@@ -183,6 +188,7 @@ class SqliteResultStore implements ResultStore {
     this.#stopFollowing();
     this.#feed.clear();
     this.handle.local.off('record', this.#onLocalChange);
+    this.handle.local.off('fault', this.#onFault);
     this.handle.release();
   }
 
@@ -193,6 +199,10 @@ class SqliteResultStore implements ResultStore {
 
   readonly #onLocalChange = (change: RecordChange): void => {
     this.#feed.emit(change);
+  };
+
+  readonly #onFault = (fault: string): void => {
+    this.logger.error({ fault }, 'sqlite: the database file is unusable; not ready and refusing writes until restarted on a good file');
   };
 
   readonly #followExternal = (): void => {
@@ -220,17 +230,37 @@ class SqliteResultStore implements ResultStore {
     this.stmts.removeEvents.run({ id });
   }
 
-  async #sweep(): Promise<void> {
+  /**
+   * Removes every record (and its events) whose TTL has passed, in batches of SWEEP_BATCH that
+   * each commit on their own, until a batch comes back short. The timer runs it every
+   * `sweep_interval_ms`; a call while one runs joins it. Resolves with how many were removed.
+   */
+  sweep(): Promise<number> {
+    this.#sweeping ??= this.#sweepAll().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  async #sweepAll(): Promise<number> {
+    let removed = 0;
     try {
-      const removed = await this.handle.commit.run(() => {
-        const ids = this.stmts.expired.all({ now: Date.now(), limit: SWEEP_BATCH });
-        for (const { id } of ids) this.#remove(id);
-        return ids.length;
-      }, ATOMIC);
+      while (!this.#closed) {
+        // Each batch is its own group commit, so submits and transitions queued meanwhile
+        // interleave with the sweep instead of waiting for all of it.
+        const batch = await this.handle.commit.run(() => {
+          const ids = this.stmts.expired.all({ now: Date.now(), limit: SWEEP_BATCH });
+          for (const { id } of ids) this.#remove(id);
+          return ids.length;
+        }, ATOMIC);
+        removed += batch;
+        if (batch < SWEEP_BATCH) break;
+      }
       if (removed > 0) this.logger.debug({ removed }, 'sqlite store: expired records removed');
     } catch (error) {
-      this.logger.warn({ err: error }, 'sqlite store: sweeping expired records failed');
+      this.logger.warn({ err: error, removed }, 'sqlite store: sweeping expired records failed; the next sweep goes on');
     }
+    return removed;
   }
 
   #assertOpen(): void {

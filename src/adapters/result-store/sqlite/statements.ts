@@ -13,6 +13,8 @@ export interface StoreStatements {
   readonly removeEvents: Statement<{ id: string }>;
   readonly expired: Statement<{ now: number; limit: number }, { id: string }>;
   readonly maxSeq: Statement<[], { seq: number | null }>;
+  /** Readiness: one edge of each table and index the store writes, so a damaged one fails it. */
+  readonly probe: Statement<[], unknown>;
   readonly since: Statement<{ seq: number; limit: number }, Pick<EventRow, 'seq' | 'request_id' | 'to_status'>>;
 }
 
@@ -53,8 +55,14 @@ function prepare(db: Database): StoreStatements {
     events: db.prepare('SELECT * FROM hqm_request_events WHERE request_id = :id ORDER BY seq'),
     remove: db.prepare('DELETE FROM hqm_requests WHERE id = :id'),
     removeEvents: db.prepare('DELETE FROM hqm_request_events WHERE request_id = :id'),
-    expired: db.prepare('SELECT id FROM hqm_requests WHERE expires_at <= :now LIMIT :limit'),
+    expired: db.prepare('SELECT id FROM hqm_requests WHERE expires_at <= :now ORDER BY expires_at LIMIT :limit'),
     maxSeq: db.prepare('SELECT MAX(seq) AS seq FROM hqm_request_events'),
+    probe: db.prepare(
+      `SELECT (SELECT id FROM hqm_requests ORDER BY id DESC LIMIT 1) AS record,
+              (SELECT expires_at FROM hqm_requests INDEXED BY hqm_requests_expiry ORDER BY expires_at LIMIT 1) AS expiry,
+              (SELECT MAX(seq) FROM hqm_request_events) AS event,
+              (SELECT request_id FROM hqm_request_events INDEXED BY hqm_request_events_request ORDER BY request_id DESC LIMIT 1) AS trail`,
+    ),
     since: db.prepare('SELECT seq, request_id, to_status FROM hqm_request_events WHERE seq > :seq ORDER BY seq LIMIT :limit'),
   };
 }

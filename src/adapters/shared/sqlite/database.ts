@@ -12,8 +12,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { HqmError } from '../../../core/errors.js';
-import { GroupCommit } from './group-commit.js';
 import { translateSqliteError } from './errors.js';
+import { FileGuard } from './file-guard.js';
+import { GroupCommit } from './group-commit.js';
+
+/** How often the file is looked at (deleted, replaced, overwritten) besides probes and commits. */
+const FILE_CHECK_MS = 1000;
 
 export interface SqliteOptions {
   /** File path, or ':memory:' (then only this process sees it). */
@@ -26,8 +30,16 @@ export interface SqliteHandle {
   readonly db: Database;
   readonly path: string;
   readonly commit: GroupCommit;
-  /** In-process signals between the adapters sharing this file (e.g. 'published'). */
+  /** In-process signals between the adapters sharing this file ('published', 'scheduled', 'fault'). */
   readonly local: EventEmitter;
+  /**
+   * Looks at the file now (see file-guard.ts): the fault that makes it unusable — deleted,
+   * replaced, overwritten, corrupt — or undefined. Once found, a fault stays, every commit is
+   * refused with HQM_ERR_BACKEND_UNAVAILABLE, and 'fault' is emitted on `local` once.
+   */
+  inspect(): string | undefined;
+  /** Runs a read, translating driver errors (and noting corruption) like a write. */
+  read<T>(op: () => T): T;
   /**
    * Calls `listener` when another process has committed to the file, checked every
    * `intervalMs` while at least one listener is registered. Returns the unsubscribe function.
@@ -72,7 +84,7 @@ async function openShared(key: string, options: SqliteOptions): Promise<Shared> 
     });
   }
   const entry: Shared = { refs: 0, handle: undefined as unknown as SqliteHandle };
-  const { handle, dispose } = createHandle(db, key, () => {
+  const { handle, dispose } = createHandle(db, key, FileGuard.opened(key), () => {
     entry.refs -= 1;
     if (entry.refs > 0) return;
     open.delete(key);
@@ -82,7 +94,7 @@ async function openShared(key: string, options: SqliteOptions): Promise<Shared> 
   return entry;
 }
 
-function createHandle(db: Database, path: string, release: () => void): { handle: SqliteHandle; dispose: () => void } {
+function createHandle(db: Database, path: string, guard: FileGuard, release: () => void): { handle: SqliteHandle; dispose: () => void } {
   const external = new Set<() => void>();
   let timer: NodeJS.Timeout | undefined;
   let lastVersion = 0;
@@ -108,12 +120,41 @@ function createHandle(db: Database, path: string, release: () => void): { handle
     timer.unref();
   };
 
-  const commit = new GroupCommit(db, translateSqliteError);
+  const local = new EventEmitter().setMaxListeners(0);
+  let announced = false;
+  const noted = (fault: string | undefined): string | undefined => {
+    if (fault !== undefined && !announced) {
+      announced = true;
+      local.emit('fault', fault);
+    }
+    return fault;
+  };
+  const translate = (error: unknown): unknown => {
+    guard.observe(error);
+    noted(guard.fault);
+    return translateSqliteError(error);
+  };
+  // One stat per commit, so not one write lands in a deleted or replaced file once it is gone.
+  const beforeCommit = (): void => {
+    const fault = noted(guard.quickCheck());
+    if (fault !== undefined) throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', `SQLite is unavailable: ${fault}; nothing was written`, { details: { fault } });
+  };
+  const commit = new GroupCommit(db, translate, beforeCommit);
+  const fileCheck = setInterval(() => noted(guard.fullCheck()), FILE_CHECK_MS);
+  fileCheck.unref();
   const handle: SqliteHandle = {
     db,
     path,
     commit,
-    local: new EventEmitter().setMaxListeners(0),
+    local,
+    inspect: () => noted(guard.fullCheck()),
+    read(op) {
+      try {
+        return op();
+      } catch (error) {
+        throw translate(error);
+      }
+    },
     watchExternalCommits(listener, intervalMs) {
       if (external.size === 0) lastVersion = versionStmt.get() as number;
       external.add(listener);
@@ -128,6 +169,7 @@ function createHandle(db: Database, path: string, release: () => void): { handle
     release,
   };
   const dispose = (): void => {
+    clearInterval(fileCheck);
     if (timer !== undefined) clearInterval(timer);
     timer = undefined;
     external.clear();

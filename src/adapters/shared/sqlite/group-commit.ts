@@ -24,9 +24,14 @@ export class GroupCommit {
   #scheduled = false;
   readonly #runBatch: (batch: readonly Pending[]) => Outcome[];
 
+  /**
+   * @param beforeBatch runs before each batch's transaction; if it throws, the batch is not
+   *   run and every op of it rejects with that error (the file is gone, say).
+   */
   constructor(
     db: Database,
     private readonly translate: (error: unknown) => unknown,
+    private readonly beforeBatch: () => void = () => undefined,
   ) {
     // Called inside the batch transaction, better-sqlite3 runs this one as a savepoint.
     const savepoint = db.transaction((op: () => unknown) => op());
@@ -71,6 +76,7 @@ export class GroupCommit {
     this.#queue = [];
     let outcomes: Outcome[];
     try {
+      this.beforeBatch();
       outcomes = this.#runBatch(batch);
     } catch (error) {
       const translated = this.translate(error);
