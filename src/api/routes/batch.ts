@@ -90,7 +90,7 @@ export function registerBatchRoute(app: FastifyInstance, ctx: RouteContext): voi
 /** Every bad item, named by its index; the items when all are good. */
 function validateBatch(body: BatchBody, schema: readonly FieldIssue[], maxBatch: number, check: (item: SubmitBody) => void): readonly SubmitBody[] {
   const issues: FieldIssue[] = [...schema];
-  const items = Array.isArray(body?.requests) ? body.requests : [];
+  const items: readonly SubmitBody[] = Array.isArray(body?.requests) ? body.requests : [];
   if (Array.isArray(body?.requests) && items.length === 0) issues.push({ path: 'body.requests', message: 'must hold at least one request' });
   if (items.length > maxBatch) throw new ValidationError([{ path: 'body.requests', message: `at most ${maxBatch} requests per batch (api.max_batch); got ${items.length}` }]);
   const flagged = new Set(schema.map((issue) => issue.path.split('.').slice(0, 3).join('.')));
@@ -116,7 +116,7 @@ async function acceptAll(ctx: RouteContext, items: readonly SubmitBody[], ids: r
   const settled = await Promise.allSettled(
     items.map((item, i) =>
       accept(ctx, {
-        id: ids[i] as string,
+        id: ids[i] ?? newCorrelationId(Date.now()),
         payload: item.payload,
         headers: item.headers ?? {},
         metadata: item.metadata ?? {},
