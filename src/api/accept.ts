@@ -25,13 +25,15 @@ export interface Submission {
   readonly forwarding: Readonly<Record<string, string>>;
   /** The submitting principal's tenant; null (or absent) without authentication. */
   readonly tenant?: string | null;
+  /** The correlation id, when the caller had to know it first (an Idempotency-Key claim names it). */
+  readonly id?: string;
 }
 
 export async function accept(ctx: RouteContext, submission: Submission): Promise<RequestRecord> {
   const { store, queue, events, options } = ctx;
   ctx.depthGate.check();
   const now = Date.now();
-  const id = newCorrelationId(now);
+  const id = submission.id ?? newCorrelationId(now);
   const partition = options.partitioning === undefined ? null : partitionOf({ correlation_id: id, ...submission }, options.partitioning);
   const metadata = normalizeMetadata(partition === null ? submission.metadata : { ...submission.metadata, partition_key: partition.key }, {
     timeout: options.defaultTimeoutSeconds,

@@ -25,6 +25,7 @@ import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerReadRoutes } from './routes/read.js';
 import { registerRoutesTestRoute } from './routes/routes-test.js';
+import { registerBatchRoute } from './routes/batch.js';
 import { registerSubmitRoute } from './routes/submit.js';
 
 export interface BuildApiArgs extends ApiDeps {
@@ -130,6 +131,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         refuseNewWork(ingress);
         await guardEventLoop(ingress, options.maxEventLoopDelayMs);
         registerSubmitRoute(ingress, ctx);
+        registerBatchRoute(ingress, ctx);
       });
       registerReadRoutes(control, ctx);
       registerRoutesTestRoute(control, ctx);

@@ -43,6 +43,12 @@ export interface ApiOptions {
   readonly simulateRoutes?: RouteSimulator;
   /** auth.enabled: who may call what (api/auth.ts); undefined: every route is open. */
   readonly auth?: ApiAuth;
+  /** How long an Idempotency-Key is remembered (api.idempotency_ttl_seconds, at most the record TTL); ttlMs when unset. */
+  readonly idempotencyTtlMs?: number;
+  /** POST /api/v1/submit/batch: most requests in one batch (api.max_batch); 1,000 when unset. */
+  readonly maxBatch?: number;
+  /** POST /api/v1/submit/batch: largest body (api.max_batch_body_bytes); 16 MiB when unset. */
+  readonly maxBatchBodyBytes?: number;
   /** server.tls: serve HTTPS with this certificate and key (PEM). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }

@@ -53,6 +53,17 @@ export const submitBody = {
   },
 } as const;
 
+/** The IETF httpapi draft's header, on submit and batch submit. */
+export const idempotencyHeader = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      description: 'Makes a retried submit safe: the same key and body (same tenant, within api.idempotency_ttl_seconds) answer the first submit again (Idempotent-Replayed: true). A quoted sf-string ("k") or a bare value; 1–255 visible ASCII characters.',
+    },
+  },
+} as const;
+
 export const submitAccepted = {
   type: 'object',
   properties: { correlation_id: { type: 'string' }, status, submitted_at: timestamp },

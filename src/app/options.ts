@@ -40,6 +40,10 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
     maxJsonDepth: config.api.max_json_depth,
     maxWaitSeconds: config.api.max_wait_seconds,
     maxWaiters: config.api.max_waiters,
+    // A key outliving its record could only answer 409 after the record expired.
+    idempotencyTtlMs: Math.min(config.api.idempotency_ttl_seconds ?? config.cache.ttl_seconds, config.cache.ttl_seconds) * 1000,
+    maxBatch: config.api.max_batch,
+    maxBatchBodyBytes: config.api.max_batch_body_bytes,
     docsEnabled: config.api.docs_enabled,
     trustProxy: config.api.trust_proxy,
     version: VERSION,

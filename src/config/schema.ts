@@ -68,6 +68,12 @@ const api = z
     max_queue_depth: int().pipe(z.number().min(0)).default(100_000),
     /** Event-loop delay (ms) above which the API answers 503 instead of queueing more work; 0 disables it. */
     max_event_loop_delay_ms: int().pipe(z.number().min(0)).default(1000),
+    /** How long an Idempotency-Key is remembered; null: cache.ttl_seconds. Never longer than that (a replay needs the record). */
+    idempotency_ttl_seconds: int().pipe(z.number().min(1)).nullable().default(null),
+    /** Most requests one POST /api/v1/submit/batch may carry. */
+    max_batch: int().pipe(z.number().min(1).max(100_000)).default(1000),
+    /** Largest body of a batch submit (max_body_bytes applies to every other request). */
+    max_batch_body_bytes: int().pipe(z.number().min(1024)).default(16 * 1024 * 1024),
     /** Upper bound of `?wait=N` long-polls; longer waits are cut to this. */
     max_wait_seconds: num().pipe(z.number().min(0).max(3600)).default(30),
     /** Most `?wait=N` long-polls waiting at once in one process; past it a request answers at once, as with wait=0. */

@@ -14,6 +14,9 @@
  *   subscribing takes a round trip (Redis pub/sub), the first `get` after `onChange` waits for
  *   it: a listener that subscribes and then reads (as a long-poll does) misses nothing that
  *   lands after its read.
+ * - **Idempotency keys.** `claimIdempotencyKey` is one atomic reserve-or-read: of any number
+ *   of concurrent claims on one (scope, key), exactly one answers `created`; the others answer
+ *   the ids and fingerprint it reserved, until `ttlMs` has passed or it is released.
  *
  * @module
  */
@@ -46,6 +49,22 @@ export interface ResultStoreCapabilities {
   readonly sharedChangeFeed: boolean;
 }
 
+export interface IdempotencyClaim {
+  /** Who may replay: the tenant, or '' for requests without one (its own scope). */
+  readonly scope: string;
+  /** The client's Idempotency-Key. */
+  readonly key: string;
+  /** SHA-256 of the canonical request body; a replay must match it. */
+  readonly fingerprint: string;
+  /** The correlation ids the claiming submit will create (one, or a batch's in order). */
+  readonly ids: readonly string[];
+  readonly ttlMs: number;
+}
+
+export type IdempotencyClaimResult =
+  | { readonly created: true }
+  | { readonly created: false; readonly ids: readonly string[]; readonly fingerprint: string };
+
 export interface ResultStore {
   readonly type: string;
   readonly capabilities: ResultStoreCapabilities;
@@ -59,6 +78,10 @@ export interface ResultStore {
   events(id: string): Promise<readonly RequestEvent[]>;
   /** Removes a record and its events (used to undo a submit whose publish failed). */
   delete(id: string): Promise<void>;
+  /** Reserves (scope, key) for `ids` unless a live reservation exists, which it answers instead. */
+  claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimResult>;
+  /** Frees a reservation so a retry may claim it again; only while `firstId` (its ids[0]) still holds it. */
+  releaseIdempotencyKey(scope: string, key: string, firstId: string): Promise<void>;
   /** Subscribes to the change feed; returns the unsubscribe function. */
   onChange(listener: ChangeListener): () => void;
   health(): Promise<HealthReport>;

@@ -285,6 +285,40 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       off();
     }, (s) => (s.capabilities.sharedChangeFeed ? undefined : 'a change feed shared between instances'));
 
+    test('of concurrent claims on one idempotency key exactly one reserves it; the others read what it holds', async () => {
+      const first = await open();
+      // Two instances share storage where the store is shared at all (the memory store is not).
+      const second = first.capabilities.sharedChangeFeed ? await open() : first;
+      const key = randomUUID();
+      const claims = Array.from({ length: 8 }, (_, i) => ({ scope: 'tenant-a', key, fingerprint: `f${i}`, ids: [`id-${i}`, `id-${i}-b`], ttlMs: 60_000 }));
+      const results = await Promise.all(claims.map((claim, i) => (i % 2 === 0 ? first : second).claimIdempotencyKey(claim)));
+      const winners = results.flatMap((r, i) => (r.created ? [i] : []));
+      expect(winners).toHaveLength(1);
+      const winner = claims[winners[0] as number] as (typeof claims)[number];
+      for (const result of results) if (!result.created) expect(result).toEqual({ created: false, ids: winner.ids, fingerprint: winner.fingerprint });
+    });
+
+    test('idempotency keys are scoped: another scope (or no tenant) claims the same key afresh', async () => {
+      const store = await open();
+      const key = randomUUID();
+      const claim = { key, fingerprint: 'f', ids: ['a'], ttlMs: 60_000 };
+      expect(await store.claimIdempotencyKey({ ...claim, scope: 't1' })).toEqual({ created: true });
+      expect(await store.claimIdempotencyKey({ ...claim, scope: 't2' })).toEqual({ created: true });
+      expect(await store.claimIdempotencyKey({ ...claim, scope: '' })).toEqual({ created: true });
+      expect((await store.claimIdempotencyKey({ ...claim, scope: 't1' })).created).toBe(false);
+    });
+
+    test('an idempotency claim ends with its TTL, and a release frees it only for the submit that holds it', async () => {
+      const store = await open();
+      const key = randomUUID();
+      expect(await store.claimIdempotencyKey({ scope: '', key, fingerprint: 'old', ids: ['x'], ttlMs: 50 })).toEqual({ created: true });
+      await waitFor(async () => (await store.claimIdempotencyKey({ scope: '', key, fingerprint: 'new', ids: ['y'], ttlMs: 60_000 })).created);
+      await store.releaseIdempotencyKey('', key, 'x'); // The expired holder's late release must not free the new claim.
+      expect(await store.claimIdempotencyKey({ scope: '', key, fingerprint: 'z', ids: ['z'], ttlMs: 60_000 })).toEqual({ created: false, ids: ['y'], fingerprint: 'new' });
+      await store.releaseIdempotencyKey('', key, 'y');
+      expect(await store.claimIdempotencyKey({ scope: '', key, fingerprint: 'z', ids: ['z'], ttlMs: 60_000 })).toEqual({ created: true });
+    });
+
     test('a closed store reports itself unhealthy', async () => {
       const store = await open();
       expect(await store.health()).toEqual({ ok: true });

@@ -7,8 +7,11 @@ import { accept, waitForTerminal } from '../accept.js';
 import { tenantOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { flatHeaders, forwardingOf } from '../forwarding.js';
+import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency.js';
+import { newCorrelationId } from '../../core/request/ids.js';
 import { presentResult } from '../present.js';
-import { errorResponse, resultResponse, submitAccepted, submitBody, waitQuery } from '../schemas.js';
+import { errorResponse, idempotencyHeader, resultResponse, submitAccepted, submitBody, waitQuery } from '../schemas.js';
+import type { RequestRecord } from '../../core/request/record.js';
 import { schemaIssues } from '../schema-issues.js';
 import { parseWait, validateSubmit, type SubmitBody } from '../validate.js';
 
@@ -22,10 +25,13 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
       schema: {
         tags: ['requests'],
         summary: 'Submit a request for asynchronous processing',
-        description: 'Answers 202 with a correlation id once the request is durably queued. With ?wait=N, waits up to N seconds and answers 200 with the result if it finished.',
+        description:
+          'Answers 202 with a correlation id once the request is durably queued. With ?wait=N, waits up to N seconds and answers 200 with the result if it finished. ' +
+          'With an Idempotency-Key header, a repeat of the same body with the same key (same tenant, within api.idempotency_ttl_seconds) answers the first request again, with Idempotent-Replayed: true; a different body with that key is 422, and a repeat while the first is still being stored is 409.',
+        headers: idempotencyHeader,
         body: submitBody,
         querystring: waitQuery,
-        response: { 200: resultResponse, 202: submitAccepted, 400: errorResponse, 413: errorResponse, 415: errorResponse, 422: errorResponse, 503: errorResponse },
+        response: { 200: resultResponse, 202: submitAccepted, 400: errorResponse, 409: errorResponse, 413: errorResponse, 415: errorResponse, 422: errorResponse, 503: errorResponse },
       },
     },
     async (request, reply) => {
@@ -36,17 +42,26 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
       if (sleepIssue !== undefined) throw new ValidationError([{ ...sleepIssue, path: `body.${sleepIssue.path}` }]);
       const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
       const traceparent = request.headers.traceparent;
-      const record = await accept(ctx, {
-        payload: body.payload,
-        headers: body.headers ?? {},
-        metadata: body.metadata ?? {},
-        request: null,
-        traceparent: typeof traceparent === 'string' ? traceparent : null,
-        forwarding: forwardingOf(request, flatHeaders(request), ctx.trust),
-        tenant: tenantOf(request),
-      });
+      const idem = idempotencyOf(request, 'submit', body);
+      const id = newCorrelationId(Date.now());
+      const claim = idem === undefined ? undefined : await claimOrReplay(ctx, idem, [id], ctx.options.idempotencyTtlMs ?? ctx.options.ttlMs, reply);
+      const record =
+        claim?.replayed === true
+          ? (claim.records[0] as RequestRecord)
+          : await releasingOnFailure(ctx, idem, id, () =>
+              accept(ctx, {
+                id,
+                payload: body.payload,
+                headers: body.headers ?? {},
+                metadata: body.metadata ?? {},
+                request: null,
+                traceparent: typeof traceparent === 'string' ? traceparent : null,
+                forwarding: forwardingOf(request, flatHeaders(request), ctx.trust),
+                tenant: tenantOf(request),
+              }),
+            );
       // After a wait that ran out, the 202 tells the status the request has now (PROCESSING, say).
-      const current = waitSeconds > 0 ? ((await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply)) ?? record) : record;
+      const current = waitSeconds > 0 && !isTerminal(record.status) ? ((await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply)) ?? record) : record;
       if (isTerminal(current.status)) return reply.code(200).send(presentResult(current));
       // The asynchronous request-reply pattern, as a captured request's 202: where and when to look.
       return reply

@@ -12,6 +12,8 @@ import { ChangeFeed } from '../../shared/change-feed.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type {
   ChangeListener,
+  IdempotencyClaim,
+  IdempotencyClaimResult,
   ResultStore,
   ResultStoreCapabilities,
   TransitionRequest,
@@ -37,6 +39,7 @@ export class MemoryResultStore implements ResultStore {
   readonly type = 'memory';
   readonly capabilities: ResultStoreCapabilities = { durable: false, sharedChangeFeed: false };
   readonly #entries = new Map<string, Entry>();
+  readonly #claims = new Map<string, { readonly ids: readonly string[]; readonly fingerprint: string; readonly expiresAt: number }>();
   readonly #feed: ChangeFeed;
   readonly #sweeper: NodeJS.Timeout;
   #sweeping: Promise<number> | undefined;
@@ -45,7 +48,11 @@ export class MemoryResultStore implements ResultStore {
   /** `logger` hears of change listeners that throw; tests may leave it silent. */
   constructor(sweepIntervalMs = 5_000, logger: Logger = silentLogger) {
     this.#feed = new ChangeFeed(logger);
-    this.#sweeper = setInterval(() => void this.sweep(), sweepIntervalMs);
+    this.#sweeper = setInterval(() => {
+      void this.sweep();
+      const now = Date.now();
+      for (const [name, claim] of this.#claims) if (claim.expiresAt <= now) this.#claims.delete(name);
+    }, sweepIntervalMs);
     this.#sweeper.unref();
   }
 
@@ -122,6 +129,21 @@ export class MemoryResultStore implements ResultStore {
     this.#entries.delete(id);
   }
 
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimResult> {
+    this.#assertOpen();
+    const name = claimName(claim.scope, claim.key);
+    const now = Date.now();
+    const held = this.#claims.get(name);
+    if (held !== undefined && held.expiresAt > now) return { created: false, ids: held.ids, fingerprint: held.fingerprint };
+    this.#claims.set(name, { ids: [...claim.ids], fingerprint: claim.fingerprint, expiresAt: now + claim.ttlMs });
+    return { created: true };
+  }
+
+  async releaseIdempotencyKey(scope: string, key: string, firstId: string): Promise<void> {
+    const name = claimName(scope, key);
+    if (this.#claims.get(name)?.ids[0] === firstId) this.#claims.delete(name);
+  }
+
   onChange(listener: ChangeListener): () => void {
     return this.#feed.subscribe(listener);
   }
@@ -149,3 +171,8 @@ export class MemoryResultStore implements ResultStore {
   }
 }
 
+
+/** Unambiguous whatever characters the tenant or the key hold. */
+function claimName(scope: string, key: string): string {
+  return JSON.stringify([scope, key]);
+}

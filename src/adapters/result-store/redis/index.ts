@@ -14,12 +14,21 @@ import { applyWrites, compileTransition, initialRecord } from '../../../core/req
 import type { AdapterContext, ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
-import type { ChangeListener, ResultStore, ResultStoreCapabilities, TransitionRequest, TransitionResult } from '../../../ports/result-store.js';
+import type {
+  ChangeListener,
+  IdempotencyClaim,
+  IdempotencyClaimResult,
+  ResultStore,
+  ResultStoreCapabilities,
+  TransitionRequest,
+  TransitionResult,
+} from '../../../ports/result-store.js';
 import { parseOptions } from '../../shared/options.js';
 import { acquireRedis, type RedisHandle } from '../../shared/redis/client.js';
 import { guarded } from '../../shared/redis/errors.js';
 import { redisConnectionSchema, type RedisConnectionOptions } from '../../shared/redis/options.js';
 import { RedisChangeFeed } from './change-feed.js';
+import { RedisIdempotency } from './idempotency.js';
 import { currentHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, transitionArgs } from './records.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 
@@ -38,6 +47,7 @@ class RedisResultStore implements ResultStore {
   readonly capabilities: ResultStoreCapabilities;
   readonly #scripts: StoreScripts;
   readonly #feed: RedisChangeFeed;
+  readonly #idempotency: RedisIdempotency;
   #closed = false;
 
   constructor(
@@ -49,6 +59,7 @@ class RedisResultStore implements ResultStore {
     this.capabilities = { durable, sharedChangeFeed: true };
     this.#scripts = storeScripts(handle.client);
     this.#feed = new RedisChangeFeed(handle, `${options.key_prefix}:changes`, logger);
+    this.#idempotency = new RedisIdempotency(handle.client, options.key_prefix);
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {
@@ -101,6 +112,15 @@ class RedisResultStore implements ResultStore {
 
   async delete(id: string): Promise<void> {
     await guarded('deleting a request', this.handle.client.del(...this.#keys(id)));
+  }
+
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimResult> {
+    this.#assertOpen();
+    return this.#idempotency.claim(claim);
+  }
+
+  async releaseIdempotencyKey(scope: string, key: string, firstId: string): Promise<void> {
+    await this.#idempotency.release(scope, key, firstId);
   }
 
   onChange(listener: ChangeListener): () => void {

@@ -17,6 +17,8 @@ import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
 import type {
   ChangeListener,
+  IdempotencyClaim,
+  IdempotencyClaimResult,
   RecordChange,
   ResultStore,
   ResultStoreCapabilities,
@@ -31,7 +33,7 @@ import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteOptionsSchema } from '../../shared/sqlite/options.js';
 import { eventFromRow, eventToRow, fromRow, toRow } from './rows.js';
 import { migrateStore } from './schema.js';
-import { storeStatements, type StoreStatements } from './statements.js';
+import { idempotencyStatements, storeStatements, type StoreStatements } from './statements.js';
 
 const optionsSchema = sqliteOptionsSchema.extend({
   /** How often the change feed looks for commits of other processes while anyone listens. */
@@ -48,6 +50,8 @@ type Options = z.infer<typeof optionsSchema>;
  */
 const SWEEP_BATCH = 500;
 const FEED_BATCH = 10_000;
+/** Expired idempotency claims each new claim clears: the table stays small without a sweeper of its own. */
+const CLAIM_SWEEP = 16;
 /** For the group commit: ops that write several rows roll back together. */
 const ATOMIC = { atomic: true } as const;
 
@@ -162,6 +166,25 @@ export class SqliteResultStore implements ResultStore {
 
   async delete(id: string): Promise<void> {
     await this.handle.commit.run(() => this.#remove(id), ATOMIC);
+  }
+
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimResult> {
+    this.#assertOpen();
+    const stmts = idempotencyStatements(this.handle.db);
+    // Read-then-write is atomic here: the group commit holds SQLite's write lock around it.
+    return this.handle.commit.run((): IdempotencyClaimResult => {
+      const now = Date.now();
+      const held = stmts.claimed.get({ scope: claim.scope, key: claim.key, now });
+      if (held !== undefined) return { created: false, ids: JSON.parse(held.ids) as string[], fingerprint: held.fingerprint };
+      stmts.dropExpired.run({ now, limit: CLAIM_SWEEP });
+      stmts.claim.run({ scope: claim.scope, key: claim.key, fingerprint: claim.fingerprint, ids: JSON.stringify(claim.ids), expires_at: now + claim.ttlMs });
+      return { created: true };
+    }, ATOMIC);
+  }
+
+  async releaseIdempotencyKey(scope: string, key: string, firstId: string): Promise<void> {
+    const stmts = idempotencyStatements(this.handle.db);
+    await this.handle.commit.run(() => stmts.release.run({ scope, key, first: firstId }));
   }
 
   onChange(listener: ChangeListener): () => void {

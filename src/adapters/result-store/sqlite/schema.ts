@@ -33,6 +33,22 @@ export function migrateStore(db: Database): void {
     CREATE INDEX IF NOT EXISTS hqm_request_events_request ON hqm_request_events (request_id, seq);
   `);
   addTenantColumn(db);
+  createIdempotencyTable(db);
+}
+
+/** Idempotency-Key reservations: a (scope, key) names the ids of the submit that claimed it. */
+function createIdempotencyTable(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS hqm_idempotency (
+      scope       TEXT    NOT NULL,
+      key         TEXT    NOT NULL,
+      fingerprint TEXT    NOT NULL,
+      ids         TEXT    NOT NULL,
+      expires_at  INTEGER NOT NULL,
+      PRIMARY KEY (scope, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS hqm_idempotency_expiry ON hqm_idempotency (expires_at);
+  `);
 }
 
 /** Files made before tenants existed get the column (null: submitted without authentication). */

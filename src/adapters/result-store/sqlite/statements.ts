@@ -18,6 +18,45 @@ export interface StoreStatements {
   readonly since: Statement<{ seq: number; limit: number }, Pick<EventRow, 'seq' | 'request_id' | 'to_status'>>;
 }
 
+export interface IdempotencyRow {
+  readonly scope: string;
+  readonly key: string;
+  readonly fingerprint: string;
+  /** JSON array of correlation ids. */
+  readonly ids: string;
+  readonly expires_at: number;
+}
+
+export interface IdempotencyStatements {
+  readonly claimed: Statement<{ scope: string; key: string; now: number }, IdempotencyRow>;
+  readonly claim: Statement<IdempotencyRow>;
+  readonly release: Statement<{ scope: string; key: string; first: string }>;
+  readonly dropExpired: Statement<{ now: number; limit: number }>;
+}
+
+const idempotencyCache = new WeakMap<Database, IdempotencyStatements>();
+
+export function idempotencyStatements(db: Database): IdempotencyStatements {
+  let stmts = idempotencyCache.get(db);
+  if (stmts === undefined) {
+    stmts = {
+      claimed: db.prepare('SELECT * FROM hqm_idempotency WHERE scope = :scope AND key = :key AND expires_at > :now'),
+      // Only reached when no live claim exists, so replacing an expired one is right.
+      claim: db.prepare(
+        `INSERT INTO hqm_idempotency (scope, key, fingerprint, ids, expires_at) VALUES (:scope, :key, :fingerprint, :ids, :expires_at)
+         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, ids = excluded.ids, expires_at = excluded.expires_at`,
+      ),
+      release: db.prepare("DELETE FROM hqm_idempotency WHERE scope = :scope AND key = :key AND json_extract(ids, '$[0]') = :first"),
+      dropExpired: db.prepare(
+        `DELETE FROM hqm_idempotency WHERE (scope, key) IN
+           (SELECT scope, key FROM hqm_idempotency WHERE expires_at <= :now LIMIT :limit)`,
+      ),
+    };
+    idempotencyCache.set(db, stmts);
+  }
+  return stmts;
+}
+
 const cache = new WeakMap<Database, StoreStatements>();
 
 export function storeStatements(db: Database): StoreStatements {
