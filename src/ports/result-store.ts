@@ -14,6 +14,12 @@
  *   subscribing takes a round trip (Redis pub/sub), the first `get` after `onChange` waits for
  *   it: a listener that subscribes and then reads (as a long-poll does) misses nothing that
  *   lands after its read.
+ * - **Tenant slots.** A claim (a move to PROCESSING) given `tenantLimit` is refused with
+ *   `tenant_busy`, in the same atomic step, when the record's tenant already has that many
+ *   records holding a slot (core/request/tenant-slots.ts: PROCESSING, before its deadline), so
+ *   the limit holds across every process sharing the store. Where
+ *   `capabilities.tenantConcurrency` is false the store cannot count atomically and refuses to
+ *   be given a limit.
  *
  * @module
  */
@@ -25,12 +31,16 @@ import type { HealthReport } from './health.js';
 /** A compare-and-set on one record; the rules are `planTransition` in core. */
 export interface TransitionRequest extends TransitionChange {
   readonly id: string;
+  /** For a claim: most records of this record's tenant that may hold a slot; null or absent: no limit. */
+  readonly tenantLimit?: number | null;
 }
 
 export type TransitionResult =
   | { readonly ok: true; readonly record: RequestRecord }
   | { readonly ok: false; readonly reason: 'not_found' }
-  | { readonly ok: false; readonly reason: 'conflict'; readonly current: RequestRecord };
+  | { readonly ok: false; readonly reason: 'conflict'; readonly current: RequestRecord }
+  /** The claim would exceed `tenantLimit`; the record is unchanged. */
+  | { readonly ok: false; readonly reason: 'tenant_busy'; readonly current: RequestRecord };
 
 export interface RecordChange {
   readonly id: string;
@@ -44,6 +54,8 @@ export interface ResultStoreCapabilities {
   readonly durable: boolean;
   /** `onChange` also reports transitions made by other processes. */
   readonly sharedChangeFeed: boolean;
+  /** `tenantLimit` is honoured atomically (see the contract above). */
+  readonly tenantConcurrency: boolean;
 }
 
 export interface ResultStore {

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { HqmError } from '../../../core/errors.js';
 import type { Status } from '../../../core/request/lifecycle.js';
 import type { NewRequest, RequestEvent, RequestRecord } from '../../../core/request/record.js';
+import { takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
@@ -76,7 +77,7 @@ class SqliteResultStore implements ResultStore {
     private readonly logger: Logger,
   ) {
     const onDisk = handle.path !== ':memory:';
-    this.capabilities = { durable: onDisk, sharedChangeFeed: onDisk };
+    this.capabilities = { durable: onDisk, sharedChangeFeed: onDisk, tenantConcurrency: true };
     handle.local.on('record', this.#onLocalChange);
     // Called inside the group commit's transaction, better-sqlite3 runs it as a savepoint.
     this.#replaceExpired = handle.db.transaction((id: string, row: ReturnType<typeof toRow>) => {
@@ -122,7 +123,10 @@ class SqliteResultStore implements ResultStore {
     return result;
   }
 
-  /** Runs inside the group commit, so read-check-write is atomic (the commit holds SQLite's write lock). */
+  /**
+   * Runs inside the group commit, so read-check-write is atomic (the commit holds SQLite's write
+   * lock): the tenant's count and the claim cannot be split by another process's claim.
+   */
   #applyTransition(request: TransitionRequest): TransitionResult {
     const now = Date.now();
     const row = this.stmts.live.get({ id: request.id, now });
@@ -130,6 +134,10 @@ class SqliteResultStore implements ResultStore {
     const current = fromRow(row);
     const plan = planTransition(current, request, now);
     if (!plan.ok) return { ok: false, reason: 'conflict', current };
+    const limit = request.tenantLimit ?? null;
+    if (limit !== null && takesTenantSlot(current, request.to) && (this.stmts.tenantSlots.get({ tenant: current.tenant, now })?.n ?? 0) >= limit) {
+      return { ok: false, reason: 'tenant_busy', current };
+    }
     const updated = toRow(plan.record);
     const event = eventToRow(request.id, plan.event);
     this.stmts.update.run(updated);

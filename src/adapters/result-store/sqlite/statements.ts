@@ -14,6 +14,7 @@ export interface StoreStatements {
   readonly expired: Statement<{ now: number; limit: number }, { id: string }>;
   readonly maxSeq: Statement<[], { seq: number | null }>;
   readonly since: Statement<{ seq: number; limit: number }, Pick<EventRow, 'seq' | 'request_id' | 'to_status'>>;
+  readonly tenantSlots: Statement<{ tenant: string; now: number }, { n: number }>;
 }
 
 const cache = new WeakMap<Database, StoreStatements>();
@@ -56,5 +57,10 @@ function prepare(db: Database): StoreStatements {
     expired: db.prepare('SELECT id FROM hqm_requests WHERE expires_at <= :now LIMIT :limit'),
     maxSeq: db.prepare('SELECT MAX(seq) AS seq FROM hqm_request_events'),
     since: db.prepare('SELECT seq, request_id, to_status FROM hqm_request_events WHERE seq > :seq ORDER BY seq LIMIT :limit'),
+    // The rule of slotHeldUntil (core/request/tenant-slots.ts) as SQL.
+    tenantSlots: db.prepare(
+      `SELECT COUNT(*) AS n FROM hqm_requests INDEXED BY hqm_requests_tenant_status
+       WHERE tenant = :tenant AND status = 'PROCESSING' AND expires_at > :now AND (deadline_at IS NULL OR deadline_at > :now)`,
+    ),
   };
 }
