@@ -16,6 +16,7 @@ import type { ResultStore } from '../ports/result-store.js';
 import { runAttempt, ShutdownAbort, type AttemptDeps, type AttemptProgress } from './attempt.js';
 import type { Processor } from './processor.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { TenantBackoff } from './tenant-backoff.js';
 
 export interface WorkerOptions {
   readonly queueName: string;
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   readonly defaultTimeoutSeconds: number;
   /** Lifetime of records the worker creates itself (for bare messages of outside producers). */
   readonly ttlMs: number;
+  /** Most requests of a tenant PROCESSING at once across every worker sharing the store; null: no limit. */
+  readonly tenantLimit?: (tenant: string | null) => number | null;
 }
 
 export interface WorkerDeps {
@@ -69,6 +72,8 @@ export class WorkerPool {
       defaultTimeoutSeconds: options.defaultTimeoutSeconds,
       ttlMs: options.ttlMs,
       settle: (settlement) => this.#track(settlement),
+      tenantLimit: options.tenantLimit,
+      tenantBackoff: new TenantBackoff(),
     };
   }
 
