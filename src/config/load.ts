@@ -148,6 +148,13 @@ function resolveFileReferences(tree: Tree, path: string[], issues: FieldIssue[])
       });
       continue;
     }
+    const inline = typeof value === 'string' ? inlineWithFileReferences(value) : undefined;
+    if (inline !== undefined) {
+      // A list or mapping given as text (OPENHQM_AUTH__API_KEYS='[{"key_file": …}]') resolves like one in the file.
+      tree[key] = inline;
+      resolveFileReferences({ [key]: inline }, path, issues);
+      continue;
+    }
     if (!key.endsWith('_file') || typeof value !== 'string' || schemaAt([...path, key]) !== undefined) continue;
     delete tree[key];
     try {
@@ -156,6 +163,19 @@ function resolveFileReferences(tree: Tree, path: string[], issues: FieldIssue[])
       issues.push({ path: [...path, key].join('.'), message: `cannot read ${value}: ${(error as Error).message}` });
     }
   }
+}
+
+/** `value` parsed, when it is the text of a list or mapping that holds a `*_file` key; else undefined. */
+function inlineWithFileReferences(value: string): unknown[] | Tree | undefined {
+  const text = value.trim();
+  if (!(text.startsWith('[') || text.startsWith('{')) || !/_file["']?\s*:/.test(text)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch {
+    return undefined; // The schema reports it.
+  }
+  return Array.isArray(parsed) || isTree(parsed) ? parsed : undefined;
 }
 
 function mergeInto(

@@ -86,6 +86,20 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       expect(await store.events(request.id)).toMatchObject([{ from: null, to: 'PENDING', attempt: 0 }]);
     });
 
+    test('keeps the tenant a request was submitted by, through every transition (null without one)', async () => {
+      const store = await open();
+      const { id } = await store.create({ ...newRequest(), tenant: 'acme' });
+      const untenanted = await store.create(newRequest());
+      expect(untenanted.tenant).toBeNull();
+      expect((await store.get(untenanted.id))?.tenant).toBeNull();
+      expect((await store.get(id))?.tenant).toBe('acme');
+      const claimed = await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1, workerId: 'w1' });
+      expect(claimed.ok && claimed.record.tenant).toBe('acme');
+      const done = await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome({ ok: true }) });
+      expect(done.ok && done.record.tenant).toBe('acme');
+      expect((await store.get(id))?.tenant).toBe('acme');
+    });
+
     test('refuses a second record with the same id', async () => {
       const store = await open();
       const request = newRequest();

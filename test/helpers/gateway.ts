@@ -2,6 +2,7 @@ import { afterEach } from 'vitest';
 import { MemoryQueue } from '../../src/adapters/queue/memory/index.js';
 import { MemoryResultStore } from '../../src/adapters/result-store/memory/index.js';
 import { buildApi } from '../../src/api/build-api.js';
+import type { ApiOptions } from '../../src/api/context.js';
 import { HqmEvents } from '../../src/core/events.js';
 import { isTerminal } from '../../src/core/request/lifecycle.js';
 import type { RequestRecord } from '../../src/core/request/record.js';
@@ -35,11 +36,11 @@ afterEach(async () => {
 });
 
 /** API and worker pool on the in-memory backends, as `openhqm start` wires them. */
-export async function gateway(options: { processor?: Processor; worker?: Partial<WorkerOptions> } = {}): Promise<Gateway> {
+export async function gateway(options: { processor?: Processor; worker?: Partial<WorkerOptions>; api?: Partial<ApiOptions> } = {}): Promise<Gateway> {
   const queue = new MemoryQueue(silentLogger);
   const store = new MemoryResultStore();
   const events = new HqmEvents();
-  const app = await buildApi({ queue, store, events, options: apiOptions() });
+  const app = await buildApi({ queue, store, events, options: apiOptions(options.api) });
   const pool = new WorkerPool(
     { queue, store, events, processor: options.processor ?? builtinProcessor, logger: silentLogger },
     {

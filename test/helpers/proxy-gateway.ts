@@ -6,7 +6,8 @@ import { afterEach } from 'vitest';
 import { MemoryQueue } from '../../src/adapters/queue/memory/index.js';
 import { MemoryResultStore } from '../../src/adapters/result-store/memory/index.js';
 import { buildApi } from '../../src/api/build-api.js';
-import { partitionSettings } from '../../src/app/options.js';
+import { createAuth } from '../../src/app/auth.js';
+import { apiOptions as apiOptionsOf, partitionSettings } from '../../src/app/options.js';
 import { createProxy } from '../../src/app/proxy.js';
 import { endpointChecker, routeSimulator, RoutesHolder } from '../../src/app/routes.js';
 import { configSchema } from '../../src/config/schema.js';
@@ -39,6 +40,8 @@ export async function proxyGateway(settings: {
   api?: Record<string, unknown>;
   routing?: Record<string, unknown>;
   partitioning?: Record<string, unknown>;
+  /** An auth section (turned on): authentication as `openhqm start` builds it. */
+  auth?: Record<string, unknown>;
 }): Promise<ProxyGateway> {
   const config = configSchema.parse({
     proxy: { enabled: true, ...settings.proxy },
@@ -46,12 +49,15 @@ export async function proxyGateway(settings: {
     api: settings.api ?? {},
     routing: settings.routing ?? {},
     partitioning: settings.partitioning ?? {},
+    auth: settings.auth === undefined ? {} : { enabled: true, ...settings.auth },
   });
+  const auth = createAuth(config.auth, silentLogger);
   const queue = new MemoryQueue(silentLogger);
   const store = new MemoryResultStore();
   const events = new HqmEvents();
   const routes = config.routing.enabled ? await RoutesHolder.load(config.routing, { endpointKnown: endpointChecker(config.proxy) }, silentLogger, events) : undefined;
-  const proxy = await createProxy(config.proxy, events, routes === undefined ? undefined : () => routes.current);
+  const proxy = await createProxy(config.proxy, events, routes === undefined ? undefined : () => routes.current, auth === undefined ? undefined : config.auth.tenant_header);
+  const withAuth = auth === undefined ? undefined : apiOptionsOf(config, { auth });
   const app = await buildApi({
     queue,
     store,
@@ -62,6 +68,7 @@ export async function proxyGateway(settings: {
       capture: { enabled: config.proxy.capture.enabled, controlPrefix: config.proxy.capture.control_prefix, retryAfterSeconds: config.proxy.capture.retry_after_seconds },
       simulateRoutes: routeSimulator(config, routes),
       partitioning: config.partitioning.enabled ? partitionSettings(config.partitioning) : undefined,
+      ...(withAuth === undefined ? {} : { auth: withAuth.auth, capture: withAuth.capture }),
     }),
   });
   const pool = new WorkerPool(
@@ -85,6 +92,7 @@ export async function proxyGateway(settings: {
     await proxy.http.close();
     await queue.close();
     await store.close();
+    auth?.close();
   });
   return {
     app,
