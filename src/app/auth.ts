@@ -111,7 +111,7 @@ function toEntry(k: ApiKeyConfig): ApiKeyEntry {
 }
 
 function knownTenants(config: AuthConfig, ring: KeyRing): ReadonlySet<string> {
-  return new Set([...config.tenants, ...ring.tenants()]);
+  return new Set([...Object.keys(config.tenants), ...ring.tenants()]);
 }
 
 function jwtKey(jwt: AuthConfig['jwt']): JwtKeySource | undefined {

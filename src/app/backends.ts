@@ -56,6 +56,9 @@ export function checkCapabilities(config: Config, roles: Roles, queue: QueueBack
   if (config.partitioning.enabled && config.partitioning.strategy !== 'round_robin' && !queue.capabilities.partitionOrdering) {
     issues.push({ path: 'partitioning.enabled', message: `the ${queue.type} queue cannot keep the order of a partition key; use a backend that can (sqlite, redis, memory) or strategy round_robin` });
   }
+  if (roles.worker && !store.capabilities.tenantConcurrency && hasTenantLimits(config)) {
+    issues.push({ path: 'auth.tenants', message: `the ${store.type} result store cannot count a tenant's requests atomically across workers (a Redis Cluster): leave max_concurrency unset or use one Redis node or SQLite` });
+  }
   if (issues.length > 0) {
     throw new HqmError('HQM_ERR_CAPABILITY', issues.map((i) => `${i.path}: ${i.message}`).join('\n'), { details: { issues } });
   }
@@ -63,4 +66,8 @@ export function checkCapabilities(config: Config, roles: Roles, queue: QueueBack
 
 function unknownType(key: string, value: string, known: readonly string[]): HqmError {
   return new HqmError('HQM_ERR_ADAPTER_UNKNOWN', `${key}: unknown backend "${value}" (available: ${known.join(', ')})`, { details: { key, value, known } });
+}
+
+function hasTenantLimits(config: Config): boolean {
+  return config.auth.default_tenant.max_concurrency !== null || Object.values(config.auth.tenants).some((t) => t.max_concurrency !== undefined && t.max_concurrency !== null);
 }

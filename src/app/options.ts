@@ -8,6 +8,7 @@ import type { ApiOptions } from '../api/context.js';
 import type { Config } from '../config/schema.js';
 import type { PartitionSettings } from '../core/partition.js';
 import { DEFAULT_QUEUE } from '../core/request/envelope.js';
+import { concurrencyLimitOf } from '../core/request/tenant-slots.js';
 import type { WorkerOptions } from '../worker/runner.js';
 import type { AppAuth } from './auth.js';
 import type { Proxy } from './proxy.js';
@@ -26,6 +27,7 @@ export function workerOptions(config: Config, workerId: string): WorkerOptions {
     defaultTimeoutSeconds: w.timeout_seconds,
     ttlMs: config.cache.ttl_seconds * 1000,
     maxResultBytes: w.max_result_bytes,
+    tenantLimit: (tenant) => concurrencyLimitOf(config.auth.tenants, config.auth.default_tenant, tenant),
   };
 }
 

@@ -62,7 +62,8 @@ export const list = <T extends z.ZodType>(item: T) =>
 /** An object given inline: YAML/JSON text from the environment, or a mapping in the file. */
 export const structured = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (typeof value === 'string' ? parseStructured(value) : value), schema);
 
-function parseStructured(text: string): unknown {
+/** YAML/JSON text as a value; text that does not parse is returned as is, for the schema to refuse. */
+export function parseStructured(text: string): unknown {
   try {
     return parseYaml(text) as unknown;
   } catch {

@@ -8,7 +8,7 @@
  */
 import { createHash, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
-import { bool, int, list, num, optionalStr, str, structured } from './fields.js';
+import { bool, int, list, num, optionalStr, str, structured, parseStructured } from './fields.js';
 import { allowedAlgorithms, ROLES, TENANT_PATTERN } from '../core/access.js';
 import { isHttpUrl } from '../core/http.js';
 import { clusterDatabaseProblem, redisUrlProblem } from '../core/redis-url.js';
@@ -395,7 +395,42 @@ const monitoring = z
 /** A secret given inline: an error about it never repeats the value (str() would). */
 const secretStr = () => z.preprocess((v) => (v === '' ? null : v), z.string({ error: 'expected a string (quote it in YAML)' }).nullable()).default(null);
 
-const tenantName = () => str().regex(TENANT_PATTERN, 'expected a tenant name: letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit');
+const TENANT_NAME_RULE = 'expected a tenant name: letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit';
+const tenantName = () => str().regex(TENANT_PATTERN, TENANT_NAME_RULE);
+
+/**
+ * Limits of one tenant. `inherit` is the value of a key left out: null (no limit) for
+ * auth.default_tenant, undefined (take auth.default_tenant's) for an entry of auth.tenants.
+ */
+const tenantLimits = (inherit: null | undefined) =>
+  z
+    .object({
+      /** Most requests of the tenant PROCESSING at once across every worker sharing the result store; null: no limit. */
+      max_concurrency: inherit === null ? int().pipe(z.number().min(1)).nullable().default(null) : int().pipe(z.number().min(1)).nullable().optional(),
+    })
+    .strict();
+
+/** auth.tenants as a mapping of name to limits; a plain list of names (the older form) means no limits of their own. */
+const tenantMap = () =>
+  z
+    .preprocess(
+      (value) => {
+        let v: unknown = value;
+        if (typeof v === 'string') {
+          const text = v.trim();
+          v = text.startsWith('{') || text.startsWith('[') ? parseStructured(text) : text === '' ? [] : text.split(',').map((t) => t.trim());
+        }
+        if (Array.isArray(v)) return Object.fromEntries(v.map((name) => [String(name), {}]));
+        // `tenants: {a:}` in YAML gives a null entry: a tenant with no limits of its own.
+        if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([name, limits]) => [name, limits ?? {}]));
+        return v;
+      },
+      z.record(tenantName(), tenantLimits(undefined), {
+        error: (i) =>
+          i.code === 'invalid_type' ? 'expected a list of tenant names or a mapping of tenant name to its limits' : i.code === 'invalid_key' ? TENANT_NAME_RULE : undefined,
+      }),
+    )
+    .default({});
 
 const roleList = () =>
   list(
@@ -512,8 +547,13 @@ const auth = z
     tenant_header: str()
       .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]*$/, 'expected an HTTP header name')
       .default('X-OpenHQM-Tenant'),
-    /** Tenants known in advance: each gets its own label in the per-tenant metrics (tenants that hold a key do too). */
-    tenants: list(tenantName()).default([]),
+    /**
+     * Tenants known in advance: each gets its own label in the per-tenant metrics (tenants that hold a key do too).
+     * A list of names, or a mapping of name to its limits (see tenantLimits).
+     */
+    tenants: tenantMap(),
+    /** Limits of tenants not named in auth.tenants (and of those that leave a limit out). */
+    default_tenant: tenantLimits(null).prefault({}),
   })
   .strict();
 

@@ -17,6 +17,12 @@
  * - **Idempotency keys.** `claimIdempotencyKey` is one atomic reserve-or-read: of any number
  *   of concurrent claims on one (scope, key), exactly one answers `created`; the others answer
  *   the ids and fingerprint it reserved, until `ttlMs` has passed or it is released.
+ * - **Tenant slots.** A claim (a move to PROCESSING) given `tenantLimit` is refused with
+ *   `tenant_busy`, in the same atomic step, when the record's tenant already has that many
+ *   records holding a slot (core/request/tenant-slots.ts: PROCESSING, before its deadline), so
+ *   the limit holds across every process sharing the store. Where
+ *   `capabilities.tenantConcurrency` is false the store cannot count atomically and refuses to
+ *   be given a limit.
  *
  * @module
  */
@@ -28,12 +34,16 @@ import type { HealthReport } from './health.js';
 /** A compare-and-set on one record; the rules are `planTransition` in core. */
 export interface TransitionRequest extends TransitionChange {
   readonly id: string;
+  /** For a claim: most records of this record's tenant that may hold a slot; null or absent: no limit. */
+  readonly tenantLimit?: number | null;
 }
 
 export type TransitionResult =
   | { readonly ok: true; readonly record: RequestRecord }
   | { readonly ok: false; readonly reason: 'not_found' }
-  | { readonly ok: false; readonly reason: 'conflict'; readonly current: RequestRecord };
+  | { readonly ok: false; readonly reason: 'conflict'; readonly current: RequestRecord }
+  /** The claim would exceed `tenantLimit`; the record is unchanged. */
+  | { readonly ok: false; readonly reason: 'tenant_busy'; readonly current: RequestRecord };
 
 export interface RecordChange {
   readonly id: string;
@@ -47,6 +57,8 @@ export interface ResultStoreCapabilities {
   readonly durable: boolean;
   /** `onChange` also reports transitions made by other processes. */
   readonly sharedChangeFeed: boolean;
+  /** `tenantLimit` is honoured atomically (see the contract above). */
+  readonly tenantConcurrency: boolean;
 }
 
 export interface IdempotencyClaim {

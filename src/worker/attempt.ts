@@ -18,6 +18,7 @@ import type { ResultStore, TransitionRequest } from '../ports/result-store.js';
 import { failure, onFailure, onSuccess, type Decision } from './decide.js';
 import type { Processor } from './processor.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { TenantBackoff } from './tenant-backoff.js';
 
 export { ShutdownAbort } from './decide.js';
 
@@ -29,6 +30,8 @@ export { ShutdownAbort } from './decide.js';
  */
 const RECORD_GRACE_MS = 60_000;
 const RECORD_WAIT_MS = 250;
+/** For callers that give a limit but no backoff of their own (tests). */
+const fallbackBackoff = new TenantBackoff();
 
 export interface AttemptDeps {
   readonly store: ResultStore;
@@ -50,6 +53,10 @@ export interface AttemptDeps {
    * already stored, so the slot is free for the next request while it completes.
    */
   readonly settle: (settlement: Promise<void>) => void;
+  /** Most requests of a tenant PROCESSING at once across every worker; null: no limit. */
+  readonly tenantLimit?: (tenant: string | null) => number | null;
+  /** When a delivery refused for its tenant's limit comes back. */
+  readonly tenantBackoff?: TenantBackoff;
 }
 
 type Finish = (to: Status, extra: Partial<TransitionRequest>) => Promise<boolean>;
@@ -80,8 +87,19 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
       return;
     }
   }
-  const claim = await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt, workerId: deps.workerId, error: null });
+  // The envelope carries the tenant the API recorded; the store counts by the record's own.
+  const tenantLimit = deps.tenantLimit?.(tenant) ?? null;
+  const claim = await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt, workerId: deps.workerId, error: null, tenantLimit });
   if (!claim.ok) {
+    if (claim.reason === 'tenant_busy') {
+      // Not this request's fault: back to the queue without counting an attempt, spaced out so
+      // the consumer moves on to other tenants' messages instead of spinning on this tenant's.
+      const delayMs = (deps.tenantBackoff ?? fallbackBackoff).delayFor(claim.current.tenant ?? '');
+      log.debug({ tenant: claim.current.tenant, limit: tenantLimit, retry_in_ms: delayMs }, 'tenant at its concurrency limit: handed back');
+      deps.settle(delivery.release(delayMs));
+      events.emit('request:deferred', { id, queue: deps.queueName, attempt, delayMs, reason: 'tenant_busy' });
+      return;
+    }
     if (claim.reason === 'not_found') {
       if (Date.now() - delivery.enqueuedAt < RECORD_GRACE_MS) {
         // The API writes the record and the message concurrently; this message overtook its record.

@@ -18,6 +18,7 @@ import type { ResultStore } from '../ports/result-store.js';
 import { runAttempt, ShutdownAbort, type AttemptDeps, type AttemptProgress } from './attempt.js';
 import type { Processor } from './processor.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { TenantBackoff } from './tenant-backoff.js';
 
 export interface WorkerOptions {
   readonly queueName: string;
@@ -37,6 +38,8 @@ export interface WorkerOptions {
   readonly idSecret?: string;
   /** Largest result stored, as JSON bytes (`worker.max_result_bytes`); 16 MiB when unset. */
   readonly maxResultBytes?: number;
+  /** Most requests of a tenant PROCESSING at once across every worker sharing the store; null: no limit. */
+  readonly tenantLimit?: (tenant: string | null) => number | null;
 }
 
 export interface WorkerDeps {
@@ -83,6 +86,8 @@ export class WorkerPool {
       idSecret: options.idSecret ?? randomBytes(32).toString('hex'),
       maxResultBytes: options.maxResultBytes,
       settle: (settlement) => this.#track(settlement),
+      tenantLimit: options.tenantLimit,
+      tenantBackoff: new TenantBackoff(),
     };
   }
 

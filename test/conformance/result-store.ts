@@ -79,6 +79,8 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       });
     }
 
+    const tenantSlots = (s: ResultStore): string | undefined => (s.capabilities.tenantConcurrency ? undefined : 'atomic per-tenant concurrency');
+
     test('creates a PENDING record at attempt 0 with its first event', async () => {
       const store = await open();
       const request = newRequest({ priority: 7, deadlineAt: Date.now() + 5000 });
@@ -318,6 +320,53 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       await store.releaseIdempotencyKey('', key, 'y');
       expect(await store.claimIdempotencyKey({ scope: '', key, fingerprint: 'z', ids: ['z'], ttlMs: 60_000 })).toEqual({ created: true });
     });
+
+    test('holds a tenant to its concurrency limit under concurrent claims, counting a takeover once and freeing a slot when one leaves PROCESSING', async () => {
+      const store = await open();
+      // Two instances where the storage is shared: the limit holds across processes, not per instance.
+      const other = store.capabilities.sharedChangeFeed ? await open() : store;
+      const tenant = `t-${randomUUID()}`;
+      const ids = await Promise.all(Array.from({ length: 12 }, () => store.create(newRequest({ tenant })).then((r) => r.id)));
+      const claim = (id: string, on: ResultStore = store, attempt = 1) => on.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt, tenantLimit: 3 });
+      const results = await Promise.all(ids.map((id, i) => claim(id, i % 2 === 0 ? store : other)));
+      const won = ids.filter((_, i) => results[i]?.ok === true);
+      expect(won).toHaveLength(3);
+      for (const r of results.filter((r) => !r.ok)) expect(r).toMatchObject({ ok: false, reason: 'tenant_busy', current: { status: 'PENDING', attempt: 0 } });
+      const waiting = ids.filter((id) => !won.includes(id));
+      // A refused claim leaves no trace: still PENDING, no event.
+      expect(await store.events(waiting[0] as string)).toHaveLength(1);
+
+      // Other tenants, and requests without one, are not held back by this tenant's slots.
+      const { id: stranger } = await store.create(newRequest({ tenant: `u-${randomUUID()}` }));
+      const { id: anonymous } = await store.create(newRequest());
+      expect(await claim(stranger)).toMatchObject({ ok: true });
+      expect((await store.transition({ id: anonymous, from: ['PENDING'], to: 'PROCESSING', attempt: 1, tenantLimit: 1 })).ok).toBe(true);
+
+      // A takeover by a later attempt keeps its slot: allowed, and still three in all.
+      expect(await claim(won[0] as string, other, 2)).toMatchObject({ ok: true });
+      expect(await claim(waiting[0] as string)).toMatchObject({ ok: false, reason: 'tenant_busy' });
+
+      // Finishing frees a slot, and so does going back to PENDING (a retry's wait).
+      await store.transition({ id: won[0] as string, from: ['PROCESSING'], to: 'COMPLETED', attempt: 2, outcome: outcome('done') });
+      expect(await claim(waiting[0] as string, other)).toMatchObject({ ok: true });
+      expect(await claim(waiting[1] as string)).toMatchObject({ ok: false, reason: 'tenant_busy' });
+      await other.transition({ id: won[1] as string, from: ['PROCESSING'], to: 'PENDING', attempt: 1, error: 'retry' });
+      expect(await claim(waiting[1] as string)).toMatchObject({ ok: true });
+      // Without a limit the claim is not counted against one.
+      expect((await store.transition({ id: waiting[2] as string, from: ['PENDING'], to: 'PROCESSING', attempt: 1 })).ok).toBe(true);
+    }, tenantSlots);
+
+    test('a record left PROCESSING past its deadline (its worker lost) no longer holds its tenant’s slot', async () => {
+      const store = await open();
+      const tenant = `t-${randomUUID()}`;
+      const { id: lost } = await store.create(newRequest({ tenant, deadlineAt: Date.now() + 300 }));
+      const { id: next } = await store.create(newRequest({ tenant }));
+      const claim = (id: string) => store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1, tenantLimit: 1 });
+      expect((await claim(lost)).ok).toBe(true);
+      expect(await claim(next)).toMatchObject({ ok: false, reason: 'tenant_busy' });
+      await waitFor(async () => (await claim(next)).ok, { timeoutMs: 5000 });
+      expect(await store.get(next)).toMatchObject({ status: 'PROCESSING' });
+    }, tenantSlots);
 
     test('a closed store reports itself unhealthy', async () => {
       const store = await open();

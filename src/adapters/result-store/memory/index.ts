@@ -5,6 +5,7 @@
  */
 import { HqmError } from '../../../core/errors.js';
 import type { RequestEvent, RequestRecord, NewRequest } from '../../../core/request/record.js';
+import { slotHeldUntil, takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import { silentLogger, type Logger } from '../../../ports/logger.js';
@@ -37,9 +38,11 @@ interface Entry {
 
 export class MemoryResultStore implements ResultStore {
   readonly type = 'memory';
-  readonly capabilities: ResultStoreCapabilities = { durable: false, sharedChangeFeed: false };
+  readonly capabilities: ResultStoreCapabilities = { durable: false, sharedChangeFeed: false, tenantConcurrency: true };
   readonly #entries = new Map<string, Entry>();
   readonly #claims = new Map<string, { readonly ids: readonly string[]; readonly fingerprint: string; readonly expiresAt: number }>();
+  /** Per tenant, the ids that were PROCESSING when last seen; checked against the records when counted. */
+  readonly #processing = new Map<string, Set<string>>();
   readonly #feed: ChangeFeed;
   readonly #sweeper: NodeJS.Timeout;
   #sweeping: Promise<number> | undefined;
@@ -106,8 +109,17 @@ export class MemoryResultStore implements ResultStore {
     this.#assertOpen();
     const entry = this.#live(request.id);
     if (entry === undefined) return { ok: false, reason: 'not_found' };
-    const plan = planTransition(entry.record, request, Date.now());
+    const now = Date.now();
+    const plan = planTransition(entry.record, request, now);
     if (!plan.ok) return { ok: false, reason: 'conflict', current: entry.record };
+    const limit = request.tenantLimit ?? null;
+    if (limit !== null && takesTenantSlot(entry.record, request.to) && this.#slotsHeld(entry.record.tenant, now) >= limit) {
+      return { ok: false, reason: 'tenant_busy', current: entry.record };
+    }
+    if (plan.record.status === 'PROCESSING' && plan.record.tenant !== null) {
+      const ids = this.#processing.get(plan.record.tenant) ?? new Set<string>();
+      this.#processing.set(plan.record.tenant, ids.add(plan.record.id));
+    }
     entry.record = plan.record;
     entry.events.push(plan.event);
     this.#feed.emit({ id: plan.record.id, status: plan.record.status });
@@ -164,6 +176,18 @@ export class MemoryResultStore implements ResultStore {
     if (entry.record.expiresAt > Date.now()) return entry;
     this.#entries.delete(id);
     return undefined;
+  }
+
+  /** Records of `tenant` holding a slot now; forgets those that no longer do. */
+  #slotsHeld(tenant: string, now: number): number {
+    const ids = this.#processing.get(tenant);
+    if (ids === undefined) return 0;
+    for (const id of ids) {
+      const record = this.#live(id)?.record;
+      if (record === undefined || record.status !== 'PROCESSING' || slotHeldUntil(record) <= now) ids.delete(id);
+    }
+    if (ids.size === 0) this.#processing.delete(tenant);
+    return ids.size;
   }
 
   #assertOpen(): void {

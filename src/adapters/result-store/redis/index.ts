@@ -29,7 +29,7 @@ import { guarded } from '../../shared/redis/errors.js';
 import { redisConnectionSchema, type RedisConnectionOptions } from '../../shared/redis/options.js';
 import { RedisChangeFeed } from './change-feed.js';
 import { RedisIdempotency } from './idempotency.js';
-import { currentHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, transitionArgs } from './records.js';
+import { currentHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, tenantSlotsPrefix, transitionArgs } from './records.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 
 export const factory: ResultStoreFactory = {
@@ -56,7 +56,8 @@ class RedisResultStore implements ResultStore {
     durable: boolean,
     logger: Logger,
   ) {
-    this.capabilities = { durable, sharedChangeFeed: true };
+    // The slot count is keyed by tenant, not by the request's hash tag: atomic only on one node.
+    this.capabilities = { durable, sharedChangeFeed: true, tenantConcurrency: !options.cluster };
     this.#scripts = storeScripts(handle.client);
     this.#feed = new RedisChangeFeed(handle, `${options.key_prefix}:changes`, logger);
     this.#idempotency = new RedisIdempotency(handle.client, options.key_prefix);
@@ -81,13 +82,18 @@ class RedisResultStore implements ResultStore {
   async transition(request: TransitionRequest): Promise<TransitionResult> {
     this.#assertOpen();
     const { guard, writes } = compileTransition(request, Date.now());
-    const args = transitionArgs(request.id, guard, writes, this.#feed);
+    const limit = request.tenantLimit ?? null;
+    if (limit !== null && !this.capabilities.tenantConcurrency) {
+      throw new HqmError('HQM_ERR_CAPABILITY', 'per-tenant max_concurrency needs a single Redis node (not redis.cluster) as result store', { retryable: false });
+    }
+    const args = transitionArgs(request.id, guard, writes, this.#feed, { slotsPrefix: tenantSlotsPrefix(this.options.key_prefix), limit });
     const reply = (await guarded('changing a request status', this.#scripts.transition(this.#keys(request.id), args))) as [number, Array<string | null>?];
     const [code, values = []] = reply;
     if (code === 0) return { ok: false, reason: 'not_found' };
-    if (code === 1) {
+    if (code === 1 || code === 3) {
       const current = fromHash(request.id, pairs(values as string[]));
-      return current === undefined ? { ok: false, reason: 'not_found' } : { ok: false, reason: 'conflict', current };
+      if (current === undefined) return { ok: false, reason: 'not_found' };
+      return { ok: false, reason: code === 3 ? 'tenant_busy' : 'conflict', current };
     }
     // The script applied `writes` to this record; the same function gives the new record here.
     const before = fromHash(request.id, currentHash(values), null) as RequestRecord;

@@ -7,12 +7,19 @@
  *                       g progress, e error, o outcome (JSON), n tenant; null fields are absent
  *   <prefix>:e:{<id>}   list of {at, f, t, a, w, e} — every transition after creation (the
  *                       creation event is derived from the record, as in the SQLite store)
+ *   <prefix>:tp:<tenant> sorted set of the tenant's PROCESSING ids, scored by when each stops
+ *                       holding its slot (per-tenant concurrency; see scripts.ts)
  *
  * @module
  */
 import { isStatus, type Status } from '../../../core/request/lifecycle.js';
 import type { Outcome, RequestEvent, RequestRecord } from '../../../core/request/record.js';
 import type { TransitionGuard, TransitionWrites } from '../../../core/request/transition.js';
+
+/** Prefix of the per-tenant slot sets; the script appends the record's tenant. */
+export function tenantSlotsPrefix(prefix: string): string {
+  return `${prefix}:tp:`;
+}
 
 export function recordKeys(prefix: string, id: string): [record: string, events: string] {
   return [`${prefix}:r:{${id}}`, `${prefix}:e:{${id}}`];
@@ -74,7 +81,7 @@ export function currentHash(values: ReadonlyArray<string | null>): Record<string
 }
 
 /** ARGV of the transition script (see scripts.ts for each position). */
-export function transitionArgs(id: string, guard: TransitionGuard, writes: TransitionWrites, feed: { channel: string; origin: string }): string[] {
+export function transitionArgs(id: string, guard: TransitionGuard, writes: TransitionWrites, feed: { channel: string; origin: string }, tenants: { slotsPrefix: string; limit: number | null }): string[] {
   const optional = (value: string | null | undefined): [string, string] => (value === undefined ? ['keep', ''] : value === null ? ['clear', ''] : ['set', value]);
   return [
     id,
@@ -91,6 +98,8 @@ export function transitionArgs(id: string, guard: TransitionGuard, writes: Trans
     writes.outcome === null ? '' : JSON.stringify(writes.outcome),
     feed.channel,
     feed.origin,
+    tenants.slotsPrefix,
+    tenants.limit === null ? '' : String(tenants.limit),
     ...guard.from,
   ];
 }

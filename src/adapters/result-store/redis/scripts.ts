@@ -38,8 +38,10 @@ return 1
  * ARGV[12] event error: 'set' | 'clear'          ARGV[13] the event's error when 'set'
  * ARGV[14] '1' to reset progress   ARGV[15] outcome JSON, or '' for none
  * ARGV[16] change-feed channel   ARGV[17] origin tag of the writing store
- * ARGV[18..] statuses the record may be in
+ * ARGV[18] key prefix of the per-tenant slot sets   ARGV[19] the claim's tenant limit, or '' for none
+ * ARGV[20..] statuses the record may be in
  * Returns {0} not found, {1, {field, value, …}} conflict with the current record,
+ *         {3, {field, value, …}} tenant busy: the claim would exceed the tenant limit,
  *         {2, {s, a, q, p, t, u, d, x, l, w, g, e, n}} applied: the record as it was before, without
  *         its outcome, on which the caller applies the same writes (applyWrites) to know the new one.
  */
@@ -49,7 +51,7 @@ local status = cur[1]
 if not status then return { 0 } end
 
 local allowed = false
-for i = 18, #ARGV do
+for i = 20, #ARGV do
   if ARGV[i] == status then allowed = true; break end
 end
 if allowed and status == ARGV[5] then
@@ -59,6 +61,16 @@ end
 if not allowed then return { 1, redis.call('HGETALL', KEYS[1]) } end
 
 local now = ARGV[2]
+-- Per-tenant slots: a sorted set of the tenant's PROCESSING ids, each scored with when it
+-- stops holding its slot (its deadline, else its expiry), so an id left behind by a lost
+-- worker drops out by itself. Not a declared key: the tenant is only known from the record
+-- (hence no Redis Cluster; see capabilities.tenantConcurrency).
+local tenant = cur[13]
+local slots = tenant and (ARGV[18] .. tenant)
+if slots then redis.call('ZREMRANGEBYSCORE', slots, '-inf', now) end
+if slots and ARGV[19] ~= '' and ARGV[3] == 'PROCESSING' and status ~= 'PROCESSING' then
+  if redis.call('ZCARD', slots) >= tonumber(ARGV[19]) then return { 3, redis.call('HGETALL', KEYS[1]) } end
+end
 local set = { 's', ARGV[3], 'a', ARGV[4], 'u', now }
 local del = {}
 local worker = cur[10]
@@ -83,6 +95,14 @@ if ARGV[12] == 'set' then event.e = ARGV[13] end
 -- The trail expires with the record: set when the list is created and whenever the TTL restarts.
 if redis.call('RPUSH', KEYS[2], cjson.encode(event)) == 1 or restart then redis.call('PEXPIREAT', KEYS[2], expires) end
 if restart then redis.call('PEXPIREAT', KEYS[1], expires) end
+if slots and ARGV[3] == 'PROCESSING' then
+  local held = cur[7] and math.min(tonumber(cur[7]), tonumber(expires)) or tonumber(expires)
+  redis.call('ZADD', slots, held, ARGV[1])
+  local last = redis.call('ZRANGE', slots, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', slots, last[2])
+elseif slots and status == 'PROCESSING' then
+  redis.call('ZREM', slots, ARGV[1])
+end
 redis.call('PUBLISH', ARGV[16], ARGV[17] .. '|' .. ARGV[3] .. '|' .. ARGV[1])
 return { 2, cur }
 `;

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { HqmError } from '../../../core/errors.js';
 import type { Status } from '../../../core/request/lifecycle.js';
 import type { NewRequest, RequestEvent, RequestRecord } from '../../../core/request/record.js';
+import { takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
@@ -90,7 +91,7 @@ export class SqliteResultStore implements ResultStore {
   ) {
     this.#feed = new ChangeFeed(logger);
     const onDisk = handle.path !== ':memory:';
-    this.capabilities = { durable: onDisk, sharedChangeFeed: onDisk };
+    this.capabilities = { durable: onDisk, sharedChangeFeed: onDisk, tenantConcurrency: true };
     handle.local.on('record', this.#onLocalChange);
     handle.local.on('fault', this.#onFault);
     // Called inside the group commit's transaction, better-sqlite3 runs it as a savepoint.
@@ -137,7 +138,10 @@ export class SqliteResultStore implements ResultStore {
     return result;
   }
 
-  /** Runs inside the group commit, so read-check-write is atomic (the commit holds SQLite's write lock). */
+  /**
+   * Runs inside the group commit, so read-check-write is atomic (the commit holds SQLite's write
+   * lock): the tenant's count and the claim cannot be split by another process's claim.
+   */
   #applyTransition(request: TransitionRequest): TransitionResult {
     const now = Date.now();
     const row = this.stmts.live.get({ id: request.id, now });
@@ -145,6 +149,10 @@ export class SqliteResultStore implements ResultStore {
     const current = fromRow(row);
     const plan = planTransition(current, request, now);
     if (!plan.ok) return { ok: false, reason: 'conflict', current };
+    const limit = request.tenantLimit ?? null;
+    if (limit !== null && takesTenantSlot(current, request.to) && (this.stmts.tenantSlots.get({ tenant: current.tenant, now })?.n ?? 0) >= limit) {
+      return { ok: false, reason: 'tenant_busy', current };
+    }
     const updated = toRow(plan.record);
     const event = eventToRow(request.id, plan.event);
     this.stmts.update.run(updated);

@@ -33,6 +33,8 @@ export function migrateStore(db: Database): void {
     CREATE INDEX IF NOT EXISTS hqm_request_events_request ON hqm_request_events (request_id, seq);
   `);
   addTenantColumn(db);
+  // Counting a tenant's PROCESSING records inside each claim (per-tenant concurrency) must not scan the table.
+  db.exec('CREATE INDEX IF NOT EXISTS hqm_requests_tenant_status ON hqm_requests (tenant, status)');
   createIdempotencyTable(db);
 }
 

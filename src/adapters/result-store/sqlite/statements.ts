@@ -16,6 +16,7 @@ export interface StoreStatements {
   /** Readiness: one edge of each table and index the store writes, so a damaged one fails it. */
   readonly probe: Statement<[], unknown>;
   readonly since: Statement<{ seq: number; limit: number }, Pick<EventRow, 'seq' | 'request_id' | 'to_status'>>;
+  readonly tenantSlots: Statement<{ tenant: string; now: number }, { n: number }>;
 }
 
 export interface IdempotencyRow {
@@ -103,5 +104,10 @@ function prepare(db: Database): StoreStatements {
               (SELECT request_id FROM hqm_request_events INDEXED BY hqm_request_events_request ORDER BY request_id DESC LIMIT 1) AS trail`,
     ),
     since: db.prepare('SELECT seq, request_id, to_status FROM hqm_request_events WHERE seq > :seq ORDER BY seq LIMIT :limit'),
+    // The rule of slotHeldUntil (core/request/tenant-slots.ts) as SQL.
+    tenantSlots: db.prepare(
+      `SELECT COUNT(*) AS n FROM hqm_requests INDEXED BY hqm_requests_tenant_status
+       WHERE tenant = :tenant AND status = 'PROCESSING' AND expires_at > :now AND (deadline_at IS NULL OR deadline_at > :now)`,
+    ),
   };
 }
