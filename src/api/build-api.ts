@@ -23,6 +23,7 @@ import { registerJsonParser } from './json-body.js';
 import { DepthGate } from './load-shedding.js';
 import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerCancelRoute } from './routes/cancel.js';
 import { registerReadRoutes } from './routes/read.js';
 import { registerRoutesTestRoute } from './routes/routes-test.js';
 import { registerSubmitRoute } from './routes/submit.js';
@@ -131,6 +132,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         registerSubmitRoute(ingress, ctx);
       });
       registerReadRoutes(control, ctx);
+      registerCancelRoute(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

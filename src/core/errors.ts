@@ -30,6 +30,8 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_BACKEND_UNAVAILABLE: { httpStatus: 503, retryable: true, summary: 'The queue backend or result store cannot be reached; nothing was stored. Retry after the Retry-After interval.' },
   HQM_ERR_SHUTTING_DOWN: { httpStatus: 503, retryable: true, summary: 'The process is shutting down and takes no new work.' },
   HQM_ERR_DUPLICATE_ID: { httpStatus: 409, retryable: false, summary: 'A request record with that correlation id already exists.' },
+  HQM_ERR_ALREADY_FINISHED: { httpStatus: 409, retryable: false, summary: 'DELETE /api/v1/requests/{id} on a request that already finished (COMPLETED, FAILED, TIMEOUT or CANCELLED); the body names its `status`.' },
+  HQM_ERR_CANCELLED: { httpStatus: 409, retryable: false, summary: 'The request was cancelled (DELETE /api/v1/requests/{id}) before it finished; GET /api/v1/requests/{id} answers 409 with this code.' },
   HQM_ERR_INVALID_TRANSITION: { httpStatus: 409, retryable: false, summary: 'The lifecycle does not allow that status change.' },
   HQM_ERR_CONFIG: { httpStatus: 500, retryable: false, summary: 'The configuration is invalid; start-up stops with exit code 2.' },
   HQM_ERR_ADAPTER_UNKNOWN: { httpStatus: 500, retryable: false, summary: 'queue.type or cache.type names no known backend, or that backend is not available in this build.' },
