@@ -1,9 +1,10 @@
-/** Cancel across processes: `openhqm api` and `openhqm worker` sharing one SQLite file. */
+/** Cancel across processes: `openhqm api` and `openhqm worker` sharing one SQLite file, or Redis. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { finished, getJson, startCli, submit } from '../helpers/cli.js';
+import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -21,9 +22,26 @@ async function trail(url: string, id: string): Promise<string[]> {
 
 describe('cancel across an api and a worker process', () => {
   const dir = tempDir();
+  const prefix = testPrefix();
+  afterAll(() => deleteKeys(prefix, { url: REDIS_URL }).catch(() => undefined));
 
-  it('a PENDING request never runs, a PROCESSING one sees its signal abort, a finished one is 409', async () => {
-    const env = { OPENHQM_SQLITE__PATH: join(dir, 'cancel.db'), OPENHQM_WORKER__PROCESSOR_MODULE: MODULE };
+  const backends: Record<string, Record<string, string>> = {
+    sqlite: { OPENHQM_SQLITE__PATH: join(dir, 'cancel.db') },
+    redis: {
+      OPENHQM_QUEUE__TYPE: 'redis',
+      OPENHQM_CACHE__TYPE: 'redis',
+      OPENHQM_QUEUE__REDIS_URL: REDIS_URL,
+      OPENHQM_CACHE__REDIS_URL: REDIS_URL,
+      OPENHQM_REDIS__KEY_PREFIX: prefix,
+    },
+  };
+
+  it.each(Object.keys(backends))('%s: a PENDING request never runs, a PROCESSING one sees its signal abort, a finished one is 409', async (backend, ctx) => {
+    if (backend === 'redis') {
+      const missing = await requireRedis();
+      if (missing !== undefined) return ctx.skip(missing.skip);
+    }
+    const env = { ...backends[backend], OPENHQM_WORKER__PROCESSOR_MODULE: MODULE };
     const api = await startCli(['api'], env).ready();
 
     // PENDING: cancelled before any worker exists.
@@ -33,7 +51,7 @@ describe('cancel across an api and a worker process', () => {
     expect(cancelledPending.body).toMatchObject({ correlation_id: pending, status: 'CANCELLED', error_code: 'HQM_ERR_CANCELLED' });
 
     // PROCESSING: the worker (another process) hears of the cancel through the store's change feed.
-    const marker = join(dir, 'aborted.txt');
+    const marker = join(dir, `aborted-${backend}.txt`);
     const running = (await submit(api.url, { mode: 'until_aborted', marker })).body.correlation_id as string;
     const worker = await startCli(['worker'], env).ready();
     await waitFor(async () => (await getJson(`${api.url}/api/v1/status/${running}`)).body.progress === 10, { timeoutMs: 30_000, what: 'the processor to start' });
