@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { testApi } from '../helpers/api.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import { WorkerPool } from '../../src/worker/runner.js';
+import { QUEUE, testApi } from '../helpers/api.js';
 import { apiAuth, bearer, KEYS } from '../helpers/auth.js';
 import { gateway } from '../helpers/gateway.js';
 import { deferred, waitFor } from '../helpers/wait.js';
@@ -31,12 +33,10 @@ describe('DELETE /api/v1/requests/{id}', () => {
     const id = await g.submit({});
     expect((await g.app.inject({ method: 'DELETE', url: `/api/v1/requests/${id}` })).statusCode).toBe(200);
     // A fresh pool on the same queue receives the message and finds the request terminal.
-    const { WorkerPool } = await import('../../src/worker/runner.js');
-    const { silentLogger } = await import('../../src/ports/logger.js');
     const acked = deferred();
     const pool = new WorkerPool(
       { queue: g.queue, store: g.store, events: g.events, logger: silentLogger, processor: async () => ++ran },
-      { queueName: 'openhqm-requests', concurrency: 1, visibilityTimeoutMs: 30_000, shutdownGraceMs: 1_000, workerId: 'w2', retry: { maxAttempts: 3, baseMs: 10, maxMs: 50 }, defaultTimeoutSeconds: 300, ttlMs: 60_000 },
+      { queueName: QUEUE, concurrency: 1, visibilityTimeoutMs: 30_000, shutdownGraceMs: 1_000, workerId: 'w2', retry: { maxAttempts: 3, baseMs: 10, maxMs: 50 }, defaultTimeoutSeconds: 300, ttlMs: 60_000 },
     );
     g.events.once('delivery:received', () => acked.resolve());
     pool.start();
@@ -129,7 +129,7 @@ describe('GET /api/v1/requests/{id}: the request resource Location names', () =>
     const release = deferred();
     const g = await gateway({
       processor: async (envelope, ctx) => {
-        if (envelope.payload.block === true) await new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+        if (envelope.payload.block === true) await new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)));
         await release.promise;
         if (envelope.payload.fail === true) throw new Error('boom');
         return { ok: 1 };

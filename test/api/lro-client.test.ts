@@ -54,7 +54,7 @@ describe('@azure/core-lro polling the Location of a submit', () => {
 
   it('reads a cancelled request as not succeeded', async () => {
     const started = deferred<string>();
-    const g = await gateway({ processor: (_envelope, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))) });
+    const g = await gateway({ processor: (_envelope, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))) });
     const base = await listening(g);
     const lro = poller(base, {}, (id) => started.resolve(id));
     const done = lro.pollUntilDone();
