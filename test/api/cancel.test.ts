@@ -26,6 +26,29 @@ describe('DELETE /api/v1/requests/{id}', () => {
     expect(response.json()).toMatchObject({ status: 'CANCELLED', error: 'cancelled' });
   });
 
+  it('wakes a long-poll waiting on the request, which answers CANCELLED like any ending', async () => {
+    const api = await testApi();
+    const submitted = await api.app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {} } });
+    const id = submitted.json<{ correlation_id: string }>().correlation_id;
+    const waiting = deferred();
+    const polls = ['response', 'requests'].map((resource) => api.app.inject({ method: 'GET', url: `/api/v1/${resource}/${id}?wait=30` }));
+    // Both long-polls are registered once the store has been read for them; then cancel.
+    const get = api.store.get.bind(api.store);
+    let reads = 0;
+    api.store.get = async (key) => {
+      const record = await get(key);
+      if (++reads === 2) waiting.resolve();
+      return record;
+    };
+    await waiting.promise;
+    expect((await api.app.inject({ method: 'DELETE', url: `/api/v1/requests/${id}` })).statusCode).toBe(200);
+    const [response, resource] = await Promise.all(polls);
+    expect(response?.statusCode).toBe(200);
+    expect(response?.json()).toMatchObject({ status: 'CANCELLED', error: 'cancelled' });
+    expect(resource?.statusCode).toBe(409);
+    expect(resource?.json()).toMatchObject({ status: 'CANCELLED', error_code: 'HQM_ERR_CANCELLED' });
+  });
+
   it('a PENDING request cancelled before a worker takes it is acknowledged without running', async () => {
     let ran = 0;
     const g = await gateway({ processor: async () => ++ran, worker: { concurrency: 1 } });
