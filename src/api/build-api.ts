@@ -23,6 +23,7 @@ import { registerJsonParser } from './json-body.js';
 import { DepthGate } from './load-shedding.js';
 import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerCancelRoute } from './routes/cancel.js';
 import { registerReadRoutes } from './routes/read.js';
 import { registerRoutesTestRoute } from './routes/routes-test.js';
 import { registerBatchRoute } from './routes/batch.js';
@@ -134,6 +135,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         registerBatchRoute(ingress, ctx);
       });
       registerReadRoutes(control, ctx);
+      registerCancelRoute(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -1,5 +1,5 @@
 /** How records look on the wire: the original's JSON shapes, times as ISO-8601. */
-import type { ErrorCode } from '../core/errors.js';
+import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import { isTerminal } from '../core/request/lifecycle.js';
 import type { RequestEvent, RequestRecord } from '../core/request/record.js';
 
@@ -35,7 +35,26 @@ export function errorCodeOf(record: RequestRecord): ErrorCode | null {
   if (record.status === 'TIMEOUT') return 'HQM_ERR_DEADLINE_EXCEEDED';
   // Records written before codes were kept carry none: the processor's own error is the likely cause.
   if (record.status === 'FAILED') return record.outcome?.errorCode ?? 'HQM_ERR_PROCESSOR_FAILED';
+  if (record.status === 'CANCELLED') return 'HQM_ERR_CANCELLED';
   return null;
+}
+
+/** The request resource (`GET`/`DELETE /api/v1/requests/{id}`): the status and the result in one body. */
+export function presentRequest(record: RequestRecord) {
+  return { ...presentStatus(record), ...presentResult(record) };
+}
+
+/**
+ * The HTTP status of the request resource, which a client that follows only HTTP semantics
+ * (an LRO poller) reads as the outcome: 202 while pending, 200 once COMPLETED, and for any
+ * other end the status the catalogue gives the body's `error_code` — so the code and the
+ * status always agree (FAILED: 502 for a processor's error, 422 for a routing one; TIMEOUT:
+ * 504; CANCELLED: 409). See D75 in docs/architecture.md.
+ */
+export function requestHttpStatus(record: RequestRecord): number {
+  if (!isTerminal(record.status)) return 202;
+  const code = errorCodeOf(record);
+  return code === null ? 200 : ERROR_CATALOGUE[code].httpStatus;
 }
 
 export function presentEvents(id: string, events: readonly RequestEvent[]) {

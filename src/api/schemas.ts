@@ -89,10 +89,32 @@ export const resultResponse = {
     headers: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
     status_code: { type: ['integer', 'null'], description: 'HTTP status of the upstream answer (proxy mode).' },
     error: nullableString,
-    error_code: { type: ['string', 'null'], description: 'Why the request FAILED or timed out, as a code of docs/errors.md.' },
+    error_code: { type: ['string', 'null'], description: 'Why the request FAILED, timed out or was cancelled, as a code of docs/errors.md.' },
     processing_time_ms: { type: ['integer', 'null'] },
     completed_at: nullableTimestamp,
   },
+} as const;
+
+/** The request resource: status and result in one body, whatever the HTTP status says. */
+export const requestResponse = {
+  type: 'object',
+  properties: { ...statusResponse.properties, ...resultResponse.properties },
+} as const;
+
+/**
+ * A finished request that did not complete answers 4xx/5xx with the request body; an error of
+ * the call itself (a bad ?wait) has the same statuses, so the schema carries both shapes.
+ */
+export const requestOrErrorResponse = {
+  type: 'object',
+  description: 'The request body (FAILED, TIMEOUT, CANCELLED: the status of its `error_code`), or `{detail, code}` when the call itself failed.',
+  properties: { ...requestResponse.properties, ...errorResponse.properties },
+} as const;
+
+/** A cancel that came too late: the error, and the status the request ended in. */
+export const alreadyFinishedResponse = {
+  type: 'object',
+  properties: { ...errorResponse.properties, status },
 } as const;
 
 export const eventsResponse = {

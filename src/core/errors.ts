@@ -32,6 +32,8 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_DUPLICATE_ID: { httpStatus: 409, retryable: false, summary: 'A request record with that correlation id already exists.' },
   HQM_ERR_IDEMPOTENCY_KEY_REUSED: { httpStatus: 422, retryable: false, summary: 'The Idempotency-Key was used before (by the same tenant, within api.idempotency_ttl_seconds) with a different request body; nothing was stored. Use a new key for a new request.' },
   HQM_ERR_IDEMPOTENCY_IN_FLIGHT: { httpStatus: 409, retryable: true, summary: 'A submit with the same Idempotency-Key is still being stored; retry after Retry-After to get its answer.' },
+  HQM_ERR_ALREADY_FINISHED: { httpStatus: 409, retryable: false, summary: 'DELETE /api/v1/requests/{id} on a request that already finished (COMPLETED, FAILED, TIMEOUT or CANCELLED); the body names its `status`.' },
+  HQM_ERR_CANCELLED: { httpStatus: 409, retryable: false, summary: 'The request was cancelled (DELETE /api/v1/requests/{id}) before it finished; GET /api/v1/requests/{id} answers 409 with this code.' },
   HQM_ERR_INVALID_TRANSITION: { httpStatus: 409, retryable: false, summary: 'The lifecycle does not allow that status change.' },
   HQM_ERR_CONFIG: { httpStatus: 500, retryable: false, summary: 'The configuration is invalid; start-up stops with exit code 2.' },
   HQM_ERR_ADAPTER_UNKNOWN: { httpStatus: 500, retryable: false, summary: 'queue.type or cache.type names no known backend, or that backend is not available in this build.' },

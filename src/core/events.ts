@@ -5,6 +5,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
+import type { Status } from './request/lifecycle.js';
 
 export interface HqmEventMap {
   /** `tenant` (here and in the worker's outcome events) is the submitter's, null without authentication. */
@@ -16,6 +17,8 @@ export interface HqmEventMap {
   'request:failed': [{ id: string; queue: string; attempt: number; error: Error; durationMs: number; tenant?: string | null }];
   'request:timeout': [{ id: string; queue: string; attempt: number; durationMs: number; tenant?: string | null }];
   'request:released': [{ id: string; queue: string; attempt: number }];
+  /** A client cancelled the request (DELETE /api/v1/requests/{id}) while it was in `from`. */
+  'request:cancelled': [{ id: string; queue: string; from: Status; tenant?: string | null }];
   /** `reason` is a bounded category (processing_failed, attempts_exhausted, invalid_message, no_record). */
   'request:dead_lettered': [{ id: string | null; queue: string; reason: DeadLetterReason }];
   'worker:busy': [{ active: number }];

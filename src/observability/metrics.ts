@@ -110,7 +110,7 @@ export class Metrics {
 
   readonly tenantRequests = new Counter({
     name: 'openhqm_tenant_requests_total',
-    help: 'Requests by tenant (auth.enabled) and outcome (submitted, completed, failed, timeout); tenants not configured count as "other", requests without one as "none"',
+    help: 'Requests by tenant (auth.enabled) and outcome (submitted, completed, failed, timeout, cancelled); tenants not configured count as "other", requests without one as "none"',
     labelNames: ['tenant', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -190,6 +190,7 @@ export class Metrics {
       events.on('request:completed', count('completed'));
       events.on('request:failed', count('failed'));
       events.on('request:timeout', count('timeout'));
+      events.on('request:cancelled', count('cancelled'));
     }
     // Hot paths (one call per request) use labelled children: prom-client hashes labels otherwise.
     const published = memo((queue: string) => this.queuePublish.labels(queue, 'success'));

@@ -20,7 +20,7 @@ import type { Processor } from './processor.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { TenantBackoff } from './tenant-backoff.js';
 
-export { ShutdownAbort } from './decide.js';
+export { CancelAbort, ShutdownAbort } from './decide.js';
 
 /**
  * A message younger than this whose record is missing is waited for, not dropped: the API
@@ -65,6 +65,8 @@ type Finish = (to: Status, extra: Partial<TransitionRequest>) => Promise<boolean
 export interface AttemptProgress {
   /** The record says PROCESSING under this attempt (it must come back as a later one). */
   claimed: boolean;
+  /** The request this delivery carries, once decoded: a cancel of it aborts the attempt. */
+  id?: string;
 }
 
 export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controller: AbortController, progress: AttemptProgress = { claimed: false }): Promise<void> {
@@ -72,6 +74,8 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   if (envelope === undefined) return;
   const { store, events } = deps;
   const id = envelope.correlation_id;
+  // Known before the claim, so a cancel that lands between the claim and the processor's start still aborts it.
+  progress.id = id;
   const attempt = delivery.attempt;
   const tenant = envelope.tenant ?? null;
   const log = lazyChild(deps.logger, { correlation_id: id, attempt });
@@ -226,6 +230,11 @@ async function apply(
       if (await finish('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: decision.outcome })) {
         events.emit('request:timeout', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
       }
+      deps.settle(delivery.ack());
+      return;
+    case 'cancelled':
+      // The store already says CANCELLED (the client's compare-and-set): nothing left to write or run.
+      log.info({}, 'cancelled while it ran: processor aborted, delivery acknowledged');
       deps.settle(delivery.ack());
       return;
     case 'release':

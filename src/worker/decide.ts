@@ -17,6 +17,7 @@ export type Decision =
   | { readonly kind: 'retry'; readonly delayMs: number; readonly error: Error; readonly elapsedMs: number }
   | { readonly kind: 'defer'; readonly delayMs: number; readonly error: Error }
   | { readonly kind: 'release' }
+  | { readonly kind: 'cancelled' }
   | { readonly kind: 'timeout'; readonly outcome: Outcome }
   | { readonly kind: 'fail'; readonly outcome: Outcome; readonly error: Error };
 
@@ -26,6 +27,14 @@ export class ShutdownAbort extends Error {
   constructor() {
     super('the worker is shutting down');
     this.name = 'ShutdownAbort';
+  }
+}
+
+/** Why an execution was aborted because a client cancelled the request (the store already says CANCELLED). */
+export class CancelAbort extends Error {
+  constructor() {
+    super('the request was cancelled');
+    this.name = 'CancelAbort';
   }
 }
 
@@ -45,6 +54,7 @@ export function onSuccess(value: unknown, elapsedMs: number, maxResultBytes?: nu
 
 export function onFailure(thrown: unknown, at: { attempt: number; policy: RetryPolicy; elapsedMs: number }, random?: () => number): Decision {
   if (thrown instanceof ShutdownAbort) return { kind: 'release' };
+  if (thrown instanceof CancelAbort) return { kind: 'cancelled' };
   if (isHqmError(thrown) && thrown.code === 'HQM_ERR_DEADLINE_EXCEEDED') return { kind: 'timeout', outcome: failure(DEADLINE_MESSAGE, at.elapsedMs) };
   const error = coerceError(thrown);
   if (error instanceof DeferralError) return { kind: 'defer', delayMs: error.delayMs, error };

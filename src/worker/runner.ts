@@ -14,8 +14,8 @@ import { isHqmError } from '../core/errors.js';
 import type { HqmEvents } from '../core/events.js';
 import type { Logger } from '../ports/logger.js';
 import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
-import type { ResultStore } from '../ports/result-store.js';
-import { runAttempt, ShutdownAbort, type AttemptDeps, type AttemptProgress } from './attempt.js';
+import type { RecordChange, ResultStore } from '../ports/result-store.js';
+import { CancelAbort, runAttempt, ShutdownAbort, type AttemptDeps, type AttemptProgress } from './attempt.js';
 import type { Processor } from './processor.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { TenantBackoff } from './tenant-backoff.js';
@@ -61,7 +61,8 @@ export class WorkerPool {
   #state: PoolState = 'created';
   #subscription: Subscription | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
-  readonly #active = new Map<Delivery, { controller: AbortController; done: Promise<void> }>();
+  readonly #active = new Map<Delivery, { controller: AbortController; done: Promise<void>; progress: AttemptProgress }>();
+  #unwatchCancels: (() => void) | undefined;
   /** Settlements still in flight; stop() waits for them before the backends close. */
   readonly #settling = new Set<Promise<void>>();
   readonly #attemptDeps: AttemptDeps;
@@ -102,6 +103,9 @@ export class WorkerPool {
   start(): void {
     if (this.#state !== 'created') throw new Error(`cannot start a worker pool that is ${this.#state}`);
     this.#state = 'running';
+    // Subscribed for the pool's whole life, not per attempt: a Redis subscription takes a round
+    // trip to be live, and a cancel landing in that gap would never reach the processor.
+    this.#unwatchCancels = this.deps.store.onChange(this.#onRecordChange);
     const { concurrency, visibilityTimeoutMs } = this.options;
     this.#subscription = this.deps.queue.consume(this.options.queueName, { concurrency, visibilityTimeoutMs }, this.#handle);
     // Ref'd on purpose: in a worker-only process this timer is what keeps the process alive.
@@ -130,14 +134,24 @@ export class WorkerPool {
     }
     await settleWithin(Promise.all([...this.#settling]), RELEASE_TIMEOUT_MS);
     clearInterval(this.#heartbeat);
+    this.#unwatchCancels?.();
     this.#state = 'stopped';
     this.deps.logger.info({}, 'worker pool stopped');
   }
 
+  /** A request this process is running was cancelled (here or in another process): abort its attempt. */
+  readonly #onRecordChange = (change: RecordChange): void => {
+    if (change.status !== 'CANCELLED') return;
+    for (const { controller, progress } of this.#active.values()) {
+      if (progress.id === change.id && !controller.signal.aborted) controller.abort(new CancelAbort());
+    }
+  };
+
   readonly #handle = async (delivery: Delivery): Promise<void> => {
     const controller = new AbortController();
-    const done = this.#attempt(delivery, controller);
-    this.#active.set(delivery, { controller, done });
+    const progress: AttemptProgress = { claimed: false };
+    const done = this.#attempt(delivery, controller, progress);
+    this.#active.set(delivery, { controller, done, progress });
     this.deps.events.emit('worker:busy', { active: this.#active.size });
     try {
       await done;
@@ -147,8 +161,7 @@ export class WorkerPool {
     }
   };
 
-  async #attempt(delivery: Delivery, controller: AbortController): Promise<void> {
-    const progress: AttemptProgress = { claimed: false };
+  async #attempt(delivery: Delivery, controller: AbortController, progress: AttemptProgress): Promise<void> {
     try {
       await runAttempt(this.#attemptDeps, delivery, controller, progress);
       this.#outages = 0;

@@ -15,7 +15,7 @@ describe('POST /api/v1/submit/batch', () => {
     const answers = res.json<{ requests: Array<{ correlation_id: string; status: string; location: string }> }>().requests;
     expect(answers).toHaveLength(3);
     for (const a of answers) {
-      expect(a).toMatchObject({ status: 'PENDING', location: `/api/v1/response/${a.correlation_id}` });
+      expect(a).toMatchObject({ status: 'PENDING', location: `/api/v1/requests/${a.correlation_id}` });
       expect(await api.store.get(a.correlation_id)).toMatchObject({ status: 'PENDING' });
     }
     expect((await api.store.get(answers[1]!.correlation_id))?.priority).toBe(3);

@@ -72,6 +72,6 @@ describe('202 answers say when to look again', () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: { operation: 'echo' } } });
     expect(res.statusCode).toBe(202);
     expect(res.headers['retry-after']).toBe('3');
-    expect(res.headers.location).toBe(`/api/v1/response/${res.json<{ correlation_id: string }>().correlation_id}`);
+    expect(res.headers.location).toBe(`/api/v1/requests/${res.json<{ correlation_id: string }>().correlation_id}`);
   });
 });

@@ -11,7 +11,7 @@ describe('POST /api/v1/submit', () => {
     expect(res.statusCode).toBe(202);
     const body = res.json();
     expect(body).toEqual({ correlation_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'PENDING', submitted_at: expect.any(String) });
-    expect(res.headers.location).toBe(`/api/v1/response/${body.correlation_id}`);
+    expect(res.headers.location).toBe(`/api/v1/requests/${body.correlation_id}`);
     expect(await store.get(body.correlation_id)).toMatchObject({ status: 'PENDING', priority: 5 });
     expect((await queue.stats(QUEUE)).depth).toBe(1);
   });

@@ -140,6 +140,22 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       expect(await store.get(id)).toMatchObject({ status: 'FAILED', outcome: { error: 'boom' } });
     });
 
+    test('cancels a PROCESSING record so that the running attempt\'s late result is refused', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1, workerId: 'w1' });
+      const cancelled = await store.transition({ id, from: ['PROCESSING'], to: 'CANCELLED', attempt: 1, error: 'cancelled', outcome: outcome(null, { error: 'cancelled' }) });
+      expect(cancelled).toMatchObject({ ok: true, record: { status: 'CANCELLED' } });
+      const late = await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('late') });
+      expect(late).toMatchObject({ ok: false, reason: 'conflict', current: { status: 'CANCELLED' } });
+      expect(await store.get(id)).toMatchObject({ status: 'CANCELLED', outcome: { result: null, error: 'cancelled' } });
+      expect((await store.events(id)).map((e) => [e.from, e.to])).toEqual([
+        [null, 'PENDING'],
+        ['PENDING', 'PROCESSING'],
+        ['PROCESSING', 'CANCELLED'],
+      ]);
+    });
+
     test('refuses a move the lifecycle does not allow', async () => {
       const store = await open();
       const { id } = await store.create(newRequest());

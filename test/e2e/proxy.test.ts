@@ -22,10 +22,11 @@ describe('reverse proxy (end to end)', () => {
     const res = await fetch(`${server.url}/echo/legacy?q=1`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'a,b\n1,2\n' });
     expect(res.status).toBe(202);
     const location = res.headers.get('location') ?? '';
+    expect(location).toMatch(/^\/api\/v1\/requests\//);
     await res.body?.cancel();
     const answer = await waitFor(
       async () => {
-        const body = await fetch(`${server.url}${location}/body?wait=5`);
+        const body = await fetch(`${server.url}${location.replace('/requests/', '/response/')}/body?wait=5`);
         if (body.status === 202) return undefined;
         return { status: body.status, json: (await body.json()) as { path: string; query: string; body_base64: string } };
       },

@@ -16,8 +16,8 @@ describe('proxy: transparent capture', () => {
     });
     expect(res.statusCode).toBe(202);
     const { correlation_id: id, location } = res.json<{ correlation_id: string; location: string }>();
-    expect(res.headers.location).toBe(`/api/v1/response/${id}`);
-    expect(location).toBe(`/api/v1/response/${id}`);
+    expect(res.headers.location).toBe(`/api/v1/requests/${id}`);
+    expect(location).toBe(`/api/v1/requests/${id}`);
     expect(res.headers['retry-after']).toBe('3');
     await g.finished(id);
     const [seen] = upstream.received;
@@ -59,7 +59,7 @@ describe('proxy: transparent capture', () => {
     const g = await proxyGateway({ proxy: { default_endpoint: upstream.url, capture: { enabled: true } } });
     const res = await g.app.inject({ method: 'GET', url: '/slow?ms=3000', headers: { prefer: 'wait=0.2' } });
     expect(res.statusCode).toBe(202);
-    const pending = await g.app.inject({ method: 'GET', url: `${res.headers.location as string}/body` });
+    const pending = await g.app.inject({ method: 'GET', url: `/api/v1/response/${res.headers['x-correlation-id'] as string}/body` });
     expect(pending.statusCode).toBe(202);
   });
 
@@ -82,7 +82,7 @@ describe('proxy: transparent capture', () => {
     expect(captured.json()).toMatchObject({ method: 'GET', path: '/echo/api/v1/users' });
     const res = await g.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(202);
-    expect(res.headers.location).toMatch(/^\/_hqm\/api\/v1\/response\//);
+    expect(res.headers.location).toMatch(/^\/_hqm\/api\/v1\/requests\//);
   });
 
   it('a captured request that fails without an answer is told as 502 by /body', async () => {

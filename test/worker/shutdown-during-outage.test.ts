@@ -22,7 +22,9 @@ function downStore(inner: MemoryResultStore): ResultStore {
   return new Proxy(inner, {
     get(target, key, receiver) {
       if (key === 'get' || key === 'create' || key === 'transition') return down;
-      return Reflect.get(target, key, receiver) as unknown;
+      // Bound to the store itself: its methods use private fields, which a proxy receiver lacks.
+      const value = Reflect.get(target, key, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
 }

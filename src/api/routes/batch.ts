@@ -81,7 +81,7 @@ export function registerBatchRoute(app: FastifyInstance, ctx: RouteContext): voi
       const claim = idem === undefined ? undefined : await claimOrReplay(ctx, idem, ids, ctx.options.idempotencyTtlMs ?? ctx.options.ttlMs, reply);
       const records = claim?.replayed === true ? claim.records : await releasingOnFailure(ctx, idem, ids[0] as string, () => acceptAll(ctx, items, ids, request));
       return reply.code(202).send({
-        requests: records.map((r) => ({ correlation_id: r.id, status: r.status, submitted_at: new Date(r.submittedAt).toISOString(), location: `${prefix}/api/v1/response/${r.id}` })),
+        requests: records.map((r) => ({ correlation_id: r.id, status: r.status, submitted_at: new Date(r.submittedAt).toISOString(), location: `${prefix}/api/v1/requests/${r.id}` })),
       });
     },
   );

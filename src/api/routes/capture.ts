@@ -58,7 +58,7 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
         const finished = await waitForTerminal(ctx, record.id, wait * 1000, reply);
         if (finished !== undefined && isTerminal(finished.status)) return sendUpstreamAnswer(reply.header('preference-applied', `wait=${wait}`), finished);
       }
-      const location = `${prefix}/api/v1/response/${record.id}`;
+      const location = `${prefix}/api/v1/requests/${record.id}`;
       return reply
         .code(202)
         .header('location', location)

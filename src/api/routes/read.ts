@@ -13,9 +13,9 @@ import { waitForTerminal } from '../accept.js';
 import { mayView } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { settleOverdue } from '../overdue.js';
-import { presentEvents, presentResult, presentStatus } from '../present.js';
+import { presentEvents, presentRequest, presentResult, presentStatus, requestHttpStatus } from '../present.js';
 import { sendUpstreamAnswer } from '../replay.js';
-import { errorResponse, eventsResponse, idParams, resultResponse, statusResponse, waitQuery } from '../schemas.js';
+import { errorResponse, eventsResponse, idParams, requestOrErrorResponse, requestResponse, resultResponse, statusResponse, waitQuery } from '../schemas.js';
 import { parseWait } from '../validate.js';
 
 type IdRequest = FastifyRequest<{ Params: { correlation_id: string }; Querystring: { wait?: string } }>;
@@ -68,6 +68,27 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const record = await read(request, reply);
       if (!isTerminal(record.status)) reply.code(202).header('retry-after', '1');
       return presentResult(record);
+    },
+  );
+
+  app.get(
+    '/api/v1/requests/:correlation_id',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['requests'],
+        summary: 'The request resource, whose HTTP status follows its state',
+        description:
+          'Where `Location` points after a submit. The body is status and result together; the HTTP status tells a client that follows only HTTP semantics (an LRO poller) how it ended: 202 with Retry-After while pending, 200 when COMPLETED, and when it FAILED, timed out or was cancelled the status of its `error_code` (docs/errors.md): 502 or 4xx for FAILED, 504 for TIMEOUT, 409 for CANCELLED. ?wait=N long-polls up to N seconds.',
+        params: idParams,
+        querystring: waitQuery,
+        response: { 200: requestResponse, 202: requestResponse, 404: errorResponse, '4xx': requestOrErrorResponse, '5xx': requestOrErrorResponse },
+      },
+    },
+    async (request: IdRequest, reply: FastifyReply) => {
+      const record = await read(request, reply);
+      if (!isTerminal(record.status)) reply.header('retry-after', '1');
+      return reply.code(requestHttpStatus(record)).send(presentRequest(record));
     },
   );
 

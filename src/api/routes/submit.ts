@@ -66,7 +66,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
       // The asynchronous request-reply pattern, as a captured request's 202: where and when to look.
       return reply
         .code(202)
-        .header('location', `${ctx.options.capture.controlPrefix}/api/v1/response/${record.id}`)
+        .header('location', `${ctx.options.capture.controlPrefix}/api/v1/requests/${record.id}`)
         .header('retry-after', String(ctx.options.capture.retryAfterSeconds))
         .send({ correlation_id: record.id, status: current.status, submitted_at: new Date(record.submittedAt).toISOString() });
     },

@@ -11,6 +11,7 @@ describe('lifecycle', () => {
     ['PROCESSING', 'PENDING'],
     ['PROCESSING', 'TIMEOUT'],
     ['PROCESSING', 'PROCESSING'],
+    ['PROCESSING', 'CANCELLED'],
   ];
 
   it('allows exactly the transitions of the drawn state machine', () => {

@@ -14,7 +14,9 @@ const NEXT: Readonly<Record<Status, readonly Status[]>> = {
   // PROCESSING -> PROCESSING is a take-over: the message was redelivered because the attempt
   // that held it was lost (worker crash, visibility timeout), and a later attempt claims it.
   // PROCESSING -> PENDING is a retry (or a release on shutdown) waiting for its next delivery.
-  PROCESSING: ['COMPLETED', 'FAILED', 'PENDING', 'TIMEOUT', 'PROCESSING'],
+  // PROCESSING -> CANCELLED is a client's DELETE: the running attempt's late result then loses
+  // its compare-and-set, and its worker aborts the processor when the change feed tells it.
+  PROCESSING: ['COMPLETED', 'FAILED', 'PENDING', 'TIMEOUT', 'PROCESSING', 'CANCELLED'],
   COMPLETED: [],
   FAILED: [],
   TIMEOUT: [],
