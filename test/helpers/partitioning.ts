@@ -44,12 +44,21 @@ export async function runPartitionScenario(backendEnv: Record<string, string>): 
       startCli(['worker'], { ...env, OPENHQM_WORKER__ID: 'survivor' }).ready(),
     ]);
     processes.push(doomed, survivor);
-    await waitFor(() => upstream.calls.length >= 30, { what: 'work under way' });
+    // Killed while it holds a request (one whose call is under way): killed idle, it would
+    // hand nothing over and the scenario would prove nothing about the kill.
+    const holding = async (): Promise<boolean> => {
+      for (const call of upstream.calls.filter((c) => c.end === Number.POSITIVE_INFINITY)) {
+        const events = (await getJson(`${api.url}/api/v1/requests/${call.id}/events`)).body.events as Array<{ to: string; worker_id: string | null }>;
+        if (events.at(-1)?.to === 'PROCESSING' && events.at(-1)?.worker_id === 'doomed') return true;
+      }
+      return false;
+    };
+    await waitFor(holding, { what: 'the doomed worker to hold a request' });
     doomed.kill('SIGKILL');
     expect((await doomed.exited).signal).toBe('SIGKILL');
 
     for (const id of ids) expect(await finished(api.url, id, 60_000)).toMatchObject({ status: 'COMPLETED' });
-    // The kill did cut work short: some request the doomed worker held was finished by the survivor.
+    // The kill cut work short: some request the doomed worker held was finished by the survivor.
     const trails = await Promise.all(ids.map(async (id) => (await getJson(`${api.url}/api/v1/requests/${id}/events`)).body.events as Array<{ to: string; worker_id: string | null }>));
     const takenOver = trails.filter((t) => t.some((e) => e.to === 'PROCESSING' && e.worker_id === 'doomed') && t.at(-1)?.worker_id === 'survivor');
     expect(takenOver.length).toBeGreaterThan(0);
