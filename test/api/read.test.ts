@@ -185,15 +185,16 @@ describe('health, metrics and docs', () => {
   });
 
   it('ends a long-poll at the deadline of a request nobody processes, with TIMEOUT', async () => {
-    const { app, store } = await testApi();
-    // Waits far longer than the test's own timeout: only settling at the deadline answers in time.
-    const submitted = await app.inject({ method: 'POST', url: '/api/v1/submit?wait=25', payload: { payload: {}, metadata: { timeout: 0.2 } } });
+    // Each wait is far longer than the test's own timeout: only settling at the deadline answers
+    // in time (a wait that ran out would settle the request then, and pass).
+    const { app, store } = await testApi({ maxWaitSeconds: 600 });
+    const submitted = await app.inject({ method: 'POST', url: '/api/v1/submit?wait=600', payload: { payload: {}, metadata: { timeout: 0.2 } } });
     expect(submitted.statusCode).toBe(200);
     expect(submitted.json()).toMatchObject({ status: 'TIMEOUT', error_code: 'HQM_ERR_DEADLINE_EXCEEDED' });
 
     const accepted = await app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {}, metadata: { timeout: 0.2 } } });
     const id = accepted.json().correlation_id as string;
-    const polled = await app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=25` });
+    const polled = await app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=600` });
     expect(polled.statusCode).toBe(200);
     expect(polled.json()).toMatchObject({ status: 'TIMEOUT' });
     expect((await store.events(id)).map((e) => e.to)).toEqual(['PENDING', 'TIMEOUT']);
@@ -207,10 +208,12 @@ describe('health, metrics and docs', () => {
         return new Promise(() => undefined); // Ignores its signal: the worker times it out.
       },
       worker: { shutdownGraceMs: 50 },
+      // A wait far longer than the test may run: only the worker's TIMEOUT can end it in time.
+      api: { maxWaitSeconds: 600 },
     });
     const id = await g.submit({}, { timeout: 0.3 });
     await started.promise;
-    const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=20` });
+    const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=600` });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'TIMEOUT', error_code: 'HQM_ERR_DEADLINE_EXCEEDED' });
   });

@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/ports/logger.js';
 import type { Processor } from '../../src/worker/processor.js';
 import { builtinProcessor } from '../../src/worker/processors/builtin.js';
 import { WorkerPool, type WorkerOptions } from '../../src/worker/runner.js';
+import type { ApiOptions } from '../../src/api/context.js';
 import { apiOptions, QUEUE } from './api.js';
 import { waitFor } from './wait.js';
 
@@ -35,11 +36,11 @@ afterEach(async () => {
 });
 
 /** API and worker pool on the in-memory backends, as `openhqm start` wires them. */
-export async function gateway(options: { processor?: Processor; worker?: Partial<WorkerOptions> } = {}): Promise<Gateway> {
+export async function gateway(options: { processor?: Processor; worker?: Partial<WorkerOptions>; api?: Partial<ApiOptions> } = {}): Promise<Gateway> {
   const queue = new MemoryQueue(silentLogger);
   const store = new MemoryResultStore();
   const events = new HqmEvents();
-  const app = await buildApi({ queue, store, events, options: apiOptions() });
+  const app = await buildApi({ queue, store, events, options: apiOptions(options.api) });
   const pool = new WorkerPool(
     { queue, store, events, processor: options.processor ?? builtinProcessor, logger: silentLogger },
     {
