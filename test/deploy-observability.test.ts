@@ -63,6 +63,7 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
   });
 
   it('probes only containers that listen, on control paths under the prefix (a worker’s own listener at the root)', () => {
+    let probed = 0;
     for (const { name, template } of pods) {
       for (const container of openhqm(template.spec?.containers ?? [])) {
         const probes = [container.readinessProbe, container.livenessProbe, container.startupProbe].filter((p) => p?.httpGet !== undefined);
@@ -71,8 +72,11 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
           continue;
         }
         for (const probe of probes) expect(probe?.httpGet?.path, `${name}/${container.name}`).toMatch(new RegExp(`^${base(container)}/health/(live|ready)$`));
+        probed += probes.length;
       }
     }
+    // Manifests without any HTTP probe would pass the checks above unchecked.
+    expect(probed).toBeGreaterThan(0);
   });
 
   it('annotates for Prometheus exactly the pods with a listening OpenHQM container, with its port and the prefixed /metrics', () => {

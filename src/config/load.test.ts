@@ -178,6 +178,10 @@ describe('loadConfig', () => {
   it('freezes the result', () => {
     const { config } = loadConfig({ env: {} });
     expect(Object.isFrozen(config.server)).toBe(true);
+    // All the way down, not one level.
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.proxy.capture)).toBe(true);
+    expect(Object.isFrozen(config.proxy.endpoints)).toBe(true);
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { testApi } from '../helpers/api.js';
 import { gateway } from '../helpers/gateway.js';
 import { deferred } from '../helpers/wait.js';
@@ -57,27 +57,60 @@ describe('reading requests', () => {
   });
 
   it('?wait=N answers as soon as the request finishes, woken by the change feed', async () => {
+    const started = deferred();
     const release = deferred();
     const g = await gateway({
       processor: async () => {
+        started.resolve();
         await release.promise;
         return 'late';
       },
     });
     const id = await g.submit({});
-    const polled = g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=20` });
-    setTimeout(() => release.resolve(), 50);
-    const res = await polled;
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'COMPLETED', result: 'late' });
+    await started.promise;
+    let subscribed = false;
+    const onChange = g.store.onChange.bind(g.store);
+    g.store.onChange = (listener) => {
+      subscribed = true;
+      return onChange(listener);
+    };
+    let reads = 0;
+    const get = g.store.get.bind(g.store);
+    g.store.get = async (read) => {
+      if (read === id) reads += 1;
+      return get(read);
+    };
+    const turns = async (until: () => boolean): Promise<void> => {
+      for (let i = 0; i < 1000 && !until(); i += 1) await new Promise((resolve) => setImmediate(resolve));
+    };
+    // From here on every timer is the test's to run: a wait that re-read the record on a timer
+    // would read again in the 29 s run below (the wait itself lasts 30), and could not answer
+    // at all after them.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const polled = g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=30` });
+      await turns(() => subscribed && reads === 1);
+      expect(subscribed).toBe(true);
+      await vi.advanceTimersByTimeAsync(29_000);
+      expect(reads).toBe(1);
+      release.resolve();
+      const res = await polled;
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ status: 'COMPLETED', result: 'late' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('?wait=N gives up after N seconds with 202', async () => {
     const g = await gateway({ processor: () => new Promise(() => undefined), worker: { shutdownGraceMs: 50 } });
     const id = await g.submit({});
+    const asked = performance.now();
     const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=0.2` });
     expect(res.statusCode).toBe(202);
     expect(res.headers['retry-after']).toBe('1');
+    // Not before: the margin absorbs timer granularity only.
+    expect(performance.now() - asked).toBeGreaterThanOrEqual(200 - 5);
   });
 
   it('submit ?wait=N answers 200 with the result when it finishes in time', async () => {
@@ -152,15 +185,16 @@ describe('health, metrics and docs', () => {
   });
 
   it('ends a long-poll at the deadline of a request nobody processes, with TIMEOUT', async () => {
-    const { app, store } = await testApi();
-    // Waits far longer than the test's own timeout: only settling at the deadline answers in time.
-    const submitted = await app.inject({ method: 'POST', url: '/api/v1/submit?wait=25', payload: { payload: {}, metadata: { timeout: 0.2 } } });
+    // Each wait is far longer than the test's own timeout: only settling at the deadline answers
+    // in time (a wait that ran out would settle the request then, and pass).
+    const { app, store } = await testApi({ maxWaitSeconds: 600 });
+    const submitted = await app.inject({ method: 'POST', url: '/api/v1/submit?wait=600', payload: { payload: {}, metadata: { timeout: 0.2 } } });
     expect(submitted.statusCode).toBe(200);
     expect(submitted.json()).toMatchObject({ status: 'TIMEOUT', error_code: 'HQM_ERR_DEADLINE_EXCEEDED' });
 
     const accepted = await app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {}, metadata: { timeout: 0.2 } } });
     const id = accepted.json().correlation_id as string;
-    const polled = await app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=25` });
+    const polled = await app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=600` });
     expect(polled.statusCode).toBe(200);
     expect(polled.json()).toMatchObject({ status: 'TIMEOUT' });
     expect((await store.events(id)).map((e) => e.to)).toEqual(['PENDING', 'TIMEOUT']);
@@ -174,10 +208,12 @@ describe('health, metrics and docs', () => {
         return new Promise(() => undefined); // Ignores its signal: the worker times it out.
       },
       worker: { shutdownGraceMs: 50 },
+      // A wait far longer than the test may run: only the worker's TIMEOUT can end it in time.
+      api: { maxWaitSeconds: 600 },
     });
     const id = await g.submit({}, { timeout: 0.3 });
     await started.promise;
-    const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=20` });
+    const res = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}?wait=600` });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'TIMEOUT', error_code: 'HQM_ERR_DEADLINE_EXCEEDED' });
   });

@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { QUEUE, testApi } from '../helpers/api.js';
+import { watchRecords } from '../helpers/records.js';
 
 const json = { 'content-type': 'application/json' };
 
@@ -35,13 +36,15 @@ describe('POST /api/v1/submit', () => {
     ['a header value outside ISO-8859-1', { payload: {}, headers: { 'X-Price': '5 €' } }, /headers/],
     ['metadata an array', { payload: {}, metadata: [] }, /metadata/],
   ])('refuses %s with 422 naming the field, storing nothing', async (_title, payload, field) => {
-    const { app, queue } = await testApi();
+    const { app, queue, store } = await testApi();
+    const records = watchRecords(store);
     const res = await app.inject({ method: 'POST', url: '/api/v1/submit', payload });
     expect(res.statusCode).toBe(422);
     const body = res.json();
     expect(body.code).toBe('HQM_ERR_VALIDATION');
     expect(JSON.stringify(body.detail)).toMatch(field);
     expect((await queue.stats(QUEUE)).depth).toBe(0);
+    expect(await records.left()).toEqual([]);
   });
 
   it('accepts the original’s named priorities and its documented example', async () => {
@@ -125,12 +128,15 @@ describe('POST /api/v1/submit', () => {
 
   it('answers 503 and keeps no record when the queue refuses the message', async () => {
     const { app, queue, store } = await testApi();
+    const records = watchRecords(store);
     await queue.close();
     const res = await app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {} } });
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBeDefined();
     expect(res.json().code).toBe('HQM_ERR_BACKEND_UNAVAILABLE');
-    void store;
+    // The record was written alongside the refused publish, then taken back.
+    expect(records.seen).toHaveLength(1);
+    expect(await records.left()).toEqual([]);
   });
 });
 

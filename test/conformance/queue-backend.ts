@@ -123,6 +123,9 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       const bodies = [...a.seen, ...b.seen].map((d) => d.body);
       expect(bodies).toHaveLength(total);
       expect(new Set(bodies).size).toBe(total);
+      // Shared: neither consumer was left idle while the other took everything.
+      expect(a.seen.length).toBeGreaterThan(0);
+      expect(b.seen.length).toBeGreaterThan(0);
     });
 
     test(

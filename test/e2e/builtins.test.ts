@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, getJson, runCli, startCli, submit, type CliProcess } from '../helpers/cli.js';
@@ -38,6 +39,8 @@ describe('openhqm start (end to end, SQLite)', () => {
   });
 
   it('creates the SQLite directory and reports healthy', async () => {
+    // tempDir() made the parent only: db/ is the server's doing.
+    expect(existsSync(join(dir, 'db', 'openhqm.db'))).toBe(true);
     const health = await getJson(`${server.url}/health`);
     expect(health.body).toMatchObject({ status: 'healthy', components: { queue: 'healthy', cache: 'healthy' } });
   });

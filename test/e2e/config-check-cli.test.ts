@@ -63,6 +63,7 @@ describe('openhqm config check refuses what start refuses', () => {
     const env = { OPENHQM_WORKER__PROCESSOR_MODULE: './no-such-processor.mjs', OPENHQM_SQLITE__PATH: join(dir, 'processor.db') };
     const [check, start] = await Promise.all([runCli(['config', 'check'], env), runCli(['start'], env)]);
     expect(start.code).toBe(2);
+    expect(start.stderr).toMatch(/cannot load worker\.processor_module \.\/no-such-processor\.mjs: /);
     expect(check.code).toBe(2);
     expect(check.stderr).toMatch(/cannot load worker\.processor_module \.\/no-such-processor\.mjs: .*no-such-processor\.mjs is not a file/);
   });

@@ -33,6 +33,8 @@ describe('worker.processor_module', () => {
   it('passes attempt, idempotency key and progress', async () => {
     const id = (await submit(server.url, { mode: 'progress' })).body.correlation_id as string;
     expect(await finished(server.url, id)).toMatchObject({ status: 'COMPLETED', result: { attempt: 1, key: id } });
+    // The progress the module reported (50) is on the record.
+    expect((await getJson(`${server.url}/api/v1/status/${id}`)).body).toMatchObject({ status: 'COMPLETED', progress: 50 });
   });
 
   it('retries a failing attempt and keeps each error in the trail', async () => {

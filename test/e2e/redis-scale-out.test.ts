@@ -27,13 +27,15 @@ describe('scale-out on Redis: one API, two workers', () => {
       OPENHQM_REDIS__KEY_PREFIX: prefix,
       OPENHQM_WORKER__COUNT: '16',
       OPENHQM_QUEUE__VISIBILITY_TIMEOUT_SECONDS: '2',
+      // Lets the long-poll below wait longer than the test may run, so only a wake-up answers it.
+      OPENHQM_API__MAX_WAIT_SECONDS: '600',
     };
     const api = await startCli(['api'], env).ready();
     const processes: CliProcess[] = [api];
     try {
       // A long-poll waiting before any worker runs is answered by the worker that finishes it.
       const early = await submit(api.url, { operation: 'uppercase', data: 'long-polled' });
-      const polled = getJson(`${api.url}/api/v1/response/${early.body.correlation_id as string}?wait=30`);
+      const polled = getJson(`${api.url}/api/v1/response/${early.body.correlation_id as string}?wait=600`);
       const doomed = await startCli(['worker'], { ...env, OPENHQM_WORKER__ID: 'doomed' }).ready();
       const survivor = await startCli(['worker'], { ...env, OPENHQM_WORKER__ID: 'survivor' }).ready();
       processes.push(doomed, survivor);

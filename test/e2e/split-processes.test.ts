@@ -8,11 +8,13 @@ describe('API and worker in separate processes', () => {
   const dir = tempDir();
 
   it('a long-poll on the API is answered when a worker in another process finishes', async () => {
-    const env = { OPENHQM_SQLITE__PATH: join(dir, 'split.db') };
+    // A wait far longer than the test may run: only the worker's change, reaching the API
+    // process, can answer it in time (a wait that ran out would answer 200 all the same).
+    const env = { OPENHQM_SQLITE__PATH: join(dir, 'split.db'), OPENHQM_API__MAX_WAIT_SECONDS: '600' };
     const api = await startCli(['api'], env).ready();
     const accepted = await submit(api.url, { operation: 'uppercase', data: 'across processes' });
     const id = accepted.body.correlation_id as string;
-    const polled = getJson(`${api.url}/api/v1/response/${id}?wait=30`);
+    const polled = getJson(`${api.url}/api/v1/response/${id}?wait=600`);
     const worker = await startCli(['worker'], env).ready();
     const res = await polled;
     expect(res.status).toBe(200);

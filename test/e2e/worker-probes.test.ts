@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/servers.js';
+import { CAN_SEE_SOCKETS, listeningPorts } from '../helpers/sockets.js';
 import { tempDir } from '../helpers/temp.js';
 
 describe('openhqm worker health and metrics', () => {
@@ -12,6 +13,7 @@ describe('openhqm worker health and metrics', () => {
     const port = await freePort();
     const worker = await startCli(['worker'], { OPENHQM_SQLITE__PATH: join(dir, 'w.db'), OPENHQM_MONITORING__METRICS_PORT: String(port) }).ready();
     expect(worker.url).toBe(`http://127.0.0.1:${port}`);
+    if (CAN_SEE_SOCKETS) expect(listeningPorts(worker.child.pid ?? 0)).toEqual([port]);
 
     const live = await fetch(`${worker.url}/health/live`);
     expect(live.status).toBe(200);
@@ -31,6 +33,8 @@ describe('openhqm worker health and metrics', () => {
   it('opens no port without it', async () => {
     const worker = await startCli(['worker'], { OPENHQM_SQLITE__PATH: join(dir, 'w2.db') }).ready();
     expect(() => worker.url).toThrow(/not reported its URL/);
+    // Not just unreported: nothing listens (the test above shows this sees a listener).
+    if (CAN_SEE_SOCKETS) expect(listeningPorts(worker.child.pid ?? 0)).toEqual([]);
     worker.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
   });

@@ -6,7 +6,7 @@
  * different keys run at the same time.
  */
 import { expect } from 'vitest';
-import { finished, startCli, submit, type CliProcess } from './cli.js';
+import { finished, getJson, startCli, submit, type CliProcess } from './cli.js';
 import { startUpstream } from './upstream.js';
 import { waitFor } from './wait.js';
 
@@ -19,7 +19,8 @@ export async function runPartitionScenario(backendEnv: Record<string, string>): 
   const env = {
     ...backendEnv,
     OPENHQM_PROXY__ENABLED: 'true',
-    OPENHQM_PROXY__DEFAULT_ENDPOINT: `${upstream.url}/ordered?ms=25`,
+    // Slow enough that the stream is still running when the kill comes (12 calls a key, in order).
+    OPENHQM_PROXY__DEFAULT_ENDPOINT: `${upstream.url}/ordered?ms=100`,
     OPENHQM_PARTITIONING__ENABLED: 'true',
     OPENHQM_PARTITIONING__STRATEGY: 'key',
     OPENHQM_PARTITIONING__PARTITION_KEY_FIELD: 'metadata.session_id',
@@ -37,14 +38,30 @@ export async function runPartitionScenario(backendEnv: Record<string, string>): 
         ids.push(res.body.correlation_id as string);
       }
     }
-    const doomed = await startCli(['worker'], { ...env, OPENHQM_WORKER__ID: 'doomed' }).ready();
-    const survivor = await startCli(['worker'], { ...env, OPENHQM_WORKER__ID: 'survivor' }).ready();
+    // Started together: one started after the other found its work already done.
+    const [doomed, survivor] = await Promise.all([
+      startCli(['worker'], { ...env, OPENHQM_WORKER__ID: 'doomed' }).ready(),
+      startCli(['worker'], { ...env, OPENHQM_WORKER__ID: 'survivor' }).ready(),
+    ]);
     processes.push(doomed, survivor);
-    await waitFor(() => upstream.calls.length >= 30, { what: 'work under way' });
+    // Killed while it holds a request (one whose call is under way): killed idle, it would
+    // hand nothing over and the scenario would prove nothing about the kill.
+    const holding = async (): Promise<boolean> => {
+      for (const call of upstream.calls.filter((c) => c.end === Number.POSITIVE_INFINITY)) {
+        const events = (await getJson(`${api.url}/api/v1/requests/${call.id}/events`)).body.events as Array<{ to: string; worker_id: string | null }>;
+        if (events.at(-1)?.to === 'PROCESSING' && events.at(-1)?.worker_id === 'doomed') return true;
+      }
+      return false;
+    };
+    await waitFor(holding, { what: 'the doomed worker to hold a request' });
     doomed.kill('SIGKILL');
     expect((await doomed.exited).signal).toBe('SIGKILL');
 
     for (const id of ids) expect(await finished(api.url, id, 60_000)).toMatchObject({ status: 'COMPLETED' });
+    // The kill cut work short: some request the doomed worker held was finished by the survivor.
+    const trails = await Promise.all(ids.map(async (id) => (await getJson(`${api.url}/api/v1/requests/${id}/events`)).body.events as Array<{ to: string; worker_id: string | null }>));
+    const takenOver = trails.filter((t) => t.some((e) => e.to === 'PROCESSING' && e.worker_id === 'doomed') && t.at(-1)?.worker_id === 'survivor');
+    expect(takenOver.length).toBeGreaterThan(0);
 
     for (let k = 0; k < KEYS; k += 1) {
       const calls = upstream.calls.filter((c) => c.key === `session-${k}`);

@@ -32,6 +32,8 @@ export interface Answer {
 }
 
 export interface OrderedCall {
+  /** The request's correlation id (X-Correlation-ID). */
+  readonly id: string;
   readonly key: string;
   readonly seq: number;
   readonly start: number;
@@ -113,7 +115,7 @@ export async function startUpstream(): Promise<Upstream> {
     }
     if (path === '/ordered') {
       const { key, seq } = JSON.parse(request.body.toString()) as { key: string; seq: number };
-      const call: OrderedCall = { key, seq, start: performance.now(), end: Number.POSITIVE_INFINITY };
+      const call: OrderedCall = { id: String(req.headers['x-correlation-id']), key, seq, start: performance.now(), end: Number.POSITIVE_INFINITY };
       calls.push(call);
       await new Promise((resolve) => setTimeout(resolve, Number(params.get('ms') ?? '20')));
       call.end = performance.now();

@@ -61,6 +61,10 @@ describe('proxy: transparent capture', () => {
     expect(res.statusCode).toBe(202);
     const pending = await g.app.inject({ method: 'GET', url: `/api/v1/response/${res.headers['x-correlation-id'] as string}/body` });
     expect(pending.statusCode).toBe(202);
+    // Without Prefer the answer does not wait for the upstream at all, however fast it is.
+    const unwaited = await g.app.inject({ method: 'GET', url: '/echo/quick' });
+    expect(unwaited.statusCode).toBe(202);
+    expect(unwaited.headers.location).toMatch(/^\/api\/v1\/response\//);
   });
 
   it('leaves the control paths alone: they are answered, never captured', async () => {
@@ -108,5 +112,9 @@ describe('load shedding', () => {
     expect(refused.headers['retry-after']).toBeDefined();
     expect(refused.json().code).toBe('HQM_ERR_OVERLOADED');
     expect((await g.queue.stats('openhqm-requests')).depth).toBeLessThan(30);
+    // Once closed, the gate keeps refusing while the backlog stands, and the queue stays as it was.
+    const depth = (await g.queue.stats('openhqm-requests')).depth;
+    for (let i = 0; i < 5; i += 1) expect((await g.app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {} } })).statusCode).toBe(503);
+    expect((await g.queue.stats('openhqm-requests')).depth).toBe(depth);
   });
 });

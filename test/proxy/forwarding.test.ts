@@ -1,6 +1,7 @@
 /** The proxy processor against a real upstream: endpoints, auth, headers, answers. */
 import { describe, expect, it } from 'vitest';
 import { proxyGateway } from '../helpers/proxy-gateway.js';
+import { watchRecords } from '../helpers/records.js';
 import { BINARY, startUpstream } from '../helpers/upstream.js';
 
 describe('proxy: forwarding', () => {
@@ -33,10 +34,12 @@ describe('proxy: forwarding', () => {
   it('refuses an unknown endpoint at submit time with 422, storing nothing', async () => {
     const upstream = await startUpstream();
     const g = await proxyGateway({ proxy: { default_endpoint: upstream.url, endpoints: { a: { url: upstream.url } } } });
+    const records = watchRecords(g.store);
     const res = await g.app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {}, metadata: { endpoint: 'http://169.254.169.254/' } } });
     expect(res.statusCode).toBe(422);
     expect(res.json().message).toMatch(/unknown endpoint/);
     expect((await g.queue.stats('openhqm-requests')).depth).toBe(0);
+    expect(await records.left()).toEqual([]);
   });
 
   it.each([

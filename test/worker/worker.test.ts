@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { HqmError } from '../../src/core/errors.js';
 import { HqmEvents } from '../../src/core/events.js';
 import { encodeEnvelope, normalizeMetadata, type Envelope } from '../../src/core/request/envelope.js';
@@ -38,11 +38,25 @@ describe('worker pool', () => {
       if (calls < 3) throw new Error(`transient ${calls}`);
       return { ok: true };
     };
-    const g = await gateway({ processor: flaky });
-    const id = await g.submit({});
-    expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', attempt: 3, outcome: { result: { ok: true } } });
-    const trail = (await g.store.events(id)).map((e) => `${e.to}:${e.attempt}${e.error === null ? '' : `:${e.error}`}`);
-    expect(trail).toEqual(['PENDING:0', 'PROCESSING:1', 'PENDING:1:transient 1', 'PROCESSING:2', 'PENDING:2:transient 2', 'PROCESSING:3', 'COMPLETED:3']);
+    // The jitter drawn at its top: each backoff is then just under base·2^(attempt-1).
+    vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    try {
+      const g = await gateway({ processor: flaky, worker: { retry: { maxAttempts: 3, baseMs: 100, maxMs: 1000 } } });
+      const delays: number[] = [];
+      g.events.on('request:retrying', ({ delayMs }) => delays.push(delayMs));
+      const id = await g.submit({});
+      expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', attempt: 3, outcome: { result: { ok: true } } });
+      const events = await g.store.events(id);
+      const trail = events.map((e) => `${e.to}:${e.attempt}${e.error === null ? '' : `:${e.error}`}`);
+      expect(trail).toEqual(['PENDING:0', 'PROCESSING:1', 'PENDING:1:transient 1', 'PROCESSING:2', 'PENDING:2:transient 2', 'PROCESSING:3', 'COMPLETED:3']);
+      expect(delays).toEqual([99, 199]);
+      // Each retry waited out its backoff (the margin absorbs timer and clock granularity).
+      const at = (i: number): number => events[i]?.at ?? Number.NaN;
+      expect(at(3) - at(2)).toBeGreaterThanOrEqual(99 - 25);
+      expect(at(5) - at(4)).toBeGreaterThanOrEqual(199 - 25);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('fails after the last attempt, dead-letters the message and keeps every attempt’s error', async () => {
@@ -120,9 +134,15 @@ describe('worker pool', () => {
         return { sync: true };
       }) as unknown as Processor,
     });
-    g.store.setProgress = async () => Promise.reject(new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'store down'));
+    let progressWrites = 0;
+    g.store.setProgress = async () => {
+      progressWrites += 1;
+      return Promise.reject(new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'store down'));
+    };
     const id = await g.submit({});
     expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', outcome: { result: { sync: true } } });
+    // The failing write did happen: the request survived it rather than never meeting it.
+    expect(progressWrites).toBe(1);
   });
 
   it('reports progress while a request runs', async () => {
@@ -172,6 +192,8 @@ describe('worker pool', () => {
     await waitFor(async () => (await g.queue.stats(QUEUE)).depth === 0 && (await g.queue.stats(QUEUE)).inFlight === 0, { what: 'duplicate acknowledged' });
     expect(calls).toBe(1);
     expect(await g.store.get(id)).toEqual(record);
+    // Acknowledged, not dead-lettered (which also empties the queue).
+    expect((await g.queue.stats(QUEUE)).deadLettered).toBe(0);
   });
 
   it('completes a request whose outcome could not be written while the store was unreachable', async () => {
@@ -303,16 +325,17 @@ describe('worker pool', () => {
 describe('deadline while waiting', () => {
   it('ends a request whose deadline passed in the queue as TIMEOUT without running it', async () => {
     let calls = 0;
-    const g = await gateway({
-      processor: async () => {
-        calls += 1;
-        return 'ran';
-      },
-    });
+    const processor: Processor = async () => {
+      calls += 1;
+      return 'ran';
+    };
+    const g = await gateway({ processor });
     await g.pool.stop();
     const id = await g.submit({}, { timeout: 0.05 });
-    await new Promise((resolve) => setTimeout(resolve, 80)); // Let the deadline pass while nobody consumes.
-    const deps = attemptDeps(g.store, { processor: async () => 'ran', maxAttempts: 2 });
+    // The deadline passes while nobody consumes.
+    const deadline = (await g.store.get(id))?.deadlineAt ?? Number.NaN;
+    await waitFor(() => Date.now() > deadline, { what: 'the deadline to pass' });
+    const deps = attemptDeps(g.store, { processor, maxAttempts: 2 });
     const sub = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, (d) => runAttempt(deps, d, new AbortController()));
     expect(await g.finished(id)).toMatchObject({ status: 'TIMEOUT', outcome: { error: expect.stringMatching(/deadline/) } });
     await sub.stop();
