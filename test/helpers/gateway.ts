@@ -10,7 +10,6 @@ import { silentLogger } from '../../src/ports/logger.js';
 import type { Processor } from '../../src/worker/processor.js';
 import { builtinProcessor } from '../../src/worker/processors/builtin.js';
 import { WorkerPool, type WorkerOptions } from '../../src/worker/runner.js';
-import type { ApiOptions } from '../../src/api/context.js';
 import { apiOptions, QUEUE } from './api.js';
 import { waitFor } from './wait.js';
 
