@@ -64,7 +64,7 @@ describe('proxy: transparent capture', () => {
     // Without Prefer the answer does not wait for the upstream at all, however fast it is.
     const unwaited = await g.app.inject({ method: 'GET', url: '/echo/quick' });
     expect(unwaited.statusCode).toBe(202);
-    expect(unwaited.headers.location).toMatch(/^\/api\/v1\/response\//);
+    expect(unwaited.headers.location).toMatch(/^\/api\/v1\/requests\//);
   });
 
   it('leaves the control paths alone: they are answered, never captured', async () => {
