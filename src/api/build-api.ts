@@ -28,6 +28,7 @@ import { registerReadRoutes } from './routes/read.js';
 import { registerRoutesTestRoute } from './routes/routes-test.js';
 import { registerBatchRoute } from './routes/batch.js';
 import { registerSubmitRoute } from './routes/submit.js';
+import { registerTenantRate } from './tenant-rate.js';
 
 export interface BuildApiArgs extends ApiDeps {
   readonly options: ApiOptions;
@@ -104,6 +105,12 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
   registerJsonParser(app, { maxDepth: options.maxJsonDepth });
+  // Before any route is added: the plugin hooks each route as it is registered.
+  if (options.tenantRate !== undefined) {
+    const prefix = options.capture.controlPrefix;
+    const limited = new Set([`${prefix}/api/v1/submit`, `${prefix}/api/v1/submit/batch`, ...(options.capture.enabled ? ['/*'] : [])]);
+    await registerTenantRate(app, options.tenantRate, limited);
+  }
   await app.register(swagger, {
     openapi: {
       info: {

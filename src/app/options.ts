@@ -8,6 +8,7 @@ import type { ApiOptions } from '../api/context.js';
 import type { Config } from '../config/schema.js';
 import type { PartitionSettings } from '../core/partition.js';
 import { DEFAULT_QUEUE } from '../core/request/envelope.js';
+import { rateWindowOf } from '../core/request/tenant-rate.js';
 import { concurrencyLimitOf } from '../core/request/tenant-slots.js';
 import type { WorkerOptions } from '../worker/runner.js';
 import type { AppAuth } from './auth.js';
@@ -34,6 +35,8 @@ export function workerOptions(config: Config, workerId: string): WorkerOptions {
 export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: RoutesHolder; auth?: AppAuth; tls?: ApiOptions['tls'] }): ApiOptions {
   return {
     auth: parts.auth === undefined ? undefined : { ...parts.auth.api, captureRequiresAuth: config.proxy.capture.require_auth },
+    // Without auth no request has a tenant: nothing to limit.
+    tenantRate: parts.auth === undefined ? undefined : { windowOf: (tenant) => rateWindowOf(config.auth.tenants, config.auth.default_tenant, tenant) },
     tls: parts.tls,
     queues: new Map([[DEFAULT_QUEUE, config.queue.request_queue_name]]),
     defaultTimeoutSeconds: config.worker.timeout_seconds,

@@ -407,8 +407,15 @@ const tenantLimits = (inherit: null | undefined) =>
     .object({
       /** Most requests of the tenant PROCESSING at once across every worker sharing the result store; null: no limit. */
       max_concurrency: inherit === null ? int().pipe(z.number().min(1)).nullable().default(null) : int().pipe(z.number().min(1)).nullable().optional(),
+      /** Most submits per second of the tenant (submit, batch, capture), shared by API processes on one Redis; null: no limit. */
+      rate_per_second: inherit === null ? num().pipe(z.number().positive()).nullable().default(null) : num().pipe(z.number().positive()).nullable().optional(),
+      /** Most submits of the tenant at once after a quiet spell; null: one second's worth (at least 1). */
+      burst: inherit === null ? int().pipe(z.number().min(1)).nullable().default(null) : int().pipe(z.number().min(1)).nullable().optional(),
     })
-    .strict();
+    .strict()
+    .superRefine((e, ctx) => {
+      if (e.burst !== undefined && e.burst !== null && e.rate_per_second === null) ctx.addIssue({ code: 'custom', path: ['burst'], message: 'needs rate_per_second: a burst of an unlimited rate means nothing' });
+    });
 
 /** auth.tenants as a mapping of name to limits; a plain list of names (the older form) means no limits of their own. */
 const tenantMap = () =>

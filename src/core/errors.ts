@@ -53,6 +53,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_UPSTREAM_REQUEST_INVALID: { httpStatus: 422, retryable: false, summary: 'The request cannot be sent upstream as it is (a header value or method the HTTP client refuses); it fails without retrying.' },
   HQM_ERR_UPSTREAM_RESPONSE_TOO_LARGE: { httpStatus: 502, retryable: false, summary: 'The upstream answer is larger than proxy.max_response_size.' },
   HQM_ERR_CIRCUIT_OPEN: { httpStatus: 503, retryable: true, summary: 'The endpoint\'s circuit breaker is open; the request waits in the queue (no attempt is counted) until a probe succeeds.' },
+  HQM_ERR_RATE_LIMITED: { httpStatus: 429, retryable: true, summary: 'The tenant submitted more than its auth.tenants.<t>.rate_per_second (or auth.default_tenant\'s) allows; retry after Retry-After.' },
   HQM_ERR_OVERLOADED: { httpStatus: 503, retryable: true, summary: 'Load shedding: the queue is deeper than api.max_queue_depth, or the event loop is saturated. Retry after Retry-After.' },
   HQM_ERR_ROUTES_INVALID: { httpStatus: 422, retryable: false, summary: 'A routes file (routing.config_path, routing.config_dict, or the body of POST /api/v1/routes/test) has broken routes; the error names each one. With routing.strict: false, a request that a broken route matches fails with it, naming the route.' },
   HQM_ERR_NO_ROUTE: { httpStatus: 422, retryable: false, summary: 'No route matches the message and no default endpoint is configured for fallback; the request fails without retrying.' },
