@@ -86,7 +86,7 @@ class RedisResultStore implements ResultStore {
     if (limit !== null && !this.capabilities.tenantConcurrency) {
       throw new HqmError('HQM_ERR_CAPABILITY', 'per-tenant max_concurrency needs a single Redis node (not redis.cluster) as result store', { retryable: false });
     }
-    const args = transitionArgs(request.id, guard, writes, this.#feed, { slotsPrefix: tenantSlotsPrefix(this.options.key_prefix), limit });
+    const args = transitionArgs(request.id, guard, writes, this.#feed, { slotsPrefix: this.capabilities.tenantConcurrency ? tenantSlotsPrefix(this.options.key_prefix) : '', limit });
     const reply = (await guarded('changing a request status', this.#scripts.transition(this.#keys(request.id), args))) as [number, Array<string | null>?];
     const [code, values = []] = reply;
     if (code === 0) return { ok: false, reason: 'not_found' };

@@ -38,7 +38,7 @@ return 1
  * ARGV[12] event error: 'set' | 'clear'          ARGV[13] the event's error when 'set'
  * ARGV[14] '1' to reset progress   ARGV[15] outcome JSON, or '' for none
  * ARGV[16] change-feed channel   ARGV[17] origin tag of the writing store
- * ARGV[18] key prefix of the per-tenant slot sets   ARGV[19] the claim's tenant limit, or '' for none
+ * ARGV[18] key prefix of the per-tenant slot sets ('' on a cluster: none kept)   ARGV[19] the claim's tenant limit, or '' for none
  * ARGV[20..] statuses the record may be in
  * Returns {0} not found, {1, {field, value, …}} conflict with the current record,
  *         {3, {field, value, …}} tenant busy: the claim would exceed the tenant limit,
@@ -66,7 +66,8 @@ local now = ARGV[2]
 -- worker drops out by itself. Not a declared key: the tenant is only known from the record
 -- (hence no Redis Cluster; see capabilities.tenantConcurrency).
 local tenant = cur[13]
-local slots = tenant and (ARGV[18] .. tenant)
+-- An empty prefix (Redis Cluster) keeps no slots at all: the key would live on another node.
+local slots = tenant and ARGV[18] ~= '' and (ARGV[18] .. tenant)
 if slots then redis.call('ZREMRANGEBYSCORE', slots, '-inf', now) end
 if slots and ARGV[19] ~= '' and ARGV[3] == 'PROCESSING' and status ~= 'PROCESSING' then
   if redis.call('ZCARD', slots) >= tonumber(ARGV[19]) then return { 3, redis.call('HGETALL', KEYS[1]) } end
