@@ -60,6 +60,6 @@ export function requestHttpStatus(record: RequestRecord): number {
 export function presentEvents(id: string, events: readonly RequestEvent[]) {
   return {
     correlation_id: id,
-    events: events.map((e) => ({ at: iso(e.at), from: e.from, to: e.to, attempt: e.attempt, worker_id: e.workerId, error: e.error })),
+    events: events.map((e) => ({ at: iso(e.at), from: e.from, to: e.to, attempt: e.attempt, worker_id: e.workerId, error: e.error, ...(e.note === undefined ? {} : { note: e.note }) })),
   };
 }

@@ -132,6 +132,11 @@ export const eventsResponse = {
           attempt: { type: 'integer' },
           worker_id: nullableString,
           error: nullableString,
+          note: {
+            type: 'object',
+            description: 'Present on notes: something that happened without a status change (from and to are the status it happened in).',
+            properties: { kind: { type: 'string' }, detail: { type: 'object', additionalProperties: true } },
+          },
         },
       },
     },

@@ -9,6 +9,8 @@
  * - **Exact round trip.** Whatever JSON an outcome carries comes back equal.
  * - **TTL.** A record is gone (`get` answers undefined) once `expiresAt` has passed;
  *   reaching a terminal status restarts the TTL so a result lives `ttlMs` after it finished.
+ * - **Notes.** `appendNote` adds a line to the trail, in order with the transitions, and
+ *   changes nothing else.
  * - **Change feed.** `onChange` reports every applied transition, including those made by
  *   other processes sharing the store where `capabilities.sharedChangeFeed` holds. Where
  *   subscribing takes a round trip (Redis pub/sub), the first `get` after `onChange` waits for
@@ -27,7 +29,7 @@
  * @module
  */
 import type { Status } from '../core/request/lifecycle.js';
-import type { NewRequest, RequestEvent, RequestRecord } from '../core/request/record.js';
+import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../core/request/record.js';
 import type { TransitionChange } from '../core/request/transition.js';
 import type { HealthReport } from './health.js';
 
@@ -88,6 +90,11 @@ export interface ResultStore {
   setProgress(id: string, attempt: number, progress: number): Promise<boolean>;
   /** The audit trail, oldest first; empty when the record is unknown or expired. */
   events(id: string): Promise<readonly RequestEvent[]>;
+  /**
+   * Appends a note to the trail of a live record, stamped with its current status and attempt;
+   * false when the record is unknown or expired. Not a transition: `onChange` does not report it.
+   */
+  appendNote(id: string, note: TrailNote): Promise<boolean>;
   /** Removes a record and its events (used to undo a submit whose publish failed). */
   delete(id: string): Promise<void>;
   /** Reserves (scope, key) for `ids` unless a live reservation exists, which it answers instead. */

@@ -276,6 +276,54 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       expect(await store.events(id)).toEqual([]);
     });
 
+    test('notes join the trail in order, stamped with the status they happened in, and change nothing else', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1, workerId: 'w1' });
+      await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('done') });
+      const before = await store.get(id);
+      const detail = { status: 503, latency_ms: 12.5, error: 'üñí "quoted"', nested: { ok: false, list: [1, null] } };
+      expect(await store.appendNote(id, { kind: 'webhook', detail })).toBe(true);
+      expect(await store.appendNote(id, { kind: 'webhook', detail: { status: 200 } })).toBe(true);
+      expect(await store.get(id)).toEqual(before);
+      const trail = await store.events(id);
+      expect(trail.map((e) => [e.from, e.to, e.note?.kind ?? null])).toEqual([
+        [null, 'PENDING', null],
+        ['PENDING', 'PROCESSING', null],
+        ['PROCESSING', 'COMPLETED', null],
+        ['COMPLETED', 'COMPLETED', 'webhook'],
+        ['COMPLETED', 'COMPLETED', 'webhook'],
+      ]);
+      expect(trail[3]).toMatchObject({ attempt: 1, note: { kind: 'webhook', detail } });
+      expect(trail[4]?.note?.detail).toEqual({ status: 200 });
+    });
+
+    test('a note on an unknown id is refused and leaves nothing behind', async () => {
+      const store = await open();
+      const id = randomUUID();
+      expect(await store.appendNote(id, { kind: 'webhook', detail: {} })).toBe(false);
+      expect(await store.events(id)).toEqual([]);
+      expect(await harness.stored(store, [id])).toBe(0);
+    });
+
+    test('the change feed does not report notes', async () => {
+      const store = await open();
+      const other = store.capabilities.sharedChangeFeed ? await open() : store;
+      const { id } = await store.create(newRequest());
+      const seen: RecordChange[] = [];
+      const processing = deferred<void>();
+      const off = other.onChange((change) => {
+        if (change.id !== id) return;
+        seen.push(change);
+        if (change.status === 'PROCESSING') processing.resolve();
+      });
+      await store.appendNote(id, { kind: 'probe', detail: {} });
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      await processing.promise;
+      expect(seen).toEqual([{ id, status: 'PROCESSING' }]);
+      off();
+    });
+
     test('the change feed wakes a waiter when a transition lands', async () => {
       const store = await open();
       const { id } = await store.create(newRequest());

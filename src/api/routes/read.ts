@@ -113,7 +113,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
   app.get<{ Params: { correlation_id: string } }>(
     '/api/v1/requests/:correlation_id/events',
     {
-      schema: { tags: ['requests'], summary: 'Audit trail: every status change of a request', params: idParams, response: { 200: eventsResponse, 404: errorResponse } },
+      schema: { tags: ['requests'], summary: 'Audit trail: every status change of a request, and notes (webhook attempts, follow-ups)', params: idParams, response: { 200: eventsResponse, 404: errorResponse } },
     },
     async (request) => {
       const id = normalizeCorrelationId(request.params.correlation_id);

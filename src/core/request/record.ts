@@ -48,7 +48,19 @@ export interface RequestRecord {
   readonly tenant: string | null;
 }
 
-/** One line of the audit trail: a transition as it was applied. */
+/**
+ * Something that happened to a request without changing its status (a webhook attempt, a
+ * follow-up request submitted): `kind` names it, `detail` is small JSON for the trail's readers.
+ */
+export interface TrailNote {
+  readonly kind: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * One line of the audit trail: a transition as it was applied, or a note (then `from` and `to`
+ * are both the status the record had, and the change feed does not report it).
+ */
 export interface RequestEvent {
   readonly at: number;
   /** null for the creation of the record. */
@@ -57,6 +69,8 @@ export interface RequestEvent {
   readonly attempt: number;
   readonly workerId: string | null;
   readonly error: string | null;
+  /** Present on notes only. */
+  readonly note?: TrailNote;
 }
 
 /** Everything needed to create a record; it always starts PENDING at attempt 0. */

@@ -4,7 +4,8 @@
  * @module
  */
 import { HqmError } from '../../../core/errors.js';
-import type { RequestEvent, RequestRecord, NewRequest } from '../../../core/request/record.js';
+import type { RequestEvent, RequestRecord, NewRequest, TrailNote } from '../../../core/request/record.js';
+import { decodeNote, encodeNote, noteEvent } from '../../../core/request/trail.js';
 import { slotHeldUntil, takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
@@ -135,6 +136,14 @@ export class MemoryResultStore implements ResultStore {
 
   async events(id: string): Promise<readonly RequestEvent[]> {
     return [...(this.#live(id)?.events ?? [])];
+  }
+
+  async appendNote(id: string, note: TrailNote): Promise<boolean> {
+    const entry = this.#live(id);
+    if (entry === undefined) return false;
+    // Through JSON, as the other stores keep it: the same bound, the same round trip.
+    entry.events.push(noteEvent(entry.record, decodeNote(encodeNote(note)), Date.now()));
+    return true;
   }
 
   async delete(id: string): Promise<void> {

@@ -9,7 +9,8 @@
  * @module
  */
 import { HqmError } from '../../../core/errors.js';
-import type { NewRequest, RequestEvent, RequestRecord } from '../../../core/request/record.js';
+import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../../../core/request/record.js';
+import { encodeNote } from '../../../core/request/trail.js';
 import { applyWrites, compileTransition, initialRecord } from '../../../core/request/transition.js';
 import type { AdapterContext, ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
@@ -114,6 +115,12 @@ class RedisResultStore implements ResultStore {
     if (submittedAt === null) return [];
     const created: RequestEvent = { at: Number(submittedAt), from: null, to: 'PENDING', attempt: 0, workerId: null, error: null };
     return [created, ...trail.map(eventFromJson)];
+  }
+
+  async appendNote(id: string, note: TrailNote): Promise<boolean> {
+    this.#assertOpen();
+    const json = encodeNote(note);
+    return (await guarded('noting in the audit trail', this.#scripts.note(this.#keys(id), [Date.now(), json]))) === 1;
   }
 
   async delete(id: string): Promise<void> {

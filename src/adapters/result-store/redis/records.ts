@@ -5,8 +5,9 @@
  *   <prefix>:r:{<id>}   hash: s status, a attempt, q queue, p priority, t submittedAt,
  *                       u updatedAt, d deadlineAt, x expiresAt, l ttlMs, w workerId,
  *                       g progress, e error, o outcome (JSON), n tenant; null fields are absent
- *   <prefix>:e:{<id>}   list of {at, f, t, a, w, e} — every transition after creation (the
- *                       creation event is derived from the record, as in the SQLite store)
+ *   <prefix>:e:{<id>}   list of {at, f, t, a, w, e, n} — every transition after creation (the
+ *                       creation event is derived from the record, as in the SQLite store),
+ *                       and notes (n: the note's JSON)
  *   <prefix>:tp:<tenant> sorted set of the tenant's PROCESSING ids, scored by when each stops
  *                       holding its slot (per-tenant concurrency; see scripts.ts)
  *
@@ -15,6 +16,7 @@
 import { isStatus, type Status } from '../../../core/request/lifecycle.js';
 import type { Outcome, RequestEvent, RequestRecord } from '../../../core/request/record.js';
 import type { TransitionGuard, TransitionWrites } from '../../../core/request/transition.js';
+import { decodeNote } from '../../../core/request/trail.js';
 
 /** Prefix of the per-tenant slot sets; the script appends the record's tenant. */
 export function tenantSlotsPrefix(prefix: string): string {
@@ -111,11 +113,14 @@ interface StoredEvent {
   readonly a: number;
   readonly w?: string;
   readonly e?: string;
+  /** A note's JSON (see core/request/trail.ts); absent on transitions. */
+  readonly n?: string;
 }
 
 export function eventFromJson(json: string): RequestEvent {
   const e = JSON.parse(json) as StoredEvent;
-  return { at: e.at, from: e.f as Status, to: e.t as Status, attempt: e.a, workerId: e.w ?? null, error: e.e ?? null };
+  const event: RequestEvent = { at: e.at, from: e.f as Status, to: e.t as Status, attempt: e.a, workerId: e.w ?? null, error: e.e ?? null };
+  return e.n === undefined ? event : { ...event, note: decodeNote(e.n) };
 }
 
 function optionalNumber(value: string | undefined): number | null {

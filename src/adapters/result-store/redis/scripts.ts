@@ -120,10 +120,24 @@ redis.call('HSET', KEYS[1], 'g', ARGV[2], 'u', ARGV[3])
 return 1
 `;
 
+/**
+ * A note in the trail of a live record, stamped with its status and attempt.
+ * KEYS[1] record hash   KEYS[2] events list   ARGV[1] now (ms)   ARGV[2] the note (JSON)
+ * Returns 1 when appended, 0 when the record is gone.
+ */
+const NOTE = `
+local cur = redis.call('HMGET', KEYS[1], 's', 'a', 'x')
+if not cur[1] then return 0 end
+local event = { at = tonumber(ARGV[1]), f = cur[1], t = cur[1], a = tonumber(cur[2]), n = ARGV[2] }
+if redis.call('RPUSH', KEYS[2], cjson.encode(event)) == 1 then redis.call('PEXPIREAT', KEYS[2], cur[3]) end
+return 1
+`;
+
 export interface StoreScripts {
   readonly create: ScriptCall;
   readonly transition: ScriptCall;
   readonly progress: ScriptCall;
+  readonly note: ScriptCall;
 }
 
 export function storeScripts(client: RedisClient): StoreScripts {
@@ -131,5 +145,6 @@ export function storeScripts(client: RedisClient): StoreScripts {
     create: defineScript(client, 'hqmStoreCreate', 2, CREATE),
     transition: defineScript(client, 'hqmStoreTransition', 2, TRANSITION),
     progress: defineScript(client, 'hqmStoreProgress', 1, PROGRESS),
+    note: defineScript(client, 'hqmStoreNote', 2, NOTE),
   };
 }

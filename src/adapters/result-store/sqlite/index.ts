@@ -10,7 +10,8 @@
 import { z } from 'zod';
 import { HqmError } from '../../../core/errors.js';
 import type { Status } from '../../../core/request/lifecycle.js';
-import type { NewRequest, RequestEvent, RequestRecord } from '../../../core/request/record.js';
+import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../../../core/request/record.js';
+import { noteEvent } from '../../../core/request/trail.js';
 import { takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
@@ -172,6 +173,17 @@ export class SqliteResultStore implements ResultStore {
     return [created, ...this.handle.read(() => this.stmts.events.all({ id })).map(eventFromRow)];
   }
 
+  async appendNote(id: string, note: TrailNote): Promise<boolean> {
+    this.#assertOpen();
+    return this.handle.commit.run(() => {
+      const now = Date.now();
+      const row = this.stmts.live.get({ id, now });
+      if (row === undefined) return false;
+      this.stmts.insertEvent.run(eventToRow(id, noteEvent(fromRow(row), note, now)));
+      return true;
+    }, ATOMIC);
+  }
+
   async delete(id: string): Promise<void> {
     await this.handle.commit.run(() => this.#remove(id), ATOMIC);
   }
@@ -242,7 +254,7 @@ export class SqliteResultStore implements ResultStore {
         const rows = this.stmts.since.all({ seq: this.#lastSeq, limit: FEED_BATCH });
         for (const row of rows) {
           this.#lastSeq = row.seq;
-          this.#feed.emit({ id: row.request_id, status: row.to_status as Status });
+          if (row.is_note === 0) this.#feed.emit({ id: row.request_id, status: row.to_status as Status });
         }
         if (rows.length < FEED_BATCH) return;
       }

@@ -1,6 +1,7 @@
 /** Converting between store rows and domain records. */
 import type { Status } from '../../../core/request/lifecycle.js';
 import type { Outcome, RequestEvent, RequestRecord } from '../../../core/request/record.js';
+import { decodeNote, encodeNote } from '../../../core/request/trail.js';
 
 export interface RequestRow {
   id: string;
@@ -29,6 +30,8 @@ export interface EventRow {
   attempt: number;
   worker_id: string | null;
   error: string | null;
+  /** JSON of a TrailNote; null for a transition. */
+  note: string | null;
 }
 
 export function toRow(record: RequestRecord): RequestRow {
@@ -80,6 +83,7 @@ export function eventToRow(id: string, event: RequestEvent): Omit<EventRow, 'seq
     attempt: event.attempt,
     worker_id: event.workerId,
     error: event.error,
+    note: event.note === undefined ? null : encodeNote(event.note),
   };
 }
 
@@ -91,5 +95,6 @@ export function eventFromRow(row: EventRow): RequestEvent {
     attempt: row.attempt,
     workerId: row.worker_id,
     error: row.error,
+    ...(row.note === null ? {} : { note: decodeNote(row.note) }),
   };
 }

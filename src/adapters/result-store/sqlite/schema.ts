@@ -33,6 +33,7 @@ export function migrateStore(db: Database): void {
     CREATE INDEX IF NOT EXISTS hqm_request_events_request ON hqm_request_events (request_id, seq);
   `);
   addTenantColumn(db);
+  addColumn(db, 'hqm_request_events', 'note', 'TEXT');
   // Counting a tenant's PROCESSING records inside each claim (per-tenant concurrency) must not scan the table.
   db.exec('CREATE INDEX IF NOT EXISTS hqm_requests_tenant_status ON hqm_requests (tenant, status)');
   createIdempotencyTable(db);
@@ -51,6 +52,18 @@ function createIdempotencyTable(db: Database): void {
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS hqm_idempotency_expiry ON hqm_idempotency (expires_at);
   `);
+}
+
+/** Adds a column to a table made by an earlier version, unless it is there already. */
+function addColumn(db: Database, table: string, column: string, type: string): void {
+  const columns = db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
+  if (columns.some((c) => c.name === column)) return;
+  try {
+    db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  } catch (error) {
+    // Another process opening the same file added it in between.
+    if (!/duplicate column/i.test((error as Error).message)) throw error;
+  }
 }
 
 /** Files made before tenants existed get the column (null: submitted without authentication). */

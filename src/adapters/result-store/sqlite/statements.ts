@@ -15,7 +15,7 @@ export interface StoreStatements {
   readonly maxSeq: Statement<[], { seq: number | null }>;
   /** Readiness: one edge of each table and index the store writes, so a damaged one fails it. */
   readonly probe: Statement<[], unknown>;
-  readonly since: Statement<{ seq: number; limit: number }, Pick<EventRow, 'seq' | 'request_id' | 'to_status'>>;
+  readonly since: Statement<{ seq: number; limit: number }, Pick<EventRow, 'seq' | 'request_id' | 'to_status'> & { is_note: 0 | 1 }>;
   readonly tenantSlots: Statement<{ tenant: string; now: number }, { n: number }>;
 }
 
@@ -79,8 +79,8 @@ function prepare(db: Database): StoreStatements {
                :worker_id, :progress, :error, :outcome, :tenant)`,
     ),
     insertEvent: db.prepare(
-      `INSERT INTO hqm_request_events (request_id, at, from_status, to_status, attempt, worker_id, error)
-       VALUES (:request_id, :at, :from_status, :to_status, :attempt, :worker_id, :error)`,
+      `INSERT INTO hqm_request_events (request_id, at, from_status, to_status, attempt, worker_id, error, note)
+       VALUES (:request_id, :at, :from_status, :to_status, :attempt, :worker_id, :error, :note)`,
     ),
     live: db.prepare(`SELECT ${COLUMNS} FROM hqm_requests WHERE id = :id AND expires_at > :now`),
     update: db.prepare(
@@ -103,7 +103,7 @@ function prepare(db: Database): StoreStatements {
               (SELECT MAX(seq) FROM hqm_request_events) AS event,
               (SELECT request_id FROM hqm_request_events INDEXED BY hqm_request_events_request ORDER BY request_id DESC LIMIT 1) AS trail`,
     ),
-    since: db.prepare('SELECT seq, request_id, to_status FROM hqm_request_events WHERE seq > :seq ORDER BY seq LIMIT :limit'),
+    since: db.prepare('SELECT seq, request_id, to_status, note IS NOT NULL AS is_note FROM hqm_request_events WHERE seq > :seq ORDER BY seq LIMIT :limit'),
     // The rule of slotHeldUntil (core/request/tenant-slots.ts) as SQL.
     tenantSlots: db.prepare(
       `SELECT COUNT(*) AS n FROM hqm_requests INDEXED BY hqm_requests_tenant_status
