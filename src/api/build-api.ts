@@ -109,7 +109,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   if (options.tenantRate !== undefined) {
     const prefix = options.capture.controlPrefix;
     const limited = new Set([`${prefix}/api/v1/submit`, `${prefix}/api/v1/submit/batch`, ...(options.capture.enabled ? ['/*'] : [])]);
-    await registerTenantRate(app, options.tenantRate, limited);
+    await registerTenantRate(app, options.tenantRate, limited, args.store.rateWindows);
   }
   await app.register(swagger, {
     openapi: {

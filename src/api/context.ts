@@ -1,7 +1,6 @@
 /** What the API routes need, handed in by the composition root. */
 import type { HqmEvents } from '../core/events.js';
 import type { ErrorCode } from '../core/errors.js';
-import type { RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { PartitionSettings } from '../core/partition.js';
 import type { RateWindow } from '../core/request/tenant-rate.js';
 import type { TrustFunction, TrustProxy } from '../core/trust.js';
@@ -60,11 +59,6 @@ export interface ApiOptions {
 export interface TenantRateOptions {
   /** The window of a tenant; null: that tenant is not limited. */
   readonly windowOf: (tenant: string) => RateWindow | null;
-  /**
-   * An ioredis client to count in, so every API process on it shares one count per tenant;
-   * undefined: each process counts alone. Typed by the plugin, so this layer imports no adapter.
-   */
-  readonly redis?: RateLimitPluginOptions['redis'];
 }
 
 /** Routes a message as a worker would, without sending it; `routes` replaces the ones in force. */

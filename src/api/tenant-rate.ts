@@ -11,17 +11,19 @@
  *
  * @module
  */
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HqmError } from '../core/errors.js';
 import type { RateWindow } from '../core/request/tenant-rate.js';
+import type { RateWindows } from '../ports/result-store.js';
 import { tenantOf } from './auth.js';
 import type { TenantRateOptions } from './context.js';
 
-/** Where counts live in Redis: keys are this plus the tenant name. */
-const REDIS_NAMESPACE = 'openhqm:rate:';
-
-export async function registerTenantRate(app: FastifyInstance, options: TenantRateOptions, limitedRoutes: ReadonlySet<string>): Promise<void> {
+/**
+ * Counts in the result store when it is shared (`rateWindows`), so every API process on it
+ * shares one count per tenant; without it the plugin's in-process store counts.
+ */
+export async function registerTenantRate(app: FastifyInstance, options: TenantRateOptions, limitedRoutes: ReadonlySet<string>, shared?: RateWindows): Promise<void> {
   const windowOf = (request: FastifyRequest): RateWindow | null => {
     const tenant = tenantOf(request);
     return tenant === null ? null : options.windowOf(tenant);
@@ -32,7 +34,9 @@ export async function registerTenantRate(app: FastifyInstance, options: TenantRa
     global: true,
     // RateLimit-Limit, -Remaining, -Reset and Retry-After (draft-ietf-httpapi-ratelimit-headers), not X-RateLimit-*.
     enableDraftSpec: true,
-    ...(options.redis === undefined ? {} : { redis: options.redis, nameSpace: REDIS_NAMESPACE }),
+    ...(shared === undefined ? {} : { store: sharedStore(shared) }),
+    // The store unreachable: the submit itself will answer 503; the limit does not turn that into a 500.
+    skipOnError: true,
     keyGenerator: (request) => tenantOf(request) ?? '',
     // Not limited: other routes, requests without a tenant (auth off, open capture) and tenants without a rate.
     allowList: (request) => !limitedRoutes.has(request.routeOptions.url ?? '') || windowOf(request) === null,
@@ -45,4 +49,21 @@ export async function registerTenantRate(app: FastifyInstance, options: TenantRa
 
 function windowText(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** The plugin's store interface over the port: a fixed window per key, as the plugin's own stores keep. */
+function sharedStore(windows: RateWindows): FastifyRateLimitStoreCtor {
+  class SharedWindows implements FastifyRateLimitStore {
+    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
+      windows.hit(`tenant:${key}`, timeWindow).then(
+        ({ count, resetInMs }) => callback(null, { current: count, ttl: resetInMs }),
+        (error: unknown) => callback(error as Error),
+      );
+    }
+
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  }
+  return SharedWindows;
 }

@@ -79,9 +79,20 @@ export type IdempotencyClaimResult =
   | { readonly created: true }
   | { readonly created: false; readonly ids: readonly string[]; readonly fingerprint: string };
 
+/**
+ * Fixed-window hit counts kept in the store, so that every process using it shares them (the
+ * per-tenant submit rate). A window opens with the first hit on its key and lasts `windowMs`.
+ */
+export interface RateWindows {
+  /** Counts one hit on `key`: the hits in the current window so far (this one included) and the ms until it closes. */
+  hit(key: string, windowMs: number): Promise<{ readonly count: number; readonly resetInMs: number }>;
+}
+
 export interface ResultStore {
   readonly type: string;
   readonly capabilities: ResultStoreCapabilities;
+  /** Present where processes share the store (Redis); absent, each process counts on its own. */
+  readonly rateWindows?: RateWindows;
   /** Creates a PENDING record (and its first event). Rejects HQM_ERR_DUPLICATE_ID if the id exists. */
   create(request: NewRequest): Promise<RequestRecord>;
   get(id: string): Promise<RequestRecord | undefined>;

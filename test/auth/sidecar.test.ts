@@ -48,6 +48,26 @@ describe('sidecar with auth.enabled', () => {
     expect((await g.app.inject({ method: 'GET', url: location, headers: bearer(KEYS.globex) })).statusCode).toBe(404);
   });
 
+  it('counts authenticated captured requests against the tenant\'s submit rate, on the same count as the control paths\' submits', async () => {
+    const upstream = await startUpstream();
+    const g = await proxyGateway({
+      proxy: { default_endpoint: upstream.url, capture: { enabled: true, require_auth: true } },
+      auth: { ...auth, tenants: { acme: { rate_per_second: 0.001, burst: 2 } } },
+    });
+    const captured = await g.app.inject({ method: 'POST', url: '/echo/a', headers: bearer(KEYS.acme), payload: 'hi' });
+    expect(captured.statusCode).toBe(202);
+    const control = await g.app.inject({ method: 'POST', url: '/hqm/api/v1/submit', headers: bearer(KEYS.acme), payload: { payload: { n: 1 } } });
+    expect(control.statusCode).toBe(202);
+    const over = await g.app.inject({ method: 'POST', url: '/echo/b', headers: bearer(KEYS.acme), payload: 'hi' });
+    expect(over.statusCode).toBe(429);
+    expect(over.json()).toMatchObject({ code: 'HQM_ERR_RATE_LIMITED' });
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+    // Refused before anything was stored: once the two accepted ones are done, /echo/b never reached the application.
+    for (const res of [captured, control]) await g.finished(res.json<{ correlation_id: string }>().correlation_id);
+    expect(upstream.received.map((r) => r.path)).not.toContain('/echo/b');
+    expect((await g.app.inject({ method: 'POST', url: '/echo/c', headers: bearer(KEYS.globex), payload: 'hi' })).statusCode).toBe(202);
+  });
+
   it('drops only the header that carried the key: with X-API-Key, the application\'s Authorization is kept', async () => {
     const upstream = await startUpstream();
     const g = await proxyGateway({ proxy: { default_endpoint: upstream.url, capture: { enabled: true, require_auth: true } }, auth });

@@ -324,6 +324,27 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       off();
     });
 
+    const rateWindows = (s: ResultStore): string | undefined => (s.rateWindows === undefined ? 'shared rate windows' : undefined);
+
+    test('rate windows count hits per key across instances, and a window closes after its length', async () => {
+      const first = await open();
+      const second = await open();
+      const key = randomUUID();
+      const windows = (s: ResultStore) => s.rateWindows as NonNullable<ResultStore['rateWindows']>;
+      expect(await windows(first).hit(key, 60_000)).toMatchObject({ count: 1 });
+      expect((await windows(second).hit(key, 60_000)).count).toBe(2);
+      const third = await windows(first).hit(key, 60_000);
+      expect(third.count).toBe(3);
+      expect(third.resetInMs).toBeGreaterThan(0);
+      expect(third.resetInMs).toBeLessThanOrEqual(60_000);
+      expect((await windows(second).hit(`${key}-other`, 60_000)).count).toBe(1);
+      // A short window: once it has closed, the next hit opens a new one.
+      const short = randomUUID();
+      await windows(first).hit(short, 200);
+      await windows(first).hit(short, 200);
+      await waitFor(async () => (await windows(second).hit(short, 200)).count === 1, { what: 'a new window after 200 ms' });
+    }, rateWindows);
+
     test('the change feed wakes a waiter when a transition lands', async () => {
       const store = await open();
       const { id } = await store.create(newRequest());

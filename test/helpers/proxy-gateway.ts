@@ -69,7 +69,7 @@ export async function proxyGateway(settings: {
       capture: { enabled: config.proxy.capture.enabled, controlPrefix: config.proxy.capture.control_prefix, retryAfterSeconds: config.proxy.capture.retry_after_seconds },
       simulateRoutes: routeSimulator(config, routes),
       partitioning: config.partitioning.enabled ? partitionSettings(config.partitioning) : undefined,
-      ...(withAuth === undefined ? {} : { auth: withAuth.auth, capture: withAuth.capture }),
+      ...(withAuth === undefined ? {} : { auth: withAuth.auth, capture: withAuth.capture, tenantRate: withAuth.tenantRate }),
     }),
   });
   const pool = new WorkerPool(

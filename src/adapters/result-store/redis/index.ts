@@ -30,6 +30,7 @@ import { guarded } from '../../shared/redis/errors.js';
 import { redisConnectionSchema, type RedisConnectionOptions } from '../../shared/redis/options.js';
 import { RedisChangeFeed } from './change-feed.js';
 import { RedisIdempotency } from './idempotency.js';
+import { RedisRateWindows } from './rate-windows.js';
 import { currentHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, tenantSlotsPrefix, transitionArgs } from './records.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 
@@ -46,6 +47,7 @@ export const factory: ResultStoreFactory = {
 class RedisResultStore implements ResultStore {
   readonly type = 'redis';
   readonly capabilities: ResultStoreCapabilities;
+  readonly rateWindows: RedisRateWindows;
   readonly #scripts: StoreScripts;
   readonly #feed: RedisChangeFeed;
   readonly #idempotency: RedisIdempotency;
@@ -62,6 +64,7 @@ class RedisResultStore implements ResultStore {
     this.#scripts = storeScripts(handle.client);
     this.#feed = new RedisChangeFeed(handle, `${options.key_prefix}:changes`, logger);
     this.#idempotency = new RedisIdempotency(handle.client, options.key_prefix);
+    this.rateWindows = new RedisRateWindows(handle.client, options.key_prefix);
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {
