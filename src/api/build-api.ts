@@ -25,6 +25,7 @@ import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerCancelRoute } from './routes/cancel.js';
 import { registerReadRoutes } from './routes/read.js';
+import { registerListRoute } from './routes/list.js';
 import { registerRoutesTestRoute } from './routes/routes-test.js';
 import { registerBatchRoute } from './routes/batch.js';
 import { registerSubmitRoute } from './routes/submit.js';
@@ -143,6 +144,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       });
       registerReadRoutes(control, ctx);
       registerCancelRoute(control, ctx);
+      registerListRoute(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

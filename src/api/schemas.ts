@@ -164,3 +164,26 @@ export const healthResponse = {
     components: { type: 'object', additionalProperties: { type: 'string' } },
   },
 } as const;
+
+/** `GET /api/v1/requests`: all strings, checked by api/list-query.ts so each problem gets its own message. */
+export const listQuery = {
+  type: 'object',
+  properties: {
+    // No `enum` here: an unknown status is answered by list-query.ts with the valid ones listed.
+    status: { type: 'string', description: `Only requests in this status: ${STATUSES.join(', ')}.` },
+    queue: { type: 'string', description: 'Only requests of this queue (metadata.queue).' },
+    tenant: { type: 'string', description: 'Admins only: only this tenant\'s requests.' },
+    since: { type: 'string', description: 'Submitted at or after this ISO 8601 date or date-time (with a zone).' },
+    until: { type: 'string', description: 'Submitted at or before this ISO 8601 date or date-time (with a zone).' },
+    limit: { type: 'string', description: 'Most requests in the page: 1–1000, default 50.' },
+    cursor: { type: 'string', description: '`next_cursor` of the previous page, unchanged.' },
+  },
+} as const;
+
+export const listResponse = {
+  type: 'object',
+  properties: {
+    requests: { type: 'array', items: statusResponse, description: 'Newest first; each as GET /api/v1/status/{id} answers it.' },
+    next_cursor: { ...nullableString, description: 'Pass as `cursor` for the next page; null when there is none.' },
+  },
+} as const;

@@ -26,10 +26,16 @@
  *   `capabilities.tenantConcurrency` is false the store cannot count atomically and refuses to
  *   be given a limit.
  *
+ * - **Listing.** `list` answers from an index, never a scan of every record: newest first by
+ *   submittedAt, ties by id (core/request/list.ts), only records that are still there (an
+ *   expired record is never listed, and its index entries do not outlive it for long), and
+ *   every filter applied in the index read itself, so a page is never cut down after the fact.
+ *
  * @module
  */
 import type { Status } from '../core/request/lifecycle.js';
 import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../core/request/record.js';
+import type { ListPage, ListQuery } from '../core/request/list.js';
 import type { TransitionChange } from '../core/request/transition.js';
 import type { HealthReport } from './health.js';
 
@@ -112,6 +118,8 @@ export interface ResultStore {
   claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimResult>;
   /** Frees a reservation so a retry may claim it again; only while `firstId` (its ids[0]) still holds it. */
   releaseIdempotencyKey(scope: string, key: string, firstId: string): Promise<void>;
+  /** Records matching `query`, newest first, from an index (see the contract above). */
+  list(query: ListQuery): Promise<ListPage<RequestRecord>>;
   /** Subscribes to the change feed; returns the unsubscribe function. */
   onChange(listener: ChangeListener): () => void;
   health(): Promise<HealthReport>;

@@ -8,6 +8,7 @@ import { isHqmError } from '../../src/core/errors.js';
 import type { NewRequest, Outcome } from '../../src/core/request/record.js';
 import type { RecordChange, ResultStore } from '../../src/ports/result-store.js';
 import { deferred, waitFor } from '../helpers/wait.js';
+import { describeListCases } from './result-store-list.js';
 
 export interface StoreHarness {
   open(): Promise<ResultStore>;
@@ -452,6 +453,8 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       await waitFor(async () => (await claim(next)).ok, { timeoutMs: 5000 });
       expect(await store.get(next)).toMatchObject({ status: 'PROCESSING' });
     }, tenantSlots);
+
+    describeListCases(test, open, () => harness);
 
     test('a closed store reports itself unhealthy', async () => {
       const store = await open();

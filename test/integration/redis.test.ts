@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, expect, it } from 'vitest';
 import { factory as queueFactory } from '../../src/adapters/queue/redis/index.js';
-import { factory as storeFactory } from '../../src/adapters/result-store/redis/index.js';
+import { factory as storeFactory, type RedisResultStore } from '../../src/adapters/result-store/redis/index.js';
 import { recordKeys } from '../../src/adapters/result-store/redis/records.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import type { ResultStore } from '../../src/ports/result-store.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore, newRequest, outcome } from '../conformance/result-store.js';
 import { deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisCluster, testPrefix, type RedisCluster } from '../helpers/redis.js';
@@ -45,6 +46,7 @@ describeResultStore('redis', async () => {
   if (missing !== undefined) return missing;
   return {
     open: () => storeFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context),
+    expire: pruneListIndex,
     stored: (_store, ids) => storedIds({ url: REDIS_URL }, ids),
   };
 });
@@ -58,8 +60,13 @@ describeQueueBackend('redis cluster', async () => {
 describeResultStore('redis cluster', async () => {
   const options = await clusterOptions();
   if ('skip' in options) return options;
-  return { open: () => storeFactory.create(options, context), stored: (_store, ids) => storedIds({ url: options.redis_url, cluster: true }, ids) };
+  return { open: () => storeFactory.create(options, context), expire: pruneListIndex, stored: (_store, ids) => storedIds({ url: options.redis_url, cluster: true }, ids) };
 });
+
+/** Redis expires records itself; their list index entries are pruned by a timer, run here at once. */
+async function pruneListIndex(store: ResultStore): Promise<void> {
+  await (store as RedisResultStore).pruneListIndex();
+}
 
 /**
  * How many of `ids` still have a record or events key. Redis expires keys itself (there is no
@@ -70,7 +77,9 @@ async function storedIds(target: { url: string; cluster?: boolean }, ids: readon
   const client = target.cluster === true ? new Cluster(seeds) : new Redis(target.url);
   try {
     // One key per command: in a cluster a record and its events share a slot, but ids do not.
-    const found = await Promise.all(ids.map(async (id) => (await Promise.all(recordKeys(prefix, id).map((key) => client.exists(key)))).some((n) => n > 0)));
+    // The list index's entry counts too: it must not outlive the record (its timer prunes it, `expire` at once).
+    const indexed = (id: string) => client.hexists(`${prefix}:{${prefix}:ix}:m`, id);
+    const found = await Promise.all(ids.map(async (id) => [...(await Promise.all(recordKeys(prefix, id).map((key) => client.exists(key)))), await indexed(id)].some((n) => n > 0)));
     return found.filter(Boolean).length;
   } finally {
     client.disconnect();

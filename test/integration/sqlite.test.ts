@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { factory as queueFactory } from '../../src/adapters/queue/sqlite/index.js';
 import { factory as storeFactory, type SqliteResultStore } from '../../src/adapters/result-store/sqlite/index.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import { migrateStore } from '../../src/adapters/result-store/sqlite/schema.js';
+import { listSql, type ListShape } from '../../src/adapters/result-store/sqlite/statements.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore, newRequest } from '../conformance/result-store.js';
 import { tempDir } from '../helpers/temp.js';
@@ -62,6 +64,27 @@ describe('sqlite store expiry', () => {
       expect(rows()).toBe(1);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('sqlite store list', () => {
+  it('answers every combination of filters and bounds from its own index, in index order (no scan, no sort)', () => {
+    const db = new Database(':memory:');
+    try {
+      migrateStore(db);
+      const flags = ['tenant', 'queue', 'status', 'since', 'until', 'before'] as const;
+      for (let bits = 0; bits < 1 << flags.length; bits += 1) {
+        const shape = Object.fromEntries(flags.map((flag, i) => [flag, (bits & (1 << i)) !== 0])) as unknown as ListShape;
+        const params = { now: 1, limit: 10, tenant: 't', queue: 'q', status: 'PENDING', since: 1, until: 2, before_at: 2, before_id: 'x' };
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${listSql(shape)}`).all(params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+        // One step: walking the list index (a range of it when anything bounds it); no temp B-tree to sort.
+        expect(plan, JSON.stringify(shape)).toMatch(/^(SCAN|SEARCH) hqm_requests USING INDEX hqm_requests_list\w*( \(.*\))?$/);
+        const bounded = shape.tenant || shape.queue || shape.status || shape.since || shape.until || shape.before;
+        if (bounded) expect(plan, JSON.stringify(shape)).toMatch(/^SEARCH .*\(\(?(tenant|queue|status|submitted_at)\b/);
+      }
+    } finally {
+      db.close();
     }
   });
 });

@@ -6,11 +6,14 @@
 import { HqmError } from '../../../core/errors.js';
 import type { RequestEvent, RequestRecord, NewRequest, TrailNote } from '../../../core/request/record.js';
 import { decodeNote, encodeNote, noteEvent } from '../../../core/request/trail.js';
+import { matchesListQuery, positionFromKey, positionKey, timeKey, type ListPage, type ListPosition, type ListQuery } from '../../../core/request/list.js';
 import { slotHeldUntil, takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import { silentLogger, type Logger } from '../../../ports/logger.js';
 import { ChangeFeed } from '../../shared/change-feed.js';
+import { fixedIndexes, indexFor, statusIndexes, upperBound } from '../../shared/list-index.js';
+import { MemoryListIndexes } from './list-index.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type {
   ChangeListener,
@@ -45,6 +48,7 @@ export class MemoryResultStore implements ResultStore {
   /** Per tenant, the ids that were PROCESSING when last seen; checked against the records when counted. */
   readonly #processing = new Map<string, Set<string>>();
   readonly #feed: ChangeFeed;
+  readonly #lists = new MemoryListIndexes((name, key) => this.#belongs(name, key));
   readonly #sweeper: NodeJS.Timeout;
   #sweeping: Promise<number> | undefined;
   #closed = false;
@@ -82,7 +86,7 @@ export class MemoryResultStore implements ResultStore {
     // A Map iterator survives deletions and sees entries added meanwhile.
     for (const [id, entry] of this.#entries) {
       if (entry.record.expiresAt <= Date.now()) {
-        this.#entries.delete(id);
+        this.#forget(id, entry);
         removed += 1;
       }
       seen += 1;
@@ -98,6 +102,7 @@ export class MemoryResultStore implements ResultStore {
     }
     const { record, event } = initialRecord(request);
     this.#entries.set(request.id, { record, events: [event] });
+    this.#lists.add(record);
     this.#feed.emit({ id: record.id, status: record.status });
     return record;
   }
@@ -121,8 +126,10 @@ export class MemoryResultStore implements ResultStore {
       const ids = this.#processing.get(plan.record.tenant) ?? new Set<string>();
       this.#processing.set(plan.record.tenant, ids.add(plan.record.id));
     }
+    const before = entry.record.status;
     entry.record = plan.record;
     entry.events.push(plan.event);
+    this.#lists.moved(plan.record, before);
     this.#feed.emit({ id: plan.record.id, status: plan.record.status });
     return { ok: true, record: plan.record };
   }
@@ -147,7 +154,25 @@ export class MemoryResultStore implements ResultStore {
   }
 
   async delete(id: string): Promise<void> {
-    this.#entries.delete(id);
+    const entry = this.#entries.get(id);
+    if (entry !== undefined) this.#forget(id, entry);
+  }
+
+  async list(query: ListQuery): Promise<ListPage<RequestRecord>> {
+    const upper = upperBound(query);
+    const lower = query.since === undefined ? undefined : timeKey(query.since);
+    const records: RequestRecord[] = [];
+    let next: ListPosition | null = null;
+    for (const key of this.#lists.descending(indexFor(query), upper, lower)) {
+      if (records.length === query.limit) {
+        // One more live entry exists: the page is not the last.
+        next = positionFromKey(positionKey(records[records.length - 1] as RequestRecord));
+        break;
+      }
+      const record = this.#entries.get(positionFromKey(key).id)?.record;
+      if (record !== undefined && matchesListQuery(query, record)) records.push(record);
+    }
+    return { records, next };
   }
 
   async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimResult> {
@@ -183,8 +208,20 @@ export class MemoryResultStore implements ResultStore {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
     if (entry.record.expiresAt > Date.now()) return entry;
-    this.#entries.delete(id);
+    this.#forget(id, entry);
     return undefined;
+  }
+
+  #forget(id: string, entry: Entry): void {
+    this.#entries.delete(id);
+    this.#lists.removed(entry.record);
+  }
+
+  /** Whether a list index entry still stands for a live record that belongs in that index. */
+  #belongs(name: string, key: string): boolean {
+    const record = this.#entries.get(positionFromKey(key).id)?.record;
+    if (record === undefined || record.expiresAt <= Date.now() || positionKey(record) !== key) return false;
+    return fixedIndexes(record).includes(name) || statusIndexes(record, record.status).includes(name);
   }
 
   /** Records of `tenant` holding a slot now; forgets those that no longer do. */
@@ -209,3 +246,4 @@ export class MemoryResultStore implements ResultStore {
 function claimName(scope: string, key: string): string {
   return JSON.stringify([scope, key]);
 }
+

@@ -11,6 +11,7 @@
 import { HqmError } from '../../../core/errors.js';
 import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../../../core/request/record.js';
 import { encodeNote } from '../../../core/request/trail.js';
+import type { ListPage, ListQuery } from '../../../core/request/list.js';
 import { applyWrites, compileTransition, initialRecord } from '../../../core/request/transition.js';
 import type { AdapterContext, ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
@@ -31,6 +32,7 @@ import { redisConnectionSchema, type RedisConnectionOptions } from '../../shared
 import { RedisChangeFeed } from './change-feed.js';
 import { RedisIdempotency } from './idempotency.js';
 import { RedisRateWindows } from './rate-windows.js';
+import { RedisListIndex } from './list-index.js';
 import { currentHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, tenantSlotsPrefix, transitionArgs } from './records.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 
@@ -44,13 +46,19 @@ export const factory: ResultStoreFactory = {
   },
 };
 
-class RedisResultStore implements ResultStore {
+/** How often each process prunes the list index of expired records (list-index.ts). */
+const PRUNE_INTERVAL_MS = 5_000;
+
+export class RedisResultStore implements ResultStore {
   readonly type = 'redis';
   readonly capabilities: ResultStoreCapabilities;
   readonly rateWindows: RedisRateWindows;
   readonly #scripts: StoreScripts;
   readonly #feed: RedisChangeFeed;
   readonly #idempotency: RedisIdempotency;
+  readonly #lists: RedisListIndex;
+  readonly #pruner: NodeJS.Timeout;
+  #pruning: Promise<number> | undefined;
   #closed = false;
 
   constructor(
@@ -65,12 +73,26 @@ class RedisResultStore implements ResultStore {
     this.#feed = new RedisChangeFeed(handle, `${options.key_prefix}:changes`, logger);
     this.#idempotency = new RedisIdempotency(handle.client, options.key_prefix);
     this.rateWindows = new RedisRateWindows(handle.client, options.key_prefix);
+    this.#lists = new RedisListIndex(handle.client, options.key_prefix, (id) => this.#read(id), logger);
+    this.#pruner = setInterval(() => void this.pruneListIndex().catch((error: unknown) => logger.warn({ err: error }, 'redis store: pruning the list index failed; the next run goes on')), PRUNE_INTERVAL_MS);
+    this.#pruner.unref();
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {
     this.#assertOpen();
     const { record } = initialRecord(request);
-    const created = await guarded('creating a request record', this.#scripts.create(this.#keys(record.id), [record.expiresAt, ...recordFields(record)]));
+    // The index entry is written in the same turn, not after: a record is never left out of the
+    // list, while an entry whose record was not created is skipped and dropped by readers.
+    const [indexed, stored] = await Promise.allSettled([
+      this.#lists.put(record, 'create'),
+      guarded('creating a request record', this.#scripts.create(this.#keys(record.id), [record.expiresAt, ...recordFields(record)])),
+    ]);
+    if (stored.status === 'rejected') throw stored.reason;
+    const created = stored.value;
+    if (created === 1 && indexed.status === 'rejected') {
+      await this.handle.client.del(...this.#keys(record.id)).catch(() => undefined);
+      throw indexed.reason;
+    }
     if (created !== 1) throw new HqmError('HQM_ERR_DUPLICATE_ID', `a request with id ${record.id} already exists`, { details: { id: record.id } });
     // Creation is not published (as with the SQLite store): nobody waits for a PENDING.
     this.#feed.emitLocal({ id: record.id, status: record.status });
@@ -102,6 +124,7 @@ class RedisResultStore implements ResultStore {
     // The script applied `writes` to this record; the same function gives the new record here.
     const before = fromHash(request.id, currentHash(values), null) as RequestRecord;
     const { record } = applyWrites(before, writes);
+    await this.#lists.moved(record);
     this.#feed.emitLocal({ id: record.id, status: record.status });
     return { ok: true, record };
   }
@@ -127,7 +150,19 @@ class RedisResultStore implements ResultStore {
   }
 
   async delete(id: string): Promise<void> {
-    await guarded('deleting a request', this.handle.client.del(...this.#keys(id)));
+    await Promise.all([guarded('deleting a request', this.handle.client.del(...this.#keys(id))), this.#lists.remove(id)]);
+  }
+
+  async list(query: ListQuery): Promise<ListPage<RequestRecord>> {
+    return this.#lists.page(query);
+  }
+
+  /** Drops list index entries of expired records (a timer runs it; a call while one runs joins it). */
+  pruneListIndex(): Promise<number> {
+    this.#pruning ??= this.#lists.prune().finally(() => {
+      this.#pruning = undefined;
+    });
+    return this.#pruning;
   }
 
   async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimResult> {
@@ -150,8 +185,15 @@ class RedisResultStore implements ResultStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#pruner);
+    await this.#pruning?.catch(() => undefined);
     await this.#feed.close();
     await this.handle.release();
+  }
+
+  /** A record as stored, without waiting for the change feed (list and prune read many). */
+  async #read(id: string): Promise<RequestRecord | undefined> {
+    return fromHash(id, await guarded('reading a request', this.handle.client.hgetall(this.#keys(id)[0])));
   }
 
   #keys(id: string): [string, string] {

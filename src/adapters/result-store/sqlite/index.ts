@@ -12,6 +12,7 @@ import { HqmError } from '../../../core/errors.js';
 import type { Status } from '../../../core/request/lifecycle.js';
 import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../../../core/request/record.js';
 import { noteEvent } from '../../../core/request/trail.js';
+import type { ListPage, ListQuery } from '../../../core/request/list.js';
 import { takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
@@ -35,7 +36,7 @@ import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteOptionsSchema } from '../../shared/sqlite/options.js';
 import { eventFromRow, eventToRow, fromRow, toRow } from './rows.js';
 import { migrateStore } from './schema.js';
-import { idempotencyStatements, storeStatements, type StoreStatements } from './statements.js';
+import { idempotencyStatements, listStatement, storeStatements, type ListParams, type StoreStatements } from './statements.js';
 
 const optionsSchema = sqliteOptionsSchema.extend({
   /** How often the change feed looks for commits of other processes while anyone listens. */
@@ -186,6 +187,26 @@ export class SqliteResultStore implements ResultStore {
 
   async delete(id: string): Promise<void> {
     await this.handle.commit.run(() => this.#remove(id), ATOMIC);
+  }
+
+  async list(query: ListQuery): Promise<ListPage<RequestRecord>> {
+    const { tenant, queue, status, since, until, before } = query;
+    const shape = { tenant: tenant !== undefined, queue: queue !== undefined, status: status !== undefined, since: since !== undefined, until: until !== undefined, before: before !== undefined };
+    // One row more than the page tells whether another page follows.
+    const params: ListParams = { now: Date.now(), limit: query.limit + 1 };
+    if (tenant !== undefined) params.tenant = tenant;
+    if (queue !== undefined) params.queue = queue;
+    if (status !== undefined) params.status = status;
+    if (since !== undefined) params.since = since;
+    if (until !== undefined) params.until = until;
+    if (before !== undefined) {
+      params.before_at = before.submittedAt;
+      params.before_id = before.id;
+    }
+    const rows = this.handle.read(() => listStatement(this.handle.db, shape).all(params));
+    const records = rows.slice(0, query.limit).map(fromRow);
+    const last = records[records.length - 1];
+    return { records, next: rows.length > query.limit && last !== undefined ? { submittedAt: last.submittedAt, id: last.id } : null };
   }
 
   async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimResult> {

@@ -37,6 +37,32 @@ export function migrateStore(db: Database): void {
   // Counting a tenant's PROCESSING records inside each claim (per-tenant concurrency) must not scan the table.
   db.exec('CREATE INDEX IF NOT EXISTS hqm_requests_tenant_status ON hqm_requests (tenant, status)');
   createIdempotencyTable(db);
+  createListIndexes(db);
+}
+
+/**
+ * The indexes `list` reads (statements.ts `listStatement`): one per combination of equality
+ * filters, each ending in (submitted_at, id) so a page is one range read in list order, never a
+ * scan nor a sort. Those led by the tenant leave out records without one (the partial-index
+ * WHERE), which a tenant's query never asks for, so a deployment without authentication pays
+ * for four of them only.
+ */
+export const LIST_INDEXES = {
+  all: { name: 'hqm_requests_list', columns: [] },
+  status: { name: 'hqm_requests_list_status', columns: ['status'] },
+  queue: { name: 'hqm_requests_list_queue', columns: ['queue'] },
+  queueStatus: { name: 'hqm_requests_list_queue_status', columns: ['queue', 'status'] },
+  tenant: { name: 'hqm_requests_list_tenant', columns: ['tenant'] },
+  tenantStatus: { name: 'hqm_requests_list_tenant_status', columns: ['tenant', 'status'] },
+  tenantQueue: { name: 'hqm_requests_list_tenant_queue', columns: ['tenant', 'queue'] },
+  tenantQueueStatus: { name: 'hqm_requests_list_tenant_queue_status', columns: ['tenant', 'queue', 'status'] },
+} as const;
+
+function createListIndexes(db: Database): void {
+  for (const { name, columns } of Object.values(LIST_INDEXES)) {
+    const partial = (columns as readonly string[]).includes('tenant') ? ' WHERE tenant IS NOT NULL' : '';
+    db.exec(`CREATE INDEX IF NOT EXISTS ${name} ON hqm_requests (${[...columns, 'submitted_at', 'id'].join(', ')})${partial}`);
+  }
 }
 
 /** Idempotency-Key reservations: a (scope, key) names the ids of the submit that claimed it. */

@@ -1,6 +1,7 @@
 /** The prepared statements of the SQLite result store, compiled once per connection. */
 import type { Database, Statement } from 'better-sqlite3';
 import type { EventRow, RequestRow } from './rows.js';
+import { LIST_INDEXES } from './schema.js';
 
 export interface StoreStatements {
   readonly insert: Statement<RequestRow>;
@@ -110,4 +111,74 @@ function prepare(db: Database): StoreStatements {
        WHERE tenant = :tenant AND status = 'PROCESSING' AND expires_at > :now AND (deadline_at IS NULL OR deadline_at > :now)`,
     ),
   };
+}
+
+/** Which filters and bounds a list query has: each shape is one statement, prepared once. */
+export interface ListShape {
+  readonly tenant: boolean;
+  readonly queue: boolean;
+  readonly status: boolean;
+  readonly since: boolean;
+  readonly until: boolean;
+  readonly before: boolean;
+}
+
+export interface ListParams {
+  tenant?: string;
+  queue?: string;
+  status?: string;
+  since?: number;
+  until?: number;
+  before_at?: number;
+  before_id?: string;
+  now: number;
+  limit: number;
+}
+
+const listCache = new WeakMap<Database, Map<string, Statement<ListParams, RequestRow>>>();
+
+/**
+ * The page query for one shape, pinned (INDEXED BY) to the index whose leading columns are
+ * exactly its equality filters, so the order by (submitted_at, id) is the index's own, read
+ * backwards from the cursor. Expired rows the sweep has not removed yet are skipped.
+ */
+export function listStatement(db: Database, shape: ListShape): Statement<ListParams, RequestRow> {
+  let cache = listCache.get(db);
+  if (cache === undefined) {
+    cache = new Map();
+    listCache.set(db, cache);
+  }
+  const key = JSON.stringify(shape);
+  let stmt = cache.get(key);
+  if (stmt === undefined) {
+    stmt = db.prepare(listSql(shape));
+    cache.set(key, stmt);
+  }
+  return stmt;
+}
+
+export function listSql(shape: ListShape): string {
+  const index = shape.tenant
+    ? shape.queue
+      ? shape.status
+        ? LIST_INDEXES.tenantQueueStatus
+        : LIST_INDEXES.tenantQueue
+      : shape.status
+        ? LIST_INDEXES.tenantStatus
+        : LIST_INDEXES.tenant
+    : shape.queue
+      ? shape.status
+        ? LIST_INDEXES.queueStatus
+        : LIST_INDEXES.queue
+      : shape.status
+        ? LIST_INDEXES.status
+        : LIST_INDEXES.all;
+  const where = ['expires_at > :now'];
+  if (shape.tenant) where.push('tenant = :tenant');
+  if (shape.queue) where.push('queue = :queue');
+  if (shape.status) where.push('status = :status');
+  if (shape.since) where.push('submitted_at >= :since');
+  if (shape.until) where.push('submitted_at <= :until');
+  if (shape.before) where.push('(submitted_at, id) < (:before_at, :before_id)');
+  return `SELECT ${COLUMNS} FROM hqm_requests INDEXED BY ${index.name} WHERE ${where.join(' AND ')} ORDER BY submitted_at DESC, id DESC LIMIT :limit`;
 }
