@@ -33,6 +33,7 @@ export function migrateStore(db: Database): void {
     CREATE INDEX IF NOT EXISTS hqm_request_events_request ON hqm_request_events (request_id, seq);
   `);
   addTenantColumn(db);
+  addRunAtColumn(db);
   // Counting a tenant's PROCESSING records inside each claim (per-tenant concurrency) must not scan the table.
   db.exec('CREATE INDEX IF NOT EXISTS hqm_requests_tenant_status ON hqm_requests (tenant, status)');
   createIdempotencyTable(db);
@@ -59,6 +60,18 @@ function addTenantColumn(db: Database): void {
   if (columns.some((c) => c.name === 'tenant')) return;
   try {
     db.exec('ALTER TABLE hqm_requests ADD COLUMN tenant TEXT');
+  } catch (error) {
+    // Another process opening the same file added it in between.
+    if (!/duplicate column/i.test((error as Error).message)) throw error;
+  }
+}
+
+/** Files made before delayed requests existed get the column (null: not delayed; D100). */
+function addRunAtColumn(db: Database): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(hqm_requests)').all();
+  if (columns.some((c) => c.name === 'run_at')) return;
+  try {
+    db.exec('ALTER TABLE hqm_requests ADD COLUMN run_at INTEGER');
   } catch (error) {
     // Another process opening the same file added it in between.
     if (!/duplicate column/i.test((error as Error).message)) throw error;
