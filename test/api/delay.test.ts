@@ -106,6 +106,15 @@ describe('metadata.delay and metadata.run_at', () => {
     expect((await api.app.inject({ method: 'GET', url: `/api/v1/status/${id}` })).json().status).toBe('TIMEOUT');
   });
 
+  it('a delayed request can be cancelled while it waits', async () => {
+    const api = await testApi();
+    const id = (await submit(api, { delay: 3600 })).json().correlation_id as string;
+    const res = await api.app.inject({ method: 'DELETE', url: `/api/v1/requests/${id}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'CANCELLED', run_at: expect.any(String) });
+    expect((await api.store.get(id))?.status).toBe('CANCELLED');
+  });
+
   it('batch items follow the same rules: each bad delay named by its index, nothing stored; good ones keep their own due time', async () => {
     const api = await testApi({ maxDelaySeconds: 600 });
     const item = (metadata: Record<string, unknown>) => ({ payload: { operation: 'echo' }, metadata });
