@@ -13,6 +13,7 @@ import { newCorrelationId } from '../core/request/ids.js';
 import { isTerminal } from '../core/request/lifecycle.js';
 import type { RequestRecord } from '../core/request/record.js';
 import type { RouteContext } from './context.js';
+import { requestedRunAt } from './delay.js';
 import { settleOverdue } from './overdue.js';
 
 export interface Submission {
@@ -39,6 +40,8 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
     timeout: options.defaultTimeoutSeconds,
   });
   const tenant = submission.tenant ?? null;
+  // A delayed request waits in the queue until it is due; its deadline counts from then (D100).
+  const runAt = requestedRunAt(submission.metadata, now);
   const envelope: Envelope = {
     v: ENVELOPE_VERSION,
     correlation_id: id,
@@ -52,9 +55,10 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
     // Without authentication the message stays exactly as it was.
     ...(tenant === null ? {} : { tenant }),
     metadata_sent: sentMetadata(submission.metadata),
+    ...(runAt === null ? {} : { run_at: new Date(runAt).toISOString() }),
   };
   // Only partitioning makes a key hold requests back; without it a partition_key is just data.
-  const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: partition?.orderingKey ?? null };
+  const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: partition?.orderingKey ?? null, ...(runAt === null ? {} : { delayMs: runAt - now }) };
   const max = queue.capabilities.maxMessageBytes;
   if (message.body.length * 3 > max && Buffer.byteLength(message.body) > max) {
     throw new HqmError('HQM_ERR_BODY_TOO_LARGE', `the request is larger than the ${queue.type} queue accepts (${max} bytes)`);
@@ -64,7 +68,7 @@ export async function accept(ctx: RouteContext, submission: Submission): Promise
   // and elsewhere the two round trips overlap. A worker that sees the message before the
   // record waits for it (see worker/attempt.ts), so the order between them does not matter.
   const [created, published] = await Promise.allSettled([
-    store.create({ id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: now + metadata.timeout * 1000, ttlMs: options.ttlMs, tenant }),
+    store.create({ id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: (runAt ?? now) + metadata.timeout * 1000, ttlMs: options.ttlMs, tenant, runAt }),
     queue.publish(backendQueue, message),
   ]);
   if (published.status === 'rejected' || created.status === 'rejected') {

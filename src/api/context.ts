@@ -50,6 +50,8 @@ export interface ApiOptions {
   readonly maxBatch?: number;
   /** POST /api/v1/submit/batch: largest body (api.max_batch_body_bytes); 16 MiB when unset. */
   readonly maxBatchBodyBytes?: number;
+  /** Furthest ahead metadata.delay / metadata.run_at may put a request (api.max_delay_seconds); 30 days when unset. */
+  readonly maxDelaySeconds?: number;
   /** server.tls: serve HTTPS with this certificate and key (PEM). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Per-tenant submit rate (auth.tenants.<t>.rate_per_second); undefined: no tenant is limited. */

@@ -12,6 +12,7 @@ export function presentStatus(record: RequestRecord) {
     submitted_at: iso(record.submittedAt),
     updated_at: iso(record.updatedAt),
     progress: record.progress,
+    run_at: record.runAt === null ? null : iso(record.runAt),
   };
 }
 

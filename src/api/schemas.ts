@@ -48,6 +48,8 @@ export const submitBody = {
         queue: { type: 'string', description: 'Queue to run on (default "default").' },
         partition_key: { ...nullableString, maxLength: 1024 },
         callback_url: { ...nullableString, maxLength: 2048 },
+        delay: { type: ['number', 'null'], description: 'Seconds to keep the request PENDING before it may run (0 to api.max_delay_seconds). Its timeout counts from then. Not with run_at.' },
+        run_at: { ...nullableString, maxLength: 64, description: 'ISO 8601 time with its offset (2030-01-31T09:00:00Z) before which the request does not run; at most api.max_delay_seconds ahead, a past time runs at once. Its timeout counts from then. Not with delay.' },
       },
     },
   },
@@ -77,6 +79,7 @@ export const statusResponse = {
     submitted_at: timestamp,
     updated_at: timestamp,
     progress: { type: ['number', 'null'], description: 'Last progress (0–100) the processor reported.' },
+    run_at: { ...nullableTimestamp, description: 'When a delayed request (metadata.delay or metadata.run_at) becomes due; null when it was not delayed.' },
   },
 } as const;
 

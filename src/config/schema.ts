@@ -74,6 +74,8 @@ const api = z
     max_batch: int().pipe(z.number().min(1).max(100_000)).default(1000),
     /** Largest body of a batch submit (max_body_bytes applies to every other request). */
     max_batch_body_bytes: int().pipe(z.number().min(1024)).default(16 * 1024 * 1024),
+    /** Furthest ahead metadata.delay / metadata.run_at may put a request (seconds); more is 422. */
+    max_delay_seconds: int().pipe(z.number().min(1).max(365 * 24 * 3600)).default(30 * 24 * 3600),
     /** Upper bound of `?wait=N` long-polls; longer waits are cut to this. */
     max_wait_seconds: num().pipe(z.number().min(0).max(3600)).default(30),
     /** Most `?wait=N` long-polls waiting at once in one process; past it a request answers at once, as with wait=0. */

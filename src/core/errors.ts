@@ -43,7 +43,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_PROCESSOR_FAILED: { httpStatus: 502, retryable: false, summary: 'The processor (worker.processor_module or a built-in operation) threw on its last attempt; the request is FAILED with its message. Retryable errors are retried first.' },
   HQM_ERR_PROCESSOR_RESULT: { httpStatus: 500, retryable: false, summary: 'The processor returned a value that is not JSON (a function, a bigint, a cycle, a lone surrogate).' },
   HQM_ERR_RESULT_TOO_LARGE: { httpStatus: 502, retryable: false, summary: 'The processor\'s result is larger than worker.max_result_bytes as JSON (16 MiB by default); the request is FAILED instead of storing it.' },
-  HQM_ERR_DEADLINE_EXCEEDED: { httpStatus: 504, retryable: false, summary: 'The request deadline (metadata.timeout, counted from submission) passed before it completed.' },
+  HQM_ERR_DEADLINE_EXCEEDED: { httpStatus: 504, retryable: false, summary: 'The request deadline (metadata.timeout, counted from submission, or from run_at for a delayed request) passed before it completed.' },
   HQM_ERR_ATTEMPTS_EXHAUSTED: { httpStatus: 500, retryable: false, summary: 'The message was delivered more times than worker.max_retries allows without finishing (its workers kept dying).' },
   HQM_ERR_ENDPOINT_UNKNOWN: { httpStatus: 422, retryable: false, summary: 'metadata.endpoint names no entry of proxy.endpoints, or no endpoint is configured at all. The API refuses such a submit as a 422 HQM_ERR_VALIDATION on body.metadata.endpoint; this code fails a queued message (an outside producer\'s).' },
   HQM_ERR_UPSTREAM_UNREACHABLE: { httpStatus: 502, retryable: true, summary: 'The upstream refused or dropped the connection (or its name did not resolve); retried with backoff.' },

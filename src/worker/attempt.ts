@@ -9,7 +9,7 @@
  */
 import { coerceError, HqmError, isHqmError } from '../core/errors.js';
 import type { DeadLetterReason, HqmEvents } from '../core/events.js';
-import { DEADLINE_MESSAGE, deadlineOf, decodeMessage, wrapBare, type Envelope } from '../core/request/envelope.js';
+import { DEADLINE_MESSAGE, deadlineOf, decodeMessage, dueAt, wrapBare, type Envelope } from '../core/request/envelope.js';
 import { correlationIdFor } from '../core/request/ids.js';
 import { isTerminal, type Status } from '../core/request/lifecycle.js';
 import { lazyChild, type Logger } from '../ports/logger.js';
@@ -81,6 +81,16 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   const log = lazyChild(deps.logger, { correlation_id: id, attempt });
   events.emit('delivery:received', { id, queue: deps.queueName, attempt });
 
+  const due = dueAt(envelope);
+  if (due !== null && due > Date.now()) {
+    // Delivered before it is due (a backend whose delays are capped or coarse, clocks that
+    // differ): back to the queue for the rest, without counting an attempt (D101).
+    const delayMs = due - Date.now();
+    log.debug({ run_at: envelope.run_at, retry_in_ms: delayMs }, 'delivered before it is due: handed back');
+    deps.settle(delivery.release(delayMs));
+    events.emit('request:deferred', { id, queue: deps.queueName, attempt, delayMs, reason: 'not_due' });
+    return;
+  }
   if (Date.now() >= deadlineOf(envelope)) {
     // Past its deadline while it waited: end it without running it. (A record held by a lost
     // attempt is claimed first, below, and timed out from PROCESSING.)

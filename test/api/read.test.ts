@@ -11,7 +11,7 @@ describe('reading requests', () => {
     await g.finished(id);
     const res = await g.app.inject({ method: 'GET', url: `/api/v1/status/${id}` });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ correlation_id: id, status: 'COMPLETED', submitted_at: expect.any(String), updated_at: expect.any(String), progress: null });
+    expect(res.json()).toEqual({ correlation_id: id, status: 'COMPLETED', submitted_at: expect.any(String), updated_at: expect.any(String), progress: null, run_at: null });
   });
 
   it('response is 202 while pending and 200 with the result when completed', async () => {

@@ -172,6 +172,63 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
     );
 
     test(
+      'a delay longer than the visibility timeout is delivered once, when due: never held, redelivered or duplicated while it waits',
+      async ({ queue }) => {
+        const q = await open();
+        const delayMs = 1_500;
+        const publishedAt = Date.now();
+        await q.publish(queue, { body: 'due later', delayMs });
+        const arrivals: number[] = [];
+        // Acked on arrival: a second arrival can only be a duplicate, not a lapsed lease.
+        const sub = q.consume(queue, { concurrency: 4, visibilityTimeoutMs: 200 }, async (d) => {
+          arrivals.push(Date.now());
+          await d.ack();
+        });
+        // While it waits nobody holds it, however many visibility timeouts pass.
+        let heldEarly = false;
+        await waitFor(
+          async () => {
+            const stats = await q.stats(queue);
+            // Read entirely before it was due: in flight then means handed out early.
+            if (Date.now() < publishedAt + delayMs && stats.inFlight > 0) heldEarly = true;
+            return arrivals.length > 0;
+          },
+          { what: 'the delayed delivery' },
+        );
+        // Anything still to come (a duplicate) would be in the queue or in flight now.
+        await waitFor(async () => {
+          const stats = await q.stats(queue);
+          return stats.depth === 0 && stats.inFlight === 0;
+        }, { what: 'an empty queue' });
+        await sub.stop();
+        expect(heldEarly).toBe(false);
+        expect(arrivals).toHaveLength(1);
+        expect((arrivals[0] ?? 0) - publishedAt).toBeGreaterThanOrEqual(delayMs - 25);
+      },
+      (q) => (q.capabilities.delay ? undefined : 'delay'),
+    );
+
+    test(
+      'a message delayed by a day stays put while other messages lapse and are redelivered around it',
+      async ({ queue }) => {
+        const q = await open();
+        await q.publish(queue, { body: 'tomorrow', delayMs: 86_400_000 });
+        await q.publish(queue, { body: 'abandoned' });
+        const bodies: string[] = [];
+        // The abandoned message is never settled: each redelivery means a visibility timeout
+        // lapsed and the consumer looked at the queue again, with the day-long one in it.
+        const sub = q.consume(queue, { concurrency: 2, visibilityTimeoutMs: 150 }, async (d) => {
+          bodies.push(d.body);
+        });
+        await waitFor(() => bodies.filter((b) => b === 'abandoned').length >= 4, { what: 'four lapsed deliveries' });
+        await sub.stop();
+        expect(bodies).not.toContain('tomorrow');
+        expect(await q.stats(queue)).toMatchObject({ delayed: 1 });
+      },
+      (q) => (q.capabilities.delay ? undefined : 'delay'),
+    );
+
+    test(
       'retry(delay) redelivers after the delay as the next attempt; release does not count an attempt',
       async ({ queue }) => {
         const q = await open();

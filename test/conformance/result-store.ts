@@ -105,6 +105,33 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       expect((await store.get(id))?.tenant).toBe('acme');
     });
 
+    test('keeps a delayed request’s runAt through every transition (null when not delayed)', async () => {
+      const store = await open();
+      const runAt = Date.now() + 86_400_000;
+      const created = await store.create({ ...newRequest({ deadlineAt: runAt + 5_000 }), runAt });
+      expect(created.runAt).toBe(runAt);
+      const plain = await store.create(newRequest());
+      expect(plain.runAt).toBeNull();
+      expect((await store.get(plain.id))?.runAt).toBeNull();
+      expect((await store.get(created.id))?.runAt).toBe(runAt);
+      const claimed = await store.transition({ id: created.id, from: ['PENDING'], to: 'PROCESSING', attempt: 1, workerId: 'w1' });
+      expect(claimed.ok && claimed.record.runAt).toBe(runAt);
+      const done = await store.transition({ id: created.id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('late') });
+      expect(done.ok && done.record.runAt).toBe(runAt);
+      expect(await store.get(created.id)).toMatchObject({ status: 'COMPLETED', runAt });
+    });
+
+    test('a delayed request without a deadline outlives its TTL until it is due', async () => {
+      const store = await open();
+      // Same TTL, no deadline: only the due time keeps the delayed one.
+      const plain = await store.create(newRequest({ ttlMs: 150 }));
+      const delayed = await store.create({ ...newRequest({ ttlMs: 150 }), runAt: Date.now() + 60_000 });
+      expect(delayed.expiresAt).toBeGreaterThanOrEqual((delayed.runAt ?? 0) + 150);
+      await waitFor(async () => (await store.get(plain.id)) === undefined, { what: 'the undelayed record to expire' });
+      await harness.expire?.(store);
+      expect(await store.get(delayed.id)).toMatchObject({ status: 'PENDING', runAt: delayed.runAt });
+    });
+
     test('refuses a second record with the same id', async () => {
       const store = await open();
       const request = newRequest();

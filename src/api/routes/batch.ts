@@ -16,6 +16,7 @@ import { accept } from '../accept.js';
 import { tenantOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { flatHeaders, forwardingOf } from '../forwarding.js';
+import { DEFAULT_MAX_DELAY_SECONDS, delayIssues } from '../delay.js';
 import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency.js';
 import { errorResponse, idempotencyHeader, submitAccepted, submitBody } from '../schemas.js';
 import { schemaIssues } from '../schema-issues.js';
@@ -31,6 +32,7 @@ interface BatchBody {
 
 export function registerBatchRoute(app: FastifyInstance, ctx: RouteContext): void {
   const logicalQueues = new Set(ctx.options.queues.keys());
+  const delayRules = { maxDelaySeconds: ctx.options.maxDelaySeconds ?? DEFAULT_MAX_DELAY_SECONDS, queue: ctx.queue };
   const maxBatch = ctx.options.maxBatch ?? DEFAULT_MAX_BATCH;
   const prefix = ctx.options.capture.controlPrefix;
   app.post<{ Body: BatchBody }>(
@@ -70,7 +72,7 @@ export function registerBatchRoute(app: FastifyInstance, ctx: RouteContext): voi
     },
     async (request, reply) => {
       const items = validateBatch(request.body, schemaIssues(request.validationError) ?? [], maxBatch, (item) => {
-        validateSubmit(item, logicalQueues, ctx.options.endpoints);
+        validateSubmit(item, logicalQueues, ctx.options.endpoints, delayIssues(item, Date.now(), delayRules));
         const sleepMax = ctx.options.builtinSleepMaxSeconds;
         const sleepIssue = sleepMax === undefined ? undefined : builtinSleepIssue(item.payload, sleepMax);
         if (sleepIssue !== undefined) throw new ValidationError([{ ...sleepIssue, path: `body.${sleepIssue.path}` }]);

@@ -7,6 +7,7 @@ import { accept, waitForTerminal } from '../accept.js';
 import { tenantOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { flatHeaders, forwardingOf } from '../forwarding.js';
+import { DEFAULT_MAX_DELAY_SECONDS, delayIssues } from '../delay.js';
 import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency.js';
 import { newCorrelationId } from '../../core/request/ids.js';
 import { presentResult } from '../present.js';
@@ -17,6 +18,7 @@ import { parseWait, validateSubmit, type SubmitBody } from '../validate.js';
 
 export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): void {
   const logicalQueues = new Set(ctx.options.queues.keys());
+  const delayRules = { maxDelaySeconds: ctx.options.maxDelaySeconds ?? DEFAULT_MAX_DELAY_SECONDS, queue: ctx.queue };
   app.post<{ Body: SubmitBody; Querystring: { wait?: string } }>(
     '/api/v1/submit',
     {
@@ -36,7 +38,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
     },
     async (request, reply) => {
       const body = request.body;
-      validateSubmit(body, logicalQueues, ctx.options.endpoints, schemaIssues(request.validationError) ?? []);
+      validateSubmit(body, logicalQueues, ctx.options.endpoints, [...(schemaIssues(request.validationError) ?? []), ...delayIssues(body, Date.now(), delayRules)]);
       const sleepMax = ctx.options.builtinSleepMaxSeconds;
       const sleepIssue = sleepMax === undefined ? undefined : builtinSleepIssue(body.payload, sleepMax);
       if (sleepIssue !== undefined) throw new ValidationError([{ ...sleepIssue, path: `body.${sleepIssue.path}` }]);

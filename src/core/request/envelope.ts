@@ -67,6 +67,12 @@ export interface Envelope {
    * original routed on what the client sent. Absent in envelopes of older versions.
    */
   readonly metadata_sent?: Readonly<Record<string, unknown>>;
+  /**
+   * When a delayed request (metadata.delay / metadata.run_at) becomes due, ISO-8601 (UTC), as
+   * the API resolved it; absent or null when it is not delayed. Its deadline counts from here
+   * (D100). Added in place: still version 1.
+   */
+  readonly run_at?: string | null;
 }
 
 export function encodeEnvelope(envelope: Envelope): string {
@@ -110,6 +116,7 @@ export function decodeMessage(raw: string, defaults: { timeout: number; timestam
       tenant: typeof value.tenant === 'string' ? value.tenant : null,
       // An outside producer's envelope has none: what it wrote is what it sent.
       metadata_sent: isObject(value.metadata_sent) ? value.metadata_sent : sentMetadata(isObject(value.metadata) ? value.metadata : {}),
+      run_at: typeof value.run_at === 'string' ? value.run_at : null,
     },
   };
 }
@@ -196,10 +203,18 @@ export function resolvePriority(value: unknown): number {
 /** What a request that ran out of time says, wherever the TIMEOUT is decided. */
 export const DEADLINE_MESSAGE = 'the request deadline (metadata.timeout) passed before it completed';
 
-/** Absolute deadline of a request: submission time plus metadata.timeout. */
-export function deadlineOf(envelope: Pick<Envelope, 'timestamp' | 'metadata'>): number {
+/** Absolute deadline of a request: submission time (a delayed one's due time) plus metadata.timeout. */
+export function deadlineOf(envelope: Pick<Envelope, 'timestamp' | 'metadata' | 'run_at'>): number {
   const submitted = Date.parse(envelope.timestamp);
-  return (Number.isNaN(submitted) ? Date.now() : submitted) + envelope.metadata.timeout * 1000;
+  const start = dueAt(envelope) ?? (Number.isNaN(submitted) ? Date.now() : submitted);
+  return start + envelope.metadata.timeout * 1000;
+}
+
+/** When a delayed request becomes due (epoch ms); null when it is not delayed. */
+export function dueAt(envelope: Pick<Envelope, 'run_at'>): number | null {
+  if (typeof envelope.run_at !== 'string') return null;
+  const at = Date.parse(envelope.run_at);
+  return Number.isNaN(at) ? null : at;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

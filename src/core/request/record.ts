@@ -46,6 +46,11 @@ export interface RequestRecord {
   readonly outcome: Outcome | null;
   /** The tenant that submitted it (auth.enabled); null without authentication. Never changes. */
   readonly tenant: string | null;
+  /**
+   * When a delayed request (metadata.delay / metadata.run_at) becomes due (epoch ms); null when
+   * it was not delayed. Its deadline counts from here (D100). Never changes.
+   */
+  readonly runAt: number | null;
 }
 
 /**
@@ -83,4 +88,6 @@ export interface NewRequest {
   readonly ttlMs: number;
   /** The submitting principal's tenant; absent or null without authentication. */
   readonly tenant?: string | null;
+  /** When a delayed request becomes due (epoch ms); absent or null when it is not delayed. */
+  readonly runAt?: number | null;
 }

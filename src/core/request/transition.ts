@@ -118,14 +118,16 @@ export function initialRecord(request: NewRequest): { record: RequestRecord; eve
     submittedAt: request.submittedAt,
     updatedAt: request.submittedAt,
     deadlineAt: request.deadlineAt,
-    // A record outlives its deadline by the TTL: it cannot vanish while it may still finish.
-    expiresAt: Math.max(request.submittedAt, request.deadlineAt ?? request.submittedAt) + request.ttlMs,
+    // A record outlives its deadline (and a delayed one its due time) by the TTL: it cannot
+    // vanish while it may still run or finish.
+    expiresAt: Math.max(request.submittedAt, request.deadlineAt ?? request.submittedAt, request.runAt ?? request.submittedAt) + request.ttlMs,
     ttlMs: request.ttlMs,
     workerId: null,
     progress: null,
     error: null,
     outcome: null,
     tenant: request.tenant ?? null,
+    runAt: request.runAt ?? null,
   };
   return { record, event: { at: request.submittedAt, from: null, to: 'PENDING', attempt: 0, workerId: null, error: null } };
 }

@@ -4,7 +4,8 @@
  *
  *   <prefix>:r:{<id>}   hash: s status, a attempt, q queue, p priority, t submittedAt,
  *                       u updatedAt, d deadlineAt, x expiresAt, l ttlMs, w workerId,
- *                       g progress, e error, o outcome (JSON), n tenant; null fields are absent
+ *                       g progress, e error, o outcome (JSON), n tenant, ra runAt (a delayed
+ *                       request's due time); null fields are absent
  *   <prefix>:e:{<id>}   list of {at, f, t, a, w, e, n} — every transition after creation (the
  *                       creation event is derived from the record, as in the SQLite store),
  *                       and notes (n: the note's JSON)
@@ -36,6 +37,7 @@ export function recordFields(record: RequestRecord): string[] {
   if (record.error !== null) fields.push('e', record.error);
   if (record.outcome !== null) fields.push('o', JSON.stringify(record.outcome));
   if (record.tenant !== null) fields.push('n', record.tenant);
+  if (record.runAt !== null) fields.push('ra', String(record.runAt));
   return fields;
 }
 
@@ -60,6 +62,7 @@ export function fromHash(id: string, hash: Hash, outcome?: Outcome | null): Requ
     error: hash.e ?? null,
     outcome: outcome !== undefined ? outcome : hash.o === undefined ? null : (JSON.parse(hash.o) as Outcome),
     tenant: hash.n ?? null,
+    runAt: optionalNumber(hash.ra),
   };
 }
 
@@ -70,7 +73,7 @@ export function pairs(flat: readonly string[]): Record<string, string> {
   return hash;
 }
 
-const CURRENT_FIELDS = ['s', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e', 'n'] as const;
+const CURRENT_FIELDS = ['s', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e', 'n', 'ra'] as const;
 
 /** The HMGET reply of the transition script (nil → null) as a hash. */
 export function currentHash(values: ReadonlyArray<string | null>): Record<string, string> {

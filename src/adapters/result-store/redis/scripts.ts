@@ -42,11 +42,11 @@ return 1
  * ARGV[20..] statuses the record may be in
  * Returns {0} not found, {1, {field, value, …}} conflict with the current record,
  *         {3, {field, value, …}} tenant busy: the claim would exceed the tenant limit,
- *         {2, {s, a, q, p, t, u, d, x, l, w, g, e, n}} applied: the record as it was before, without
+ *         {2, {s, a, q, p, t, u, d, x, l, w, g, e, n, ra}} applied: the record as it was before, without
  *         its outcome, on which the caller applies the same writes (applyWrites) to know the new one.
  */
 const TRANSITION = `
-local cur = redis.call('HMGET', KEYS[1], 's', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e', 'n')
+local cur = redis.call('HMGET', KEYS[1], 's', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e', 'n', 'ra')
 local status = cur[1]
 if not status then return { 0 } end
 

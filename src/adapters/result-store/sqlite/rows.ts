@@ -19,6 +19,7 @@ export interface RequestRow {
   error: string | null;
   outcome: string | null;
   tenant: string | null;
+  run_at: number | null;
 }
 
 export interface EventRow {
@@ -51,6 +52,7 @@ export function toRow(record: RequestRecord): RequestRow {
     error: record.error,
     outcome: record.outcome === null ? null : JSON.stringify(record.outcome),
     tenant: record.tenant,
+    run_at: record.runAt,
   };
 }
 
@@ -71,6 +73,7 @@ export function fromRow(row: RequestRow): RequestRecord {
     error: row.error,
     outcome: row.outcome === null ? null : (JSON.parse(row.outcome) as Outcome),
     tenant: row.tenant,
+    runAt: row.run_at,
   };
 }
 

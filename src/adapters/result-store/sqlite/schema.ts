@@ -32,8 +32,11 @@ export function migrateStore(db: Database): void {
     );
     CREATE INDEX IF NOT EXISTS hqm_request_events_request ON hqm_request_events (request_id, seq);
   `);
-  addTenantColumn(db);
+  // Columns added since: in rows written before them, null reads as no tenant, a transition (not
+  // a note), not delayed (D100).
+  addColumn(db, 'hqm_requests', 'tenant', 'TEXT');
   addColumn(db, 'hqm_request_events', 'note', 'TEXT');
+  addColumn(db, 'hqm_requests', 'run_at', 'INTEGER');
   // Counting a tenant's PROCESSING records inside each claim (per-tenant concurrency) must not scan the table.
   db.exec('CREATE INDEX IF NOT EXISTS hqm_requests_tenant_status ON hqm_requests (tenant, status)');
   createIdempotencyTable(db);
@@ -92,14 +95,3 @@ function addColumn(db: Database, table: string, column: string, type: string): v
   }
 }
 
-/** Files made before tenants existed get the column (null: submitted without authentication). */
-function addTenantColumn(db: Database): void {
-  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(hqm_requests)').all();
-  if (columns.some((c) => c.name === 'tenant')) return;
-  try {
-    db.exec('ALTER TABLE hqm_requests ADD COLUMN tenant TEXT');
-  } catch (error) {
-    // Another process opening the same file added it in between.
-    if (!/duplicate column/i.test((error as Error).message)) throw error;
-  }
-}

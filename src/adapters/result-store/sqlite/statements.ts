@@ -70,14 +70,14 @@ export function storeStatements(db: Database): StoreStatements {
   return stmts;
 }
 
-const COLUMNS = 'id, status, attempt, queue, priority, submitted_at, updated_at, deadline_at, expires_at, ttl_ms, worker_id, progress, error, outcome, tenant';
+const COLUMNS = 'id, status, attempt, queue, priority, submitted_at, updated_at, deadline_at, expires_at, ttl_ms, worker_id, progress, error, outcome, tenant, run_at';
 
 function prepare(db: Database): StoreStatements {
   return {
     insert: db.prepare(
       `INSERT INTO hqm_requests (${COLUMNS})
        VALUES (:id, :status, :attempt, :queue, :priority, :submitted_at, :updated_at, :deadline_at, :expires_at, :ttl_ms,
-               :worker_id, :progress, :error, :outcome, :tenant)`,
+               :worker_id, :progress, :error, :outcome, :tenant, :run_at)`,
     ),
     insertEvent: db.prepare(
       `INSERT INTO hqm_request_events (request_id, at, from_status, to_status, attempt, worker_id, error, note)
