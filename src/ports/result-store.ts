@@ -29,6 +29,7 @@
 import type { Status } from '../core/request/lifecycle.js';
 import type { NewRequest, RequestEvent, RequestRecord } from '../core/request/record.js';
 import type { TransitionChange } from '../core/request/transition.js';
+import type { AnalyticsStore } from './analytics-store.js';
 import type { HealthReport } from './health.js';
 
 /** A compare-and-set on one record; the rules are `planTransition` in core. */
@@ -94,6 +95,8 @@ export interface ResultStore {
   claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimResult>;
   /** Frees a reservation so a retry may claim it again; only while `firstId` (its ids[0]) still holds it. */
   releaseIdempotencyKey(scope: string, key: string, firstId: string): Promise<void>;
+  /** The hourly analytics counters, kept in the same backend (see ports/analytics-store.ts). */
+  readonly analytics: AnalyticsStore;
   /** Subscribes to the change feed; returns the unsubscribe function. */
   onChange(listener: ChangeListener): () => void;
   health(): Promise<HealthReport>;

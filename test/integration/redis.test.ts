@@ -10,6 +10,7 @@ import { factory as queueFactory } from '../../src/adapters/queue/redis/index.js
 import { factory as storeFactory } from '../../src/adapters/result-store/redis/index.js';
 import { recordKeys } from '../../src/adapters/result-store/redis/records.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import { describeAnalyticsStore } from '../conformance/analytics-store.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore, newRequest, outcome } from '../conformance/result-store.js';
 import { deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisCluster, testPrefix, type RedisCluster } from '../helpers/redis.js';
@@ -59,6 +60,18 @@ describeResultStore('redis cluster', async () => {
   const options = await clusterOptions();
   if ('skip' in options) return options;
   return { open: () => storeFactory.create(options, context), stored: (_store, ids) => storedIds({ url: options.redis_url, cluster: true }, ids) };
+});
+
+describeAnalyticsStore('redis', async () => {
+  const missing = await requireRedis();
+  if (missing !== undefined) return missing;
+  return { open: () => storeFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context) };
+});
+
+describeAnalyticsStore('redis cluster', async () => {
+  const options = await clusterOptions();
+  if ('skip' in options) return options;
+  return { open: () => storeFactory.create(options, context) };
 });
 
 /**

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { factory as queueFactory } from '../../src/adapters/queue/sqlite/index.js';
 import { factory as storeFactory, type SqliteResultStore } from '../../src/adapters/result-store/sqlite/index.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import { describeAnalyticsStore } from '../conformance/analytics-store.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore, newRequest } from '../conformance/result-store.js';
 import { tempDir } from '../helpers/temp.js';
@@ -24,6 +25,11 @@ describeResultStore('sqlite', async () => {
     expire: async (store) => void (await (store as SqliteResultStore).sweep()),
     stored: async (_store, ids) => countRows(path, ids),
   };
+});
+
+describeAnalyticsStore('sqlite', async () => {
+  const path = join(dir, 'analytics.db');
+  return { open: () => storeFactory.create({ path }, context) };
 });
 
 /** How many of `ids` have a record or an event row left, read on a connection of its own. */

@@ -10,6 +10,7 @@ import { initialRecord, planTransition } from '../../../core/request/transition.
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import { silentLogger, type Logger } from '../../../ports/logger.js';
 import { ChangeFeed } from '../../shared/change-feed.js';
+import { MemoryAnalytics } from './analytics.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type {
   ChangeListener,
@@ -47,6 +48,8 @@ export class MemoryResultStore implements ResultStore {
   readonly #sweeper: NodeJS.Timeout;
   #sweeping: Promise<number> | undefined;
   #closed = false;
+  /** Per process, like the records: every process of a memory deployment is alone. */
+  readonly analytics = new MemoryAnalytics(() => this.#assertOpen());
 
   /** `logger` hears of change listeners that throw; tests may leave it silent. */
   constructor(sweepIntervalMs = 5_000, logger: Logger = silentLogger) {

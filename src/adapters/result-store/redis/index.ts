@@ -27,6 +27,7 @@ import { parseOptions } from '../../shared/options.js';
 import { acquireRedis, type RedisHandle } from '../../shared/redis/client.js';
 import { guarded } from '../../shared/redis/errors.js';
 import { redisConnectionSchema, type RedisConnectionOptions } from '../../shared/redis/options.js';
+import { RedisAnalytics } from './analytics.js';
 import { RedisChangeFeed } from './change-feed.js';
 import { RedisIdempotency } from './idempotency.js';
 import { currentHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, tenantSlotsPrefix, transitionArgs } from './records.js';
@@ -48,6 +49,7 @@ class RedisResultStore implements ResultStore {
   readonly #scripts: StoreScripts;
   readonly #feed: RedisChangeFeed;
   readonly #idempotency: RedisIdempotency;
+  readonly analytics: RedisAnalytics;
   #closed = false;
 
   constructor(
@@ -61,6 +63,7 @@ class RedisResultStore implements ResultStore {
     this.#scripts = storeScripts(handle.client);
     this.#feed = new RedisChangeFeed(handle, `${options.key_prefix}:changes`, logger);
     this.#idempotency = new RedisIdempotency(handle.client, options.key_prefix);
+    this.analytics = new RedisAnalytics(handle.client, options.key_prefix, () => this.#assertOpen());
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {

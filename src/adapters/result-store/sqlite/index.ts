@@ -32,6 +32,7 @@ import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.j
 import { isConstraintViolation } from '../../shared/sqlite/errors.js';
 import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteOptionsSchema } from '../../shared/sqlite/options.js';
+import { SqliteAnalytics } from './analytics.js';
 import { eventFromRow, eventToRow, fromRow, toRow } from './rows.js';
 import { migrateStore } from './schema.js';
 import { idempotencyStatements, storeStatements, type StoreStatements } from './statements.js';
@@ -82,6 +83,7 @@ export class SqliteResultStore implements ResultStore {
   /** The sweep in progress, so timer ticks never run two at once. */
   #sweeping: Promise<number> | undefined;
   readonly #replaceExpired: (id: string, row: ReturnType<typeof toRow>) => void;
+  readonly analytics: SqliteAnalytics;
 
   constructor(
     private readonly handle: SqliteHandle,
@@ -101,6 +103,7 @@ export class SqliteResultStore implements ResultStore {
     });
     this.#sweeper = setInterval(() => void this.sweep(), options.sweep_interval_ms);
     this.#sweeper.unref();
+    this.analytics = new SqliteAnalytics(handle, () => this.#assertOpen());
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {
