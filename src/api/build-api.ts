@@ -26,6 +26,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerCancelRoute } from './routes/cancel.js';
 import { registerReadRoutes } from './routes/read.js';
 import { registerRoutesTestRoute } from './routes/routes-test.js';
+import { registerStatsRoute } from './routes/stats.js';
 import { registerBatchRoute } from './routes/batch.js';
 import { registerSubmitRoute } from './routes/submit.js';
 import { registerTenantRate } from './tenant-rate.js';
@@ -143,6 +144,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       });
       registerReadRoutes(control, ctx);
       registerCancelRoute(control, ctx);
+      registerStatsRoute(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

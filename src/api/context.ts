@@ -51,6 +51,8 @@ export interface ApiOptions {
   readonly maxBatch?: number;
   /** POST /api/v1/submit/batch: largest body (api.max_batch_body_bytes); 16 MiB when unset. */
   readonly maxBatchBodyBytes?: number;
+  /** GET /api/v1/stats answers nothing older than this (analytics.retention_days); 30 days when unset. */
+  readonly analyticsRetentionMs?: number;
   /** server.tls: serve HTTPS with this certificate and key (PEM). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Per-tenant submit rate (auth.tenants.<t>.rate_per_second); undefined: no tenant is limited. */

@@ -49,6 +49,7 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
     idempotencyTtlMs: Math.min(config.api.idempotency_ttl_seconds ?? config.cache.ttl_seconds, config.cache.ttl_seconds) * 1000,
     maxBatch: config.api.max_batch,
     maxBatchBodyBytes: config.api.max_batch_body_bytes,
+    analyticsRetentionMs: config.analytics.retention_days * 86_400_000,
     docsEnabled: config.api.docs_enabled,
     trustProxy: config.api.trust_proxy,
     version: VERSION,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketOf } from './histogram.js';
-import { bucketField, FIELD_NAMES, HOUR_MS, hourOf, HourlyAccumulator, summarize } from './hourly.js';
+import { bucketField, FIELD_NAMES, HOUR_MS, hourOf, HourlyAccumulator, summarize, summarizeTotal } from './hourly.js';
 
 const H = Date.UTC(2030, 0, 2, 10); // an hour start
 
@@ -63,5 +63,18 @@ describe('summarize', () => {
     const hours = summarize([{ hour: H - HOUR_MS, queue: 'a', fields: { submitted: 9 } }, { hour: H + HOUR_MS, queue: 'a', fields: { submitted: 9 } }], H, H + HOUR_MS);
     expect(hours).toHaveLength(1);
     expect(hours[0]?.submitted).toBe(0);
+  });
+});
+
+describe('summarizeTotal', () => {
+  it('adds the hours of the range up, histograms included', () => {
+    const acc = new HourlyAccumulator();
+    acc.count(H, 'a', 'completed', 2);
+    acc.count(H + HOUR_MS, 'b', 'completed', 3);
+    acc.count(H + 5 * HOUR_MS, 'b', 'completed', 100); // outside
+    acc.observe(H, 'a', 'wait', 10);
+    acc.observe(H + HOUR_MS, 'a', 'wait', 30);
+    const total = summarizeTotal(acc.take(), H, H + 2 * HOUR_MS);
+    expect(total).toMatchObject({ hour: H, completed: 5, wait: { count: 2, mean: 20 } });
   });
 });

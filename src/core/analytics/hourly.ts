@@ -149,3 +149,10 @@ function distribution(fields: ReadonlyMap<string, number>, series: Series): Dist
     p99: round(quantile(counts, 0.99)),
   };
 }
+
+/** The whole of [since, until) as one summary (`hour` is `since`): the hours' counts and histograms added up. */
+export function summarizeTotal(rows: readonly HourlyDelta[], since: number, until: number): HourSummary {
+  const start = hourOf(since);
+  const inRange = rows.filter((row) => row.hour >= since && row.hour < until).map((row) => ({ ...row, hour: start }));
+  return summarize(inRange, start, start + HOUR_MS)[0] as HourSummary;
+}
