@@ -49,6 +49,8 @@ const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   '/api/v1/response/:correlation_id': 'read',
   '/api/v1/response/:correlation_id/body': 'read',
   '/api/v1/requests/:correlation_id/events': 'read',
+  // The deployment's counters, every tenant's requests together (D111).
+  '/api/v1/stats': 'admin',
 };
 
 /** The name of the capture route (sidecar mode). */

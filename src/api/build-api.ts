@@ -27,6 +27,7 @@ import { registerCancelRoute } from './routes/cancel.js';
 import { registerReadRoutes } from './routes/read.js';
 import { registerListRoute } from './routes/list.js';
 import { registerRoutesTestRoute } from './routes/routes-test.js';
+import { registerStatsRoute } from './routes/stats.js';
 import { registerBatchRoute } from './routes/batch.js';
 import { registerSubmitRoute } from './routes/submit.js';
 import { registerTenantRate } from './tenant-rate.js';
@@ -145,6 +146,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       registerReadRoutes(control, ctx);
       registerCancelRoute(control, ctx);
       registerListRoute(control, ctx);
+      registerStatsRoute(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

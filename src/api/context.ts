@@ -52,6 +52,8 @@ export interface ApiOptions {
   readonly maxBatchBodyBytes?: number;
   /** Furthest ahead metadata.delay / metadata.run_at may put a request (api.max_delay_seconds); 30 days when unset. */
   readonly maxDelaySeconds?: number;
+  /** GET /api/v1/stats answers nothing older than this (analytics.retention_days); 30 days when unset. */
+  readonly analyticsRetentionMs?: number;
   /** server.tls: serve HTTPS with this certificate and key (PEM). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Per-tenant submit rate (auth.tenants.<t>.rate_per_second); undefined: no tenant is limited. */

@@ -15,6 +15,7 @@ import { buildProbes } from '../api/build-probes.js';
 import type { Config } from '../config/schema.js';
 import { HqmEvents } from '../core/events.js';
 import type { PinoLogger } from '../observability/logger.js';
+import type { AnalyticsRecorder } from '../observability/analytics.js';
 import { Metrics } from '../observability/metrics.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
@@ -23,6 +24,7 @@ import { builtinOperations } from '../worker/processors/builtin.js';
 import { proxyProcessor } from '../worker/processors/proxy.js';
 import { loadProcessorModule } from '../worker/processors/load-module.js';
 import { WorkerPool } from '../worker/runner.js';
+import { startAnalytics } from './analytics.js';
 import { createAuth, type AppAuth } from './auth.js';
 import { checkCapabilities, createQueue, createStore, type Roles } from './backends.js';
 import { createProxy, type Proxy } from './proxy.js';
@@ -59,11 +61,14 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   let closing = false;
   let proxy: Proxy | undefined;
   let routes: RoutesHolder | undefined;
+  let analytics: AnalyticsRecorder | undefined;
   // Read when the shutdown runs, so whatever start-up got as far as opening is closed.
   const backendSteps = (): ShutdownStep[] => [
     { name: 'stop watching the API keys file', run: () => auth?.close() },
     { name: 'stop watching the routes file', run: () => routes?.close() },
     { name: 'close the proxy HTTP client', run: () => proxy?.http.close() },
+    // Before the store closes: the last second of counts (the drained work's) is written.
+    { name: 'write the last analytics', run: () => analytics?.close() },
     { name: 'close the result store', run: () => store?.close() },
     { name: 'close the queue', run: () => queue?.close() },
   ];
@@ -76,6 +81,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     queue = await createQueue(config, context);
     store = await createStore(config, context);
     checkCapabilities(config, roles, queue, store);
+    analytics = startAnalytics(config, events, store, logger.child({ component: 'analytics' }));
     const queueName = config.queue.request_queue_name;
     const liveQueue = queue;
     metrics?.trackQueue(queueName, () => liveQueue.stats(queueName));

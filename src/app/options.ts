@@ -50,6 +50,7 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
     maxBatch: config.api.max_batch,
     maxBatchBodyBytes: config.api.max_batch_body_bytes,
     maxDelaySeconds: config.api.max_delay_seconds,
+    analyticsRetentionMs: config.analytics.retention_days * 86_400_000,
     docsEnabled: config.api.docs_enabled,
     trustProxy: config.api.trust_proxy,
     version: VERSION,

@@ -394,6 +394,14 @@ const monitoring = z
   })
   .strict();
 
+/** Hourly analytics (GET /api/v1/stats): counters per hour and queue, kept in the result store. */
+const analytics = z
+  .object({
+    /** How long an hour's counters are kept after the hour ended. */
+    retention_days: int().pipe(z.number().min(1).max(3650)).default(30),
+  })
+  .strict();
+
 /** A secret given inline: an error about it never repeats the value (str() would). */
 const secretStr = () => z.preprocess((v) => (v === '' ? null : v), z.string({ error: 'expected a string (quote it in YAML)' }).nullable()).default(null);
 
@@ -580,6 +588,7 @@ export const configSchema = z
     routing: routing.prefault({}),
     partitioning: partitioning.prefault({}),
     auth: auth.prefault({}),
+    analytics: analytics.prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -12,6 +12,8 @@ export interface HqmEventMap {
   'request:submitted': [{ id: string; queue: string; tenant?: string | null }];
   'request:publish_failed': [{ id: string; queue: string; error: Error }];
   'delivery:received': [{ id: string; queue: string; attempt: number }];
+  /** A worker claimed the request (moved it to PROCESSING); `waitMs`: since it became due (its submission). */
+  'request:claimed': [{ id: string; queue: string; attempt: number; waitMs: number }];
   'request:completed': [{ id: string; queue: string; attempt: number; durationMs: number; tenant?: string | null }];
   'request:retrying': [{ id: string; queue: string; attempt: number; delayMs: number; error: Error; durationMs: number }];
   'request:failed': [{ id: string; queue: string; attempt: number; error: Error; durationMs: number; tenant?: string | null }];

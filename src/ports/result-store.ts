@@ -37,6 +37,7 @@ import type { Status } from '../core/request/lifecycle.js';
 import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../core/request/record.js';
 import type { ListPage, ListQuery } from '../core/request/list.js';
 import type { TransitionChange } from '../core/request/transition.js';
+import type { AnalyticsStore } from './analytics-store.js';
 import type { HealthReport } from './health.js';
 
 /** A compare-and-set on one record; the rules are `planTransition` in core. */
@@ -120,6 +121,8 @@ export interface ResultStore {
   releaseIdempotencyKey(scope: string, key: string, firstId: string): Promise<void>;
   /** Records matching `query`, newest first, from an index (see the contract above). */
   list(query: ListQuery): Promise<ListPage<RequestRecord>>;
+  /** The hourly analytics counters, kept in the same backend (see ports/analytics-store.ts). */
+  readonly analytics: AnalyticsStore;
   /** Subscribes to the change feed; returns the unsubscribe function. */
   onChange(listener: ChangeListener): () => void;
   health(): Promise<HealthReport>;

@@ -141,6 +141,8 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
     return;
   }
   progress.claimed = true;
+  // Queue wait, as the store's clock saw it: from submission to this claim (the analytics' sample).
+  events.emit('request:claimed', { id, queue: deps.queueName, attempt, waitMs: claim.record.updatedAt - claim.record.submittedAt });
 
   const finish: Finish = (to, extra) => store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => r.ok);
   if (attempt > deps.retry.maxAttempts) {

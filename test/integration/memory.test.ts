@@ -2,6 +2,7 @@ import { factory as queueFactory } from '../../src/adapters/queue/memory/index.j
 import { factory as storeFactory, type MemoryResultStore } from '../../src/adapters/result-store/memory/index.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import type { ResultStore } from '../../src/ports/result-store.js';
+import { describeAnalyticsStore } from '../conformance/analytics-store.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore } from '../conformance/result-store.js';
 
@@ -9,6 +10,7 @@ const context = { logger: silentLogger };
 const memory = (store: ResultStore): MemoryResultStore => store as MemoryResultStore;
 
 describeQueueBackend('memory', async () => ({ open: (options) => queueFactory.create({ ...options }, context) }));
+describeAnalyticsStore('memory', async () => ({ open: () => storeFactory.create({}, context) }));
 describeResultStore('memory', async () => ({
   open: () => storeFactory.create({}, context),
   expire: async (store) => void (await memory(store).sweep()),

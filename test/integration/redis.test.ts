@@ -11,6 +11,7 @@ import { factory as storeFactory, type RedisResultStore } from '../../src/adapte
 import { recordKeys } from '../../src/adapters/result-store/redis/records.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import type { ResultStore } from '../../src/ports/result-store.js';
+import { describeAnalyticsStore } from '../conformance/analytics-store.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore, newRequest, outcome } from '../conformance/result-store.js';
 import { deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisCluster, testPrefix, type RedisCluster } from '../helpers/redis.js';
@@ -67,6 +68,17 @@ describeResultStore('redis cluster', async () => {
 async function pruneListIndex(store: ResultStore): Promise<void> {
   await (store as RedisResultStore).pruneListIndex();
 }
+describeAnalyticsStore('redis', async () => {
+  const missing = await requireRedis();
+  if (missing !== undefined) return missing;
+  return { open: () => storeFactory.create({ redis_url: REDIS_URL, key_prefix: prefix }, context) };
+});
+
+describeAnalyticsStore('redis cluster', async () => {
+  const options = await clusterOptions();
+  if ('skip' in options) return options;
+  return { open: () => storeFactory.create(options, context) };
+});
 
 /**
  * How many of `ids` still have a record or events key. Redis expires keys itself (there is no

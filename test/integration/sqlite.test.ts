@@ -6,6 +6,7 @@ import { factory as storeFactory, type SqliteResultStore } from '../../src/adapt
 import { silentLogger } from '../../src/ports/logger.js';
 import { migrateStore } from '../../src/adapters/result-store/sqlite/schema.js';
 import { listSql, type ListShape } from '../../src/adapters/result-store/sqlite/statements.js';
+import { describeAnalyticsStore } from '../conformance/analytics-store.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore, newRequest } from '../conformance/result-store.js';
 import { tempDir } from '../helpers/temp.js';
@@ -26,6 +27,11 @@ describeResultStore('sqlite', async () => {
     expire: async (store) => void (await (store as SqliteResultStore).sweep()),
     stored: async (_store, ids) => countRows(path, ids),
   };
+});
+
+describeAnalyticsStore('sqlite', async () => {
+  const path = join(dir, 'analytics.db');
+  return { open: () => storeFactory.create({ path }, context) };
 });
 
 /** How many of `ids` have a record or an event row left, read on a connection of its own. */

@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../../../ports/logger.js';
 import { ChangeFeed } from '../../shared/change-feed.js';
 import { fixedIndexes, indexFor, statusIndexes, upperBound } from '../../shared/list-index.js';
 import { MemoryListIndexes } from './list-index.js';
+import { MemoryAnalytics } from './analytics.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type {
   ChangeListener,
@@ -52,6 +53,8 @@ export class MemoryResultStore implements ResultStore {
   readonly #sweeper: NodeJS.Timeout;
   #sweeping: Promise<number> | undefined;
   #closed = false;
+  /** Per process, like the records: every process of a memory deployment is alone. */
+  readonly analytics = new MemoryAnalytics(() => this.#assertOpen());
 
   /** `logger` hears of change listeners that throw; tests may leave it silent. */
   constructor(sweepIntervalMs = 5_000, logger: Logger = silentLogger) {

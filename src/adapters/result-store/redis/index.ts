@@ -29,6 +29,7 @@ import { parseOptions } from '../../shared/options.js';
 import { acquireRedis, type RedisHandle } from '../../shared/redis/client.js';
 import { guarded } from '../../shared/redis/errors.js';
 import { redisConnectionSchema, type RedisConnectionOptions } from '../../shared/redis/options.js';
+import { RedisAnalytics } from './analytics.js';
 import { RedisChangeFeed } from './change-feed.js';
 import { RedisIdempotency } from './idempotency.js';
 import { RedisRateWindows } from './rate-windows.js';
@@ -59,6 +60,7 @@ export class RedisResultStore implements ResultStore {
   readonly #lists: RedisListIndex;
   readonly #pruner: NodeJS.Timeout;
   #pruning: Promise<number> | undefined;
+  readonly analytics: RedisAnalytics;
   #closed = false;
 
   constructor(
@@ -76,6 +78,7 @@ export class RedisResultStore implements ResultStore {
     this.#lists = new RedisListIndex(handle.client, options.key_prefix, (id) => this.#read(id), logger);
     this.#pruner = setInterval(() => void this.pruneListIndex().catch((error: unknown) => logger.warn({ err: error }, 'redis store: pruning the list index failed; the next run goes on')), PRUNE_INTERVAL_MS);
     this.#pruner.unref();
+    this.analytics = new RedisAnalytics(handle.client, options.key_prefix, () => this.#assertOpen());
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {

@@ -34,6 +34,7 @@ import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.j
 import { isConstraintViolation } from '../../shared/sqlite/errors.js';
 import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteOptionsSchema } from '../../shared/sqlite/options.js';
+import { SqliteAnalytics } from './analytics.js';
 import { eventFromRow, eventToRow, fromRow, toRow } from './rows.js';
 import { migrateStore } from './schema.js';
 import { idempotencyStatements, listStatement, storeStatements, type ListParams, type StoreStatements } from './statements.js';
@@ -84,6 +85,7 @@ export class SqliteResultStore implements ResultStore {
   /** The sweep in progress, so timer ticks never run two at once. */
   #sweeping: Promise<number> | undefined;
   readonly #replaceExpired: (id: string, row: ReturnType<typeof toRow>) => void;
+  readonly analytics: SqliteAnalytics;
 
   constructor(
     private readonly handle: SqliteHandle,
@@ -103,6 +105,7 @@ export class SqliteResultStore implements ResultStore {
     });
     this.#sweeper = setInterval(() => void this.sweep(), options.sweep_interval_ms);
     this.#sweeper.unref();
+    this.analytics = new SqliteAnalytics(handle, () => this.#assertOpen());
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {

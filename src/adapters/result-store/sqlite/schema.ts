@@ -1,5 +1,6 @@
 /** Tables of the SQLite result store: one row per request, one row per transition. */
 import type { Database } from 'better-sqlite3';
+import { createAnalyticsTable } from './analytics.js';
 
 export function migrateStore(db: Database): void {
   db.exec(`
@@ -40,6 +41,7 @@ export function migrateStore(db: Database): void {
   // Counting a tenant's PROCESSING records inside each claim (per-tenant concurrency) must not scan the table.
   db.exec('CREATE INDEX IF NOT EXISTS hqm_requests_tenant_status ON hqm_requests (tenant, status)');
   createIdempotencyTable(db);
+  createAnalyticsTable(db);
   createListIndexes(db);
 }
 
