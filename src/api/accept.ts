@@ -100,7 +100,7 @@ export async function waitForTerminal(ctx: RouteContext, id: string, ms: number,
   if (ticket === undefined) {
     // api.max_waiters already wait: answered at once, as with wait=0.
     const now = await ctx.store.get(id);
-    return now && (await settleOverdue(ctx.store, now));
+    return now && (await settleOverdue(ctx, now));
   }
   // The response's 'close' tells a client that went away (the request's has already fired
   // once its body was read).
@@ -109,7 +109,7 @@ export async function waitForTerminal(ctx: RouteContext, id: string, ms: number,
   let deadlineTimer: NodeJS.Timeout | undefined;
   try {
     const first = await ctx.store.get(id);
-    if (first === undefined || isTerminal(first.status) || ctx.closing()) return first && (await settleOverdue(ctx.store, first));
+    if (first === undefined || isTerminal(first.status) || ctx.closing()) return first && (await settleOverdue(ctx, first));
     const deadline = first.deadlineAt;
     if (first.status === 'PENDING' && deadline !== null && deadline - Date.now() < ms) {
       // Settled as of the deadline itself: a timer may fire a little before Date.now() reaches it.
@@ -117,14 +117,14 @@ export async function waitForTerminal(ctx: RouteContext, id: string, ms: number,
       const settle = (): void => {
         ctx.store
           .get(id)
-          .then((current) => current && settleOverdue(ctx.store, current, Math.max(Date.now(), deadline)))
+          .then((current) => current && settleOverdue(ctx, current, Math.max(Date.now(), deadline)))
           .catch(() => undefined); // The store is away: the wait ends at `ms` and the read below tells.
       };
       deadlineTimer = setTimeout(settle, Math.max(0, deadline - Date.now()));
     }
     await ticket.settled;
     const last = await ctx.store.get(id);
-    return last && (await settleOverdue(ctx.store, last));
+    return last && (await settleOverdue(ctx, last));
   } finally {
     clearTimeout(deadlineTimer);
     ticket.cancel();

@@ -141,8 +141,10 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
     return;
   }
   progress.claimed = true;
-  // Queue wait, as the store's clock saw it: from submission to this claim (the analytics' sample).
-  events.emit('request:claimed', { id, queue: deps.queueName, attempt, waitMs: claim.record.updatedAt - claim.record.submittedAt });
+  // Queue wait, as the store's clock saw it: from when the request was due (its submission, or
+  // its run_at when delayed) to this claim (the analytics' sample).
+  const dueSince = Math.max(claim.record.submittedAt, claim.record.runAt ?? 0);
+  events.emit('request:claimed', { id, queue: deps.queueName, attempt, waitMs: Math.max(0, claim.record.updatedAt - dueSince) });
 
   const finish: Finish = (to, extra) => store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => r.ok);
   if (attempt > deps.retry.maxAttempts) {

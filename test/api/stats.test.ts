@@ -79,6 +79,19 @@ describe('GET /api/v1/stats (memory)', () => {
     expect(named.json<StatsBody>()).toMatchObject({ queue: 'default', total: { submitted: 4 } });
   });
 
+  it('counts a PENDING request that a read finds past its deadline as timed out, once', async () => {
+    const g = await gateway();
+    const recorder = recorderFor(g.events, g.store);
+    await g.pool.stop(); // nobody consumes: only a read can say it timed out
+    const id = await g.submit({ operation: 'echo' }, { timeout: 0.05 });
+    await waitFor(async () => (await g.app.inject({ method: 'GET', url: `/api/v1/status/${id}` })).json<{ status: string }>().status === 'TIMEOUT', { what: 'the read to settle it' });
+    // Reading it again changes nothing more.
+    expect((await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}` })).json<{ status: string }>().status).toBe('TIMEOUT');
+    await recorder.flush();
+    const body = (await g.app.inject({ method: 'GET', url: '/api/v1/stats' })).json<StatsBody>();
+    expect(body.total).toMatchObject({ submitted: 1, timed_out: 1, completed: 0 });
+  });
+
   it('answers the hours asked for, widened to whole hours', async () => {
     const api = await testApi();
     const hour = hourOf(Date.now()) - 5 * HOUR_MS;

@@ -50,7 +50,7 @@ export function registerCancelRoute(app: FastifyInstance, ctx: RouteContext): vo
       // Another tenant's request is not there, as far as this caller can tell.
       if (record === undefined || !mayView(request, record)) throw notFound();
       // An overdue PENDING request has already ended (TIMEOUT); it is too late to cancel it.
-      const result = await cancel(ctx.store, await settleOverdue(ctx.store, record));
+      const result = await cancel(ctx.store, await settleOverdue(ctx, record));
       if (result === undefined) throw notFound();
       if (result.kind === 'finished') {
         const error = new HqmError('HQM_ERR_ALREADY_FINISHED', `the request already finished: it is ${result.record.status}`);

@@ -35,7 +35,7 @@ export function registerListRoute(app: FastifyInstance, ctx: RouteContext): void
       const query = parseListQuery(request.query, request.principal, queues);
       const page = await ctx.store.list(query);
       // An overdue PENDING request is shown as what reading it by id makes it: TIMEOUT.
-      const records = await Promise.all(page.records.map((record) => settleOverdue(ctx.store, record)));
+      const records = await Promise.all(page.records.map((record) => settleOverdue(ctx, record)));
       return {
         requests: records.filter((r) => query.status === undefined || r.status === query.status).map(presentStatus),
         next_cursor: page.next === null ? null : encodeCursor(page.next),

@@ -29,7 +29,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const record = id === undefined ? undefined : await ctx.store.get(id);
       // Another tenant's request is not there, as far as this caller can tell (nor settled by its read).
       if (record === undefined || !mayView(request, record)) throw notFound();
-      return presentStatus(await settleOverdue(ctx.store, record));
+      return presentStatus(await settleOverdue(ctx, record));
     },
   );
 
@@ -41,7 +41,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     if (waitSeconds > 0 && request.principal !== null) await visibleRecord(request, id);
     // waitForTerminal settles an overdue request itself.
     const record =
-      waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, reply) : await visibleRecord(request, id).then((r) => settleOverdue(ctx.store, r));
+      waitSeconds > 0 ? await waitForTerminal(ctx, id, waitSeconds * 1000, reply) : await visibleRecord(request, id).then((r) => settleOverdue(ctx, r));
     if (record === undefined || !mayView(request, record)) throw notFound();
     return record;
   };
@@ -121,7 +121,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       // An overdue PENDING request is settled first, so the trail ends in its TIMEOUT.
       const record = await ctx.store.get(id);
       if (record === undefined ? request.principal !== null : !mayView(request, record)) throw notFound();
-      if (record !== undefined) await settleOverdue(ctx.store, record);
+      if (record !== undefined) await settleOverdue(ctx, record);
       const events = await ctx.store.events(id);
       if (events.length === 0) throw notFound();
       return presentEvents(id, events);
