@@ -48,6 +48,16 @@ export const submitBody = {
         queue: { type: 'string', description: 'Queue to run on (default "default").' },
         partition_key: { ...nullableString, maxLength: 1024 },
         callback_url: { ...nullableString, maxLength: 2048 },
+        then: {
+          type: 'object',
+          description:
+            'Chaining: once this request COMPLETES, submit a follow-up (same tenant) whose payload is `payload` with this result as `previous` (or the result itself without `payload`), with `metadata` (and `queue`, short for metadata.queue) checked as a submit\'s. A `then` inside `metadata` chains further, up to 5 follow-ups. The follow-up\'s id is `next_id` in this request\'s status and result.',
+          properties: {
+            payload: { type: 'object' },
+            metadata: { type: ['object', 'null'] },
+            queue: { type: 'string' },
+          },
+        },
       },
     },
   },
@@ -77,6 +87,7 @@ export const statusResponse = {
     submitted_at: timestamp,
     updated_at: timestamp,
     progress: { type: ['number', 'null'], description: 'Last progress (0–100) the processor reported.' },
+    next_id: { type: 'string', description: 'Present once the request COMPLETED and chained a follow-up (metadata.then): the follow-up\'s correlation id.' },
   },
 } as const;
 
@@ -92,6 +103,7 @@ export const resultResponse = {
     error_code: { type: ['string', 'null'], description: 'Why the request FAILED, timed out or was cancelled, as a code of docs/errors.md.' },
     processing_time_ms: { type: ['integer', 'null'] },
     completed_at: nullableTimestamp,
+    next_id: { type: 'string', description: 'Present once the request COMPLETED and chained a follow-up (metadata.then): the follow-up\'s correlation id.' },
   },
 } as const;
 
