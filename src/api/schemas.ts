@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { MAX_CHAIN_LENGTH } from '../core/request/chain.js';
 import { PRIORITY_NAMES } from '../core/request/envelope.js';
 import { STATUSES } from '../core/request/lifecycle.js';
 
@@ -51,7 +52,8 @@ export const submitBody = {
         then: {
           type: 'object',
           description:
-            'Chaining: once this request COMPLETES, submit a follow-up (same tenant) whose payload is `payload` with this result as `previous` (or the result itself without `payload`), with `metadata` (and `queue`, short for metadata.queue) checked as a submit\'s. A `then` inside `metadata` chains further, up to 5 follow-ups. The follow-up\'s id is `next_id` in this request\'s status and result.',
+            'Chaining: once this request COMPLETES, submit a follow-up (same tenant) whose payload is `payload` with this result as `previous` (or the result itself without `payload`), with `metadata` (and `queue`, short for metadata.queue) checked as a submit\'s. ' +
+            `A \`then\` inside \`metadata\` chains further, up to ${MAX_CHAIN_LENGTH} follow-ups. The follow-up's id is \`next_id\` in this request's status and result.`,
           properties: {
             payload: { type: 'object' },
             metadata: { type: ['object', 'null'] },
