@@ -45,3 +45,9 @@ export const SUBMIT_BODY = JSON.stringify({
   payload: { operation: 'echo', data: 'benchmark payload', user: { id: 123456, name: 'Ada Lovelace', email: 'ada@example.com' }, tags: ['a', 'b', 'c'] },
   metadata: { priority: 5, timeout: 300, source: 'bench' },
 });
+
+/** Items in one POST /api/v1/submit/batch of the batch figure: api.max_batch's default. */
+export const BATCH_SIZE = 1000;
+
+/** BATCH_SIZE copies of the submit body in one batch (about 200 kB). */
+export const BATCH_BODY = JSON.stringify({ requests: Array.from({ length: BATCH_SIZE }, () => JSON.parse(SUBMIT_BODY) as unknown) });

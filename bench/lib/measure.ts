@@ -1,5 +1,5 @@
 /** Measurements every scenario makes: submit throughput against a server process, and end-to-end completion. */
-import { load, SUBMIT_BODY, type LoadResult } from './load.js';
+import { BATCH_BODY, load, SUBMIT_BODY, type LoadResult } from './load.js';
 import { sampleRss, startServer, type Server } from './process.js';
 
 export interface SubmitMeasurement {
@@ -8,22 +8,33 @@ export interface SubmitMeasurement {
   readonly rssMb: number;
 }
 
+/** The batch submit's load: BATCH_SIZE items per request. */
+export const BATCH_SUBMIT = { path: '/api/v1/submit/batch', body: BATCH_BODY } as const;
+
+/**
+ * Batches in flight at once: each carries 1,000 items, so a few keep a server busy (50 would
+ * hold 50,000 submits in flight and measure the backlog, not the throughput).
+ */
+export const BATCH_CONNECTIONS = 4;
+
 /**
  * Starts `node [nodeArgs] args` (a server that logs its URL), warms it up for two seconds, then
- * POSTs the submit body with `connections` requests in flight for `durationS`.
+ * POSTs the submit body (or `options.request`'s body to its path) with `connections` requests in
+ * flight for `durationS`.
  */
 export async function measureSubmit(
   label: string,
   server: { args: readonly string[]; env?: Record<string, string>; nodeArgs?: readonly string[] },
-  options: { durationS: number; connections: number },
+  options: { durationS: number; connections: number; request?: { readonly path: string; readonly body: string } },
 ): Promise<SubmitMeasurement> {
   // Ingress capacity is the figure: load shedding (api.max_queue_depth) would cut it at 100k waiting.
   const running = await startServer(server.args, { OPENHQM_API__MAX_QUEUE_DEPTH: '0', ...server.env }, server.nodeArgs ?? []);
   try {
-    const url = `${running.url}/api/v1/submit`;
-    await load({ url, body: SUBMIT_BODY, connections: options.connections, durationS: 2 });
+    const url = `${running.url}${options.request?.path ?? '/api/v1/submit'}`;
+    const body = options.request?.body ?? SUBMIT_BODY;
+    await load({ url, body, connections: options.connections, durationS: 2 });
     const rss = sampleRss(running.child.pid as number);
-    const result = await load({ url, body: SUBMIT_BODY, connections: options.connections, durationS: options.durationS });
+    const result = await load({ url, body, connections: options.connections, durationS: options.durationS });
     return { label, result, rssMb: rss.stop() };
   } finally {
     await running.stop();

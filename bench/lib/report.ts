@@ -36,6 +36,25 @@ export class Report {
     this.#add({ group, label, rate: perSecond, unit: extra.unit ?? 'req/s', rssMb: extra.rssMb, p50: extra.p50, p99: extra.p99, note: extra.note, ratio: extra.ratioTo === undefined ? undefined : perSecond / extra.ratioTo });
   }
 
+  /**
+   * A load whose every request carries `perRequest` items (a batch submit): the rate in items/s,
+   * the latencies per request, the ratio of items/s to `ratioTo`'s requests/s.
+   */
+  items(group: string, label: string, result: LoadResult, perRequest: number, extra: { rssMb?: number; ratioTo?: LoadResult } = {}): void {
+    if (result.non2xx > 0 || result.errors > 0) this.targets.push(`⚠ ${label}: ${result.non2xx} non-2xx answers and ${result.errors} errors`);
+    const perSecond = result.requestsPerSecond * perRequest;
+    this.#add({
+      group,
+      label,
+      rate: perSecond,
+      unit: 'items/s',
+      p50: result.p50Ms,
+      p99: result.p99Ms,
+      rssMb: extra.rssMb,
+      ratio: extra.ratioTo === undefined ? undefined : perSecond / extra.ratioTo.requestsPerSecond,
+    });
+  }
+
   /** Records whether a target was met, for the summary. */
   target(description: string, met: boolean, detail: string): void {
     this.targets.push(`${met ? '✅' : '❌'} ${description}: ${detail}`);

@@ -1,7 +1,8 @@
 /**
  * Issue #3 figures, all against the same Redis in one run: BullMQ (add and process in one
  * process, 64 adds in flight, Worker concurrency 64; and adding alone, processing alone), the
- * bare-Fastify ceiling, and OpenHQM on Redis — submit rate and latency, end-to-end with
+ * bare-Fastify ceiling, and OpenHQM on Redis — submit rate and latency, batch submit (1,000 per
+ * request) in items/s, end-to-end with
  * `openhqm start`, end-to-end with one `openhqm api` and two `openhqm worker` processes, and
  * GET /response latency. Load comes from this process (autocannon), never from the server's.
  *
@@ -12,8 +13,8 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { load } from '../lib/load.js';
-import { measureEndToEnd, measureSubmit } from '../lib/measure.js';
+import { BATCH_SIZE, load, type LoadResult } from '../lib/load.js';
+import { BATCH_CONNECTIONS, BATCH_SUBMIT, measureEndToEnd, measureSubmit } from '../lib/measure.js';
 import { CLI, startServer, type Server } from '../lib/process.js';
 import type { Report } from '../lib/report.js';
 
@@ -45,12 +46,19 @@ export async function redisScenario(report: Report, options: RedisBenchOptions):
   const bare = await measureSubmit('bare Fastify (202, no work), 50 connections', { args: [BARE], nodeArgs: ['--import', 'tsx'] }, options);
   report.row('submit', bare.label, bare.result, { rssMb: bare.rssMb });
 
+  let single: LoadResult | undefined;
   for (const connections of [options.connections, options.inFlight]) {
     const api = await withPrefix(options.redisUrl, (prefix) =>
       measureSubmit(`OpenHQM submit (openhqm api, Redis), ${connections} connections`, { args: [CLI, 'api'], env: redisEnv(options, prefix), nodeArgs: profile(options, 'submit') }, { ...options, connections }),
     );
     report.row('submit', api.label, api.result, { rssMb: api.rssMb, ratioTo: bare.result });
+    single ??= api.result;
   }
+  // Beside the single submits: items per second, its ratio to single submits per second.
+  const batch = await withPrefix(options.redisUrl, (prefix) =>
+    measureSubmit(`OpenHQM batch submit, ${BATCH_SIZE} per request (openhqm api, Redis), ${BATCH_CONNECTIONS} connections`, { args: [CLI, 'api'], env: redisEnv(options, prefix), nodeArgs: profile(options, 'batch') }, { ...options, connections: BATCH_CONNECTIONS, request: BATCH_SUBMIT }),
+  );
+  report.items('submit', batch.label, batch.result, BATCH_SIZE, { rssMb: batch.rssMb, ratioTo: single });
 
   const allInOne = await withPrefix(options.redisUrl, (prefix) => endToEndAllInOne(report, options, prefix));
   report.rate('end-to-end', `OpenHQM ${options.e2eRequests} echo requests, submit → COMPLETED (openhqm start, Redis, ${options.inFlight} in flight)`, allInOne.perSecond, { rssMb: allInOne.rssMb, ratioTo: bullmq.combined });

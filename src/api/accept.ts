@@ -30,7 +30,10 @@ export interface Submission {
   readonly id?: string;
 }
 
-export async function accept(ctx: RouteContext, submission: Submission): Promise<RequestRecord> {
+/** What accepting needs: a route's context, or the worker's when it submits a follow-up (metadata.then). */
+export type AcceptContext = Pick<RouteContext, 'store' | 'queue' | 'events' | 'options' | 'depthGate'>;
+
+export async function accept(ctx: AcceptContext, submission: Submission): Promise<RequestRecord> {
   const { store, queue, events, options } = ctx;
   ctx.depthGate.check();
   const now = Date.now();

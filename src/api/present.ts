@@ -13,6 +13,7 @@ export function presentStatus(record: RequestRecord) {
     updated_at: iso(record.updatedAt),
     progress: record.progress,
     run_at: record.runAt === null ? null : iso(record.runAt),
+    ...nextIdOf(record),
   };
 }
 
@@ -28,7 +29,14 @@ export function presentResult(record: RequestRecord) {
     error_code: errorCodeOf(record),
     processing_time_ms: outcome?.processingTimeMs ?? null,
     completed_at: outcome === null ? null : iso(outcome.completedAt),
+    ...nextIdOf(record),
   };
+}
+
+/** `next_id` once the request chained a follow-up (metadata.then); absent otherwise, so other answers keep their shape. */
+function nextIdOf(record: RequestRecord): { next_id?: string } {
+  const next = record.status === 'COMPLETED' ? record.outcome?.nextId : undefined;
+  return typeof next === 'string' ? { next_id: next } : {};
 }
 
 /** Why a request failed or timed out, as a catalogue code (docs/errors.md); null otherwise. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { MAX_CHAIN_LENGTH } from '../core/request/chain.js';
 import { PRIORITY_NAMES } from '../core/request/envelope.js';
 import { STATUSES } from '../core/request/lifecycle.js';
 
@@ -50,6 +51,17 @@ export const submitBody = {
         callback_url: { ...nullableString, maxLength: 2048 },
         delay: { type: ['number', 'null'], description: 'Seconds to keep the request PENDING before it may run (0 to api.max_delay_seconds). Its timeout counts from then. Not with run_at.' },
         run_at: { ...nullableString, maxLength: 64, description: 'ISO 8601 time with its offset (2030-01-31T09:00:00Z) before which the request does not run; at most api.max_delay_seconds ahead, a past time runs at once. Its timeout counts from then. Not with delay.' },
+        then: {
+          type: 'object',
+          description:
+            'Chaining: once this request COMPLETES, submit a follow-up (same tenant) whose payload is `payload` with this result as `previous` (or the result itself without `payload`), with `metadata` (and `queue`, short for metadata.queue) checked as a submit\'s. ' +
+            `A \`then\` inside \`metadata\` chains further, up to ${MAX_CHAIN_LENGTH} follow-ups. The follow-up's id is \`next_id\` in this request's status and result.`,
+          properties: {
+            payload: { type: 'object' },
+            metadata: { type: ['object', 'null'] },
+            queue: { type: 'string' },
+          },
+        },
       },
     },
   },
@@ -80,6 +92,7 @@ export const statusResponse = {
     updated_at: timestamp,
     progress: { type: ['number', 'null'], description: 'Last progress (0–100) the processor reported.' },
     run_at: { ...nullableTimestamp, description: 'When a delayed request (metadata.delay or metadata.run_at) becomes due; null when it was not delayed.' },
+    next_id: { type: 'string', description: 'Present once the request COMPLETED and chained a follow-up (metadata.then): the follow-up\'s correlation id.' },
   },
 } as const;
 
@@ -95,6 +108,7 @@ export const resultResponse = {
     error_code: { type: ['string', 'null'], description: 'Why the request FAILED, timed out or was cancelled, as a code of docs/errors.md.' },
     processing_time_ms: { type: ['integer', 'null'] },
     completed_at: nullableTimestamp,
+    next_id: { type: 'string', description: 'Present once the request COMPLETED and chained a follow-up (metadata.then): the follow-up\'s correlation id.' },
   },
 } as const;
 

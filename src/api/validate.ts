@@ -6,6 +6,7 @@
  */
 import { ValidationError, type FieldIssue } from '../core/errors.js';
 import { MAX_TIMEOUT_SECONDS, PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NAMES } from '../core/request/envelope.js';
+import { thenIssues } from '../core/request/chain.js';
 import { isHttpUrl } from '../core/http.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -56,11 +57,24 @@ export function validateSubmit(
     // Only configured endpoints: a client must not be able to point the gateway at any URL.
     issues.push({ path: 'body.metadata.endpoint', message: `unknown endpoint "${m.endpoint}"; configured: ${endpoints.names.join(', ') || 'none'}` });
   }
+  // The follow-up is checked as the submit it will be, by this same function (so its queue, endpoint, … too).
+  issues.push(...thenIssues(m.then, (followUp) => submitIssues(followUp, queues, endpoints)));
   if (issues.length === 0) return;
   // One message per field: a range check says nothing new about a field the schema already refused.
   const flagged = new Set(schemaIssues.map((issue) => issue.path));
   const own = issues.slice(schemaIssues.length).filter((issue) => !flagged.has(issue.path));
   throw new ValidationError([...schemaIssues, ...own].slice(0, MAX_ISSUES));
+}
+
+/** validateSubmit's findings as a list (empty when the body is good). */
+export function submitIssues(body: SubmitBody, queues: ReadonlySet<string>, endpoints?: { has(name: string): boolean; readonly names: readonly string[] }): readonly FieldIssue[] {
+  try {
+    validateSubmit(body, queues, endpoints);
+    return [];
+  } catch (error) {
+    if (error instanceof ValidationError) return error.issues;
+    throw error;
+  }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

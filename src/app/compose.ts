@@ -27,6 +27,7 @@ import { WorkerPool } from '../worker/runner.js';
 import { startAnalytics } from './analytics.js';
 import { createAuth, type AppAuth } from './auth.js';
 import { checkCapabilities, createQueue, createStore, type Roles } from './backends.js';
+import { followUpSubmitter } from './follow-ups.js';
 import { createProxy, type Proxy } from './proxy.js';
 import { closeInTurn, type ShutdownStep } from './shutdown.js';
 import { apiOptions, workerOptions } from './options.js';
@@ -94,7 +95,9 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
       const processor = await chooseProcessor(config, proxy);
       // Configured, or made once and kept in the queue's backend: every worker of the deployment agrees.
       const idSecret = config.queue.id_secret ?? (await queue.deploymentSecret());
-      worker = new WorkerPool({ queue, store, processor, events, logger: logger.child({ component: 'worker' }) }, { ...workerOptions(config, workerId), idSecret });
+      // Follow-ups (metadata.then) are checked and submitted as the API would: same options, same path.
+      const followUps = followUpSubmitter({ queue, store, events }, apiOptions(config, { proxy, routes }));
+      worker = new WorkerPool({ queue, store, processor, events, logger: logger.child({ component: 'worker' }), followUps }, { ...workerOptions(config, workerId), idSecret });
     }
 
     let url: string | undefined;

@@ -15,6 +15,7 @@ import { isTerminal, type Status } from '../core/request/lifecycle.js';
 import { lazyChild, type Logger } from '../ports/logger.js';
 import type { Delivery } from '../ports/queue-backend.js';
 import type { ResultStore, TransitionRequest } from '../ports/result-store.js';
+import { planFollowUp, resumeFollowUp, submitFollowUp, type ChainPlan, type FollowUps } from './chain.js';
 import { failure, onFailure, onSuccess, type Decision } from './decide.js';
 import type { Processor } from './processor.js';
 import type { RetryPolicy } from './retry-policy.js';
@@ -57,6 +58,8 @@ export interface AttemptDeps {
   readonly tenantLimit?: (tenant: string | null) => number | null;
   /** When a delivery refused for its tenant's limit comes back. */
   readonly tenantBackoff?: TenantBackoff;
+  /** Submits follow-ups of completed requests (metadata.then); undefined: `then` is ignored. */
+  readonly followUps?: FollowUps;
 }
 
 type Finish = (to: Status, extra: Partial<TransitionRequest>) => Promise<boolean>;
@@ -134,7 +137,9 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
       deps.settle(delivery.retry(0));
       return;
     }
-    // Finished, or held by a later attempt: nothing for this delivery to do.
+    // A completion whose delivery was not acknowledged may not have submitted its follow-up yet.
+    if (current.status === 'COMPLETED') await resumeFollowUp({ store, followUps: deps.followUps, logger: log }, envelope, current);
+    // Finished, or held by a later attempt: nothing (else) for this delivery to do.
     if (isTerminal(current.status)) log.info({ status: current.status }, 'delivery of a finished request: acknowledged');
     else log.info({ status: current.status }, 'request is held by a later attempt: acknowledged');
     deps.settle(delivery.ack());
@@ -153,8 +158,11 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
     return;
   }
   const deadline = claim.record.deadlineAt;
-  const decision = await execute(deps, envelope, { attempt, deadline, log, controller });
-  await apply(deps, delivery, { id, attempt, log, finish, tenant }, decision, 'processing_failed');
+  const executed = await execute(deps, envelope, { attempt, deadline, log, controller });
+  // The follow-up's id goes into the COMPLETED write itself (worker/chain.ts).
+  const chain = executed.kind === 'complete' ? planFollowUp(deps.followUps, envelope, executed.outcome.result) : undefined;
+  const decision = executed.kind === 'complete' && chain?.kind === 'follow-up' ? { ...executed, outcome: { ...executed.outcome, nextId: chain.followUp.id } } : executed;
+  await apply(deps, delivery, { id, attempt, log, finish, tenant, chain }, decision, 'processing_failed');
 }
 
 /** Decodes the delivery; a bare message from an outside producer gets its envelope and record here. */
@@ -225,7 +233,7 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
 async function apply(
   deps: AttemptDeps,
   delivery: Delivery,
-  at: { id: string; attempt: number; log: Logger; finish: Finish; tenant: string | null },
+  at: { id: string; attempt: number; log: Logger; finish: Finish; tenant: string | null; chain?: ChainPlan | undefined },
   decision: Decision,
   failReason: DeadLetterReason,
 ): Promise<void> {
@@ -235,6 +243,8 @@ async function apply(
     case 'complete':
       if (await finish('COMPLETED', { outcome: decision.outcome, error: null })) {
         events.emit('request:completed', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
+        // Before the ack: should this fail, the redelivery finds COMPLETED and submits it then.
+        if (at.chain !== undefined && deps.followUps !== undefined) await submitFollowUp({ store: deps.store, followUps: deps.followUps, logger: log }, id, at.chain);
       } else {
         log.warn({}, 'the result was not stored: the request was taken over, finished or expired meanwhile');
       }

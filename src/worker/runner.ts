@@ -16,6 +16,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
 import type { RecordChange, ResultStore } from '../ports/result-store.js';
 import { CancelAbort, runAttempt, ShutdownAbort, type AttemptDeps, type AttemptProgress } from './attempt.js';
+import type { FollowUps } from './chain.js';
 import type { Processor } from './processor.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { TenantBackoff } from './tenant-backoff.js';
@@ -48,6 +49,8 @@ export interface WorkerDeps {
   readonly processor: Processor;
   readonly events: HqmEvents;
   readonly logger: Logger;
+  /** Submits follow-ups of completed requests (metadata.then); without it `then` is ignored. */
+  readonly followUps?: FollowUps;
 }
 
 type PoolState = 'created' | 'running' | 'stopping' | 'stopped';
@@ -89,6 +92,7 @@ export class WorkerPool {
       settle: (settlement) => this.#track(settlement),
       tenantLimit: options.tenantLimit,
       tenantBackoff: new TenantBackoff(),
+      followUps: deps.followUps,
     };
   }
 

@@ -296,6 +296,16 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       expect((await store.get(id))?.progress).toBe(50);
     });
 
+    test('a completion keeps the follow-up id it names (outcome.nextId, metadata.then)', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      const nextId = randomUUID();
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      const done = await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome({ n: 1 }, { nextId }) });
+      expect(done.ok && done.record.outcome?.nextId).toBe(nextId);
+      expect((await store.get(id))?.outcome).toMatchObject({ result: { n: 1 }, nextId });
+    });
+
     test('delete removes the record and its trail', async () => {
       const store = await open();
       const { id } = await store.create(newRequest());

@@ -3,6 +3,7 @@ import { MemoryQueue } from '../../src/adapters/queue/memory/index.js';
 import { MemoryResultStore } from '../../src/adapters/result-store/memory/index.js';
 import { buildApi } from '../../src/api/build-api.js';
 import type { ApiOptions } from '../../src/api/context.js';
+import { followUpSubmitter } from '../../src/app/follow-ups.js';
 import { HqmEvents } from '../../src/core/events.js';
 import { isTerminal } from '../../src/core/request/lifecycle.js';
 import type { RequestRecord } from '../../src/core/request/record.js';
@@ -42,7 +43,8 @@ export async function gateway(options: { processor?: Processor; worker?: Partial
   const events = new HqmEvents();
   const app = await buildApi({ queue, store, events, options: apiOptions(options.api) });
   const pool = new WorkerPool(
-    { queue, store, events, processor: options.processor ?? builtinProcessor, logger: silentLogger },
+    // Follow-ups (metadata.then) as compose wires them.
+    { queue, store, events, processor: options.processor ?? builtinProcessor, logger: silentLogger, followUps: followUpSubmitter({ queue, store, events }, apiOptions(options.api)) },
     {
       queueName: QUEUE,
       concurrency: 4,

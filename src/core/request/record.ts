@@ -21,6 +21,8 @@ export interface Outcome {
   readonly completedAt: number;
   /** The upstream body byte for byte, kept for captured requests so it can be replayed verbatim. */
   readonly body?: RawBody | null;
+  /** The follow-up request this one chained when it completed (metadata.then); absent otherwise. */
+  readonly nextId?: string | null;
 }
 
 export interface RequestRecord {
