@@ -6,6 +6,7 @@
 import { HqmError } from '../../../core/errors.js';
 import type { RequestEvent, RequestRecord, NewRequest } from '../../../core/request/record.js';
 import { slotHeldUntil, takesTenantSlot } from '../../../core/request/tenant-slots.js';
+import { planReplay, type ReplayChange } from '../../../core/request/replay.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import { silentLogger, type Logger } from '../../../ports/logger.js';
@@ -120,6 +121,18 @@ export class MemoryResultStore implements ResultStore {
       const ids = this.#processing.get(plan.record.tenant) ?? new Set<string>();
       this.#processing.set(plan.record.tenant, ids.add(plan.record.id));
     }
+    entry.record = plan.record;
+    entry.events.push(plan.event);
+    this.#feed.emit({ id: plan.record.id, status: plan.record.status });
+    return { ok: true, record: plan.record };
+  }
+
+  async replay(request: ReplayChange): Promise<TransitionResult> {
+    this.#assertOpen();
+    const entry = this.#live(request.id);
+    if (entry === undefined) return { ok: false, reason: 'not_found' };
+    const plan = planReplay(entry.record, request, Date.now());
+    if (!plan.ok) return { ok: false, reason: 'conflict', current: entry.record };
     entry.record = plan.record;
     entry.events.push(plan.event);
     this.#feed.emit({ id: plan.record.id, status: plan.record.status });

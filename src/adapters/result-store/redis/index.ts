@@ -10,6 +10,7 @@
  */
 import { HqmError } from '../../../core/errors.js';
 import type { NewRequest, RequestEvent, RequestRecord } from '../../../core/request/record.js';
+import type { ReplayChange } from '../../../core/request/replay.js';
 import { applyWrites, compileTransition, initialRecord } from '../../../core/request/transition.js';
 import type { AdapterContext, ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
@@ -30,6 +31,7 @@ import { redisConnectionSchema, type RedisConnectionOptions } from '../../shared
 import { RedisChangeFeed } from './change-feed.js';
 import { RedisIdempotency } from './idempotency.js';
 import { currentHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, tenantSlotsPrefix, transitionArgs } from './records.js';
+import { RedisReplay } from './replay.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 
 export const factory: ResultStoreFactory = {
@@ -47,6 +49,7 @@ class RedisResultStore implements ResultStore {
   readonly capabilities: ResultStoreCapabilities;
   readonly #scripts: StoreScripts;
   readonly #feed: RedisChangeFeed;
+  readonly #replay: RedisReplay;
   readonly #idempotency: RedisIdempotency;
   #closed = false;
 
@@ -60,6 +63,7 @@ class RedisResultStore implements ResultStore {
     this.capabilities = { durable, sharedChangeFeed: true, tenantConcurrency: !options.cluster };
     this.#scripts = storeScripts(handle.client);
     this.#feed = new RedisChangeFeed(handle, `${options.key_prefix}:changes`, logger);
+    this.#replay = new RedisReplay(handle.client);
     this.#idempotency = new RedisIdempotency(handle.client, options.key_prefix);
   }
 
@@ -100,6 +104,13 @@ class RedisResultStore implements ResultStore {
     const { record } = applyWrites(before, writes);
     this.#feed.emitLocal({ id: record.id, status: record.status });
     return { ok: true, record };
+  }
+
+  async replay(request: ReplayChange): Promise<TransitionResult> {
+    this.#assertOpen();
+    const result = await this.#replay.replay(this.#keys(request.id), request, this.#feed);
+    if (result.ok) this.#feed.emitLocal({ id: request.id, status: result.record.status });
+    return result;
   }
 
   async setProgress(id: string, attempt: number, progress: number): Promise<boolean> {
