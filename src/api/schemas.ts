@@ -132,6 +132,7 @@ export const eventsResponse = {
           attempt: { type: 'integer' },
           worker_id: nullableString,
           error: nullableString,
+          kind: { type: 'string', enum: ['replayed'], description: 'Present on the move a dead letter\'s replay made (FAILED or TIMEOUT → PENDING).' },
         },
       },
     },
