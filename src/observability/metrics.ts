@@ -197,6 +197,8 @@ export class Metrics {
     const consumed = memo((queue: string) => this.queueConsume.labels(queue));
     const succeeded = this.workerDuration.labels('success');
     events.on('request:submitted', ({ queue }) => published(queue).inc());
+    // A replay publishes the message again (it is no new submission).
+    events.on('request:replayed', ({ queue }) => published(queue).inc());
     events.on('request:publish_failed', ({ queue }) => this.queuePublish.inc({ queue_name: queue, status: 'failed' }));
     events.on('delivery:received', ({ queue }) => consumed(queue).inc());
     events.on('request:completed', ({ durationMs }) => succeeded.observe(durationMs / 1000));

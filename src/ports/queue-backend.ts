@@ -145,7 +145,7 @@ export interface QueueBackend {
   getDeadLetter(queue: string, id: string): Promise<DeadLetter | undefined>;
   /** Removes one dead letter; false when it was not there. */
   removeDeadLetter(queue: string, id: string): Promise<boolean>;
-  /** Removes every dead letter of `queue` dead-lettered before `before` (epoch ms); resolves to how many. */
+  /** Removes every dead letter of `queue` dead-lettered before `before` (epoch ms, by the clock that dated it: Redis dates its entries itself); resolves to how many. */
   purgeDeadLetters(queue: string, before: number): Promise<number>;
   /**
    * Replay: in one atomic step, removes the dead letter and publishes `message` to `queue`

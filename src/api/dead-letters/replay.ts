@@ -58,7 +58,7 @@ export async function replayDeadLetter(ctx: RouteContext, ref: DeadLetterRef, re
     throw isHqmError(error) && error.code === 'HQM_ERR_BODY_TOO_LARGE' ? error : unavailable(error, 'the queue');
   }
   if (published === undefined) throw deadLetterNotFound(' (replayed or removed meanwhile)');
-  ctx.events.emit('request:submitted', { id: record.id, queue: ref.backendQueue, tenant: record.tenant });
+  ctx.events.emit('request:replayed', { id: record.id, queue: ref.backendQueue, tenant: record.tenant });
   return record;
 }
 
