@@ -4,9 +4,12 @@
  * `worker` only with monitoring.metrics_port, at the root of that port). Anything else is either nothing (a worker has no listener) or,
  * worse, a captured request queued and forwarded to the application every scrape.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { Metrics } from '../src/observability/metrics.js';
 
 interface Probe {
   httpGet?: { path?: string; port?: string | number };
@@ -95,5 +98,35 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
       expect(ports, name).toContain(annotations['prometheus.io/port']);
     }
     expect(scraped).toBeGreaterThan(0);
+  });
+});
+
+describe('deploy/prometheus: the alert rules', () => {
+  const rulesDir = new URL('../deploy/prometheus/', import.meta.url);
+  const rules = parse(readFileSync(new URL('openhqm-alerts.yaml', rulesDir), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; expr: string }> }> };
+
+  it('alert on dead-lettering, by metrics OpenHQM exports', () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    metrics.trackQueue('q', async () => ({ depth: 0, inFlight: 0, deadLettered: 0 }));
+    const exported = new Set(metrics.registry.getMetricsAsArray().map((m) => m.name));
+    const all = rules.groups.flatMap((g) => g.rules);
+    expect(all.map((r) => r.alert)).toContain('OpenHQMRequestsDeadLettered');
+    for (const rule of all) {
+      const used = rule.expr.match(/openhqm_[a-z_]+/g) ?? [];
+      expect(used.length, rule.alert).toBeGreaterThan(0);
+      for (const name of used) expect(exported, `${rule.alert} uses ${name}`).toContain(name);
+    }
+  });
+
+  // promtool ships with Prometheus (Debian: apt-get install prometheus).
+  const promtool = spawnSync('promtool', ['--version']).status === 0;
+
+  it('pass promtool check rules and their unit tests (promtool test rules)', (ctx) => {
+    if (!promtool) return ctx.skip('promtool is not installed (it comes with Prometheus)');
+    const dir = fileURLToPath(rulesDir);
+    for (const args of [['check', 'rules', 'openhqm-alerts.yaml'], ['test', 'rules', 'openhqm-alerts.test.yaml']]) {
+      const run = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8' });
+      expect(run.status, `promtool ${args.join(' ')}:\n${run.stdout}${run.stderr}`).toBe(0);
+    }
   });
 });

@@ -24,6 +24,7 @@ import { DepthGate } from './load-shedding.js';
 import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerCancelRoute } from './routes/cancel.js';
+import { registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerReadRoutes } from './routes/read.js';
 import { registerListRoute } from './routes/list.js';
 import { registerRoutesTestRoute } from './routes/routes-test.js';
@@ -147,6 +148,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       registerCancelRoute(control, ctx);
       registerListRoute(control, ctx);
       registerStatsRoute(control, ctx);
+      registerDeadLetterRoutes(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

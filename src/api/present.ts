@@ -1,6 +1,6 @@
 /** How records look on the wire: the original's JSON shapes, times as ISO-8601. */
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
-import { isTerminal } from '../core/request/lifecycle.js';
+import { isReplayEvent, isTerminal } from '../core/request/lifecycle.js';
 import type { RequestEvent, RequestRecord } from '../core/request/record.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -69,6 +69,7 @@ export function requestHttpStatus(record: RequestRecord): number {
 export function presentEvents(id: string, events: readonly RequestEvent[]) {
   return {
     correlation_id: id,
-    events: events.map((e) => ({ at: iso(e.at), from: e.from, to: e.to, attempt: e.attempt, worker_id: e.workerId, error: e.error, ...(e.note === undefined ? {} : { note: e.note }) })),
+    // A replay of a dead letter is marked: it is the only move out of FAILED or TIMEOUT.
+    events: events.map((e) => ({ at: iso(e.at), from: e.from, to: e.to, attempt: e.attempt, worker_id: e.workerId, error: e.error, ...(isReplayEvent(e) ? { kind: 'replayed' } : {}), ...(e.note === undefined ? {} : { note: e.note }) })),
   };
 }

@@ -154,6 +154,7 @@ export const eventsResponse = {
             description: 'Present on notes: something that happened without a status change (from and to are the status it happened in).',
             properties: { kind: { type: 'string' }, detail: { type: 'object', additionalProperties: true } },
           },
+          kind: { type: 'string', enum: ['replayed'], description: 'Present on the move a dead letter\'s replay made (FAILED or TIMEOUT → PENDING).' },
         },
       },
     },

@@ -34,6 +34,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_IDEMPOTENCY_IN_FLIGHT: { httpStatus: 409, retryable: true, summary: 'A submit with the same Idempotency-Key is still being stored; retry after Retry-After to get its answer.' },
   HQM_ERR_ALREADY_FINISHED: { httpStatus: 409, retryable: false, summary: 'DELETE /api/v1/requests/{id} on a request that already finished (COMPLETED, FAILED, TIMEOUT or CANCELLED); the body names its `status`.' },
   HQM_ERR_CANCELLED: { httpStatus: 409, retryable: false, summary: 'The request was cancelled (DELETE /api/v1/requests/{id}) before it finished; GET /api/v1/requests/{id} answers 409 with this code.' },
+  HQM_ERR_NOT_REPLAYABLE: { httpStatus: 409, retryable: false, summary: 'POST /api/v1/dead-letters/{id}/replay on a dead letter that cannot be replayed: its request is no longer FAILED or TIMEOUT (it is running or finished again; the body names its `status`), or the message is not an OpenHQM request (an outside producer\'s bare message, or undecodable), so it has no correlation id to bring back.' },
   HQM_ERR_INVALID_TRANSITION: { httpStatus: 409, retryable: false, summary: 'The lifecycle does not allow that status change.' },
   HQM_ERR_CONFIG: { httpStatus: 500, retryable: false, summary: 'The configuration is invalid; start-up stops with exit code 2.' },
   HQM_ERR_ADAPTER_UNKNOWN: { httpStatus: 500, retryable: false, summary: 'queue.type or cache.type names no known backend, or that backend is not available in this build.' },

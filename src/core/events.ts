@@ -21,6 +21,8 @@ export interface HqmEventMap {
   'request:released': [{ id: string; queue: string; attempt: number }];
   /** A client cancelled the request (DELETE /api/v1/requests/{id}) while it was in `from`. */
   'request:cancelled': [{ id: string; queue: string; from: Status; tenant?: string | null }];
+  /** An operator replayed a dead letter: the request is PENDING again and its message published. */
+  'request:replayed': [{ id: string; queue: string; tenant?: string | null }];
   /** `reason` is a bounded category (processing_failed, attempts_exhausted, invalid_message, no_record). */
   'request:dead_lettered': [{ id: string | null; queue: string; reason: DeadLetterReason }];
   'worker:busy': [{ active: number }];

@@ -46,8 +46,8 @@ export class Metrics {
 
   readonly queueDlq = new Counter({
     name: 'openhqm_queue_dlq_total',
-    help: 'Messages moved to the dead-letter store, by reason',
-    labelNames: ['reason'] as const,
+    help: 'Messages moved to the dead-letter store, by queue and reason (processing_failed, attempts_exhausted, invalid_message, no_record)',
+    labelNames: ['queue_name', 'reason'] as const,
     registers: [this.registry],
   });
 
@@ -197,6 +197,8 @@ export class Metrics {
     const consumed = memo((queue: string) => this.queueConsume.labels(queue));
     const succeeded = this.workerDuration.labels('success');
     events.on('request:submitted', ({ queue }) => published(queue).inc());
+    // A replay publishes the message again (it is no new submission).
+    events.on('request:replayed', ({ queue }) => published(queue).inc());
     events.on('request:publish_failed', ({ queue }) => this.queuePublish.inc({ queue_name: queue, status: 'failed' }));
     events.on('delivery:received', ({ queue }) => consumed(queue).inc());
     events.on('request:completed', ({ durationMs }) => succeeded.observe(durationMs / 1000));
@@ -212,7 +214,7 @@ export class Metrics {
       this.workerDuration.observe({ status: 'timeout' }, durationMs / 1000);
       this.workerErrors.inc({ error_type: 'timeout' });
     });
-    events.on('request:dead_lettered', ({ reason }) => this.queueDlq.inc({ reason }));
+    events.on('request:dead_lettered', ({ queue, reason }) => this.queueDlq.inc({ queue_name: queue, reason }));
     events.on('worker:busy', ({ active }) => this.workerActive.set({ worker_id: workerId }, active));
     events.on('worker:heartbeat', ({ at }) => this.workerHeartbeat.set({ worker_id: workerId }, at / 1000));
     events.on('request:deferred', () => this.workerDeferred.inc());

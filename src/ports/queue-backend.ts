@@ -105,11 +105,25 @@ export interface QueueStats {
 }
 
 export interface DeadLetter {
+  /**
+   * The dead letter's own id in its queue's dead-letter store, unique within the queue and
+   * growing with time (a later dead letter has a later id); `getDeadLetter`,
+   * `removeDeadLetter` and `replayDeadLetter` take it. Not the message id, which a backend may
+   * repeat across priority bands.
+   */
+  readonly id: string;
   readonly messageId: string;
   readonly body: string;
   readonly attempts: number;
   readonly reason: string;
   readonly deadLetteredAt: number;
+}
+
+/** One page of `browseDeadLetters`, newest first. */
+export interface DeadLetterPage {
+  readonly letters: readonly DeadLetter[];
+  /** The id to pass as `before` for the next, older page; null when this page holds the oldest. */
+  readonly next: string | null;
 }
 
 export interface QueueBackend {
@@ -121,6 +135,25 @@ export interface QueueBackend {
   stats(queue: string): Promise<QueueStats>;
   /** Most recent dead letters first. */
   deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]>;
+  /**
+   * Dead letters newest first, `limit` at a time, only those older than the dead letter `before`
+   * (an id from an earlier page; it need not still exist). A malformed `before` is an
+   * `HQM_ERR_VALIDATION`. Dead letters past their retention are never shown.
+   */
+  browseDeadLetters(queue: string, options: { limit: number; before?: string }): Promise<DeadLetterPage>;
+  /** One dead letter; undefined when unknown, malformed, removed or past its retention. */
+  getDeadLetter(queue: string, id: string): Promise<DeadLetter | undefined>;
+  /** Removes one dead letter; false when it was not there. */
+  removeDeadLetter(queue: string, id: string): Promise<boolean>;
+  /** Removes every dead letter of `queue` dead-lettered before `before` (epoch ms, by the clock that dated it: Redis dates its entries itself); resolves to how many. */
+  purgeDeadLetters(queue: string, before: number): Promise<number>;
+  /**
+   * Replay: in one atomic step, removes the dead letter and publishes `message` to `queue`
+   * (as `publish` would). Undefined, with nothing published, when the dead letter is not there
+   * (already replayed or removed): of two concurrent replays of one dead letter exactly one
+   * publishes, so a replay never puts a second live message of a request in the queue.
+   */
+  replayDeadLetter(queue: string, id: string, message: OutboundMessage): Promise<PublishReceipt | undefined>;
   health(): Promise<HealthReport>;
   /**
    * A random secret (at least 256 bits, hex) made the first time any process asks and kept in

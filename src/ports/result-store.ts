@@ -36,6 +36,7 @@
 import type { Status } from '../core/request/lifecycle.js';
 import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../core/request/record.js';
 import type { ListPage, ListQuery } from '../core/request/list.js';
+import type { ReplayChange } from '../core/request/replay.js';
 import type { TransitionChange } from '../core/request/transition.js';
 import type { AnalyticsStore } from './analytics-store.js';
 import type { HealthReport } from './health.js';
@@ -104,6 +105,12 @@ export interface ResultStore {
   create(request: NewRequest): Promise<RequestRecord>;
   get(id: string): Promise<RequestRecord | undefined>;
   transition(request: TransitionRequest): Promise<TransitionResult>;
+  /**
+   * Replay of a dead letter: moves a FAILED or TIMEOUT record back to PENDING as `planReplay`
+   * (core/request/replay.ts) says, with its trail event, atomically; reported on the change
+   * feed like a transition. Any other status is a `conflict` with the current record.
+   */
+  replay(request: ReplayChange): Promise<TransitionResult>;
   /** Records processor progress (0..100) while `attempt` holds the record in PROCESSING. */
   setProgress(id: string, attempt: number, progress: number): Promise<boolean>;
   /** The audit trail, oldest first; empty when the record is unknown or expired. */

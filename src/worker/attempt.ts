@@ -124,9 +124,8 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
         return;
       }
       const reason = 'no record exists for this request: its submission failed (the client was told 503) or it expired before a worker took it';
-      log.warn({}, reason);
       deps.settle(delivery.deadLetter(reason));
-      events.emit('request:dead_lettered', { id, queue: deps.queueName, reason: 'no_record' });
+      reportDeadLettered(deps, { id, reason: 'no_record', attempts: attempt, error: reason });
       return;
     }
     const current = claim.current;
@@ -173,9 +172,8 @@ async function receive(deps: AttemptDeps, delivery: Delivery): Promise<Envelope 
   try {
     decoded = decodeMessage(delivery.body, defaults);
   } catch (error) {
-    deps.logger.error({ err: error, message_id: delivery.messageId }, 'undecodable message: dead-lettered without processing');
     deps.settle(delivery.deadLetter(coerceError(error).message));
-    deps.events.emit('request:dead_lettered', { id: null, queue: deps.queueName, reason: 'invalid_message' });
+    reportDeadLettered(deps, { id: null, reason: 'invalid_message', attempts: delivery.attempt, error: coerceError(error).message, messageId: delivery.messageId });
     return undefined;
   }
   if (decoded.kind === 'envelope') return decoded.envelope;
@@ -282,13 +280,24 @@ async function apply(
       log.error({ err: decision.error }, 'request failed');
       if (await finish('FAILED', { error: decision.outcome.error, outcome: decision.outcome })) {
         deps.settle(delivery.deadLetter(decision.outcome.error ?? decision.error.message));
-        events.emit('request:dead_lettered', { id, queue, reason: failReason });
+        reportDeadLettered(deps, { id, reason: failReason, attempts: attempt, error: decision.outcome.error ?? decision.error.message });
         events.emit('request:failed', { id, queue, attempt, error: decision.error, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
       } else {
         deps.settle(delivery.ack());
       }
       return;
   }
+}
+
+/**
+ * Every dead-lettering is marked the same way: the event (counted as openhqm_queue_dlq_total by
+ * queue and reason, which deploy/prometheus alerts on) and one log line at level error, so an
+ * operator's log alert needs one rule whatever the reason. D98.
+ */
+function reportDeadLettered(deps: AttemptDeps, at: { id: string | null; reason: DeadLetterReason; attempts: number; error: string; messageId?: string }): void {
+  deps.events.emit('request:dead_lettered', { id: at.id, queue: deps.queueName, reason: at.reason });
+  const context = { correlation_id: at.id, queue: deps.queueName, reason: at.reason, attempts: at.attempts, error: at.error, ...(at.messageId === undefined ? {} : { message_id: at.messageId }) };
+  deps.logger.error(context, 'request dead-lettered: replay it with POST /api/v1/dead-letters/{id}/replay once the cause is fixed');
 }
 
 /** Node timers overflow past ~24.8 days: a deadline further away is reached in steps. */

@@ -364,6 +364,108 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       expect(await q.deadLetters(queue, { limit: 10 })).toEqual([]);
     });
 
+    test('browses dead letters newest first, a page at a time, by cursor', async ({ queue }) => {
+      const q = await open();
+      const order = await deadLetterAll(q, queue, 5);
+      await deadLetterAll(q, `${queue}-other`, 1);
+      const first = await q.browseDeadLetters(queue, { limit: 2 });
+      expect(first.letters.map((d) => d.body)).toEqual([order[4], order[3]]);
+      expect(first.next).toBe(first.letters[1]?.id);
+      const second = await q.browseDeadLetters(queue, { limit: 2, before: first.next ?? '' });
+      expect(second.letters.map((d) => d.body)).toEqual([order[2], order[1]]);
+      const last = await q.browseDeadLetters(queue, { limit: 2, before: second.next ?? '' });
+      expect(last.letters.map((d) => d.body)).toEqual([order[0]]);
+      expect(last.next).toBeNull();
+      // Exactly a page's worth left: no empty page after it.
+      expect((await q.browseDeadLetters(queue, { limit: 5 })).next).toBeNull();
+      expect(new Set([...first.letters, ...second.letters, ...last.letters].map((d) => d.id)).size).toBe(5);
+      const bad = await q.browseDeadLetters(queue, { limit: 2, before: 'not an id' }).catch((error: unknown) => error);
+      expect(isHqmError(bad) && bad.code).toBe('HQM_ERR_VALIDATION');
+    });
+
+    test('gets and removes one dead letter by its id, within its own queue only', async ({ queue }) => {
+      const q = await open();
+      await deadLetterAll(q, queue, 2);
+      const [newest, oldest] = (await q.browseDeadLetters(queue, { limit: 10 })).letters;
+      expect(await q.getDeadLetter(queue, oldest?.id ?? '')).toEqual(oldest);
+      expect(await q.getDeadLetter(`${queue}-other`, oldest?.id ?? '')).toBeUndefined();
+      expect(await q.getDeadLetter(queue, 'no such id')).toBeUndefined();
+      expect(await q.removeDeadLetter(`${queue}-other`, oldest?.id ?? '')).toBe(false);
+      expect(await q.removeDeadLetter(queue, oldest?.id ?? '')).toBe(true);
+      expect(await q.removeDeadLetter(queue, oldest?.id ?? '')).toBe(false);
+      expect(await q.getDeadLetter(queue, oldest?.id ?? '')).toBeUndefined();
+      expect((await q.browseDeadLetters(queue, { limit: 10 })).letters).toEqual([newest]);
+      expect((await q.stats(queue)).deadLettered).toBe(1);
+    });
+
+    test('purges the dead letters of a queue dead-lettered before a time', async ({ queue }) => {
+      const q = await open();
+      await deadLetterAll(q, queue, 2);
+      // After both are settled, by any clock the backend reads (Redis dates an entry itself).
+      const cut = Date.now() + 1;
+      await waitFor(() => Date.now() > cut, { what: 'the clock to pass the cut' });
+      const newer = await deadLetterAll(q, `${queue}`, 1);
+      await deadLetterAll(q, `${queue}-other`, 1);
+      expect(await q.purgeDeadLetters(queue, cut)).toBe(2);
+      expect((await q.browseDeadLetters(queue, { limit: 10 })).letters.map((d) => d.body)).toEqual(newer);
+      // Another queue's are untouched, and a purge with nothing to drop drops nothing.
+      expect((await q.browseDeadLetters(`${queue}-other`, { limit: 10 })).letters).toHaveLength(1);
+      expect(await q.purgeDeadLetters(queue, cut)).toBe(0);
+    });
+
+    test('replays a dead letter: it goes and its replacement is delivered afresh, once, even when replayed twice at once', async ({ queue }) => {
+      const q = await open();
+      await deadLetterAll(q, queue, 1);
+      const [dead] = (await q.browseDeadLetters(queue, { limit: 10 })).letters;
+      const id = dead?.id ?? '';
+      const replays = await Promise.all([q.replayDeadLetter(queue, id, { body: 'fixed' }), q.replayDeadLetter(queue, id, { body: 'fixed too' })]);
+      expect(replays.filter((r) => r !== undefined)).toHaveLength(1);
+      expect(await q.getDeadLetter(queue, id)).toBeUndefined();
+      expect(await q.replayDeadLetter(queue, id, { body: 'again' })).toBeUndefined();
+      expect(await q.stats(queue)).toMatchObject({ depth: 1, deadLettered: 0 });
+      const { seen, subscription } = collect(q, queue);
+      await waitFor(() => seen.length === 1, { what: 'the replayed message' });
+      expect(['fixed', 'fixed too']).toContain(seen[0]?.body);
+      expect(seen[0]?.attempt).toBe(1);
+      await subscription.stop();
+      await waitFor(async () => (await q.stats(queue)).depth === 0, { what: 'the replayed message to be acknowledged' });
+    });
+
+    test(
+      'replays a dead letter with a delay: it waits like a delayed publish',
+      async ({ queue }) => {
+        const q = await open();
+        await deadLetterAll(q, queue, 1);
+        const [dead] = (await q.browseDeadLetters(queue, { limit: 10 })).letters;
+        expect(await q.replayDeadLetter(queue, dead?.id ?? '', { body: 'later', delayMs: 60_000 })).toBeDefined();
+        expect(await q.stats(queue)).toMatchObject({ depth: 1, delayed: 1, deadLettered: 0 });
+      },
+      (q) => (q.capabilities.delay ? undefined : 'delays'),
+    );
+
+    test(
+      'replays a dead letter with a partition key behind the key\'s head, in order',
+      async ({ queue }) => {
+        const q = await open();
+        await q.publish(queue, { body: 'poison', partitionKey: 'k' });
+        const buried = deferred();
+        const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
+          await d.deadLetter('no');
+          buried.resolve();
+        });
+        await buried.promise;
+        await sub.stop();
+        await q.publish(queue, { body: 'head', partitionKey: 'k' });
+        const [dead] = (await q.browseDeadLetters(queue, { limit: 10 })).letters;
+        expect(await q.replayDeadLetter(queue, dead?.id ?? '', { body: 'replayed', partitionKey: 'k' })).toBeDefined();
+        const { seen, subscription } = collect(q, queue);
+        await waitFor(() => seen.length === 2, { what: 'both messages of the key' });
+        expect(seen.map((d) => d.body)).toEqual(['head', 'replayed']);
+        await subscription.stop();
+      },
+      (q) => (q.capabilities.partitionOrdering ? undefined : 'per-key ordering'),
+    );
+
     test('reports depth, delayed and in-flight counts', async ({ queue }) => {
       const q = await open();
       for (let i = 0; i < 3; i += 1) await q.publish(queue, { body: String(i) });

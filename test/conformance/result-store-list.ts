@@ -104,6 +104,10 @@ export function describeListCases(test: Test, open: () => Promise<ResultStore>, 
     const failed = await store.list({ queue, status: 'FAILED', limit: 10 });
     expect(failed.records).toMatchObject([{ id, status: 'FAILED', attempt: 2 }]);
     expect(ids((await store.list({ queue, limit: 10 })).records)).toEqual([id]);
+    // A dead letter's replay moves it back to PENDING, and the index with it.
+    expect(await store.replay({ id, deadlineAt: null })).toMatchObject({ ok: true });
+    expect((await store.list({ queue, status: 'FAILED', limit: 10 })).records).toEqual([]);
+    expect((await store.list({ queue, status: 'PENDING', limit: 10 })).records).toMatchObject([{ id, status: 'PENDING' }]);
   });
 
   test('pages through every record exactly once while new ones keep arriving', async () => {

@@ -184,6 +184,51 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       ]);
     });
 
+    test('replays a FAILED record: back to PENDING at attempt 0 with a new deadline and TTL, the old outcome gone, the move in the trail and on the change feed', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest({ deadlineAt: Date.now() + 1000, ttlMs: 60_000 }));
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1, workerId: 'w1' });
+      await store.transition({ id, from: ['PROCESSING'], to: 'PENDING', attempt: 1, error: 'first try' });
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 2, workerId: 'w1' });
+      await store.transition({ id, from: ['PROCESSING'], to: 'FAILED', attempt: 2, error: 'boom', outcome: outcome(null, { error: 'boom', statusCode: 503 }) });
+      const changes: RecordChange[] = [];
+      const off = store.onChange((change) => {
+        if (change.id === id) changes.push(change);
+      });
+      await store.get(id); // Waits for the change feed's subscription.
+      const deadlineAt = Date.now() + 3_600_000;
+      const replayed = await store.replay({ id, deadlineAt });
+      expect(replayed).toMatchObject({ ok: true, record: { status: 'PENDING', attempt: 0, deadlineAt, workerId: null, error: null, outcome: null, progress: null } });
+      const stored = await store.get(id);
+      expect(stored).toEqual(replayed.ok ? replayed.record : undefined);
+      expect(stored?.expiresAt).toBe(deadlineAt + 60_000);
+      const trail = await store.events(id);
+      expect(trail.at(-1)).toMatchObject({ from: 'FAILED', to: 'PENDING', attempt: 0, error: null });
+      // The earlier errors stay in the trail.
+      expect(trail.map((e) => e.error)).toContain('first try');
+      await waitFor(() => changes.some((c) => c.status === 'PENDING'), { what: 'the replay on the change feed' });
+      off();
+      // A fresh attempt budget: the replayed message's first delivery claims it as attempt 1.
+      expect(await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 })).toMatchObject({ ok: true });
+    });
+
+    test('replays only FAILED or TIMEOUT records; transitions never leave a terminal status', async () => {
+      const store = await open();
+      const timedOut = (await store.create(newRequest())).id;
+      await store.transition({ id: timedOut, from: ['PENDING'], to: 'TIMEOUT', attempt: 0, error: 'deadline' });
+      expect(await store.replay({ id: timedOut, deadlineAt: null })).toMatchObject({ ok: true, record: { status: 'PENDING', deadlineAt: null } });
+      // Replayed once, it is PENDING: a second replay (a concurrent one) is a conflict.
+      expect(await store.replay({ id: timedOut, deadlineAt: null })).toMatchObject({ ok: false, reason: 'conflict', current: { status: 'PENDING' } });
+      const done = (await store.create(newRequest())).id;
+      await store.transition({ id: done, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      await store.transition({ id: done, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('ok') });
+      expect(await store.replay({ id: done, deadlineAt: null })).toMatchObject({ ok: false, reason: 'conflict', current: { status: 'COMPLETED' } });
+      expect(await store.replay({ id: randomUUID(), deadlineAt: null })).toEqual({ ok: false, reason: 'not_found' });
+      const failed = (await store.create(newRequest())).id;
+      await store.transition({ id: failed, from: ['PENDING'], to: 'TIMEOUT', attempt: 0 });
+      expect(await store.transition({ id: failed, from: ['TIMEOUT'], to: 'PENDING', attempt: 0 })).toMatchObject({ ok: false, reason: 'conflict' });
+    });
+
     test('refuses a move the lifecycle does not allow', async () => {
       const store = await open();
       const { id } = await store.create(newRequest());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptMayMove, canTransition, isTerminal, STATUSES, TERMINAL_STATUSES, type Status } from './lifecycle.js';
+import { attemptMayMove, canReplay, canTransition, isReplayEvent, isTerminal, STATUSES, TERMINAL_STATUSES, type Status } from './lifecycle.js';
 
 describe('lifecycle', () => {
   const allowed: Array<[Status, Status]> = [
@@ -41,5 +41,22 @@ describe('lifecycle', () => {
     expect(attemptMayMove(held, 'PROCESSING', 3)).toBe(true);
     expect(attemptMayMove(held, 'PROCESSING', 2)).toBe(false);
     expect(attemptMayMove({ status: 'PENDING', attempt: 5 }, 'PROCESSING', 1)).toBe(true);
+  });
+});
+
+describe('replay', () => {
+  it('leaves FAILED and TIMEOUT only by a replay, back to PENDING; nothing else leaves a terminal status', () => {
+    expect(canReplay('FAILED')).toBe(true);
+    expect(canReplay('TIMEOUT')).toBe(true);
+    for (const status of ['PENDING', 'PROCESSING', 'COMPLETED', 'CANCELLED'] as const) expect(canReplay(status)).toBe(false);
+    expect(canTransition('FAILED', 'PENDING')).toBe(false);
+    expect(canTransition('TIMEOUT', 'PENDING')).toBe(false);
+  });
+
+  it('reads the move out of FAILED or TIMEOUT to PENDING as a replay, and no other', () => {
+    expect(isReplayEvent({ from: 'FAILED', to: 'PENDING' })).toBe(true);
+    expect(isReplayEvent({ from: 'TIMEOUT', to: 'PENDING' })).toBe(true);
+    expect(isReplayEvent({ from: 'PROCESSING', to: 'PENDING' })).toBe(false);
+    expect(isReplayEvent({ from: null, to: 'PENDING' })).toBe(false);
   });
 });

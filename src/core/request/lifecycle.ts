@@ -64,3 +64,21 @@ export function fenceHolds(fence: AttemptFence, current: { status: Status; attem
   if (current.status !== fence.holder) return true;
   return fence.rule === 'later' ? attempt > current.attempt : attempt === current.attempt;
 }
+
+/**
+ * Replay of a dead letter (`POST /api/v1/dead-letters/{id}/replay`, an operator's act): the only
+ * move out of a terminal status, and only from these, back to PENDING with a fresh attempt
+ * budget and deadline. It is not in the table above, so `canTransition` — and with it every
+ * worker and client compare-and-set — never makes it; stores apply it only through their
+ * `replay` (core/request/replay.ts). D95.
+ */
+export const REPLAYABLE_STATUSES: readonly Status[] = ['FAILED', 'TIMEOUT'];
+
+export function canReplay(from: Status): boolean {
+  return REPLAYABLE_STATUSES.includes(from);
+}
+
+/** The trail's mark of a replay: a move from a replayable status back to PENDING, which nothing else makes. */
+export function isReplayEvent(event: { readonly from: Status | null; readonly to: Status }): boolean {
+  return event.from !== null && canReplay(event.from) && event.to === 'PENDING';
+}

@@ -12,6 +12,7 @@ import type { Logger } from '../../../ports/logger.js';
 import type {
   ConsumeOptions,
   DeadLetter,
+  DeadLetterPage,
   Delivery,
   DeliveryHandler,
   OutboundMessage,
@@ -111,6 +112,33 @@ export class MemoryQueue implements QueueBackend {
     return this.#state(queue).deadLetters(Date.now(), this.deadBounds).slice(-options.limit).reverse();
   }
 
+  async browseDeadLetters(queue: string, options: { limit: number; before?: string }): Promise<DeadLetterPage> {
+    const before = options.before === undefined ? Infinity : parseDeadLetterId(options.before);
+    if (before === undefined) throw new HqmError('HQM_ERR_VALIDATION', `"${options.before}" is not a dead-letter id of the memory queue`);
+    return this.#state(queue).deadPage(Date.now(), this.deadBounds, options.limit, before);
+  }
+
+  async getDeadLetter(queue: string, id: string): Promise<DeadLetter | undefined> {
+    return this.#state(queue).findDead(id, Date.now(), this.deadBounds);
+  }
+
+  async removeDeadLetter(queue: string, id: string): Promise<boolean> {
+    return this.#state(queue).removeDead(id);
+  }
+
+  async purgeDeadLetters(queue: string, before: number): Promise<number> {
+    return this.#state(queue).purgeDead(before);
+  }
+
+  async replayDeadLetter(queue: string, id: string, message: OutboundMessage): Promise<PublishReceipt | undefined> {
+    // Everything that could refuse the publish is checked before the dead letter goes; the rest
+    // runs in this one turn of the event loop, so the two steps are one.
+    this.#assertOpen();
+    assertSize(message.body, this.capabilities.maxMessageBytes);
+    if (!this.#state(queue).removeDead(id)) return undefined;
+    return this.publish(queue, message);
+  }
+
   /** One process only: a secret of this queue's own is every process's. */
   async deploymentSecret(): Promise<string> {
     return this.#secret;
@@ -180,4 +208,9 @@ export class MemoryQueue implements QueueBackend {
   #assertOpen(): void {
     if (this.#closed) throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'the memory queue is closed', { retryable: false });
   }
+}
+
+/** Memory dead-letter ids are positive integers. */
+function parseDeadLetterId(id: string): number | undefined {
+  return /^[1-9][0-9]{0,15}$/.test(id) ? Number(id) : undefined;
 }

@@ -13,7 +13,7 @@
  * @module
  */
 import { PRIORITY_MAX } from '../../../core/request/envelope.js';
-import type { DeadLetter, QueueStats } from '../../../ports/queue-backend.js';
+import type { DeadLetter, DeadLetterPage, QueueStats } from '../../../ports/queue-backend.js';
 import type { DeadLetterBounds } from '../../shared/dead-letters.js';
 import { Heap } from './heap.js';
 
@@ -40,6 +40,8 @@ export class QueueState {
   readonly messages = new Map<number, StoredMessage>();
   /** Oldest first; bounded by `bounds` (see `bury`). */
   #dead: DeadLetter[] = [];
+  /** The last dead-letter id given out: ids grow, so `#dead` is ordered by id too. */
+  #deadSeq = 0;
   readonly #ready = Array.from({ length: PRIORITY_MAX + 1 }, () => new Heap<Entry>((a, b) => a.id < b.id));
   readonly #timed = new Heap<Entry>((a, b) => a.at < b.at);
   /** Ids of the messages of each partition key, oldest first; the first is the head. */
@@ -121,8 +123,9 @@ export class QueueState {
   }
 
   /** Keeps a dead letter, dropping the oldest beyond the bounds. */
-  bury(letter: DeadLetter, bounds: DeadLetterBounds): void {
-    this.#dead.push(letter);
+  bury(letter: Omit<DeadLetter, 'id'>, bounds: DeadLetterBounds): void {
+    this.#deadSeq += 1;
+    this.#dead.push({ ...letter, id: String(this.#deadSeq) });
     this.#trimDead(letter.deadLetteredAt, bounds);
   }
 
@@ -130,6 +133,34 @@ export class QueueState {
   deadLetters(now: number, bounds: DeadLetterBounds): readonly DeadLetter[] {
     this.#trimDead(now, bounds);
     return this.#dead;
+  }
+
+  /** Newest first, older than the id `before` when given. */
+  deadPage(now: number, bounds: DeadLetterBounds, limit: number, before: number): DeadLetterPage {
+    const kept = this.deadLetters(now, bounds);
+    let end = kept.length;
+    while (end > 0 && Number((kept[end - 1] as DeadLetter).id) >= before) end -= 1;
+    const letters = kept.slice(Math.max(0, end - limit), end).reverse();
+    const more = end - letters.length > 0;
+    return { letters, next: more ? (letters.at(-1) as DeadLetter).id : null };
+  }
+
+  findDead(id: string, now: number, bounds: DeadLetterBounds): DeadLetter | undefined {
+    return this.deadLetters(now, bounds).find((letter) => letter.id === id);
+  }
+
+  removeDead(id: string): boolean {
+    const at = this.#dead.findIndex((letter) => letter.id === id);
+    if (at >= 0) this.#dead.splice(at, 1);
+    return at >= 0;
+  }
+
+  /** Drops the dead letters dead-lettered before `before`; returns how many. */
+  purgeDead(before: number): number {
+    const kept = this.#dead.filter((letter) => letter.deadLetteredAt >= before);
+    const purged = this.#dead.length - kept.length;
+    this.#dead = kept;
+    return purged;
   }
 
   stats(now: number, bounds: DeadLetterBounds): QueueStats {

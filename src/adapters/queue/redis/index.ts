@@ -29,6 +29,7 @@ import type { Logger } from '../../../ports/logger.js';
 import type {
   ConsumeOptions,
   DeadLetter,
+  DeadLetterPage,
   DeliveryHandler,
   OutboundMessage,
   PublishReceipt,
@@ -44,6 +45,7 @@ import { acquireRedis, type RedisHandle } from '../../shared/redis/client.js';
 import { guarded } from '../../shared/redis/errors.js';
 import { redisQueueOptionsSchema, type RedisQueueOptions } from './config.js';
 import { consumerName, fieldMap, RedisSource } from './consumer.js';
+import { RedisDeadLetters } from './dead-letters.js';
 import { queueKeys, type QueueKeys } from './keys.js';
 import { RedisProducer } from './producer.js';
 import { queueScripts, type QueueScripts } from './scripts.js';
@@ -74,6 +76,7 @@ class RedisQueue implements QueueBackend {
   /** Subscriptions still finishing their stop (closing their blocking connection). */
   readonly #stopping = new Set<Promise<void>>();
   readonly #deadBounds: DeadLetterBounds;
+  readonly #dead: RedisDeadLetters;
   #closed = false;
 
   constructor(
@@ -87,6 +90,7 @@ class RedisQueue implements QueueBackend {
     this.#producer = new RedisProducer(handle.client, this.#scripts, options.max_message_bytes);
     const bounds = deadLetterBounds(options);
     this.#deadBounds = { ...bounds, max: options.dead_letter_max_len ?? bounds.max };
+    this.#dead = new RedisDeadLetters(handle.client, this.#deadBounds, options.max_message_bytes);
   }
 
   async publish(queue: string, message: OutboundMessage): Promise<PublishReceipt> {
@@ -137,10 +141,36 @@ class RedisQueue implements QueueBackend {
     // Newest first: past the first one beyond its retention, all are (the next trim drops them).
     const letters = entries.map(([id, flat]) => {
       const f = fieldMap(flat);
-      return { messageId: f.m ?? id, body: f.b ?? '', attempts: Number(f.a ?? 0), reason: f.r ?? '', deadLetteredAt: Number(f.d ?? 0) };
+      return { id, messageId: f.m ?? id, body: f.b ?? '', attempts: Number(f.a ?? 0), reason: f.r ?? '', deadLetteredAt: Number(f.d ?? 0) };
     });
     const kept = letters.findIndex((letter) => letter.deadLetteredAt < cutoff);
     return kept === -1 ? letters : letters.slice(0, kept);
+  }
+
+  async browseDeadLetters(queue: string, options: { limit: number; before?: string }): Promise<DeadLetterPage> {
+    return this.#dead.browse(this.#keysOf(queue), options);
+  }
+
+  async getDeadLetter(queue: string, id: string): Promise<DeadLetter | undefined> {
+    return this.#dead.get(this.#keysOf(queue), id);
+  }
+
+  async removeDeadLetter(queue: string, id: string): Promise<boolean> {
+    this.#assertOpen();
+    return this.#dead.remove(this.#keysOf(queue), id);
+  }
+
+  async purgeDeadLetters(queue: string, before: number): Promise<number> {
+    this.#assertOpen();
+    return this.#dead.purge(this.#keysOf(queue), before);
+  }
+
+  async replayDeadLetter(queue: string, id: string, message: OutboundMessage): Promise<PublishReceipt | undefined> {
+    this.#assertOpen();
+    const replayed = await this.#dead.replay(this.#keysOf(queue), id, message);
+    if (replayed === undefined) return undefined;
+    if (replayed.visibleAt !== undefined) this.#notify(queue, replayed.visibleAt);
+    return { messageId: replayed.messageId };
   }
 
   /**

@@ -14,6 +14,7 @@ import type { Logger } from '../../../ports/logger.js';
 import type {
   ConsumeOptions,
   DeadLetter,
+  DeadLetterPage,
   DeliveryHandler,
   OutboundMessage,
   PublishReceipt,
@@ -30,7 +31,7 @@ import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.j
 import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteQueueOptionsSchema, type SqliteQueueOptions } from './config.js';
 import { SqliteSource } from './consumer.js';
-import { DEAD_LETTER_SWEEP_MS, trimAllDeadLetters } from './dead-letters.js';
+import { DEAD_LETTER_SWEEP_MS, deadLetterOf, deadLetterStatements, parseDeadLetterId, trimAllDeadLetters, type DeadLetterStatements } from './dead-letters.js';
 import { deploymentSecret } from './secret.js';
 import { migrateQueue } from './schema.js';
 import { queueStatements, type QueueStatements } from './statements.js';
@@ -57,6 +58,7 @@ class SqliteQueue implements QueueBackend {
   readonly #leasePrefix = randomBytes(6).toString('hex');
   readonly #deadBounds: DeadLetterBounds;
   readonly #deadSweeper: NodeJS.Timeout;
+  readonly #dead: DeadLetterStatements;
   #leases = 0;
   #closed = false;
 
@@ -67,6 +69,7 @@ class SqliteQueue implements QueueBackend {
     private readonly logger: Logger,
   ) {
     this.#deadBounds = deadLetterBounds(options);
+    this.#dead = deadLetterStatements(handle.db);
     this.#deadSweeper = setInterval(() => void this.#trimDeadLetters(), DEAD_LETTER_SWEEP_MS);
     this.#deadSweeper.unref();
     this.capabilities = {
@@ -140,12 +143,58 @@ class SqliteQueue implements QueueBackend {
   async deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]> {
     const cutoff = Date.now() - this.#deadBounds.retentionMs;
     return this.handle.read(() => this.stmts.deadList.all({ queue, cutoff, limit: options.limit })).map((row) => ({
+      id: String(row.id),
       messageId: row.message_id,
       body: row.body,
       attempts: row.attempts,
       reason: row.reason,
       deadLetteredAt: row.dead_lettered_at,
     }));
+  }
+
+  async browseDeadLetters(queue: string, options: { limit: number; before?: string }): Promise<DeadLetterPage> {
+    const before = options.before === undefined ? Number.MAX_SAFE_INTEGER : parseDeadLetterId(options.before);
+    if (before === undefined) throw new HqmError('HQM_ERR_VALIDATION', `"${options.before}" is not a dead-letter id of the SQLite queue`);
+    const cutoff = Date.now() - this.#deadBounds.retentionMs;
+    // One more than asked tells whether an older page exists.
+    const rows = this.handle.read(() => this.#dead.page.all({ queue, before, cutoff, limit: options.limit + 1 }));
+    const letters = rows.slice(0, options.limit).map(deadLetterOf);
+    return { letters, next: rows.length > options.limit ? (letters.at(-1)?.id ?? null) : null };
+  }
+
+  async getDeadLetter(queue: string, id: string): Promise<DeadLetter | undefined> {
+    const key = parseDeadLetterId(id);
+    if (key === undefined) return undefined;
+    const row = this.handle.read(() => this.#dead.get.get({ queue, id: key, cutoff: Date.now() - this.#deadBounds.retentionMs }));
+    return row === undefined ? undefined : deadLetterOf(row);
+  }
+
+  async removeDeadLetter(queue: string, id: string): Promise<boolean> {
+    this.#assertOpen();
+    const key = parseDeadLetterId(id);
+    if (key === undefined) return false;
+    return (await this.handle.commit.run(() => this.#dead.remove.run({ queue, id: key }).changes)) > 0;
+  }
+
+  async purgeDeadLetters(queue: string, before: number): Promise<number> {
+    this.#assertOpen();
+    return this.handle.commit.run(() => this.#dead.purge.run({ queue, before }).changes);
+  }
+
+  async replayDeadLetter(queue: string, id: string, message: OutboundMessage): Promise<PublishReceipt | undefined> {
+    this.#assertOpen();
+    assertSize(message.body, this.capabilities.maxMessageBytes);
+    const key = parseDeadLetterId(id);
+    if (key === undefined) return undefined;
+    const row = messageRow(queue, message);
+    // One savepoint: the dead letter goes exactly when its replacement message is stored.
+    const published = await this.handle.commit.run(
+      () => (this.#dead.remove.run({ queue, id: key }).changes === 0 ? undefined : this.stmts.insert.run(row).lastInsertRowid),
+      { atomic: true },
+    );
+    if (published === undefined) return undefined;
+    this.#announce(queue, row.visible_at);
+    return { messageId: String(published) };
   }
 
   async health(): Promise<HealthReport> {
@@ -175,7 +224,27 @@ class SqliteQueue implements QueueBackend {
     }
   }
 
+  /** Wakes this process's consumers of `queue` for a message visible at `visibleAt`. */
+  #announce(queue: string, visibleAt: number): void {
+    if (visibleAt > Date.now()) this.handle.local.emit('scheduled', queue, visibleAt);
+    else this.handle.local.emit('published', queue);
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'the SQLite queue is closed', { retryable: false });
   }
+}
+
+/** The row a replayed message becomes (as `publish` makes it). */
+function messageRow(queue: string, message: OutboundMessage) {
+  const now = Date.now();
+  const delay = Math.max(0, message.delayMs ?? 0);
+  return {
+    queue,
+    priority: clampPriority(message.priority),
+    visible_at: now + delay,
+    partition_key: message.partitionKey ?? null,
+    enqueued_at: now,
+    body: message.body,
+  };
 }

@@ -24,7 +24,7 @@ export interface QueueStatements {
   readonly counts: Statement<{ queue: string; now: number }, { total: number; in_flight: number | null; delayed: number | null }>;
   /** Dead letters still kept (younger than `cutoff`). */
   readonly deadCount: Statement<{ queue: string; cutoff: number }, { n: number }>;
-  readonly deadList: Statement<{ queue: string; cutoff: number; limit: number }, { message_id: string; body: string; attempts: number; reason: string; dead_lettered_at: number }>;
+  readonly deadList: Statement<{ queue: string; cutoff: number; limit: number }, { id: number; message_id: string; body: string; attempts: number; reason: string; dead_lettered_at: number }>;
   readonly deadQueues: Statement<[], { queue: string }>;
   /** Readiness: one edge of each table and index the queue writes, so a damaged one fails it. */
   readonly probe: Statement<[], unknown>;
@@ -94,7 +94,7 @@ function prepare(db: Database): QueueStatements {
     ),
     deadCount: db.prepare('SELECT COUNT(*) AS n FROM hqm_dead_letters WHERE queue = :queue AND dead_lettered_at >= :cutoff'),
     deadList: db.prepare(
-      `SELECT message_id, body, attempts, reason, dead_lettered_at FROM hqm_dead_letters INDEXED BY hqm_dead_letters_queue
+      `SELECT id, message_id, body, attempts, reason, dead_lettered_at FROM hqm_dead_letters INDEXED BY hqm_dead_letters_queue
        WHERE queue = :queue AND dead_lettered_at >= :cutoff ORDER BY id DESC LIMIT :limit`,
     ),
     deadQueues: db.prepare('SELECT DISTINCT queue FROM hqm_dead_letters'),

@@ -8,6 +8,7 @@ import type { RequestEvent, RequestRecord, NewRequest, TrailNote } from '../../.
 import { decodeNote, encodeNote, noteEvent } from '../../../core/request/trail.js';
 import { matchesListQuery, positionFromKey, positionKey, timeKey, type ListPage, type ListPosition, type ListQuery } from '../../../core/request/list.js';
 import { slotHeldUntil, takesTenantSlot } from '../../../core/request/tenant-slots.js';
+import { planReplay, type ReplayChange } from '../../../core/request/replay.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import { silentLogger, type Logger } from '../../../ports/logger.js';
@@ -133,6 +134,20 @@ export class MemoryResultStore implements ResultStore {
     entry.record = plan.record;
     entry.events.push(plan.event);
     this.#lists.moved(plan.record, before);
+    this.#feed.emit({ id: plan.record.id, status: plan.record.status });
+    return { ok: true, record: plan.record };
+  }
+
+  async replay(request: ReplayChange): Promise<TransitionResult> {
+    this.#assertOpen();
+    const entry = this.#live(request.id);
+    if (entry === undefined) return { ok: false, reason: 'not_found' };
+    const plan = planReplay(entry.record, request, Date.now());
+    if (!plan.ok) return { ok: false, reason: 'conflict', current: entry.record };
+    const before = entry.record.status;
+    entry.record = plan.record;
+    this.#lists.moved(plan.record, before);
+    entry.events.push(plan.event);
     this.#feed.emit({ id: plan.record.id, status: plan.record.status });
     return { ok: true, record: plan.record };
   }

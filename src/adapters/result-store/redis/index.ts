@@ -12,6 +12,7 @@ import { HqmError } from '../../../core/errors.js';
 import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../../../core/request/record.js';
 import { encodeNote } from '../../../core/request/trail.js';
 import type { ListPage, ListQuery } from '../../../core/request/list.js';
+import type { ReplayChange } from '../../../core/request/replay.js';
 import { applyWrites, compileTransition, initialRecord } from '../../../core/request/transition.js';
 import type { AdapterContext, ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
@@ -35,6 +36,7 @@ import { RedisIdempotency } from './idempotency.js';
 import { RedisRateWindows } from './rate-windows.js';
 import { RedisListIndex } from './list-index.js';
 import { currentHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, tenantSlotsPrefix, transitionArgs } from './records.js';
+import { RedisReplay } from './replay.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 
 export const factory: ResultStoreFactory = {
@@ -56,6 +58,7 @@ export class RedisResultStore implements ResultStore {
   readonly rateWindows: RedisRateWindows;
   readonly #scripts: StoreScripts;
   readonly #feed: RedisChangeFeed;
+  readonly #replay: RedisReplay;
   readonly #idempotency: RedisIdempotency;
   readonly #lists: RedisListIndex;
   readonly #pruner: NodeJS.Timeout;
@@ -73,6 +76,7 @@ export class RedisResultStore implements ResultStore {
     this.capabilities = { durable, sharedChangeFeed: true, tenantConcurrency: !options.cluster };
     this.#scripts = storeScripts(handle.client);
     this.#feed = new RedisChangeFeed(handle, `${options.key_prefix}:changes`, logger);
+    this.#replay = new RedisReplay(handle.client);
     this.#idempotency = new RedisIdempotency(handle.client, options.key_prefix);
     this.rateWindows = new RedisRateWindows(handle.client, options.key_prefix);
     this.#lists = new RedisListIndex(handle.client, options.key_prefix, (id) => this.#read(id), logger);
@@ -130,6 +134,16 @@ export class RedisResultStore implements ResultStore {
     await this.#lists.moved(record);
     this.#feed.emitLocal({ id: record.id, status: record.status });
     return { ok: true, record };
+  }
+
+  async replay(request: ReplayChange): Promise<TransitionResult> {
+    this.#assertOpen();
+    const result = await this.#replay.replay(this.#keys(request.id), request, this.#feed);
+    if (result.ok) {
+      await this.#lists.moved(result.record);
+      this.#feed.emitLocal({ id: request.id, status: result.record.status });
+    }
+    return result;
   }
 
   async setProgress(id: string, attempt: number, progress: number): Promise<boolean> {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Database, Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import { HqmError } from '../../../core/errors.js';
 import type { Status } from '../../../core/request/lifecycle.js';
@@ -14,6 +15,7 @@ import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../../.
 import { noteEvent } from '../../../core/request/trail.js';
 import type { ListPage, ListQuery } from '../../../core/request/list.js';
 import { takesTenantSlot } from '../../../core/request/tenant-slots.js';
+import { planReplay, type ReplayChange } from '../../../core/request/replay.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
@@ -35,7 +37,7 @@ import { isConstraintViolation } from '../../shared/sqlite/errors.js';
 import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteOptionsSchema } from '../../shared/sqlite/options.js';
 import { SqliteAnalytics } from './analytics.js';
-import { eventFromRow, eventToRow, fromRow, toRow } from './rows.js';
+import { eventFromRow, eventToRow, fromRow, toRow, type RequestRow } from './rows.js';
 import { migrateStore } from './schema.js';
 import { idempotencyStatements, listStatement, storeStatements, type ListParams, type StoreStatements } from './statements.js';
 
@@ -163,6 +165,24 @@ export class SqliteResultStore implements ResultStore {
     this.stmts.update.run(updated);
     this.stmts.insertEvent.run(event);
     return { ok: true, record: plan.record };
+  }
+
+  async replay(request: ReplayChange): Promise<TransitionResult> {
+    this.#assertOpen();
+    const update = replayStatement(this.handle.db);
+    const result = await this.handle.commit.run((): TransitionResult => {
+      const now = Date.now();
+      const row = this.stmts.live.get({ id: request.id, now });
+      if (row === undefined) return { ok: false, reason: 'not_found' };
+      const current = fromRow(row);
+      const plan = planReplay(current, request, now);
+      if (!plan.ok) return { ok: false, reason: 'conflict', current };
+      update.run(toRow(plan.record));
+      this.stmts.insertEvent.run(eventToRow(request.id, plan.event));
+      return { ok: true, record: plan.record };
+    }, ATOMIC);
+    if (result.ok) this.#announce({ id: request.id, status: result.record.status });
+    return result;
   }
 
   async setProgress(id: string, attempt: number, progress: number): Promise<boolean> {
@@ -333,4 +353,20 @@ export class SqliteResultStore implements ResultStore {
   #assertOpen(): void {
     if (this.#closed) throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'the SQLite result store is closed', { retryable: false });
   }
+}
+
+const replayStatements = new WeakMap<Database, Statement<RequestRow>>();
+
+/** The update of a replay: as a transition's, plus the new deadline (transitions never move it). */
+function replayStatement(db: Database): Statement<RequestRow> {
+  let statement = replayStatements.get(db);
+  if (statement === undefined) {
+    statement = db.prepare(
+      `UPDATE hqm_requests SET status = :status, attempt = :attempt, updated_at = :updated_at, expires_at = :expires_at, deadline_at = :deadline_at,
+              worker_id = :worker_id, progress = :progress, error = :error, outcome = :outcome
+       WHERE id = :id`,
+    );
+    replayStatements.set(db, statement);
+  }
+  return statement;
 }
