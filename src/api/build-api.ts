@@ -24,6 +24,7 @@ import { DepthGate } from './load-shedding.js';
 import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerCancelRoute } from './routes/cancel.js';
+import { registerQueuesRoute } from './routes/queues.js';
 import { registerReadRoutes } from './routes/read.js';
 import { registerRoutesTestRoute } from './routes/routes-test.js';
 import { registerBatchRoute } from './routes/batch.js';
@@ -122,6 +123,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         { name: 'requests', description: 'Submit requests and fetch their status and results' },
         { name: 'health', description: 'Probes and metrics' },
         { name: 'routing', description: 'The routing engine' },
+        { name: 'queues', description: 'Named queues and their backlog' },
       ],
       components: { securitySchemes: SECURITY_SCHEMES },
       // With auth.enabled every route but /health/live and /health/ready needs one of them.
@@ -143,6 +145,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       });
       registerReadRoutes(control, ctx);
       registerCancelRoute(control, ctx);
+      registerQueuesRoute(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -28,6 +28,7 @@ import { checkCapabilities, createQueue, createStore, type Roles } from './backe
 import { createProxy, type Proxy } from './proxy.js';
 import { closeInTurn, type ShutdownStep } from './shutdown.js';
 import { apiOptions, workerOptions } from './options.js';
+import { configuredQueues } from './queues.js';
 import { RoutesHolder, startupCompileOptions } from './routes.js';
 import { exposureWarning, readTls } from './security.js';
 import { VERSION } from './version.js';
@@ -76,9 +77,8 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     queue = await createQueue(config, context);
     store = await createStore(config, context);
     checkCapabilities(config, roles, queue, store);
-    const queueName = config.queue.request_queue_name;
     const liveQueue = queue;
-    metrics?.trackQueue(queueName, () => liveQueue.stats(queueName));
+    for (const { backendQueue } of configuredQueues(config)) metrics?.trackQueue(backendQueue, () => liveQueue.stats(backendQueue));
 
     const routing = routes;
     const tenantHeader = config.auth.enabled ? config.auth.tenant_header : undefined;
