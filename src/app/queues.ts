@@ -15,11 +15,11 @@ export interface ConfiguredQueue extends WorkerQueue {
   readonly defaultTimeoutSeconds: number;
 }
 
-/** Every configured queue, in the order declared (`default` last when not declared). */
+/** Every configured queue, in the order declared (`default` first when not declared). */
 export function configuredQueues(config: Config): ConfiguredQueue[] {
   const w = config.worker;
   const declared = Object.entries(config.queues);
-  const all = declared.some(([name]) => name === DEFAULT_QUEUE) ? declared : [...declared, [DEFAULT_QUEUE, null] as const];
+  const all = declared.some(([name]) => name === DEFAULT_QUEUE) ? declared : [[DEFAULT_QUEUE, null] as const, ...declared];
   return all.map(([name, q]) => ({
     name,
     backendQueue: backendQueueName(config.queue.request_queue_name, name),
