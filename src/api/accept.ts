@@ -7,7 +7,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { HqmError, isHqmError } from '../core/errors.js';
-import { encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, sentMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
+import { DEFAULT_QUEUE, encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, sentMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
 import { partitionOf } from '../core/partition.js';
 import { newCorrelationId } from '../core/request/ids.js';
 import { isTerminal } from '../core/request/lifecycle.js';
@@ -39,8 +39,9 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
   const now = Date.now();
   const id = submission.id ?? newCorrelationId(now);
   const partition = options.partitioning === undefined ? null : partitionOf({ correlation_id: id, ...submission }, options.partitioning);
+  const asked = submission.metadata.queue;
   const metadata = normalizeMetadata(partition === null ? submission.metadata : { ...submission.metadata, partition_key: partition.key }, {
-    timeout: options.defaultTimeoutSeconds,
+    timeout: options.queueTimeouts?.get(typeof asked === 'string' ? asked : DEFAULT_QUEUE) ?? options.defaultTimeoutSeconds,
   });
   const tenant = submission.tenant ?? null;
   // A delayed request waits in the queue until it is due; its deadline counts from then (D100).

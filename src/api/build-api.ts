@@ -25,6 +25,7 @@ import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerCancelRoute } from './routes/cancel.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
+import { registerQueuesRoute } from './routes/queues.js';
 import { registerReadRoutes } from './routes/read.js';
 import { registerListRoute } from './routes/list.js';
 import { registerRoutesTestRoute } from './routes/routes-test.js';
@@ -125,6 +126,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         { name: 'requests', description: 'Submit requests and fetch their status and results' },
         { name: 'health', description: 'Probes and metrics' },
         { name: 'routing', description: 'The routing engine' },
+        { name: 'queues', description: 'Named queues and their backlog' },
       ],
       components: { securitySchemes: SECURITY_SCHEMES },
       // With auth.enabled every route but /health/live and /health/ready needs one of them.
@@ -149,6 +151,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       registerListRoute(control, ctx);
       registerStatsRoute(control, ctx);
       registerDeadLetterRoutes(control, ctx);
+      registerQueuesRoute(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -17,6 +17,10 @@ export interface ApiOptions {
   /** Logical queue names clients may ask for (metadata.queue) → backend queue names. */
   readonly queues: ReadonlyMap<string, string>;
   readonly defaultTimeoutSeconds: number;
+  /** The named queues with their shares (GET /api/v1/queues); from `queues` with weight 1 when unset. */
+  readonly queueShares?: readonly QueueListing[];
+  /** A queue's own default deadline (queues.<name>.timeout_seconds); defaultTimeoutSeconds for the others. */
+  readonly queueTimeouts?: ReadonlyMap<string, number>;
   readonly ttlMs: number;
   readonly maxBodyBytes: number;
   readonly maxJsonDepth: number;
@@ -58,6 +62,13 @@ export interface ApiOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Per-tenant submit rate (auth.tenants.<t>.rate_per_second); undefined: no tenant is limited. */
   readonly tenantRate?: TenantRateOptions;
+}
+
+export interface QueueListing {
+  readonly name: string;
+  readonly backendQueue: string;
+  readonly weight: number;
+  readonly concurrency: number | null;
 }
 
 export interface TenantRateOptions {

@@ -9,14 +9,15 @@ import type { HqmEvents } from '../core/events.js';
 import { DEADLINE_MESSAGE } from '../core/request/envelope.js';
 import type { RequestRecord } from '../core/request/record.js';
 import type { ResultStore } from '../ports/result-store.js';
+import type { ApiOptions } from './context.js';
 
 /** The move is announced as a worker's TIMEOUT is (`request:timeout`), so metrics and analytics count it. */
-export async function settleOverdue(ctx: { readonly store: ResultStore; readonly events: HqmEvents }, record: RequestRecord, now = Date.now()): Promise<RequestRecord> {
+export async function settleOverdue(ctx: { readonly store: ResultStore; readonly events: HqmEvents; readonly options: Pick<ApiOptions, 'queues'> }, record: RequestRecord, now = Date.now()): Promise<RequestRecord> {
   if (record.status !== 'PENDING' || record.deadlineAt === null || record.deadlineAt > now) return record;
   const outcome = { result: null, statusCode: null, headers: null, processingTimeMs: null, error: DEADLINE_MESSAGE, completedAt: now };
   const moved = await ctx.store.transition({ id: record.id, from: ['PENDING'], to: 'TIMEOUT', attempt: record.attempt, error: DEADLINE_MESSAGE, outcome });
   if (moved.ok) {
-    ctx.events.emit('request:timeout', { id: record.id, queue: record.queue, attempt: record.attempt, durationMs: 0, tenant: record.tenant });
+    ctx.events.emit('request:timeout', { id: record.id, queue: ctx.options.queues.get(record.queue) ?? record.queue, attempt: record.attempt, durationMs: 0, tenant: record.tenant });
     return moved.record;
   }
   return moved.reason === 'conflict' ? moved.current : record;

@@ -5,17 +5,17 @@
  * @module
  */
 import type { Config } from '../config/schema.js';
-import { DEFAULT_QUEUE } from '../core/request/envelope.js';
 import { AnalyticsRecorder } from '../observability/analytics.js';
 import type { HqmEvents } from '../core/events.js';
 import type { Logger } from '../ports/logger.js';
 import type { ResultStore } from '../ports/result-store.js';
+import { configuredQueues } from './queues.js';
 
 export function startAnalytics(config: Config, events: HqmEvents, store: ResultStore, logger: Logger): AnalyticsRecorder {
   const retentionMs = config.analytics.retention_days * 86_400_000;
-  // Events name the backend queue (the worker's, the publish target) or the logical one (a
-  // cancel's record): stats are asked for by the name clients give in metadata.queue.
-  const logical = new Map([[config.queue.request_queue_name, DEFAULT_QUEUE]]);
+  // Events name the backend queue (the worker's, the publish target): stats are asked for by the
+  // name clients give in metadata.queue.
+  const logical = new Map(configuredQueues(config).map((q) => [q.backendQueue, q.name]));
   let failing = false;
   return new AnalyticsRecorder(events, {
     write: async (deltas) => {

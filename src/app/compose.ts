@@ -31,6 +31,7 @@ import { followUpSubmitter } from './follow-ups.js';
 import { createProxy, type Proxy } from './proxy.js';
 import { closeInTurn, type ShutdownStep } from './shutdown.js';
 import { apiOptions, workerOptions } from './options.js';
+import { configuredQueues } from './queues.js';
 import { RoutesHolder, startupCompileOptions } from './routes.js';
 import { exposureWarning, readTls } from './security.js';
 import { VERSION } from './version.js';
@@ -83,9 +84,8 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     store = await createStore(config, context);
     checkCapabilities(config, roles, queue, store);
     analytics = startAnalytics(config, events, store, logger.child({ component: 'analytics' }));
-    const queueName = config.queue.request_queue_name;
     const liveQueue = queue;
-    metrics?.trackQueue(queueName, () => liveQueue.stats(queueName));
+    for (const { backendQueue } of configuredQueues(config)) metrics?.trackQueue(backendQueue, () => liveQueue.stats(backendQueue));
 
     const routing = routes;
     const tenantHeader = config.auth.enabled ? config.auth.tenant_header : undefined;

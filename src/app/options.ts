@@ -13,6 +13,7 @@ import { concurrencyLimitOf } from '../core/request/tenant-slots.js';
 import type { WorkerOptions } from '../worker/runner.js';
 import type { AppAuth } from './auth.js';
 import type { Proxy } from './proxy.js';
+import { configuredQueues, servedQueues } from './queues.js';
 import { routeSimulator, type RoutesHolder } from './routes.js';
 import { VERSION } from './version.js';
 
@@ -21,6 +22,7 @@ export function workerOptions(config: Config, workerId: string): WorkerOptions {
   return {
     queueName: config.queue.request_queue_name,
     concurrency: w.count,
+    queues: servedQueues(config),
     visibilityTimeoutMs: config.queue.visibility_timeout_seconds * 1000,
     shutdownGraceMs: w.shutdown_grace_seconds * 1000,
     workerId,
@@ -38,7 +40,10 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
     // Without auth no request has a tenant: nothing to limit.
     tenantRate: parts.auth === undefined ? undefined : { windowOf: (tenant) => rateWindowOf(config.auth.tenants, config.auth.default_tenant, tenant) },
     tls: parts.tls,
-    queues: new Map([[DEFAULT_QUEUE, config.queue.request_queue_name]]),
+    // `default` first: the API's depth gate watches the first one.
+    queues: new Map(configuredQueues(config).sort((a, b) => Number(b.name === DEFAULT_QUEUE) - Number(a.name === DEFAULT_QUEUE)).map((q) => [q.name, q.backendQueue])),
+    queueShares: configuredQueues(config).map(({ name, backendQueue, weight, concurrency }) => ({ name, backendQueue, weight, concurrency })),
+    queueTimeouts: new Map(configuredQueues(config).map((q) => [q.name, q.defaultTimeoutSeconds])),
     defaultTimeoutSeconds: config.worker.timeout_seconds,
     ttlMs: config.cache.ttl_seconds * 1000,
     maxBodyBytes: config.api.max_body_bytes,

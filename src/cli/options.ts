@@ -14,6 +14,7 @@ export interface CommonFlags {
   host?: string;
   port?: string;
   workers?: string;
+  queues?: string;
   queueType?: string;
   cacheType?: string;
   sqlitePath?: string;
@@ -36,7 +37,9 @@ export function addServerFlags(command: Command): Command {
 }
 
 export function addWorkerFlags(command: Command): Command {
-  return command.addOption(new Option('-w, --workers <n>', 'requests processed at once (worker.count)'));
+  return command
+    .addOption(new Option('-w, --workers <n>', 'requests processed at once (worker.count)'))
+    .addOption(new Option('--queues <names>', 'named queues to consume, comma-separated (worker.queues; default: all)'));
 }
 
 /** The configuration every command runs with: all sources, flags last, and the backend names checked in the same pass. */
@@ -82,6 +85,7 @@ export function overridesFrom(flags: CommonFlags): { overrides: Record<string, u
   if (flags.host !== undefined) set('server.host', flags.host, '--host');
   if (flags.port !== undefined) set('server.port', flags.port, '--port');
   if (flags.workers !== undefined) set('worker.count', flags.workers, '--workers');
+  if (flags.queues !== undefined) set('worker.queues', flags.queues, '--queues');
   if (flags.queueType !== undefined) set('queue.type', flags.queueType, '--queue-type');
   if (flags.cacheType !== undefined) set('cache.type', flags.cacheType, '--cache-type');
   if (flags.sqlitePath !== undefined) set('sqlite.path', flags.sqlitePath, '--sqlite-path');

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { bool, int, list, num, optionalStr, str, structured, parseStructured } from './fields.js';
 import { allowedAlgorithms, ROLES, TENANT_PATTERN } from '../core/access.js';
 import { isHttpUrl } from '../core/http.js';
+import { QUEUE_NAME_PATTERN, QUEUE_NAME_RULE } from '../core/queues.js';
 import { clusterDatabaseProblem, redisUrlProblem } from '../core/redis-url.js';
 import { trustEntryProblem } from '../core/trust.js';
 
@@ -220,12 +221,46 @@ const worker = z
     id: optionalStr(),
     /** Largest processor result stored, as JSON bytes; a larger one fails the request (HQM_ERR_RESULT_TOO_LARGE). */
     max_result_bytes: int().pipe(z.number().min(1024)).default(16 * 1024 * 1024),
+    /** Names of `queues` this process consumes (`openhqm worker --queues high,default`); empty: all of them. */
+    queues: list(str().trim().toLowerCase()).default([]),
   })
   .strict()
   .refine((w) => w.retry_delay_max >= w.retry_delay_base, {
     path: ['retry_delay_max'],
     message: 'must be at least worker.retry_delay_base',
   });
+
+/**
+ * One named queue (see core/queues.ts). Every override left null takes the worker's value.
+ * `concurrency` caps the queue's share of the process's `worker.count` slots (D105).
+ */
+const namedQueue = z
+  .object({
+    /** Share of the worker's free slots under contention: weights 3/2/1 start requests about 3:2:1. */
+    weight: int().pipe(z.number().min(1).max(1000)).default(1),
+    /** Most of this queue's requests running at once in one worker process; null: up to worker.count. */
+    concurrency: int().pipe(z.number().min(1).max(10_000)).nullable().default(null),
+    max_retries: int().pipe(z.number().min(0).max(100)).nullable().default(null),
+    retry_delay_base: num().pipe(z.number().min(0)).nullable().default(null),
+    /** Deadline of a request of this queue when metadata.timeout is absent. */
+    timeout_seconds: num().pipe(z.number().gt(0).max(31_536_000)).nullable().default(null),
+  })
+  .strict();
+
+/** `queues:` as a mapping of name to settings; `high:` with nothing under it is a queue with the defaults. */
+const queueMap = () =>
+  z
+    .preprocess(
+      (value) => {
+        const v = typeof value === 'string' ? parseStructured(value) : value;
+        if (typeof v === 'object' && v !== null && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([name, settings]) => [name, settings ?? {}]));
+        return v;
+      },
+      z.record(str().regex(QUEUE_NAME_PATTERN, QUEUE_NAME_RULE), namedQueue, {
+        error: (i) => (i.code === 'invalid_type' ? 'expected a mapping of queue name to its settings (weight, concurrency, …)' : i.code === 'invalid_key' ? QUEUE_NAME_RULE : undefined),
+      }),
+    )
+    .default({});
 
 const HTTP_METHOD = /^[A-Za-z]{1,16}$/;
 
@@ -589,6 +624,7 @@ export const configSchema = z
     partitioning: partitioning.prefault({}),
     auth: auth.prefault({}),
     analytics: analytics.prefault({}),
+    queues: queueMap(),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -623,10 +659,27 @@ export const configSchema = z
     if (a.enabled && a.api_keys.length === 0 && a.api_keys_file === null && a.jwt.jwks_url === null && a.jwt.public_key === null && a.jwt.secret === null) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'enabled'], message: 'no credential could ever pass: configure auth.api_keys, auth.api_keys_file or auth.jwt' });
     }
+    checkQueues(config.queues, config.worker, ctx);
     if (p.capture.require_auth && !a.enabled) {
       ctx.addIssue({ code: 'custom', path: ['proxy', 'capture', 'require_auth'], message: 'needs auth.enabled: there is no credential to require' });
     }
   });
 
+/** worker.queues names declared queues; an override's retry base fits under the worker's retry maximum. */
+function checkQueues(
+  queues: Readonly<Record<string, { retry_delay_base: number | null }>>,
+  worker: { queues: readonly string[]; retry_delay_max: number },
+  ctx: z.RefinementCtx,
+): void {
+  const known = ['default', ...Object.keys(queues).filter((n) => n !== 'default')];
+  worker.queues.forEach((name, i) => {
+    if (!known.includes(name)) ctx.addIssue({ code: 'custom', path: ['worker', 'queues', i], message: `unknown queue "${name}" (known: ${known.join(', ')})` });
+  });
+  for (const [name, q] of Object.entries(queues)) {
+    if (q.retry_delay_base !== null && q.retry_delay_base > worker.retry_delay_max) {
+      ctx.addIssue({ code: 'custom', path: ['queues', name, 'retry_delay_base'], message: 'must be at most worker.retry_delay_max' });
+    }
+  }
+}
 
 export type Config = z.output<typeof configSchema>;

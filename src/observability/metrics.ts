@@ -9,6 +9,15 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { HqmEvents } from '../core/events.js';
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** What trackQueue reads (the QueueStats of the port, which this module does not import). */
+interface TrackedStats {
+  readonly depth: number;
+  readonly delayed?: number;
+  readonly inFlight: number;
+  readonly deadLettered: number;
+  readonly oldestReadyAt?: number | null;
+}
+
 /** How long one queue stats() answer serves scrapes: a burst of scrapers costs the backend one count. */
 const STATS_REUSE_MS = 1000;
 
@@ -115,6 +124,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly queueFinished = new Counter({
+    name: 'openhqm_queue_finished_total',
+    help: 'Requests this process finished, by queue and outcome (completed, failed, timeout); sum rate() over processes for a deployment',
+    labelNames: ['queue_name', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** Labelled children by label values: prom-client hashes labels on every call otherwise. */
   readonly #apiChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
 
@@ -134,48 +150,50 @@ export class Metrics {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Reports queue depth, in-flight and dead-letter counts, read from the backend at scrape time. */
-  trackQueue(queueName: string, stats: () => Promise<{ depth: number; inFlight: number; deadLettered: number }>): void {
-    // The three gauges are collected together on each scrape: one stats() call serves them all.
-    let shared: { at: number; value: Promise<{ depth: number; inFlight: number; deadLettered: number } | undefined> } | undefined;
-    const read = (): Promise<{ depth: number; inFlight: number; deadLettered: number } | undefined> => {
+  /** Per queue tracked: its stats, one backend call shared by every gauge of one scrape. */
+  readonly #queueStats = new Map<string, () => Promise<TrackedStats | undefined>>();
+
+  /**
+   * Reports a queue's depth, delayed, in-flight and dead-letter counts and the age of its oldest
+   * ready message, read from the backend at scrape time. Called once per queue (named queues, D105).
+   */
+  trackQueue(queueName: string, stats: () => Promise<TrackedStats>): void {
+    let shared: { at: number; value: Promise<TrackedStats | undefined> } | undefined;
+    this.#queueStats.set(queueName, () => {
       const now = Date.now();
       if (shared === undefined || now - shared.at > STATS_REUSE_MS) {
         // A failure reads as undefined: /health says the backend is down; the gauges keep their last value.
         shared = { at: now, value: stats().catch(() => undefined) };
       }
       return shared.value;
+    });
+    if (this.#queueStats.size > 1) return; // The gauges exist; they read every tracked queue.
+    const queues = this.#queueStats;
+    const gauge = (name: string, help: string, value: (s: TrackedStats, now: number) => number | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['queue_name'] as const,
+        registers: [this.registry],
+        async collect() {
+          const now = Date.now();
+          await Promise.all(
+            [...queues].map(async ([queue, read]) => {
+              const s = await read();
+              const v = s === undefined ? undefined : value(s, now);
+              if (v !== undefined) this.set({ queue_name: queue }, v);
+            }),
+          );
+        },
+      });
     };
-    new Gauge({
-      name: 'openhqm_queue_depth',
-      help: 'Messages waiting in the queue (ready and delayed)',
-      labelNames: ['queue_name'] as const,
-      registers: [this.registry],
-      async collect() {
-        const s = await read();
-        if (s !== undefined) this.set({ queue_name: queueName }, s.depth);
-      },
-    });
-    new Gauge({
-      name: 'openhqm_queue_in_flight',
-      help: 'Messages delivered and not yet settled',
-      labelNames: ['queue_name'] as const,
-      registers: [this.registry],
-      async collect() {
-        const s = await read();
-        if (s !== undefined) this.set({ queue_name: queueName }, s.inFlight);
-      },
-    });
-    new Gauge({
-      name: 'openhqm_queue_dead_letters',
-      help: 'Messages held in the dead-letter store',
-      labelNames: ['queue_name'] as const,
-      registers: [this.registry],
-      async collect() {
-        const s = await read();
-        if (s !== undefined) this.set({ queue_name: queueName }, s.deadLettered);
-      },
-    });
+    gauge('openhqm_queue_depth', 'Messages waiting in the queue (ready and delayed)', (s) => s.depth);
+    gauge('openhqm_queue_in_flight', 'Messages delivered and not yet settled', (s) => s.inFlight);
+    gauge('openhqm_queue_dead_letters', 'Messages held in the dead-letter store', (s) => s.deadLettered);
+    gauge('openhqm_queue_delayed', 'Waiting messages not due yet (delayed publishes, retries in back-off)', (s) => s.delayed);
+    gauge('openhqm_queue_oldest_ready_age_seconds', 'How long the message waiting longest for a worker has been ready (0: none)', (s, now) =>
+      s.oldestReadyAt === undefined ? undefined : s.oldestReadyAt === null ? 0 : Math.max(0, now - s.oldestReadyAt) / 1000,
+    );
   }
 
   /**
@@ -202,6 +220,13 @@ export class Metrics {
     events.on('request:publish_failed', ({ queue }) => this.queuePublish.inc({ queue_name: queue, status: 'failed' }));
     events.on('delivery:received', ({ queue }) => consumed(queue).inc());
     events.on('request:completed', ({ durationMs }) => succeeded.observe(durationMs / 1000));
+    const finished = memo((key: string) => {
+      const [queue = '', outcome = ''] = key.split('\0');
+      return this.queueFinished.labels(queue, outcome);
+    });
+    events.on('request:completed', ({ queue }) => finished(`${queue}\0completed`).inc());
+    events.on('request:failed', ({ queue }) => finished(`${queue}\0failed`).inc());
+    events.on('request:timeout', ({ queue }) => finished(`${queue}\0timeout`).inc());
     events.on('request:retrying', ({ durationMs }) => {
       this.workerDuration.observe({ status: 'retry' }, durationMs / 1000);
       this.workerErrors.inc({ error_type: 'retryable' });

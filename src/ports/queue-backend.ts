@@ -81,6 +81,20 @@ export interface ConsumeOptions {
   /** Most deliveries handed to the handler at once. */
   readonly concurrency: number;
   readonly visibilityTimeoutMs: number;
+  /**
+   * A further limit that changes while the subscription runs (a worker sharing its slots among
+   * named queues, D106): the consumer holds no more than `min(concurrency, gate.limit())`
+   * undelivered-to-settled deliveries, reading `limit()` before each fetch, and looks again when
+   * the gate calls the `wake` it registered. A hint against hoarding messages other processes
+   * could run: the handler still enforces its own limits, so an adapter that ignores it is correct.
+   */
+  readonly gate?: ConsumeGate;
+}
+
+export interface ConsumeGate {
+  limit(): number;
+  /** Registers the consumer's wake-up, called when `limit()` may have grown; returns the unregister. */
+  onRaise(wake: () => void): () => void;
 }
 
 /** Called once per delivery; resolves when the delivery is settled (or abandoned). */
@@ -102,6 +116,12 @@ export interface QueueStats {
   /** Delivered and not yet settled. */
   readonly inFlight: number;
   readonly deadLettered: number;
+  /**
+   * When the message that has waited longest for a consumer became ready (epoch ms): when it was
+   * published, or came due after a delay or retry, or its lease lapsed. Null when none is ready;
+   * undefined when the backend cannot tell (reported as unknown). Times of a server are its clock's.
+   */
+  readonly oldestReadyAt?: number | null;
 }
 
 export interface DeadLetter {

@@ -40,6 +40,8 @@ export interface AttemptDeps {
   readonly events: HqmEvents;
   readonly logger: Logger;
   readonly queueName: string;
+  /** The named queue served (records of bare messages are filed under it); `default` when absent. */
+  readonly queue?: string;
   readonly workerId: string;
   readonly retry: RetryPolicy;
   readonly defaultTimeoutSeconds: number;
@@ -182,7 +184,7 @@ async function receive(deps: AttemptDeps, delivery: Delivery): Promise<Envelope 
   const id = correlationIdFor(`${deps.queueName}\0${delivery.messageId}\0${delivery.enqueuedAt}`, deps.idSecret);
   const envelope = wrapBare(decoded.payload, id, Date.now(), defaults);
   await deps.store
-    .create({ id, queue: 'default', priority: delivery.priority, submittedAt: Date.parse(envelope.timestamp), deadlineAt: deadlineOf(envelope), ttlMs: deps.ttlMs })
+    .create({ id, queue: deps.queue ?? 'default', priority: delivery.priority, submittedAt: Date.parse(envelope.timestamp), deadlineAt: deadlineOf(envelope), ttlMs: deps.ttlMs })
     .catch((error: unknown) => {
       if (!(isHqmError(error) && error.code === 'HQM_ERR_DUPLICATE_ID')) throw error;
     });

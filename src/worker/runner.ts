@@ -1,8 +1,9 @@
 /**
- * The worker pool of one process: consumes the request queue with `worker.count` deliveries
- * in flight, keeps each one's visibility extended while it runs (the heartbeat), and shuts
- * down in order — stop taking work, let in-flight work finish within the grace period, then
- * hand back what is left for another worker to redeliver.
+ * The worker pool of one process: consumes the request queue — or each named queue it serves,
+ * sharing `worker.count` slots among them by weight (slots.ts, D105/D106) — keeps each
+ * delivery's visibility extended while it runs or waits for a slot (the heartbeat), and shuts
+ * down in order — stop taking work, hand back what never got a slot, let in-flight work finish
+ * within the grace period, then hand back what is left for another worker to redeliver.
  *
  * States: created → running → stopping → stopped.
  *
@@ -15,15 +16,30 @@ import type { HqmEvents } from '../core/events.js';
 import type { Logger } from '../ports/logger.js';
 import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
 import type { RecordChange, ResultStore } from '../ports/result-store.js';
+import { DEFAULT_QUEUE } from '../core/request/envelope.js';
 import { CancelAbort, runAttempt, ShutdownAbort, type AttemptDeps, type AttemptProgress } from './attempt.js';
 import type { FollowUps } from './chain.js';
 import type { Processor } from './processor.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { WeightedSlots, type QueueShare, type ReleaseSlot } from './slots.js';
 import { TenantBackoff } from './tenant-backoff.js';
 
+/** One named queue the pool serves (`queues.<name>` in the configuration). */
+export interface WorkerQueue extends QueueShare {
+  /** The backend queue (topic, stream) its messages are in (core/queues.ts). */
+  readonly backendQueue: string;
+  /** The queue's own retry policy and default deadline; the pool's when absent. */
+  readonly retry?: RetryPolicy;
+  readonly defaultTimeoutSeconds?: number;
+}
+
 export interface WorkerOptions {
+  /** The backend queue of `default` when `queues` is absent. */
   readonly queueName: string;
+  /** Slots of the process: deliveries running at once, across every queue it serves. */
   readonly concurrency: number;
+  /** The queues served and their shares of the slots; absent: `queueName` alone, as `default`. */
+  readonly queues?: readonly WorkerQueue[];
   readonly visibilityTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly workerId: string;
@@ -62,9 +78,15 @@ const OUTAGE_BACKOFF_MS = { first: 250, max: 15_000 };
 
 export class WorkerPool {
   #state: PoolState = 'created';
-  #subscription: Subscription | undefined;
+  readonly #subscriptions: Subscription[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   readonly #active = new Map<Delivery, { controller: AbortController; done: Promise<void>; progress: AttemptProgress }>();
+  /** Delivered, waiting for a slot: extended by the heartbeat, handed back uncounted at stop. */
+  readonly #waiting = new Map<Delivery, AbortController>();
+  readonly #queues: readonly WorkerQueue[];
+  readonly #slots: WeightedSlots;
+  /** Per queue: the attempt dependencies with its overrides. */
+  readonly #queueDeps = new Map<string, AttemptDeps>();
   #unwatchCancels: (() => void) | undefined;
   /** Settlements still in flight; stop() waits for them before the backends close. */
   readonly #settling = new Set<Promise<void>>();
@@ -94,6 +116,17 @@ export class WorkerPool {
       tenantBackoff: new TenantBackoff(),
       followUps: deps.followUps,
     };
+    this.#queues = options.queues ?? [{ name: DEFAULT_QUEUE, backendQueue: options.queueName, weight: 1, concurrency: null }];
+    this.#slots = new WeightedSlots(options.concurrency, this.#queues);
+    for (const q of this.#queues) {
+      this.#queueDeps.set(q.name, {
+        ...this.#attemptDeps,
+        queueName: q.backendQueue,
+        queue: q.name,
+        retry: q.retry ?? options.retry,
+        defaultTimeoutSeconds: q.defaultTimeoutSeconds ?? options.defaultTimeoutSeconds,
+      });
+    }
   }
 
   get state(): PoolState {
@@ -111,11 +144,16 @@ export class WorkerPool {
     // trip to be live, and a cancel landing in that gap would never reach the processor.
     this.#unwatchCancels = this.deps.store.onChange(this.#onRecordChange);
     const { concurrency, visibilityTimeoutMs } = this.options;
-    this.#subscription = this.deps.queue.consume(this.options.queueName, { concurrency, visibilityTimeoutMs }, this.#handle);
+    for (const q of this.#queues) {
+      const gate = { limit: () => this.#slots.holdLimit(q.name), onRaise: (wake: () => void) => this.#slots.onRaise(q.name, wake) };
+      const cap = Math.min(concurrency, q.concurrency ?? concurrency);
+      this.#subscriptions.push(this.deps.queue.consume(q.backendQueue, { concurrency: cap, visibilityTimeoutMs, gate }, this.#handler(q.name)));
+    }
     // Ref'd on purpose: in a worker-only process this timer is what keeps the process alive.
     this.#heartbeat = setInterval(this.#beat, Math.max(250, Math.floor(visibilityTimeoutMs / 3)));
     this.#beat();
-    this.deps.logger.info({ queue: this.options.queueName, concurrency, worker_id: this.options.workerId }, 'worker pool started');
+    const queues = this.#queues.map((q) => q.backendQueue);
+    this.deps.logger.info({ queue: queues.length === 1 ? queues[0] : queues, concurrency, worker_id: this.options.workerId }, 'worker pool started');
   }
 
   /** Graceful stop; resolves when nothing is in flight any more. Idempotent. */
@@ -127,7 +165,9 @@ export class WorkerPool {
     if (this.#state === 'stopping') return this.#drained();
     this.#state = 'stopping';
     this.#stopping.abort();
-    await this.#subscription?.stop();
+    await Promise.all(this.#subscriptions.map((s) => s.stop()));
+    // Never started: back to the queue at once, uncounted, for a worker that can run them now.
+    for (const controller of this.#waiting.values()) controller.abort(new ShutdownAbort());
     const inFlight = this.#active.size;
     if (inFlight > 0) this.deps.logger.info({ in_flight: inFlight, grace_ms: this.options.shutdownGraceMs }, 'waiting for in-flight requests');
     const finished = await settleWithin(this.#drained(), this.options.shutdownGraceMs);
@@ -151,10 +191,32 @@ export class WorkerPool {
     }
   };
 
-  readonly #handle = async (delivery: Delivery): Promise<void> => {
-    const controller = new AbortController();
+  /** The delivery handler of one queue: wait for a slot (by weight, within the queue's cap), then run. */
+  #handler(queue: string): (delivery: Delivery) => Promise<void> {
+    const deps = this.#queueDeps.get(queue) as AttemptDeps;
+    return async (delivery) => {
+      const controller = new AbortController();
+      this.#waiting.set(delivery, controller);
+      let release: ReleaseSlot;
+      try {
+        release = await this.#slots.acquire(queue, controller.signal);
+      } catch {
+        this.#track(delivery.release());
+        return;
+      } finally {
+        this.#waiting.delete(delivery);
+      }
+      try {
+        await this.#handle(deps, delivery, controller);
+      } finally {
+        release();
+      }
+    };
+  }
+
+  async #handle(deps: AttemptDeps, delivery: Delivery, controller: AbortController): Promise<void> {
     const progress: AttemptProgress = { claimed: false };
-    const done = this.#attempt(delivery, controller, progress);
+    const done = this.#attempt(deps, delivery, controller, progress);
     this.#active.set(delivery, { controller, done, progress });
     this.deps.events.emit('worker:busy', { active: this.#active.size });
     try {
@@ -163,11 +225,11 @@ export class WorkerPool {
       this.#active.delete(delivery);
       this.deps.events.emit('worker:busy', { active: this.#active.size });
     }
-  };
+  }
 
-  async #attempt(delivery: Delivery, controller: AbortController, progress: AttemptProgress): Promise<void> {
+  async #attempt(deps: AttemptDeps, delivery: Delivery, controller: AbortController, progress: AttemptProgress): Promise<void> {
     try {
-      await runAttempt(this.#attemptDeps, delivery, controller, progress);
+      await runAttempt(deps, delivery, controller, progress);
       this.#outages = 0;
     } catch (error) {
       await this.#onInfrastructureError(delivery, error, progress);
@@ -210,7 +272,7 @@ export class WorkerPool {
   readonly #beat = (): void => {
     const at = Date.now();
     this.deps.events.emit('worker:heartbeat', { at });
-    for (const delivery of this.#active.keys()) {
+    for (const delivery of [...this.#active.keys(), ...this.#waiting.keys()]) {
       delivery.extend(this.options.visibilityTimeoutMs).catch((error: unknown) => {
         this.deps.logger.warn({ err: error, message_id: delivery.messageId }, 'could not extend a delivery; it may be redelivered');
       });

@@ -483,6 +483,59 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       await delivery.ack();
     });
 
+    test('reports when the message waiting longest became ready, and null once nothing is ready', async ({ queue }) => {
+      const q = await open();
+      expect((await q.stats(queue)).oldestReadyAt ?? null).toBeNull();
+      // A server's clock may be a little off this process's: allowed a second either way.
+      const before = Date.now() - 1000;
+      await q.publish(queue, { body: 'first' });
+      const between = Date.now() + 1000;
+      await q.publish(queue, { body: 'second' });
+      if (q.capabilities.delay) await q.publish(queue, { body: 'later', delayMs: 60_000 });
+      const oldest = (await q.stats(queue)).oldestReadyAt;
+      expect(oldest).toBeGreaterThanOrEqual(before);
+      expect(oldest).toBeLessThanOrEqual(between);
+      const { seen, subscription } = collect(q, queue);
+      await waitFor(() => seen.length === 2, { what: 'both ready messages' });
+      await subscription.stop();
+      // Only the delayed message is left, and it is not ready.
+      await waitFor(async () => (await q.stats(queue)).depth === (q.capabilities.delay ? 1 : 0), { what: 'acks' });
+      expect((await q.stats(queue)).oldestReadyAt).toBeNull();
+    });
+
+    test('a consume gate caps what the consumer holds, and a raise lets it take more', async ({ queue }) => {
+      const q = await open();
+      for (let i = 0; i < 5; i += 1) await q.publish(queue, { body: String(i) });
+      let limit = 1;
+      let wake: () => void = () => undefined;
+      let unregistered = false;
+      const gate = {
+        limit: () => limit,
+        onRaise: (w: () => void) => {
+          wake = w;
+          return () => void (unregistered = true);
+        },
+      };
+      const held: Delivery[] = [];
+      let mostHeld = 0;
+      const sub = q.consume(queue, { concurrency: 8, visibilityTimeoutMs: 30_000, gate }, async (d) => {
+        held.push(d);
+        mostHeld = Math.max(mostHeld, held.length);
+        await new Promise(() => undefined); // Held until the test acks it.
+      });
+      await waitFor(() => held.length === 1, { what: 'the first delivery' });
+      // Claimed before it was delivered: a consumer that ignored the gate would show more in flight.
+      expect((await q.stats(queue)).inFlight).toBe(1);
+      limit = 3;
+      wake();
+      await waitFor(() => held.length === 3, { what: 'two more after the raise' });
+      expect((await q.stats(queue)).inFlight).toBe(3);
+      await sub.stop();
+      expect(unregistered).toBe(true);
+      expect(mostHeld).toBe(3);
+      await Promise.all(held.map((d) => d.ack()));
+    });
+
     test('extend keeps a slow delivery invisible past its visibility timeout', async ({ queue }) => {
       const q = await open();
       await q.publish(queue, { body: 'slow' });

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Logger } from '../../ports/logger.js';
-import type { Delivery, DeliveryHandler, Subscription } from '../../ports/queue-backend.js';
+import type { ConsumeGate, Delivery, DeliveryHandler, Subscription } from '../../ports/queue-backend.js';
 
 /** Longest the loop sleeps without looking, as a safety net against missed wake-ups. */
 const MAX_IDLE_MS = 1000;
@@ -32,6 +32,7 @@ export class PullConsumer implements Subscription {
   #timer: NodeJS.Timeout | undefined;
   #timerDue = Number.POSITIVE_INFINITY;
   readonly #onStop: () => void;
+  readonly #unwatchGate: () => void;
 
   constructor(
     private readonly source: PullSource,
@@ -39,9 +40,17 @@ export class PullConsumer implements Subscription {
     private readonly handler: DeliveryHandler,
     private readonly logger: Logger,
     onStop: () => void = () => undefined,
+    /** ConsumeOptions.gate: a changing limit below `concurrency`. */
+    private readonly gate?: ConsumeGate,
   ) {
     this.#onStop = onStop;
+    this.#unwatchGate = gate?.onRaise(this.wake) ?? (() => undefined);
     this.wake();
+  }
+
+  /** How many deliveries may be held right now. */
+  #capacity(): number {
+    return this.gate === undefined ? this.concurrency : Math.min(this.concurrency, this.gate.limit());
   }
 
   /** Something may have become visible: look now. */
@@ -60,6 +69,7 @@ export class PullConsumer implements Subscription {
   async stop(): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = true;
+      this.#unwatchGate();
       this.#onStop();
       if (this.#timer !== undefined) clearTimeout(this.#timer);
     }
@@ -75,14 +85,14 @@ export class PullConsumer implements Subscription {
       })
       .finally(() => {
         this.#pumping = undefined;
-        if (this.#maybeReady && this.#inFlight < this.concurrency) this.#pump();
+        if (this.#maybeReady && this.#inFlight < this.#capacity()) this.#pump();
         else this.#armTimer();
       });
   }
 
   async #drain(): Promise<void> {
     while (!this.#stopped && this.#maybeReady) {
-      const free = this.concurrency - this.#inFlight;
+      const free = this.#capacity() - this.#inFlight;
       if (free <= 0) return;
       const wakesBefore = this.#wakes;
       const deliveries = await this.source.claim(free);

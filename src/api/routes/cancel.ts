@@ -57,7 +57,8 @@ export function registerCancelRoute(app: FastifyInstance, ctx: RouteContext): vo
         return reply.code(error.httpStatus).send({ detail: error.message, code: error.code, status: result.record.status });
       }
       const cancelled = result.record;
-      ctx.events.emit('request:cancelled', { id: cancelled.id, queue: cancelled.queue, from: result.from, tenant: cancelled.tenant });
+      // Events name the backend queue, as the worker's and the submit's do (metrics label by it).
+      ctx.events.emit('request:cancelled', { id: cancelled.id, queue: ctx.options.queues.get(cancelled.queue) ?? cancelled.queue, from: result.from, tenant: cancelled.tenant });
       return presentRequest(cancelled);
     },
   );

@@ -99,6 +99,7 @@ export class MemoryQueue implements QueueBackend {
       handler,
       this.logger.child({ queue }),
       () => set.delete(consumer),
+      options.gate,
     );
     set.add(consumer);
     return consumer;

@@ -166,12 +166,17 @@ export class QueueState {
   stats(now: number, bounds: DeadLetterBounds): QueueStats {
     let inFlight = 0;
     let delayed = 0;
+    let oldestReadyAt: number | null = null;
     for (const message of this.messages.values()) {
-      if (message.visibleAt <= now) continue;
+      if (message.visibleAt <= now) {
+        // Ready, due, or a lapsed lease: visible since visibleAt.
+        if (oldestReadyAt === null || message.visibleAt < oldestReadyAt) oldestReadyAt = message.visibleAt;
+        continue;
+      }
       if (message.state === 'leased') inFlight += 1;
       else if (message.state === 'waiting') delayed += 1;
     }
-    return { depth: this.messages.size - inFlight, delayed, inFlight, deadLettered: this.deadLetters(now, bounds).length };
+    return { depth: this.messages.size - inFlight, delayed, inFlight, deadLettered: this.deadLetters(now, bounds).length, oldestReadyAt };
   }
 
   #trimDead(now: number, bounds: DeadLetterBounds): void {

@@ -121,7 +121,7 @@ class RedisQueue implements QueueBackend {
       const stopped = source.stop().catch((error: unknown) => logger.warn({ err: error }, 'redis queue: stopping a subscription failed'));
       this.#stopping.add(stopped);
       void stopped.then(() => this.#stopping.delete(stopped));
-    });
+    }, options.gate);
     source.attach(consumer);
     local.add(consumer);
     return consumer;
@@ -131,8 +131,8 @@ class RedisQueue implements QueueBackend {
     const now = Date.now();
     const args = [GROUP, now, deadLetterCutoff(now, this.#deadBounds)];
     const reply = (await guarded('reading queue stats', this.#scripts.stats(this.#keysOf(queue).stats, args))) as number[];
-    const [depth = 0, delayed = 0, inFlight = 0, deadLettered = 0] = reply;
-    return { depth: Math.max(0, depth), delayed, inFlight: Math.max(0, inFlight), deadLettered };
+    const [depth = 0, delayed = 0, inFlight = 0, deadLettered = 0, oldest = -1] = reply;
+    return { depth: Math.max(0, depth), delayed, inFlight: Math.max(0, inFlight), deadLettered, oldestReadyAt: oldest >= 0 ? oldest : null };
   }
 
   async deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]> {

@@ -301,20 +301,48 @@ return { 1, promote(4, ARGV[12], ARGV[10], ARGV[8]) }
  * dead-lettered (stats() runs on every metrics scrape).
  * KEYS[1..10] band streams   KEYS[11] leases   KEYS[12] delayed   KEYS[13] dead letters
  * KEYS[14] held   ARGV[1] group   ARGV[2] now (ms)   ARGV[3] dead-letter retention cutoff (ms)
- * Returns { depth, delayed (not yet due), in flight, dead-lettered }
+ * Returns { depth, delayed (not yet due), in flight, dead-lettered, oldest ready at (ms, -1: none) }.
+ * The oldest ready message is the earliest of: each band's first entry never delivered to the
+ * group (its id's time is when it entered the stream: published, or promoted when due), the
+ * earliest lapsed lease, and the earliest due entry of the delayed and held sets.
  */
 const STATS = `
 redis.call('XTRIM', KEYS[13], 'MINID', ARGV[3])
 local stored, pending = 0, 0
+local oldest = -1
+local function seen(at)
+  at = tonumber(at)
+  if at ~= nil and (oldest < 0 or at < oldest) then oldest = at end
+end
+local function first_due(key)
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, 1)
+  if due[2] then seen(due[2]) end
+end
 for i = 1, 10 do
   stored = stored + redis.call('XLEN', KEYS[i])
   local p = redis.pcall('XPENDING', KEYS[i], ARGV[1])
   if type(p) == 'table' and not p.err then pending = pending + p[1] end
+  local after = '-'
+  local groups = redis.pcall('XINFO', 'GROUPS', KEYS[i])
+  if type(groups) == 'table' and not groups.err then
+    for _, g in ipairs(groups) do
+      local name, last
+      for j = 1, #g, 2 do
+        if g[j] == 'name' then name = g[j + 1] elseif g[j] == 'last-delivered-id' then last = g[j + 1] end
+      end
+      if name == ARGV[1] and last ~= nil then after = '(' .. last end
+    end
+    local entry = redis.call('XRANGE', KEYS[i], after, '+', 'COUNT', 1)
+    if entry[1] then seen(string.match(entry[1][1], '^(%d+)')) end
+  end
 end
 local lapsed = redis.call('ZCOUNT', KEYS[11], '-inf', ARGV[2])
+first_due(KEYS[11])
+first_due(KEYS[12])
+first_due(KEYS[14])
 local waiting_delayed = redis.call('ZCARD', KEYS[12]) + redis.call('ZCARD', KEYS[14])
 local not_due = redis.call('ZCOUNT', KEYS[12], '(' .. ARGV[2], '+inf') + redis.call('ZCOUNT', KEYS[14], '(' .. ARGV[2], '+inf')
-return { stored - pending + lapsed + waiting_delayed, not_due, pending - lapsed, redis.call('XLEN', KEYS[13]) }
+return { stored - pending + lapsed + waiting_delayed, not_due, pending - lapsed, redis.call('XLEN', KEYS[13]), oldest }
 `;
 
 /**

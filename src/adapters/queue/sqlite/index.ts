@@ -119,7 +119,7 @@ class SqliteQueue implements QueueBackend {
       local.off('scheduled', onScheduled);
       unwatch();
       this.#consumers.delete(consumer);
-    });
+    }, options.gate);
     local.on('published', onPublished);
     local.on('scheduled', onScheduled);
     unwatch = this.handle.watchExternalCommits(consumer.wake, this.options.poll_interval_ms);
@@ -132,11 +132,13 @@ class SqliteQueue implements QueueBackend {
     const counts = this.handle.read(() => this.stmts.counts.get({ queue, now }));
     const dead = this.handle.read(() => this.stmts.deadCount.get({ queue, cutoff: now - this.#deadBounds.retentionMs }));
     const inFlight = counts?.in_flight ?? 0;
+    const oldest = this.handle.read(() => this.stmts.oldestVisible.get({ queue }))?.at ?? null;
     return {
       depth: (counts?.total ?? 0) - inFlight,
       delayed: counts?.delayed ?? 0,
       inFlight,
       deadLettered: dead?.n ?? 0,
+      oldestReadyAt: oldest !== null && oldest <= now ? oldest : null,
     };
   }
 

@@ -22,6 +22,8 @@ export interface QueueStatements {
   readonly bury: Statement<{ queue: string; message_id: string; body: string; attempts: number; reason: string; at: number }>;
   readonly nextDue: Statement<{ queue: string }, { due: number | null }>;
   readonly counts: Statement<{ queue: string; now: number }, { total: number; in_flight: number | null; delayed: number | null }>;
+  /** The earliest visibility time of the queue: the oldest ready message's, when it is not in the future. */
+  readonly oldestVisible: Statement<{ queue: string }, { at: number | null }>;
   /** Dead letters still kept (younger than `cutoff`). */
   readonly deadCount: Statement<{ queue: string; cutoff: number }, { n: number }>;
   readonly deadList: Statement<{ queue: string; cutoff: number; limit: number }, { id: number; message_id: string; body: string; attempts: number; reason: string; dead_lettered_at: number }>;
@@ -92,6 +94,8 @@ function prepare(db: Database): QueueStatements {
               SUM(lease IS NULL) AS delayed
        FROM hqm_queue_messages INDEXED BY hqm_queue_visible WHERE queue = :queue AND visible_at > :now`,
     ),
+    // One step down the (queue, visible_at) index.
+    oldestVisible: db.prepare('SELECT MIN(visible_at) AS at FROM hqm_queue_messages INDEXED BY hqm_queue_visible WHERE queue = :queue'),
     deadCount: db.prepare('SELECT COUNT(*) AS n FROM hqm_dead_letters WHERE queue = :queue AND dead_lettered_at >= :cutoff'),
     deadList: db.prepare(
       `SELECT id, message_id, body, attempts, reason, dead_lettered_at FROM hqm_dead_letters INDEXED BY hqm_dead_letters_queue

@@ -1,0 +1,91 @@
+/**
+ * `GET /api/v1/queues` (admin): each configured queue with its backend counts (depth, delayed,
+ * in flight, dead letters, how long its oldest ready message has waited) and the requests
+ * completed and failed in the last minute by this process's workers (observability/recent-outcomes.ts).
+ * Bounded by configuration: one stats() call per configured queue, no pagination needed.
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import { RecentOutcomes } from '../../observability/recent-outcomes.js';
+import { unavailable } from '../accept.js';
+import type { QueueListing, RouteContext } from '../context.js';
+import { errorResponse } from '../schemas.js';
+
+const count = { type: 'integer', minimum: 0 } as const;
+
+const queuesResponse = {
+  type: 'object',
+  properties: {
+    queues: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', description: 'The name metadata.queue takes.' },
+          backend_queue: { type: 'string', description: 'The queue (stream, topic) in the backend.' },
+          weight: { type: 'integer', description: 'Share of contended worker slots.' },
+          concurrency: { type: ['integer', 'null'], description: 'Most of its requests running at once per worker process; null: up to worker.count.' },
+          depth: { ...count, description: 'Waiting messages, ready and delayed.' },
+          delayed: { ...count, description: 'Of depth, those not due yet.' },
+          in_flight: { ...count, description: 'Delivered to a worker and not yet settled.' },
+          dead_letters: count,
+          oldest_waiting_seconds: { type: ['number', 'null'], description: 'How long the message waiting longest for a worker has been ready; null when none is ready (or the backend cannot tell).' },
+          completed_last_minute: { ...count, description: 'Completed in the last 60 s by workers of the process answering.' },
+          failed_last_minute: { ...count, description: 'FAILED or TIMEOUT in the last 60 s by workers of the process answering.' },
+        },
+      },
+    },
+    window: {
+      type: 'object',
+      description: 'What the *_last_minute counts cover.',
+      properties: { seconds: { type: 'integer' }, scope: { type: 'string', enum: ['process'] } },
+    },
+  },
+} as const;
+
+export function registerQueuesRoute(app: FastifyInstance, ctx: RouteContext): void {
+  const listed: readonly QueueListing[] = ctx.options.queueShares ?? [...ctx.options.queues].map(([name, backendQueue]) => ({ name, backendQueue, weight: 1, concurrency: null }));
+  const recent = new RecentOutcomes();
+  const unobserve = recent.observe(ctx.events);
+  app.addHook('onClose', async () => unobserve());
+  app.get(
+    '/api/v1/queues',
+    {
+      // Not in the access table: admin only (queue depths say how busy every tenant is).
+      schema: {
+        tags: ['queues'],
+        summary: 'List the queues with their backlog and recent throughput',
+        description:
+          'Admin only. Each configured queue (queues: in the configuration; `default` always) with its depth, delayed and in-flight counts, dead letters and the age of its oldest ready message, read from the queue backend, and the requests completed and failed in the last minute by the workers of the process answering (see `window`).',
+        response: { 200: queuesResponse, 401: errorResponse, 403: errorResponse, 503: errorResponse },
+      },
+    },
+    async () => {
+      const now = Date.now();
+      const queues = await Promise.all(
+        listed.map(async (q) => {
+          const stats = await ctx.queue.stats(q.backendQueue).catch((error: unknown) => {
+            throw unavailable(error, 'the queue');
+          });
+          const oldest = stats.oldestReadyAt ?? null;
+          const outcomes = recent.count(q.backendQueue);
+          return {
+            name: q.name,
+            backend_queue: q.backendQueue,
+            weight: q.weight,
+            concurrency: q.concurrency,
+            depth: stats.depth,
+            delayed: stats.delayed,
+            in_flight: stats.inFlight,
+            dead_letters: stats.deadLettered,
+            oldest_waiting_seconds: oldest === null ? null : Math.max(0, now - oldest) / 1000,
+            completed_last_minute: outcomes.completed,
+            failed_last_minute: outcomes.failed,
+          };
+        }),
+      );
+      return { queues, window: { seconds: recent.windowMs / 1000, scope: 'process' } };
+    },
+  );
+}
