@@ -29,6 +29,7 @@ import { registerRoutesTestRoute } from './routes/routes-test.js';
 import { registerBatchRoute } from './routes/batch.js';
 import { registerSubmitRoute } from './routes/submit.js';
 import { registerTenantRate } from './tenant-rate.js';
+import { registerWebhookDeliveryRoutes } from './routes/webhook-deliveries.js';
 
 export interface BuildApiArgs extends ApiDeps {
   readonly options: ApiOptions;
@@ -122,6 +123,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         { name: 'requests', description: 'Submit requests and fetch their status and results' },
         { name: 'health', description: 'Probes and metrics' },
         { name: 'routing', description: 'The routing engine' },
+        { name: 'webhooks', description: 'Webhook deliveries that failed for good (admin)' },
       ],
       components: { securitySchemes: SECURITY_SCHEMES },
       // With auth.enabled every route but /health/live and /health/ready needs one of them.
@@ -143,6 +145,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       });
       registerReadRoutes(control, ctx);
       registerCancelRoute(control, ctx);
+      registerWebhookDeliveryRoutes(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -40,6 +40,8 @@ export interface WorkerOptions {
   readonly maxResultBytes?: number;
   /** Most requests of a tenant PROCESSING at once across every worker sharing the store; null: no limit. */
   readonly tenantLimit?: (tenant: string | null) => number | null;
+  /** Runs before the message of a terminal record is settled (the webhook enqueuer); see AttemptDeps.onTerminal. */
+  readonly onTerminal?: AttemptDeps['onTerminal'];
 }
 
 export interface WorkerDeps {
@@ -89,6 +91,7 @@ export class WorkerPool {
       settle: (settlement) => this.#track(settlement),
       tenantLimit: options.tenantLimit,
       tenantBackoff: new TenantBackoff(),
+      onTerminal: options.onTerminal,
     };
   }
 
