@@ -110,6 +110,7 @@ describe('webhooks', () => {
     const cancelled = await g.submit({ operation: 'echo' }, { callback_url: receiver.url });
     const unchosen = await g.submit({ operation: 'echo' }, { callback_url: receiver.url, callback_events: ['request.failed'] });
     const chosen = await g.submit({ operation: 'error' }, { callback_url: receiver.url, callback_events: ['request.failed'] });
+    const timedOut = await g.submit({ operation: 'sleep', seconds: 30 }, { callback_url: receiver.url, timeout: 0.5 });
     expect((await g.app.inject({ method: 'DELETE', url: `/api/v1/requests/${cancelled}` })).statusCode).toBe(200);
     // The API's cancel enqueues nothing itself: a worker finds the request CANCELLED when its message comes.
     expect(await webhookNotes(g, cancelled)).toEqual([]);
@@ -121,13 +122,13 @@ describe('webhooks', () => {
     );
     pool.start();
     cleanup.push(() => pool.stop());
-    for (const id of [failed, cancelled, unchosen, chosen]) await g.finished(id);
+    for (const id of [failed, cancelled, unchosen, chosen, timedOut]) await g.finished(id);
     // Every request message settled: whatever was to be enqueued is.
     await waitFor(async () => {
       const stats = await g.queue.stats('openhqm-requests');
       return stats.depth === 0 && stats.inFlight === 0;
     });
-    await waitFor(() => receiver.calls.length >= 3, { what: 'three webhooks' });
+    await waitFor(() => receiver.calls.length >= 4, { what: 'four webhooks' });
     await waitFor(async () => {
       const stats = await g.queue.stats(WEBHOOK_QUEUE);
       return stats.depth === 0 && stats.inFlight === 0;
@@ -135,7 +136,9 @@ describe('webhooks', () => {
     expect(receiver.callsFor(failed).map((c) => c.body.event)).toEqual(['request.failed']);
     expect(receiver.callsFor(cancelled).map((c) => c.body.event)).toEqual(['request.cancelled']);
     expect(receiver.callsFor(chosen).map((c) => c.body.event)).toEqual(['request.failed']);
+    expect(receiver.callsFor(timedOut).map((c) => c.body.event)).toEqual(['request.timeout']);
     expect(receiver.callsFor(unchosen)).toEqual([]);
+    expect(receiver.calls).toHaveLength(4);
     expect(receiver.callsFor(cancelled)[0]?.body).toMatchObject({ status: 'CANCELLED', error_code: 'HQM_ERR_CANCELLED' });
   });
 
