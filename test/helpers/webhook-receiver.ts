@@ -41,6 +41,8 @@ export class WebhookReceiver {
   readonly calls: Call[] = [];
   /** Answers for the next calls, in order; 200 once empty. */
   readonly program: Reply[] = [];
+  /** TCP connections accepted, calls or not. */
+  connections = 0;
   #server: Server | undefined;
   #port = 0;
 
@@ -71,6 +73,9 @@ export class WebhookReceiver {
         res.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
         res.end('ok');
       });
+    });
+    server.on('connection', () => {
+      this.connections += 1;
     });
     server.listen(port, '127.0.0.1');
     await once(server, 'listening');

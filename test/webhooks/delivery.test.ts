@@ -228,9 +228,11 @@ describe('SSRF guard', () => {
     const post = { url: `http://receiver.test:${receiver.port}/hooks`, headers: { 'content-type': 'application/json' }, body: '{"event":"x"}', timeoutMs: 5000 };
     const refusal = await closed.post(post).catch((error: unknown) => error);
     expect(isHqmError(refusal) && refusal.code).toBe('HQM_ERR_WEBHOOK_REFUSED');
-    expect(receiver.calls).toHaveLength(0);
+    // Refused before connecting: not even a TCP handshake reached the internal address.
+    expect(receiver.connections).toBe(0);
     const literal = await closed.post({ ...post, url: `http://127.0.0.1:${receiver.port}/hooks` }).catch((error: unknown) => error);
     expect(isHqmError(literal) && literal.code).toBe('HQM_ERR_WEBHOOK_REFUSED');
+    expect(receiver.connections).toBe(0);
     expect((await opened.post(post)).status).toBe(200);
     expect(receiver.calls).toHaveLength(1);
   });

@@ -1,12 +1,15 @@
 /**
- * The webhook sender: undici with its own Agent whose connector checks the address each socket
- * actually connected to (after DNS, for every new connection) before a byte of the request is
- * written, so neither a name that resolves to an internal address nor DNS rebinding gets a
- * webhook through. undici.request follows no redirect (a 3xx is an answer like any other).
+ * The webhook sender: undici with its own Agent whose connector enforces the SSRF policy three
+ * times per new connection — a literal address before connecting, the addresses a name resolves
+ * to before connecting (so no packet goes to an internal address, not even a TCP handshake that
+ * would let a caller probe ports), and finally the address the socket actually connected to,
+ * before a byte of the request is written (so DNS rebinding between the checks cannot pass).
+ * undici.request follows no redirect (a 3xx is an answer like any other).
  *
  * @module
  */
-import type { LookupFunction } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
 import { HqmError } from '../../../core/errors.js';
 import type { WebhookAnswer, WebhookPost, WebhookSender } from '../../../ports/webhook-sender.js';
 import { safeOrigin, timeout, translateUndiciError } from './errors.js';
@@ -25,11 +28,13 @@ const ANSWER_READ_BYTES = 4096;
 
 export async function createWebhookSender(options: WebhookSenderOptions): Promise<WebhookSender> {
   const undici = await import('undici');
-  const base = undici.buildConnector({ ...(options.lookup === undefined ? {} : { lookup: options.lookup }) });
+  const base = undici.buildConnector({ lookup: guardedLookup(options.lookup ?? dnsLookup, options.mayConnect) });
   const agent = new undici.Agent({
     connections: options.maxConnections,
     keepAliveTimeout: 10_000,
     connect: (connectOptions, callback) => {
+      const literal = connectOptions.hostname.replace(/^\[(.*)\]$/, '$1');
+      if (isIP(literal) !== 0 && !options.mayConnect(connectOptions.hostname, literal)) return callback(refused(connectOptions.hostname, literal), null);
       base(connectOptions, (error, socket) => {
         if (error !== null) return callback(error, null);
         const address = socket.remoteAddress ?? '';
@@ -87,6 +92,24 @@ async function drain(body: BodyStream): Promise<void> {
   } catch {
     // The status is what counts; a body cut short after it does not undo the delivery.
   }
+}
+
+type LookupAddress = { address: string; family: number };
+
+/** `lookup` answering only the addresses the policy allows for the host; none left is a refusal. */
+function guardedLookup(lookup: LookupFunction, mayConnect: WebhookSenderOptions['mayConnect']): LookupFunction {
+  return ((hostname: string, lookupOptions: object, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+    const all = (lookupOptions as { all?: boolean }).all === true;
+    lookup(hostname, { ...lookupOptions, all: true }, (error, found) => {
+      if (error !== null) return callback(error, all ? [] : '');
+      const addresses = found as unknown as LookupAddress[];
+      const allowed = addresses.filter((a) => mayConnect(hostname, a.address));
+      const first = allowed[0];
+      if (first === undefined) return callback(refused(hostname, addresses.map((a) => a.address).join(', ')), all ? [] : '');
+      if (all) return callback(null, allowed);
+      callback(null, first.address, first.family);
+    });
+  });
 }
 
 function refused(host: string, address: string): HqmError {
