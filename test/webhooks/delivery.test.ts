@@ -38,12 +38,12 @@ interface Setup {
   readonly deliverer: WebhookDeliverer;
 }
 
-async function setup(options: { secrets?: string[]; defaultUrl?: string | null; maxAttempts?: number; policy?: AddressPolicy; submitPolicy?: AddressPolicy } = {}): Promise<Setup> {
+async function setup(options: { secrets?: string[]; defaultUrl?: string | null; maxAttempts?: number; policy?: AddressPolicy; submitPolicy?: AddressPolicy; visibilityTimeoutMs?: number } = {}): Promise<Setup> {
   const secrets = options.secrets ?? [newSecret()];
   const receiver = await new WebhookReceiver(secrets).start();
   let hook: (seen: TerminalSeen) => Promise<void> = async () => undefined;
   const g = await gateway({
-    worker: { onTerminal: (seen) => hook(seen) },
+    worker: { onTerminal: (seen) => hook(seen), ...(options.visibilityTimeoutMs === undefined ? {} : { visibilityTimeoutMs: options.visibilityTimeoutMs }) },
     api: { webhooks: { enabled: true, policy: options.submitPolicy ?? OPEN, queueName: WEBHOOK_QUEUE, scanLimit: 1000 } },
   });
   const enqueuer = new WebhookEnqueuer({ queue: g.queue, store: g.store, present: presentResult, logger: silentLogger }, { queueName: WEBHOOK_QUEUE, defaultUrl: options.defaultUrl ?? null, maxBodyBytes: 256 * 1024 });
@@ -159,6 +159,43 @@ describe('webhooks', () => {
     await enqueuer.onTerminal(seen);
     await enqueuer.onTerminal(seen);
     expect(published).toEqual([WEBHOOK_QUEUE]);
+  });
+
+  it('enqueues the webhook when the message comes back after the enqueue failed (nothing settled before it)', async () => {
+    const { g, receiver } = await setup({ visibilityTimeoutMs: 300 });
+    const publish = g.queue.publish.bind(g.queue);
+    let refusals = 0;
+    g.queue.publish = async (queue, message) => {
+      if (queue === WEBHOOK_QUEUE && refusals === 0) {
+        refusals += 1;
+        throw new Error('queue down for a moment');
+      }
+      return publish(queue, message);
+    };
+    const id = await g.submit({ operation: 'echo' }, { callback_url: receiver.url });
+    await waitFor(async () => (await webhookNotes(g, id)).some((n) => n.state === 'delivered'), { what: 'the webhook after the redelivery', timeoutMs: 15_000 });
+    expect(refusals).toBe(1);
+    expect(receiver.callsFor(id)).toHaveLength(1);
+    expect((await webhookNotes(g, id)).map((n) => n.state)).toEqual(['queued', 'delivered']);
+  });
+
+  it('drops a repeated message of a webhook already delivered', async () => {
+    const { g, receiver } = await setup();
+    const bodies: string[] = [];
+    const publish = g.queue.publish.bind(g.queue);
+    g.queue.publish = async (queue, message) => {
+      if (queue === WEBHOOK_QUEUE) bodies.push(message.body);
+      return publish(queue, message);
+    };
+    const id = await g.submit({ operation: 'echo' }, { callback_url: receiver.url });
+    await waitFor(async () => (await webhookNotes(g, id)).some((n) => n.state === 'delivered'), { what: 'the webhook' });
+    // The same message again, as a crash between its publish and its trail note would leave it.
+    await publish(WEBHOOK_QUEUE, { body: bodies[0] ?? '' });
+    await waitFor(async () => {
+      const stats = await g.queue.stats(WEBHOOK_QUEUE);
+      return stats.depth === 0 && stats.inFlight === 0;
+    });
+    expect(receiver.callsFor(id)).toHaveLength(1);
   });
 
   it('dead-letters a delivery the receiver refuses, lists it for admins, and redelivers it', async () => {
