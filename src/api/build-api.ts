@@ -33,6 +33,7 @@ import { registerStatsRoute } from './routes/stats.js';
 import { registerBatchRoute } from './routes/batch.js';
 import { registerSubmitRoute } from './routes/submit.js';
 import { registerTenantRate } from './tenant-rate.js';
+import { registerWebhookDeliveryRoutes } from './routes/webhook-deliveries.js';
 
 export interface BuildApiArgs extends ApiDeps {
   readonly options: ApiOptions;
@@ -127,6 +128,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         { name: 'health', description: 'Probes and metrics' },
         { name: 'routing', description: 'The routing engine' },
         { name: 'queues', description: 'Named queues and their backlog' },
+        { name: 'webhooks', description: 'Webhook deliveries that failed for good (admin)' },
       ],
       components: { securitySchemes: SECURITY_SCHEMES },
       // With auth.enabled every route but /health/live and /health/ready needs one of them.
@@ -152,6 +154,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       registerStatsRoute(control, ctx);
       registerDeadLetterRoutes(control, ctx);
       registerQueuesRoute(control, ctx);
+      registerWebhookDeliveryRoutes(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

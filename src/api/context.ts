@@ -12,6 +12,7 @@ import type { ResultStore } from '../ports/result-store.js';
 import type { CompletionWaiters } from './completion-waiters.js';
 import type { ApiAuth } from './auth.js';
 import type { DepthGate } from './load-shedding.js';
+import type { CallbackRules } from '../webhooks/callback.js';
 
 export interface ApiOptions {
   /** Logical queue names clients may ask for (metadata.queue) → backend queue names. */
@@ -62,6 +63,15 @@ export interface ApiOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Per-tenant submit rate (auth.tenants.<t>.rate_per_second); undefined: no tenant is limited. */
   readonly tenantRate?: TenantRateOptions;
+  /** delivery.webhooks: callback checks at submit and the failed-deliveries routes; undefined: neither (tests). */
+  readonly webhooks?: WebhookApiOptions;
+}
+
+export interface WebhookApiOptions extends CallbackRules {
+  /** The webhook queue (`<queue.request_queue_name>.webhooks`). */
+  readonly queueName: string;
+  /** Most dead letters read to list a page (queue.dead_letter_max). */
+  readonly scanLimit: number;
 }
 
 export interface QueueListing {

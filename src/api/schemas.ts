@@ -48,7 +48,13 @@ export const submitBody = {
         method: { ...nullableString, maxLength: 16, description: 'HTTP method override (proxy mode).' },
         queue: { type: 'string', description: 'Queue to run on (default "default").' },
         partition_key: { ...nullableString, maxLength: 1024 },
-        callback_url: { ...nullableString, maxLength: 2048 },
+        callback_url: { ...nullableString, maxLength: 2048, description: 'Where the webhook of the request\'s end goes (signed per Standard Webhooks; see docs/webhooks.md).' },
+        callback_events: {
+          type: 'array',
+          maxItems: 4,
+          items: { type: 'string', enum: ['request.completed', 'request.failed', 'request.timeout', 'request.cancelled'] },
+          description: 'Which ends call the webhook (default: all four).',
+        },
         delay: { type: ['number', 'null'], description: 'Seconds to keep the request PENDING before it may run (0 to api.max_delay_seconds). Its timeout counts from then. Not with run_at.' },
         run_at: { ...nullableString, maxLength: 64, description: 'ISO 8601 time with its offset (2030-01-31T09:00:00Z) before which the request does not run; at most api.max_delay_seconds ahead, a past time runs at once. Its timeout counts from then. Not with delay.' },
         then: {

@@ -8,6 +8,7 @@ import { ValidationError, type FieldIssue } from '../core/errors.js';
 import { MAX_TIMEOUT_SECONDS, PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NAMES } from '../core/request/envelope.js';
 import { thenIssues } from '../core/request/chain.js';
 import { isHttpUrl } from '../core/http.js';
+import { callbackIssues, type CallbackRules } from '../webhooks/callback.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const METHOD = /^[A-Za-z]+$/;
@@ -86,6 +87,17 @@ function validPriority(value: unknown): boolean {
   return typeof value === 'string' && Object.hasOwn(PRIORITY_NAMES, value.toLowerCase());
 }
 
+
+/**
+ * The webhook fields of a submit (metadata.callback_url, callback_events) against the server's
+ * webhook settings: refused when webhooks are off, a literal internal address unless allowed.
+ * Without settings (tests of other features) only validateSubmit's URL check applies.
+ */
+export function assertCallback(metadata: Readonly<Record<string, unknown>> | null | undefined, rules: CallbackRules | undefined): void {
+  if (rules === undefined) return;
+  const issues = callbackIssues(metadata, rules);
+  if (issues.length > 0) throw new ValidationError(issues);
+}
 
 /** `?wait=N`: seconds, non-negative, capped at `max`. Absent means 0. */
 export function parseWait(raw: string | undefined, max: number): number {

@@ -35,6 +35,7 @@ import { configuredQueues } from './queues.js';
 import { RoutesHolder, startupCompileOptions } from './routes.js';
 import { exposureWarning, readTls } from './security.js';
 import { VERSION } from './version.js';
+import { createWebhooks, type Webhooks } from './webhooks.js';
 
 export interface RunningApp {
   /** Where the API listens, or a worker-only process its health and metrics (monitoring.metrics_port); else undefined. */
@@ -64,6 +65,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   let proxy: Proxy | undefined;
   let routes: RoutesHolder | undefined;
   let analytics: AnalyticsRecorder | undefined;
+  let webhooks: Webhooks | undefined;
   // Read when the shutdown runs, so whatever start-up got as far as opening is closed.
   const backendSteps = (): ShutdownStep[] => [
     { name: 'stop watching the API keys file', run: () => auth?.close() },
@@ -71,6 +73,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     { name: 'close the proxy HTTP client', run: () => proxy?.http.close() },
     // Before the store closes: the last second of counts (the drained work's) is written.
     { name: 'write the last analytics', run: () => analytics?.close() },
+    { name: 'close the webhook HTTP client', run: () => webhooks?.sender.close() },
     { name: 'close the result store', run: () => store?.close() },
     { name: 'close the queue', run: () => queue?.close() },
   ];
@@ -97,7 +100,12 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
       const idSecret = config.queue.id_secret ?? (await queue.deploymentSecret());
       // Follow-ups (metadata.then) are checked and submitted as the API would: same options, same path.
       const followUps = followUpSubmitter({ queue, store, events }, apiOptions(config, { proxy, routes }));
-      worker = new WorkerPool({ queue, store, processor, events, logger: logger.child({ component: 'worker' }), followUps }, { ...workerOptions(config, workerId), idSecret });
+      webhooks = await createWebhooks(config, { queue, store, logger });
+      const onTerminal = webhooks?.enqueuer.onTerminal;
+      worker = new WorkerPool(
+        { queue, store, processor, events, logger: logger.child({ component: 'worker' }), followUps },
+        { ...workerOptions(config, workerId), idSecret, ...(onTerminal === undefined ? {} : { onTerminal }) },
+      );
     }
 
     let url: string | undefined;
@@ -115,6 +123,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     }
     // Only once the port is ours: a start-up that fails on listen has taken no message.
     worker?.start();
+    webhooks?.deliverer.start();
 
     logger.info(
       { version: VERSION, url, roles: Object.entries(roles).flatMap(([r, on]) => (on ? [r] : [])), queue: queue.type, store: store.type, worker_id: workerId },
@@ -129,6 +138,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
         await closeInTurn(
           [
             { name: 'stop the worker pool', run: () => worker?.stop() }, // (2) stop consuming, (3) drain or release in-flight work
+            { name: 'stop the webhook deliverer', run: () => webhooks?.deliverer.stop() }, // after the pool: its last terminal records enqueue webhooks
             { name: 'close the HTTP listener', run: () => api?.close() }, // (4) in-flight HTTP requests finish, long-polls are answered
             { name: 'close the probe listener', run: () => probes?.close() },
             ...backendSteps(), // (5) flush pending writes, close connections
@@ -146,6 +156,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
       { name: 'close the HTTP listener', run: () => api?.close() },
       { name: 'close the probe listener', run: () => probes?.close() },
       { name: 'stop the worker pool', run: () => worker?.stop() },
+      { name: 'stop the webhook deliverer', run: () => webhooks?.deliverer.stop() },
       ...backendSteps(),
     ];
     // Each failure is logged by closeInTurn; the start-up error is the one to report.

@@ -16,6 +16,7 @@ import type { Proxy } from './proxy.js';
 import { configuredQueues, servedQueues } from './queues.js';
 import { routeSimulator, type RoutesHolder } from './routes.js';
 import { VERSION } from './version.js';
+import { webhookApiOptions } from './webhooks.js';
 
 export function workerOptions(config: Config, workerId: string): WorkerOptions {
   const w = config.worker;
@@ -67,6 +68,7 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
     builtinSleepMaxSeconds: !config.proxy.enabled && config.worker.processor_module === null ? config.worker.builtin_sleep_max_seconds : undefined,
     maxQueueDepth: config.api.max_queue_depth,
     maxEventLoopDelayMs: config.api.max_event_loop_delay_ms,
+    webhooks: webhookApiOptions(config),
     capture: {
       enabled: config.proxy.capture.enabled,
       controlPrefix: config.proxy.capture.control_prefix,

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { bool, int, list, num, optionalStr, str, structured, parseStructured } from './fields.js';
 import { allowedAlgorithms, ROLES, TENANT_PATTERN } from '../core/access.js';
 import { isHttpUrl } from '../core/http.js';
-import { QUEUE_NAME_PATTERN, QUEUE_NAME_RULE } from '../core/queues.js';
+import { QUEUE_NAME_PATTERN, QUEUE_NAME_RULE, RESERVED_QUEUE_NAMES } from '../core/queues.js';
 import { clusterDatabaseProblem, redisUrlProblem } from '../core/redis-url.js';
 import { trustEntryProblem } from '../core/trust.js';
 
@@ -609,6 +609,56 @@ const auth = z
   })
   .strict();
 
+/**
+ * delivery.webhooks.secret: one `whsec_<base64>` key, or several during a rotation (the current
+ * one first; each signs). A list, or text with the keys separated by commas or white space (the
+ * environment, a `secret_file`). Never repeated in an error message.
+ */
+const webhookSecrets = () =>
+  z
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.split(/[\s,]+/).filter((s) => s !== '') : value ?? []),
+      z.array(z.string({ error: 'expected a whsec_ key (quote it in YAML)' }), { error: 'expected a whsec_ key or a list of them' }),
+    )
+    .superRefine((secrets, ctx) => {
+      secrets.forEach((secret, i) => {
+        const bytes = /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret) ? Buffer.from(secret.slice('whsec_'.length), 'base64').length : 0;
+        if (bytes < 24 || bytes > 64) ctx.addIssue({ code: 'custom', path: [i], message: 'expected whsec_ followed by 24 to 64 bytes in base64 (openssl rand -base64 32)' });
+      });
+    })
+    .default([]);
+
+const webhooks = z
+  .object({
+    /** Signing keys (Standard Webhooks); no key: webhooks are off and a callback_url is refused at submit. */
+    secret: webhookSecrets(),
+    /** Where the webhooks of requests without metadata.callback_url go; null: only requests that name one get one. */
+    default_url: optionalStr().refine((v) => v === null || isHttpUrl(v), 'expected an http(s) URL'),
+    /** Attempts in all, the first included. */
+    max_attempts: int().pipe(z.number().min(1).max(100)).default(18),
+    /** First retry delay; each next one doubles, up to retry_max_seconds (minus up to a fifth of jitter). */
+    retry_base_seconds: num().pipe(z.number().min(0)).default(5),
+    retry_max_seconds: num().pipe(z.number().min(0)).default(21_600),
+    /** Seconds one attempt may take, answer included. */
+    timeout_seconds: num().pipe(z.number().gt(0).max(300)).default(10),
+    /** Largest body sent; a larger one leaves the result out (result_omitted: true). */
+    max_body_bytes: int().pipe(z.number().min(1024)).default(256 * 1024),
+    /** Webhooks sent at once by one worker process. */
+    concurrency: int().pipe(z.number().min(1).max(1000)).default(10),
+    /** Let webhooks reach loopback, private, link-local and unique-local addresses (internal receivers). */
+    allow_private: bool().default(false),
+    /** Host names (exact, or *.suffix) whose webhooks may reach internal addresses. */
+    allowed_hosts: list(str().min(1)).default([]),
+  })
+  .strict()
+  .refine((w) => w.retry_max_seconds >= w.retry_base_seconds, { path: ['retry_max_seconds'], message: 'must be at least delivery.webhooks.retry_base_seconds' });
+
+const delivery = z
+  .object({
+    webhooks: webhooks.prefault({}),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: server.prefault({}),
@@ -625,6 +675,7 @@ export const configSchema = z
     auth: auth.prefault({}),
     analytics: analytics.prefault({}),
     queues: queueMap(),
+    delivery: delivery.prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -676,6 +727,7 @@ function checkQueues(
     if (!known.includes(name)) ctx.addIssue({ code: 'custom', path: ['worker', 'queues', i], message: `unknown queue "${name}" (known: ${known.join(', ')})` });
   });
   for (const [name, q] of Object.entries(queues)) {
+    if (RESERVED_QUEUE_NAMES.includes(name)) ctx.addIssue({ code: 'custom', path: ['queues', name], message: `"${name}" is the gateway's own queue; choose another name` });
     if (q.retry_delay_base !== null && q.retry_delay_base > worker.retry_delay_max) {
       ctx.addIssue({ code: 'custom', path: ['queues', name, 'retry_delay_base'], message: 'must be at most worker.retry_delay_max' });
     }

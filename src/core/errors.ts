@@ -59,6 +59,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_ROUTES_INVALID: { httpStatus: 422, retryable: false, summary: 'A routes file (routing.config_path, routing.config_dict, or the body of POST /api/v1/routes/test) has broken routes; the error names each one. With routing.strict: false, a request that a broken route matches fails with it, naming the route.' },
   HQM_ERR_NO_ROUTE: { httpStatus: 422, retryable: false, summary: 'No route matches the message and no default endpoint is configured for fallback; the request fails without retrying.' },
   HQM_ERR_TRANSFORM: { httpStatus: 422, retryable: false, summary: 'A route\'s transform (jq, JSONPath, template, JSONata) failed on this message; the request fails without retrying.' },
+  HQM_ERR_WEBHOOK_REFUSED: { httpStatus: 502, retryable: false, summary: 'A webhook\'s URL resolved to an address the SSRF guard refuses (loopback, private, link-local, unique-local, metadata); nothing was sent and the delivery is dead-lettered. delivery.webhooks.allow_private or allowed_hosts opens it.' },
   HQM_ERR_INTERNAL: { httpStatus: 500, retryable: false, summary: 'An unexpected fault inside OpenHQM; the log has the details.' },
 } as const satisfies Record<string, ErrorSpec>;
 

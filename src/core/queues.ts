@@ -23,3 +23,11 @@ export const QUEUE_NAME_RULE = 'expected a queue name: 1–64 lower-case letters
 export function backendQueueName(requestQueueName: string, name: string): string {
   return name === DEFAULT_QUEUE ? requestQueueName : `${requestQueueName}.${name}`;
 }
+
+/** Names the gateway keeps for its own queues: a named queue may not take them. */
+export const RESERVED_QUEUE_NAMES: readonly string[] = ['webhooks'];
+
+/** The queue webhook deliveries wait on (D119): beside the named queues, under a reserved name. */
+export function webhookQueueName(requestQueueName: string): string {
+  return backendQueueName(requestQueueName, 'webhooks');
+}

@@ -12,6 +12,7 @@ import type { DeadLetterReason, HqmEvents } from '../core/events.js';
 import { DEADLINE_MESSAGE, deadlineOf, decodeMessage, dueAt, wrapBare, type Envelope } from '../core/request/envelope.js';
 import { correlationIdFor } from '../core/request/ids.js';
 import { isTerminal, type Status } from '../core/request/lifecycle.js';
+import type { RequestRecord } from '../core/request/record.js';
 import { lazyChild, type Logger } from '../ports/logger.js';
 import type { Delivery } from '../ports/queue-backend.js';
 import type { ResultStore, TransitionRequest } from '../ports/result-store.js';
@@ -62,9 +63,25 @@ export interface AttemptDeps {
   readonly tenantBackoff?: TenantBackoff;
   /** Submits follow-ups of completed requests (metadata.then); undefined: `then` is ignored. */
   readonly followUps?: FollowUps;
+  /**
+   * Told of every terminal record whose message this worker settles, before the settlement (the
+   * webhook enqueuer, D118): `applied` when this attempt made the transition, else the record was
+   * found terminal (or the attempt's own write lost) and `record` may be null (then it is read).
+   * A rejection leaves the message unsettled, so it comes back and the hook is called again.
+   */
+  readonly onTerminal?: (seen: TerminalSeen) => Promise<void>;
 }
 
-type Finish = (to: Status, extra: Partial<TransitionRequest>) => Promise<boolean>;
+export interface TerminalSeen {
+  readonly id: string;
+  readonly metadata: Envelope['metadata'];
+  readonly tenant: string | null;
+  readonly record: RequestRecord | null;
+  readonly applied: boolean;
+}
+
+/** The record as moved, or undefined when the compare-and-set did not apply. */
+type Finish = (to: Status, extra: Partial<TransitionRequest>) => Promise<RequestRecord | undefined>;
 
 /** How far an attempt got, for the worker pool to hand the delivery back right after a failure. */
 export interface AttemptProgress {
@@ -101,7 +118,7 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
     // attempt is claimed first, below, and timed out from PROCESSING.)
     const expired = await store.transition({ id, from: ['PENDING'], to: 'TIMEOUT', attempt, workerId: deps.workerId, error: DEADLINE_MESSAGE, outcome: failure(DEADLINE_MESSAGE, 0) });
     if (expired.ok) {
-      deps.settle(delivery.ack());
+      deps.settle(afterTerminal(deps, envelope, expired.record, true, () => delivery.ack()));
       events.emit('request:timeout', { id, queue: deps.queueName, attempt, durationMs: 0, tenant });
       return;
     }
@@ -138,11 +155,15 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
       deps.settle(delivery.retry(0));
       return;
     }
-    // A completion whose delivery was not acknowledged may not have submitted its follow-up yet.
-    if (current.status === 'COMPLETED') await resumeFollowUp({ store, followUps: deps.followUps, logger: log }, envelope, current);
     // Finished, or held by a later attempt: nothing (else) for this delivery to do.
-    if (isTerminal(current.status)) log.info({ status: current.status }, 'delivery of a finished request: acknowledged');
-    else log.info({ status: current.status }, 'request is held by a later attempt: acknowledged');
+    if (isTerminal(current.status)) {
+      // A completion whose delivery was not acknowledged may not have submitted its follow-up yet.
+      if (current.status === 'COMPLETED') await resumeFollowUp({ store, followUps: deps.followUps, logger: log }, envelope, current);
+      log.info({ status: current.status }, 'delivery of a finished request: acknowledged');
+      deps.settle(afterTerminal(deps, envelope, current, false, () => delivery.ack()));
+      return;
+    }
+    log.info({ status: current.status }, 'request is held by a later attempt: acknowledged');
     deps.settle(delivery.ack());
     return;
   }
@@ -152,10 +173,10 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   const dueSince = Math.max(claim.record.submittedAt, claim.record.runAt ?? 0);
   events.emit('request:claimed', { id, queue: deps.queueName, attempt, waitMs: Math.max(0, claim.record.updatedAt - dueSince) });
 
-  const finish: Finish = (to, extra) => store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => r.ok);
+  const finish: Finish = (to, extra) => store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => (r.ok ? r.record : undefined));
   if (attempt > deps.retry.maxAttempts) {
     const error = new HqmError('HQM_ERR_ATTEMPTS_EXHAUSTED', `gave up after ${attempt - 1} deliveries that never finished (workers lost mid-request)`);
-    await apply(deps, delivery, { id, attempt, log, finish, tenant }, { kind: 'fail', outcome: failure(error.message, 0, undefined, error.code), error }, 'attempts_exhausted');
+    await apply(deps, delivery, { id, attempt, log, finish, tenant, envelope }, { kind: 'fail', outcome: failure(error.message, 0, undefined, error.code), error }, 'attempts_exhausted');
     return;
   }
   const deadline = claim.record.deadlineAt;
@@ -163,7 +184,7 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   // The follow-up's id goes into the COMPLETED write itself (worker/chain.ts).
   const chain = executed.kind === 'complete' ? planFollowUp(deps.followUps, envelope, executed.outcome.result) : undefined;
   const decision = executed.kind === 'complete' && chain?.kind === 'follow-up' ? { ...executed, outcome: { ...executed.outcome, nextId: chain.followUp.id } } : executed;
-  await apply(deps, delivery, { id, attempt, log, finish, tenant, chain }, decision, 'processing_failed');
+  await apply(deps, delivery, { id, attempt, log, finish, tenant, envelope, chain }, decision, 'processing_failed');
 }
 
 /** Decodes the delivery; a bare message from an outside producer gets its envelope and record here. */
@@ -233,33 +254,42 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
 async function apply(
   deps: AttemptDeps,
   delivery: Delivery,
-  at: { id: string; attempt: number; log: Logger; finish: Finish; tenant: string | null; chain?: ChainPlan | undefined },
+  at: { id: string; attempt: number; log: Logger; finish: Finish; tenant: string | null; envelope: Envelope; chain?: ChainPlan | undefined },
   decision: Decision,
   failReason: DeadLetterReason,
 ): Promise<void> {
   const { events, queueName: queue } = deps;
-  const { id, attempt, log, finish, tenant } = at;
+  const { id, attempt, log, finish, tenant, envelope } = at;
+  // After a lost compare-and-set the record may have ended by another hand (a cancel): its webhook is enqueued as found.
+  const ackEnded = (): void => deps.settle(afterTerminal(deps, envelope, null, false, () => delivery.ack()));
   switch (decision.kind) {
-    case 'complete':
-      if (await finish('COMPLETED', { outcome: decision.outcome, error: null })) {
+    case 'complete': {
+      const done = await finish('COMPLETED', { outcome: decision.outcome, error: null });
+      if (done) {
         events.emit('request:completed', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
         // Before the ack: should this fail, the redelivery finds COMPLETED and submits it then.
         if (at.chain !== undefined && deps.followUps !== undefined) await submitFollowUp({ store: deps.store, followUps: deps.followUps, logger: log }, id, at.chain);
+        deps.settle(afterTerminal(deps, envelope, done, true, () => delivery.ack()));
       } else {
         log.warn({}, 'the result was not stored: the request was taken over, finished or expired meanwhile');
+        ackEnded();
       }
-      deps.settle(delivery.ack());
       return;
-    case 'timeout':
-      if (await finish('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: decision.outcome })) {
+    }
+    case 'timeout': {
+      const done = await finish('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: decision.outcome });
+      if (done) {
         events.emit('request:timeout', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
+        deps.settle(afterTerminal(deps, envelope, done, true, () => delivery.ack()));
+      } else {
+        ackEnded();
       }
-      deps.settle(delivery.ack());
       return;
+    }
     case 'cancelled':
       // The store already says CANCELLED (the client's compare-and-set): nothing left to write or run.
       log.info({}, 'cancelled while it ran: processor aborted, delivery acknowledged');
-      deps.settle(delivery.ack());
+      ackEnded();
       return;
     case 'release':
       await finish('PENDING', { error: 'released: the worker shut down before the request finished' });
@@ -269,25 +299,27 @@ async function apply(
     case 'defer':
       log.info({ reason: decision.error.message, retry_in_ms: decision.delayMs }, 'deferred without counting an attempt');
       if (await finish('PENDING', { error: `deferred: ${decision.error.message}` })) deps.settle(delivery.release(decision.delayMs));
-      else deps.settle(delivery.ack());
+      else ackEnded();
       events.emit('request:deferred', { id, queue, attempt, delayMs: decision.delayMs, reason: decision.error.message });
       return;
     case 'retry':
       log.warn({ err: decision.error, retry_in_ms: decision.delayMs }, 'attempt failed; will retry');
       if (await finish('PENDING', { error: decision.error.message })) deps.settle(delivery.retry(decision.delayMs));
-      else deps.settle(delivery.ack());
+      else ackEnded();
       events.emit('request:retrying', { id, queue, attempt, delayMs: decision.delayMs, error: decision.error, durationMs: decision.elapsedMs });
       return;
-    case 'fail':
+    case 'fail': {
       log.error({ err: decision.error }, 'request failed');
-      if (await finish('FAILED', { error: decision.outcome.error, outcome: decision.outcome })) {
-        deps.settle(delivery.deadLetter(decision.outcome.error ?? decision.error.message));
+      const done = await finish('FAILED', { error: decision.outcome.error, outcome: decision.outcome });
+      if (done) {
+        deps.settle(afterTerminal(deps, envelope, done, true, () => delivery.deadLetter(decision.outcome.error ?? decision.error.message)));
         reportDeadLettered(deps, { id, reason: failReason, attempts: attempt, error: decision.outcome.error ?? decision.error.message });
         events.emit('request:failed', { id, queue, attempt, error: decision.error, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
       } else {
-        deps.settle(delivery.ack());
+        ackEnded();
       }
       return;
+    }
   }
 }
 
@@ -300,6 +332,12 @@ function reportDeadLettered(deps: AttemptDeps, at: { id: string | null; reason: 
   deps.events.emit('request:dead_lettered', { id: at.id, queue: deps.queueName, reason: at.reason });
   const context = { correlation_id: at.id, queue: deps.queueName, reason: at.reason, attempts: at.attempts, error: at.error, ...(at.messageId === undefined ? {} : { message_id: at.messageId }) };
   deps.logger.error(context, 'request dead-lettered: replay it with POST /api/v1/dead-letters/{id}/replay once the cause is fixed');
+}
+
+/** Settles the message of a terminal record only after the terminal hook (the webhook) has run; see AttemptDeps.onTerminal. */
+function afterTerminal(deps: AttemptDeps, envelope: Envelope, record: RequestRecord | null, applied: boolean, settle: () => Promise<void>): Promise<void> {
+  if (deps.onTerminal === undefined) return settle();
+  return deps.onTerminal({ id: envelope.correlation_id, metadata: envelope.metadata, tenant: envelope.tenant ?? null, record, applied }).then(settle);
 }
 
 /** Node timers overflow past ~24.8 days: a deadline further away is reached in steps. */

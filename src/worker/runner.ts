@@ -57,6 +57,8 @@ export interface WorkerOptions {
   readonly maxResultBytes?: number;
   /** Most requests of a tenant PROCESSING at once across every worker sharing the store; null: no limit. */
   readonly tenantLimit?: (tenant: string | null) => number | null;
+  /** Runs before the message of a terminal record is settled (the webhook enqueuer); see AttemptDeps.onTerminal. */
+  readonly onTerminal?: AttemptDeps['onTerminal'];
 }
 
 export interface WorkerDeps {
@@ -115,6 +117,7 @@ export class WorkerPool {
       tenantLimit: options.tenantLimit,
       tenantBackoff: new TenantBackoff(),
       followUps: deps.followUps,
+      onTerminal: options.onTerminal,
     };
     this.#queues = options.queues ?? [{ name: DEFAULT_QUEUE, backendQueue: options.queueName, weight: 1, concurrency: null }];
     this.#slots = new WeightedSlots(options.concurrency, this.#queues);

@@ -20,7 +20,7 @@ import { DEFAULT_MAX_DELAY_SECONDS, delayIssues } from '../delay.js';
 import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency.js';
 import { errorResponse, idempotencyHeader, submitAccepted, submitBody } from '../schemas.js';
 import { schemaIssues } from '../schema-issues.js';
-import { validateSubmit, type SubmitBody } from '../validate.js';
+import { assertCallback, validateSubmit, type SubmitBody } from '../validate.js';
 
 const DEFAULT_MAX_BATCH = 1000;
 const DEFAULT_MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024;
@@ -73,6 +73,7 @@ export function registerBatchRoute(app: FastifyInstance, ctx: RouteContext): voi
     async (request, reply) => {
       const items = validateBatch(request.body, schemaIssues(request.validationError) ?? [], maxBatch, (item) => {
         validateSubmit(item, logicalQueues, ctx.options.endpoints, delayIssues(item, Date.now(), delayRules));
+        assertCallback(item.metadata, ctx.options.webhooks);
         const sleepMax = ctx.options.builtinSleepMaxSeconds;
         const sleepIssue = sleepMax === undefined ? undefined : builtinSleepIssue(item.payload, sleepMax);
         if (sleepIssue !== undefined) throw new ValidationError([{ ...sleepIssue, path: `body.${sleepIssue.path}` }]);

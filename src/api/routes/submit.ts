@@ -14,7 +14,7 @@ import { presentResult } from '../present.js';
 import { errorResponse, idempotencyHeader, resultResponse, submitAccepted, submitBody, waitQuery } from '../schemas.js';
 import type { RequestRecord } from '../../core/request/record.js';
 import { schemaIssues } from '../schema-issues.js';
-import { parseWait, validateSubmit, type SubmitBody } from '../validate.js';
+import { assertCallback, parseWait, validateSubmit, type SubmitBody } from '../validate.js';
 
 export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): void {
   const logicalQueues = new Set(ctx.options.queues.keys());
@@ -39,6 +39,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
     async (request, reply) => {
       const body = request.body;
       validateSubmit(body, logicalQueues, ctx.options.endpoints, [...(schemaIssues(request.validationError) ?? []), ...delayIssues(body, Date.now(), delayRules)]);
+      assertCallback(body.metadata, ctx.options.webhooks);
       const sleepMax = ctx.options.builtinSleepMaxSeconds;
       const sleepIssue = sleepMax === undefined ? undefined : builtinSleepIssue(body.payload, sleepMax);
       if (sleepIssue !== undefined) throw new ValidationError([{ ...sleepIssue, path: `body.${sleepIssue.path}` }]);

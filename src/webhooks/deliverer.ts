@@ -1,0 +1,163 @@
+/**
+ * The webhook consumer of a worker process: takes deliveries from the webhook queue, signs each
+ * attempt (a fresh `webhook-timestamp`, the same `webhook-id` and body), posts it, writes the
+ * attempt to the request's trail, and settles the queue message — ack when delivered, a delayed
+ * retry on connection errors, timeouts, 5xx and 429 (honouring Retry-After) while attempts are
+ * left, the webhook queue's dead letters otherwise. Retries are queue messages, not timers, so a
+ * restart mid-backoff loses nothing.
+ *
+ * States: created → running → stopping → stopped.
+ *
+ * @module
+ */
+import { coerceError, isHqmError } from '../core/errors.js';
+import { decodeWebhookMessage, type WebhookMessage } from '../core/webhooks/message.js';
+import { isRetryableWebhookStatus, parseRetryAfter, webhookRetryDelayMs, type WebhookRetryPolicy } from '../core/webhooks/retry.js';
+import type { Logger } from '../ports/logger.js';
+import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
+import type { ResultStore } from '../ports/result-store.js';
+import type { WebhookAnswer, WebhookSender } from '../ports/webhook-sender.js';
+import { hasWebhookNote, type WebhookNoteState } from './notes.js';
+import type { WebhookSigner } from './sign.js';
+
+export interface DelivererOptions {
+  readonly queueName: string;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly retry: WebhookRetryPolicy;
+  readonly visibilityTimeoutMs: number;
+  /** Sent as User-Agent. */
+  readonly userAgent: string;
+}
+
+export interface DelivererDeps {
+  readonly queue: QueueBackend;
+  readonly store: ResultStore;
+  readonly sender: WebhookSender;
+  readonly signer: WebhookSigner;
+  readonly logger: Logger;
+}
+
+/** One attempt as the trail records it. */
+interface AttemptReport {
+  readonly state: Exclude<WebhookNoteState, 'queued' | 'redelivered'>;
+  readonly status: number | null;
+  readonly error: string | null;
+  readonly retryInMs?: number;
+}
+
+type PoolState = 'created' | 'running' | 'stopping' | 'stopped';
+
+export class WebhookDeliverer {
+  #state: PoolState = 'created';
+  #subscription: Subscription | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly deps: DelivererDeps,
+    private readonly options: DelivererOptions,
+  ) {}
+
+  get state(): PoolState {
+    return this.#state;
+  }
+
+  start(): void {
+    if (this.#state !== 'created') throw new Error(`cannot start a webhook deliverer that is ${this.#state}`);
+    this.#state = 'running';
+    const { concurrency, queueName } = this.options;
+    // An attempt never outlives its timeout, so a visibility of timeout + margin needs no heartbeat.
+    const visibilityTimeoutMs = Math.max(this.options.visibilityTimeoutMs, this.options.timeoutMs + 5000);
+    this.#subscription = this.deps.queue.consume(queueName, { concurrency, visibilityTimeoutMs }, this.#handle);
+    this.deps.logger.info({ queue: queueName, concurrency }, 'webhook deliverer started');
+  }
+
+  /** Stops taking deliveries and waits for the attempts in flight (each bounded by its timeout). Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state === 'created' || this.#state === 'stopped') {
+      this.#state = 'stopped';
+      return;
+    }
+    if (this.#state === 'running') {
+      this.#state = 'stopping';
+      await this.#subscription?.stop();
+    }
+    await Promise.all([...this.#inFlight]);
+    this.#state = 'stopped';
+  }
+
+  readonly #handle = async (delivery: Delivery): Promise<void> => {
+    const work = this.#deliver(delivery).catch((error: unknown) => {
+      // The store or the queue failed: the message comes back when its visibility lapses.
+      this.deps.logger.error({ err: error, message_id: delivery.messageId }, 'webhook delivery could not be settled; it will be redelivered');
+    });
+    this.#inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      this.#inFlight.delete(work);
+    }
+  };
+
+  async #deliver(delivery: Delivery): Promise<void> {
+    let message: WebhookMessage;
+    try {
+      message = decodeWebhookMessage(delivery.body);
+    } catch (error) {
+      this.deps.logger.error({ err: error, message_id: delivery.messageId }, 'undecodable webhook message: dead-lettered');
+      await delivery.deadLetter(coerceError(error).message);
+      return;
+    }
+    const log = this.deps.logger.child({ correlation_id: message.correlation_id, webhook_id: message.webhook_id, attempt: delivery.attempt });
+    if (hasWebhookNote(await this.deps.store.events(message.correlation_id), message.webhook_id, 'delivered')) {
+      log.info({}, 'webhook already delivered: a repeated message is dropped');
+      await delivery.ack();
+      return;
+    }
+    const started = performance.now();
+    const report = await this.#attempt(message, delivery.attempt);
+    const latencyMs = Math.round(performance.now() - started);
+    await this.deps.store
+      .appendNote(message.correlation_id, {
+        kind: 'webhook',
+        detail: { webhook_id: message.webhook_id, event: message.event, state: report.state, attempt: delivery.attempt, status: report.status, latency_ms: latencyMs, error: report.error, ...(report.retryInMs === undefined ? {} : { retry_in_ms: report.retryInMs }) },
+      })
+      .catch((error: unknown) => log.warn({ err: error }, 'webhook attempt could not be recorded in the trail'));
+    switch (report.state) {
+      case 'delivered':
+        log.debug({ status: report.status, latency_ms: latencyMs }, 'webhook delivered');
+        return delivery.ack();
+      case 'retrying':
+        log.info({ status: report.status, error: report.error, retry_in_ms: report.retryInMs }, 'webhook attempt failed; will retry');
+        return delivery.retry(report.retryInMs ?? 0);
+      case 'failed':
+        log.warn({ status: report.status, error: report.error }, 'webhook failed for good: dead-lettered');
+        return delivery.deadLetter(report.error ?? `the receiver answered ${report.status ?? 'nothing'}`);
+    }
+  }
+
+  async #attempt(message: WebhookMessage, attempt: number): Promise<AttemptReport> {
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': this.options.userAgent,
+      ...this.deps.signer.sign(message.webhook_id, new Date(), message.body),
+    };
+    let answer: WebhookAnswer;
+    try {
+      answer = await this.deps.sender.post({ url: message.url, headers, body: message.body, timeoutMs: this.options.timeoutMs });
+    } catch (thrown) {
+      const error = coerceError(thrown);
+      const retryable = !isHqmError(error) || error.retryable;
+      return this.#verdict(attempt, retryable, null, error.message, null);
+    }
+    if (answer.status >= 200 && answer.status < 300) return { state: 'delivered', status: answer.status, error: null };
+    const retryable = isRetryableWebhookStatus(answer.status);
+    return this.#verdict(attempt, retryable, answer.status, `the receiver answered ${answer.status}`, parseRetryAfter(answer.retryAfter));
+  }
+
+  #verdict(attempt: number, retryable: boolean, status: number | null, error: string, retryAfterMs: number | null): AttemptReport {
+    if (!retryable) return { state: 'failed', status, error };
+    if (attempt >= this.options.retry.maxAttempts) return { state: 'failed', status, error: `${error} (after ${attempt} attempts)` };
+    return { state: 'retrying', status, error, retryInMs: webhookRetryDelayMs(this.options.retry, attempt, retryAfterMs) };
+  }
+}
