@@ -35,7 +35,7 @@ import { configuredQueues } from './queues.js';
 import { RoutesHolder, startupCompileOptions } from './routes.js';
 import { exposureWarning, readTls } from './security.js';
 import { VERSION } from './version.js';
-import { createWebhooks, type Webhooks } from './webhooks.js';
+import { createWebhooks, webhookQueue, type Webhooks } from './webhooks.js';
 
 export interface RunningApp {
   /** Where the API listens, or a worker-only process its health and metrics (monitoring.metrics_port); else undefined. */
@@ -89,6 +89,11 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
     analytics = startAnalytics(config, events, store, logger.child({ component: 'analytics' }));
     const liveQueue = queue;
     for (const { backendQueue } of configuredQueues(config)) metrics?.trackQueue(backendQueue, () => liveQueue.stats(backendQueue));
+    // Webhook deliveries waiting and failed for good show as a queue of their own.
+    if (config.delivery.webhooks.secret.length > 0) {
+      const hooks = webhookQueue(config);
+      metrics?.trackQueue(hooks, () => liveQueue.stats(hooks));
+    }
 
     const routing = routes;
     const tenantHeader = config.auth.enabled ? config.auth.tenant_header : undefined;

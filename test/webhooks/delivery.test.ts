@@ -74,7 +74,7 @@ describe('webhooks', () => {
     expect(call?.signature.split(' ')).toHaveLength(2);
     const response = await g.app.inject({ method: 'GET', url: `/api/v1/response/${mine}` });
     expect(call?.body).toEqual({ event: 'request.completed', ...response.json() });
-    expect(call?.id).toMatch(/^msg_[0-9a-f]{32}_completed_1$/);
+    expect(call?.id).toMatch(/^msg_[0-9a-f]{32}_completed_[0-9a-z]+$/);
     await waitFor(async () => (await webhookNotes(g, mine)).some((n) => n.state === 'delivered'), { what: 'the delivered note' });
     expect((await webhookNotes(g, mine)).map((n) => n.state)).toEqual(['queued', 'delivered']);
     expect((await webhookNotes(g, mine))[1]).toMatchObject({ webhook_id: call?.id, event: 'request.completed', attempt: 1, status: 200, error: null, latency_ms: expect.any(Number) });
@@ -215,8 +215,28 @@ describe('webhooks', () => {
     expect(redelivered.statusCode, redelivered.body).toBe(202);
     await waitFor(async () => (await webhookNotes(g, id)).some((n) => n.state === 'delivered'), { what: 'the redelivery' });
     expect(receiver.callsFor(id).map((c) => c.id)).toEqual([webhookId, webhookId]);
+    // Redelivered, it is off the failed list; a second redelivery finds nothing to send.
+    const after = await g.app.inject({ method: 'GET', url: '/api/v1/webhook-deliveries?status=failed&limit=10' });
+    expect(after.json<{ deliveries: Array<{ id: string }> }>().deliveries.map((d) => d.id)).not.toContain(webhookId);
+    expect((await g.app.inject({ method: 'POST', url: `/api/v1/webhook-deliveries/${webhookId}/redeliver` })).statusCode).toBe(404);
     expect((await g.app.inject({ method: 'POST', url: '/api/v1/webhook-deliveries/msg_nothing/redeliver' })).statusCode).toBe(404);
     expect((await g.app.inject({ method: 'GET', url: '/api/v1/webhook-deliveries?limit=0' })).statusCode).toBe(422);
+  });
+
+  it('a dead-lettered request that is replayed and ends again calls the webhook again, under a new id', async () => {
+    const { g, receiver } = await setup();
+    const id = await g.submit({ operation: 'error', data: 'boom' }, { callback_url: receiver.url });
+    const [first] = await waitFor(() => (receiver.callsFor(id).length > 0 ? receiver.callsFor(id) : undefined), { what: 'the first webhook' });
+    expect(first?.body).toMatchObject({ event: 'request.failed' });
+    const letters = await g.app.inject({ method: 'GET', url: '/api/v1/dead-letters' });
+    const letter = letters.json<{ dead_letters: Array<{ id: string; correlation_id: string }> }>().dead_letters.find((d) => d.correlation_id === id);
+    expect(letter).toBeDefined();
+    // Replayed unchanged, it fails again at the same attempt number as the first time.
+    expect((await g.app.inject({ method: 'POST', url: `/api/v1/dead-letters/${letter?.id ?? ''}/replay`, payload: {} })).statusCode).toBe(202);
+    const calls = await waitFor(() => (receiver.callsFor(id).length > 1 ? receiver.callsFor(id) : undefined), { what: 'the webhook of the second ending' });
+    expect(calls.map((c) => c.body.event)).toEqual(['request.failed', 'request.failed']);
+    expect(calls[1]?.id).not.toBe(first?.id);
+    expect(await webhookNotes(g, id)).toContainEqual(expect.objectContaining({ webhook_id: calls[1]?.id, state: 'delivered' }));
   });
 
   it('pages failed deliveries with a cursor, newest first', async () => {
