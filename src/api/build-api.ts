@@ -11,6 +11,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
+import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { HqmError } from '../core/errors.js';
 import { trustFunction } from '../core/trust.js';
@@ -29,6 +30,9 @@ import { registerRoutesTestRoute } from './routes/routes-test.js';
 import { registerBatchRoute } from './routes/batch.js';
 import { registerSubmitRoute } from './routes/submit.js';
 import { registerTenantRate } from './tenant-rate.js';
+import { registerWebSocketRoute } from './routes/ws.js';
+import { streamOptions } from './streams/options.js';
+import { StreamHub } from './streams/stream-hub.js';
 
 export interface BuildApiArgs extends ApiDeps {
   readonly options: ApiOptions;
@@ -76,11 +80,15 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const waiters = new CompletionWaiters(args.store, options.maxWaiters);
   const defaultQueue = [...options.queues.values()][0] ?? '';
   const depthGate = new DepthGate(args.queue, defaultQueue, options.maxQueueDepth);
-  const ctx: RouteContext = { ...args, options, waiters, depthGate, closing, trust };
+  const streams = streamOptions(options.streams);
+  const streamHub = new StreamHub(args.store, streams.maxStreams);
+  const ctx: RouteContext = { ...args, options, waiters, depthGate, closing, trust, streamHub };
 
   app.addHook('preClose', async () => {
     closed = true;
     waiters.releaseAll();
+    // Live SSE and WebSocket streams end, or the listener would wait for them to.
+    streamHub.closeAll();
   });
   // First of all, before the route's existence and before any body parsing: with auth on, a caller
   // without a credential learns nothing (not even which paths exist), at the cost of its headers only.
@@ -105,6 +113,9 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
   registerJsonParser(app, { maxDepth: options.maxJsonDepth });
+  // Before any route: the plugin wraps each WebSocket route as it is added. A message may carry
+  // a submit body as large as POST /submit takes, plus its envelope; larger closes with 1009.
+  await app.register(websocket, { options: { maxPayload: options.maxBodyBytes + 64 * 1024 } });
   // Before any route is added: the plugin hooks each route as it is registered.
   if (options.tenantRate !== undefined) {
     const prefix = options.capture.controlPrefix;
@@ -142,6 +153,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         registerBatchRoute(ingress, ctx);
       });
       registerReadRoutes(control, ctx);
+      registerWebSocketRoute(control, ctx);
       registerCancelRoute(control, ctx);
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
