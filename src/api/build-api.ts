@@ -80,8 +80,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const waiters = new CompletionWaiters(args.store, options.maxWaiters);
   const defaultQueue = [...options.queues.values()][0] ?? '';
   const depthGate = new DepthGate(args.queue, defaultQueue, options.maxQueueDepth);
-  const streams = streamOptions(options.streams);
-  const streamHub = new StreamHub(args.store, streams.maxStreams);
+  const streamHub = new StreamHub(args.store, streamOptions(options.streams).maxStreams);
   const ctx: RouteContext = { ...args, options, waiters, depthGate, closing, trust, streamHub };
 
   app.addHook('preClose', async () => {
@@ -89,6 +88,18 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
     waiters.releaseAll();
     // Live SSE and WebSocket streams end, or the listener would wait for them to.
     streamHub.closeAll();
+  });
+  // Before any route: the plugin wraps each WebSocket route as it is added. And before the auth
+  // hook: its own onRequest hook marks an upgrade, so an upgrade refused (401, 404, 503) has its
+  // socket closed rather than left open. A message may carry a submit body as large as POST
+  // /submit takes, plus its envelope; a larger one closes the socket with 1009.
+  // At close, the hub ends each connection with 1001 (going away) rather than the plugin's bare close.
+  await app.register(websocket, {
+    options: { maxPayload: options.maxBodyBytes + 64 * 1024 },
+    preClose: (done) => {
+      streamHub.closeAll();
+      app.websocketServer.close(() => done());
+    },
   });
   // First of all, before the route's existence and before any body parsing: with auth on, a caller
   // without a credential learns nothing (not even which paths exist), at the cost of its headers only.
@@ -113,9 +124,6 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
   registerJsonParser(app, { maxDepth: options.maxJsonDepth });
-  // Before any route: the plugin wraps each WebSocket route as it is added. A message may carry
-  // a submit body as large as POST /submit takes, plus its envelope; larger closes with 1009.
-  await app.register(websocket, { options: { maxPayload: options.maxBodyBytes + 64 * 1024 } });
   // Before any route is added: the plugin hooks each route as it is registered.
   if (options.tenantRate !== undefined) {
     const prefix = options.capture.controlPrefix;
