@@ -107,10 +107,13 @@ describe('Server-Sent Events on /api/v1/requests/{id}/events', () => {
     expect(await bad.json()).toMatchObject({ code: 'HQM_ERR_VALIDATION' });
   });
 
-  it('streams progress while the processor reports it', async () => {
+  it('streams progress as the processor reports it', async () => {
     const release = deferred();
+    const watching = deferred();
     const g = await gateway({
       processor: async (_request, ctx) => {
+        // Reported only once the stream is following: it can only learn of it from the change feed.
+        await watching.promise;
         await ctx.progress(40);
         await release.promise;
         return {};
@@ -119,10 +122,13 @@ describe('Server-Sent Events on /api/v1/requests/{id}/events', () => {
     const base = await listening(g);
     const id = await g.submit({});
     const stream = follow(base, id);
+    await waitFor(() => stream.seen.some((e) => e.data.to === 'PROCESSING'), { what: 'the claim' });
+    watching.resolve();
     await waitFor(() => stream.seen.some((e) => e.type === 'progress'), { what: 'a progress event' });
     release.resolve();
     const all = await stream.done;
-    expect(all.find((e) => e.type === 'progress')).toEqual({ type: 'progress', id: expect.any(String), data: { correlation_id: id, progress: 40 } });
+    expect(all.map((e) => e.type)).toEqual(['status', 'status', 'progress', 'status', 'result']);
+    expect(all[2]?.data).toEqual({ correlation_id: id, progress: 40 });
   });
 
   it('sends a heartbeat comment while nothing happens, and frees its slot when the client goes', async () => {

@@ -68,7 +68,10 @@ export function streamTrail(ctx: RouteContext, reply: FastifyReply, id: string, 
   });
   // A first line so the client (and any proxy) sees the stream open before the first event.
   raw.write(': openhqm\n\n');
-  const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), heartbeatMs);
+  const heartbeat = setInterval(() => {
+    raw.write(': heartbeat\n\n');
+    follower.refresh();
+  }, heartbeatMs);
   const follower = new TrailFollower(ctx.store, ctx.streamHub, id, afterSeq, {
     item: (item) => raw.write(frame(item)),
     // After a failure the client reconnects with Last-Event-ID and resumes where it was.

@@ -64,6 +64,15 @@ export class TrailFollower {
     this.#wake();
   }
 
+  /**
+   * Reads again without a change to wake it. Streams call it at each heartbeat: a feed message
+   * can be lost (Redis pub/sub while reconnecting) and some never cross processes (progress on
+   * SQLite), so no stream waits forever on a message that will not come.
+   */
+  refresh(): void {
+    this.#wake();
+  }
+
   /** Stops following without telling the sink (the stream itself is going). Idempotent. */
   stop(): void {
     this.#stopped = true;

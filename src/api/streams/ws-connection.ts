@@ -72,6 +72,7 @@ export function serveConnection(ctx: RouteContext, socket: WebSocket, request: F
     if (!alive) return socket.terminate();
     alive = false;
     socket.ping();
+    for (const follower of followers.values()) follower.refresh();
   }, options.heartbeatMs);
 
   const follow = (id: string): void => {
