@@ -202,3 +202,12 @@ async function accepts(g: Gateway): Promise<boolean> {
   socket.terminate();
   return outcome;
 }
+
+describe('the OpenAPI document', () => {
+  it('documents the WebSocket endpoint (101) and the event stream of the trail', async () => {
+    const g = await gateway();
+    const doc = (await g.app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, { get: { responses: Record<string, { content?: object }> } }> }>();
+    expect(Object.keys(doc.paths['/api/v1/ws']?.get.responses ?? {})).toEqual(expect.arrayContaining(['101', '426']));
+    expect(Object.keys(doc.paths['/api/v1/requests/{correlation_id}/events']?.get.responses['200']?.content ?? {})).toEqual(['application/json', 'text/event-stream']);
+  });
+});

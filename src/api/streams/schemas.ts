@@ -7,10 +7,10 @@ export const EVENT_STREAM_DESCRIPTION =
   '`Last-Event-ID: n` resumes after entry n; `Last-Event-ID: result` is answered 204 (nothing more to say: EventSource stops reconnecting). ' +
   'Past api.max_streams open streams: 503 with Retry-After.';
 
+/** Accept is not listed: OpenAPI describes it through the response's media types. */
 export const eventStreamHeaders = {
   type: 'object',
   properties: {
-    accept: { type: 'string', description: '`text/event-stream` for the live stream; anything else for the JSON trail.' },
     'last-event-id': { type: 'string', description: 'Resume the stream after this event id (a sequence number, or `result`). EventSource sends it when it reconnects.' },
   },
 } as const;
