@@ -4,6 +4,7 @@
  */
 import { EventSource, type FetchLike } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { RequestEvent } from '../../src/core/request/record.js';
 import { apiAuth, bearer, KEYS } from '../helpers/auth.js';
 import { gateway, type Gateway } from '../helpers/gateway.js';
 import { deferred, waitFor } from '../helpers/wait.js';
@@ -79,6 +80,35 @@ describe('Server-Sent Events on /api/v1/requests/{id}/events', () => {
     const response = await g.app.inject({ method: 'GET', url: `/api/v1/response/${id}` });
     expect(all[3]?.data).toEqual(response.json());
     expect(g.app.server.listening).toBe(true);
+  });
+
+  it('streams trail entries that carry a note (no status change) as `note` events', async () => {
+    const g = await gateway();
+    const id = await g.submit({ operation: 'echo' });
+    await g.finished(id);
+    // A note entry as the webhook deliveries add them: in the trail, moving no status.
+    const events = g.store.events.bind(g.store);
+    g.store.events = async (which) => [...(await events(which)), { at: Date.now(), from: 'COMPLETED', to: 'COMPLETED', attempt: 1, workerId: null, error: null, note: 'delivered' } as RequestEvent];
+    const base = await listening(g);
+    const seen: Array<[string, string]> = [];
+    const source = new EventSource(`${base}/api/v1/requests/${id}/events`);
+    sources.push(source);
+    const done = deferred();
+    for (const type of ['status', 'note', 'result']) {
+      source.addEventListener(type, (event) => {
+        seen.push([type, event.lastEventId]);
+        if (type === 'note') expect(JSON.parse(event.data)).toMatchObject({ correlation_id: id, seq: 4, note: 'delivered' });
+        if (type === 'result') done.resolve();
+      });
+    }
+    await done.promise;
+    expect(seen).toEqual([
+      ['status', '1'],
+      ['status', '2'],
+      ['status', '3'],
+      ['note', '4'],
+      ['result', 'result'],
+    ]);
   });
 
   it('answers the JSON trail to any other Accept', async () => {

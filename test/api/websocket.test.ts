@@ -2,7 +2,9 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { apiAuth, bearer, KEYS } from '../helpers/auth.js';
+import { configSchema } from '../../src/config/schema.js';
+import { rateWindowOf } from '../../src/core/request/tenant-rate.js';
+import { apiAuth, bearer, KEYS, TEST_KEYS } from '../helpers/auth.js';
 import { gateway, type Gateway } from '../helpers/gateway.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
@@ -145,6 +147,21 @@ describe('WebSocket on /api/v1/ws', () => {
     client.send({ type: 'submit', request, idempotency_key: 'k-1', ref: 'b' });
     const second = await client.next((m) => m.ref === 'b');
     expect(second).toMatchObject({ type: 'accepted', correlation_id: first.correlation_id, replayed: true });
+  });
+
+  it('counts submits over the socket against the tenant’s rate, like POST /submit', async () => {
+    const section = { enabled: true, api_keys: TEST_KEYS, tenants: { acme: { rate_per_second: 0.001, burst: 2 } } };
+    const config = configSchema.parse({ auth: section });
+    const g = await gateway({ api: { auth: apiAuth(section), tenantRate: { windowOf: (tenant) => rateWindowOf(config.auth.tenants, config.auth.default_tenant, tenant) } } });
+    // One from HTTP and one over the socket share the burst of 2; the next is refused.
+    expect((await g.app.inject({ method: 'POST', url: '/api/v1/submit', headers: bearer(KEYS.acme), payload: { payload: {} } })).statusCode).toBe(202);
+    const client = await connect(g, bearer(KEYS.acme));
+    client.send({ type: 'submit', request: { payload: {} }, ref: 1 });
+    expect(await client.next((m) => m.ref === 1)).toMatchObject({ type: 'accepted' });
+    client.send({ type: 'submit', request: { payload: {} }, ref: 2 });
+    const refused = await client.next((m) => m.ref === 2);
+    expect(refused).toMatchObject({ type: 'error', code: 'HQM_ERR_RATE_LIMITED', status: 429 });
+    expect(refused.retry_after).toBeGreaterThan(0);
   });
 
   it('caps subscriptions per connection', async () => {
