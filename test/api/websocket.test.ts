@@ -178,6 +178,15 @@ describe('WebSocket on /api/v1/ws', () => {
     release.resolve();
   });
 
+  it('closes with 1009 on a message larger than a submit body may be', async () => {
+    const g = await gateway({ api: { maxBodyBytes: 1024 } });
+    const client = await connect(g);
+    const closed = once(client.socket, 'close');
+    client.send({ type: 'submit', request: { payload: { data: 'x'.repeat(80 * 1024) } } });
+    const [code] = (await closed) as [number];
+    expect(code).toBe(1009);
+  });
+
   it('closes every socket with 1001 on shutdown', async () => {
     const g = await gateway();
     const client = await connect(g);
