@@ -164,6 +164,19 @@ describe('WebSocket on /api/v1/ws', () => {
     expect(refused.retry_after).toBeGreaterThan(0);
   });
 
+  it('resumes a subscription after the entries already seen', async () => {
+    const g = await gateway();
+    const id = await g.submit({ operation: 'echo' });
+    await g.finished(id);
+    const client = await connect(g);
+    client.send({ type: 'subscribe', ids: [id.toUpperCase()], after: { [id.toUpperCase()]: 2 } });
+    await client.next((m) => m.type === 'result');
+    expect(client.received.map((m) => [m.type, m.seq])).toEqual([
+      ['status', 3],
+      ['result', undefined],
+    ]);
+  });
+
   it('caps subscriptions per connection', async () => {
     const release = deferred();
     const g = await gateway({ api: { streams: { wsMaxSubscriptions: 2 } }, processor: () => release.promise.then(() => ({})) });

@@ -32,7 +32,7 @@ export const noMoreEvents = {
 } as const;
 
 export const WS_DESCRIPTION =
-  'Upgrades to a WebSocket (RFC 6455) carrying JSON text messages. The client sends `{"type":"subscribe","ids":[…]}` and `{"type":"unsubscribe","ids":[…]}`, ' +
+  'Upgrades to a WebSocket (RFC 6455) carrying JSON text messages. The client sends `{"type":"subscribe","ids":[…],"after"?:{"<id>":seq}}` (after: resume past the entries already seen, as Last-Event-ID does for SSE) and `{"type":"unsubscribe","ids":[…]}`, ' +
   'and `{"type":"submit","request":{payload, headers, metadata},"idempotency_key"?,"ref"?}` (the POST /api/v1/submit body; it needs the submit role and follows the same validation, tenant, rate limit and Idempotency-Key rules). ' +
   'It receives for each subscribed id the events of the SSE stream as `{"type":"status"|"note"|"progress"|"result","correlation_id",…}` (a subscription ends with its `result`), ' +
   '`{"type":"accepted","correlation_id","status","submitted_at","ref"}` for a submit, and `{"type":"error","code","detail",…}` for a message it could not act on ' +

@@ -110,16 +110,17 @@ class Connection {
     } catch (error) {
       return this.#send(errorMessage(isHqmError(error) ? error : internal(error), { ref: refOf(data) }));
     }
-    const work = message.type === 'subscribe' ? this.#subscribe(message.ids, message.ref) : message.type === 'unsubscribe' ? this.#unsubscribe(message.ids) : this.#submit(message);
+    const work = message.type === 'subscribe' ? this.#subscribe(message.ids, message.after ?? {}, message.ref) : message.type === 'unsubscribe' ? this.#unsubscribe(message.ids) : this.#submit(message);
     work.catch((error: unknown) => {
       this.request.log.error({ err: error }, 'websocket: a message failed unexpectedly');
       this.#send(errorMessage(internal(error), { ref: message.ref }));
     });
   };
 
-  async #subscribe(given: readonly string[], ref: Ref): Promise<void> {
+  async #subscribe(given: readonly string[], after: Readonly<Record<string, number>>, ref: Ref): Promise<void> {
+    const seen = new Map(Object.entries(after).map(([raw, seq]) => [normalizeCorrelationId(raw), seq] as const));
     const wanted = this.#reserve(given, ref);
-    await Promise.all(wanted.map((id) => this.#lookUpAndFollow(id, ref)));
+    await Promise.all(wanted.map((id) => this.#lookUpAndFollow(id, seen.get(id) ?? 0, ref)));
   }
 
   /** The ids to look up, each counted against the cap; the others are answered at once. */
@@ -142,14 +143,14 @@ class Connection {
     return wanted;
   }
 
-  async #lookUpAndFollow(id: string, ref: Ref): Promise<void> {
+  async #lookUpAndFollow(id: string, afterSeq: number, ref: Ref): Promise<void> {
     const record = await this.ctx.store.get(id).catch((error: unknown) => (isHqmError(error) ? error : unavailable(error)));
     // Unsubscribed or closed meanwhile: nothing to follow.
     if (!this.#pending.delete(id) || this.#closed) return;
     if (record instanceof HqmError) return this.#send(errorMessage(record, { correlation_id: id, ref }));
     // Another tenant's request is not there, as far as this client can tell.
     if (record === undefined || !mayView(this.request, record)) return this.#send(errorMessage(notFound(), { correlation_id: id, ref }));
-    const follower = new TrailFollower(this.ctx.store, this.ctx.streamHub, id, 0, {
+    const follower = new TrailFollower(this.ctx.store, this.ctx.streamHub, id, afterSeq, {
       item: (item) => this.#send({ type: item.kind, ...item.data }),
       end: (end: TrailEnd) => {
         this.#followers.delete(id);

@@ -16,7 +16,15 @@ const ref = z.union([z.string().max(256), z.number()]).optional();
 const ids = z.array(z.string().max(1024)).min(1).max(MAX_IDS_PER_MESSAGE);
 
 const clientMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('subscribe'), ids, ref }).strict(),
+  z
+    .object({
+      type: z.literal('subscribe'),
+      ids,
+      /** Per id, the `seq` of the last entry already seen: resumes after it, as SSE's Last-Event-ID. */
+      after: z.record(z.string().max(1024), z.number().int().min(0).max(1e9)).optional(),
+      ref,
+    })
+    .strict(),
   z.object({ type: z.literal('unsubscribe'), ids, ref }).strict(),
   z
     .object({
