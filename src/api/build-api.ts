@@ -82,6 +82,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const depthGate = new DepthGate(args.queue, defaultQueue, options.maxQueueDepth);
   const streamHub = new StreamHub(args.store, streamOptions(options.streams).maxStreams);
   const ctx: RouteContext = { ...args, options, waiters, depthGate, closing, trust, streamHub };
+  args.metrics?.watchLiveStreams(() => streamHub.streams);
 
   app.addHook('preClose', async () => {
     closed = true;

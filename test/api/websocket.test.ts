@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { configSchema } from '../../src/config/schema.js';
 import { rateWindowOf } from '../../src/core/request/tenant-rate.js';
 import { apiAuth, bearer, KEYS, TEST_KEYS } from '../helpers/auth.js';
+import { testApi } from '../helpers/api.js';
 import { gateway, type Gateway } from '../helpers/gateway.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
@@ -198,6 +199,18 @@ describe('WebSocket on /api/v1/ws', () => {
     client.send({ type: 'submit', request: { payload: { data: 'x'.repeat(80 * 1024) } } });
     const [code] = (await closed) as [number];
     expect(code).toBe(1009);
+  });
+
+  it('counts open connections in openhqm_api_live_streams', async () => {
+    const api = await testApi();
+    const base = await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/api/v1/ws`);
+    sockets.push(socket);
+    await once(socket, 'open');
+    const gauge = async () => /^openhqm_api_live_streams (\d+)$/m.exec(await api.metrics.registry.metrics())?.[1];
+    expect(await gauge()).toBe('1');
+    socket.close();
+    await waitFor(async () => (await gauge()) === '0', { what: 'the gauge to drop' });
   });
 
   it('closes every socket with 1001 on shutdown', async () => {
