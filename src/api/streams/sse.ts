@@ -25,10 +25,10 @@ import { TrailFollower, type TrailItem } from './trail-follower.js';
 /** The id of the `result` event, after which a reconnect is told there is nothing more (204). */
 export const RESULT_EVENT_ID = 'result';
 
-/** Whether the client asked for the event stream rather than the JSON trail. */
+/** Whether the client asked for the event stream rather than the JSON trail (a HEAD gets the JSON trail's headers). */
 export function wantsEventStream(request: FastifyRequest): boolean {
   const accept = request.headers.accept;
-  return typeof accept === 'string' && accept.toLowerCase().includes('text/event-stream');
+  return request.method === 'GET' && typeof accept === 'string' && accept.toLowerCase().includes('text/event-stream');
 }
 
 /**
