@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { configSchema } from '../../src/config/schema.js';
 import { rateWindowOf } from '../../src/core/request/tenant-rate.js';
 import { apiAuth, bearer, KEYS, TEST_KEYS } from '../helpers/auth.js';
-import { testApi } from '../helpers/api.js';
+import { QUEUE, testApi } from '../helpers/api.js';
 import { gateway, type Gateway } from '../helpers/gateway.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
@@ -199,6 +199,18 @@ describe('WebSocket on /api/v1/ws', () => {
     client.send({ type: 'submit', request: { payload: { data: 'x'.repeat(80 * 1024) } } });
     const [code] = (await closed) as [number];
     expect(code).toBe(1009);
+  });
+
+  it('in sidecar mode, serves /ws under the control prefix and queues no upgrade to a captured path', async () => {
+    const api = await testApi({ capture: { enabled: true, controlPrefix: '/_hqm', retryAfterSeconds: 1 } });
+    const base = (await api.app.listen({ port: 0, host: '127.0.0.1' })).replace(/^http/, 'ws');
+    const control = new WebSocket(`${base}/_hqm/api/v1/ws`);
+    sockets.push(control);
+    await once(control, 'open');
+    const captured = new WebSocket(`${base}/chat`);
+    sockets.push(captured);
+    await once(captured, 'close');
+    expect((await api.queue.stats(QUEUE)).depth).toBe(0);
   });
 
   it('counts open connections in openhqm_api_live_streams', async () => {
