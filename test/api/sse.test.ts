@@ -6,6 +6,7 @@ import { EventSource, type FetchLike } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RequestEvent } from '../../src/core/request/record.js';
 import { apiAuth, bearer, KEYS } from '../helpers/auth.js';
+import { testApi } from '../helpers/api.js';
 import { gateway, type Gateway } from '../helpers/gateway.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
@@ -109,6 +110,20 @@ describe('Server-Sent Events on /api/v1/requests/{id}/events', () => {
       ['note', '4'],
       ['result', 'result'],
     ]);
+  });
+
+  it('ends a request nobody consumes in TIMEOUT at its deadline, with the result event', async () => {
+    const api = await testApi();
+    const submitted = await api.app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {}, metadata: { timeout: 0.3 } } });
+    const id = submitted.json<{ correlation_id: string }>().correlation_id;
+    const base = await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const all = await follow(base, id).done;
+    expect(all.map((e) => [e.type, e.data.to ?? e.data.status])).toEqual([
+      ['status', 'PENDING'],
+      ['status', 'TIMEOUT'],
+      ['result', 'TIMEOUT'],
+    ]);
+    expect(all[2]?.data).toMatchObject({ error_code: 'HQM_ERR_DEADLINE_EXCEEDED' });
   });
 
   it('answers the JSON trail to any other Accept', async () => {
