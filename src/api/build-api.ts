@@ -11,6 +11,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
+import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { HqmError } from '../core/errors.js';
 import { trustFunction } from '../core/trust.js';
@@ -34,6 +35,9 @@ import { registerBatchRoute } from './routes/batch.js';
 import { registerSubmitRoute } from './routes/submit.js';
 import { registerTenantRate } from './tenant-rate.js';
 import { registerWebhookDeliveryRoutes } from './routes/webhook-deliveries.js';
+import { registerWebSocketRoute } from './routes/ws.js';
+import { streamOptions } from './streams/options.js';
+import { StreamHub } from './streams/stream-hub.js';
 
 export interface BuildApiArgs extends ApiDeps {
   readonly options: ApiOptions;
@@ -81,11 +85,27 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const waiters = new CompletionWaiters(args.store, options.maxWaiters);
   const defaultQueue = [...options.queues.values()][0] ?? '';
   const depthGate = new DepthGate(args.queue, defaultQueue, options.maxQueueDepth);
-  const ctx: RouteContext = { ...args, options, waiters, depthGate, closing, trust };
+  const streamHub = new StreamHub(args.store, streamOptions(options.streams).maxStreams);
+  const ctx: RouteContext = { ...args, options, waiters, depthGate, closing, trust, streamHub };
+  args.metrics?.watchLiveStreams(() => streamHub.streams);
 
   app.addHook('preClose', async () => {
     closed = true;
     waiters.releaseAll();
+    // Live SSE and WebSocket streams end, or the listener would wait for them to.
+    streamHub.closeAll();
+  });
+  // Before any route: the plugin wraps each WebSocket route as it is added. And before the auth
+  // hook: its own onRequest hook marks an upgrade, so an upgrade refused (401, 404, 503) has its
+  // socket closed rather than left open. A message may carry a submit body as large as POST
+  // /submit takes, plus its envelope; a larger one closes the socket with 1009.
+  // At close, the hub ends each connection with 1001 (going away) rather than the plugin's bare close.
+  await app.register(websocket, {
+    options: { maxPayload: options.maxBodyBytes + 64 * 1024 },
+    preClose: (done) => {
+      streamHub.closeAll();
+      app.websocketServer.close(() => done());
+    },
   });
   // First of all, before the route's existence and before any body parsing: with auth on, a caller
   // without a credential learns nothing (not even which paths exist), at the cost of its headers only.
@@ -149,6 +169,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
         registerBatchRoute(ingress, ctx);
       });
       registerReadRoutes(control, ctx);
+      registerWebSocketRoute(control, ctx);
       registerCancelRoute(control, ctx);
       registerListRoute(control, ctx);
       registerStatsRoute(control, ctx);

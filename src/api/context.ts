@@ -13,6 +13,8 @@ import type { CompletionWaiters } from './completion-waiters.js';
 import type { ApiAuth } from './auth.js';
 import type { DepthGate } from './load-shedding.js';
 import type { CallbackRules } from '../webhooks/callback.js';
+import type { StreamOptions } from './streams/options.js';
+import type { StreamHub } from './streams/stream-hub.js';
 
 export interface ApiOptions {
   /** Logical queue names clients may ask for (metadata.queue) → backend queue names. */
@@ -63,6 +65,8 @@ export interface ApiOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Per-tenant submit rate (auth.tenants.<t>.rate_per_second); undefined: no tenant is limited. */
   readonly tenantRate?: TenantRateOptions;
+  /** Live streams (SSE on /requests/{id}/events, WebSocket on /ws); the defaults of streams/options.ts when unset. */
+  readonly streams?: Partial<StreamOptions>;
   /** delivery.webhooks: callback checks at submit and the failed-deliveries routes; undefined: neither (tests). */
   readonly webhooks?: WebhookApiOptions;
 }
@@ -122,6 +126,8 @@ export interface ApiDeps {
 export interface RouteContext extends ApiDeps {
   readonly options: ApiOptions;
   readonly waiters: CompletionWaiters;
+  /** Live SSE and WebSocket streams of this app: their bound and their change-feed watch. */
+  readonly streamHub: StreamHub;
   readonly depthGate: DepthGate;
   /** True once shutdown has begun (the process's, or this app's close()). */
   readonly closing: () => boolean;

@@ -12,7 +12,14 @@ import type { ResultStore } from '../ports/result-store.js';
 import type { ApiOptions } from './context.js';
 
 /** The move is announced as a worker's TIMEOUT is (`request:timeout`), so metrics and analytics count it. */
-export async function settleOverdue(ctx: { readonly store: ResultStore; readonly events: HqmEvents; readonly options: Pick<ApiOptions, 'queues'> }, record: RequestRecord, now = Date.now()): Promise<RequestRecord> {
+/** What settling needs: the store to write to, the events to tell, the queue names to tell them by. */
+export interface OverdueContext {
+  readonly store: ResultStore;
+  readonly events: HqmEvents;
+  readonly options: Pick<ApiOptions, 'queues'>;
+}
+
+export async function settleOverdue(ctx: OverdueContext, record: RequestRecord, now = Date.now()): Promise<RequestRecord> {
   if (record.status !== 'PENDING' || record.deadlineAt === null || record.deadlineAt > now) return record;
   const outcome = { result: null, statusCode: null, headers: null, processingTimeMs: null, error: DEADLINE_MESSAGE, completedAt: now };
   const moved = await ctx.store.transition({ id: record.id, from: ['PENDING'], to: 'TIMEOUT', attempt: record.attempt, error: DEADLINE_MESSAGE, outcome });

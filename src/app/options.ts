@@ -51,6 +51,12 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
     maxJsonDepth: config.api.max_json_depth,
     maxWaitSeconds: config.api.max_wait_seconds,
     maxWaiters: config.api.max_waiters,
+    streams: {
+      maxStreams: config.api.max_streams,
+      heartbeatMs: config.api.stream_heartbeat_seconds * 1000,
+      wsMaxSubscriptions: config.api.ws_max_subscriptions,
+      wsMaxBufferedBytes: config.api.ws_max_buffered_bytes,
+    },
     // A key outliving its record could only answer 409 after the record expired.
     idempotencyTtlMs: Math.min(config.api.idempotency_ttl_seconds ?? config.cache.ttl_seconds, config.cache.ttl_seconds) * 1000,
     maxBatch: config.api.max_batch,

@@ -81,6 +81,14 @@ const api = z
     max_wait_seconds: num().pipe(z.number().min(0).max(3600)).default(30),
     /** Most `?wait=N` long-polls waiting at once in one process; past it a request answers at once, as with wait=0. */
     max_waiters: int().pipe(z.number().min(0)).default(10_000),
+    /** Most live streams (SSE trails, WebSocket connections) open at once in one process; past it a new one is 503. */
+    max_streams: int().pipe(z.number().min(0)).default(10_000),
+    /** How often an idle SSE stream sends a comment line (and a WebSocket a ping), so proxies keep it open. */
+    stream_heartbeat_seconds: num().pipe(z.number().min(0.01).max(3600)).default(15),
+    /** Most requests one WebSocket connection may follow at once. */
+    ws_max_subscriptions: int().pipe(z.number().min(1).max(1_000_000)).default(1000),
+    /** A WebSocket client that leaves more than this unread is closed with 1008 instead of the server buffering for it. */
+    ws_max_buffered_bytes: int().pipe(z.number().min(1024)).default(1024 * 1024),
     /** Serve /docs (Swagger UI). /openapi.json is always served. */
     docs_enabled: bool().default(true),
     /**

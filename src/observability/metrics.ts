@@ -146,6 +146,27 @@ export class Metrics {
     child.duration.observe(seconds);
   }
 
+  #liveStreams: (() => number) | undefined;
+
+  /**
+   * Reports `count()` as openhqm_api_live_streams: SSE streams and WebSocket connections open
+   * in this process (api.max_streams bounds them). A later call replaces the count.
+   */
+  watchLiveStreams(count: () => number): void {
+    if (this.#liveStreams === undefined) {
+      const read = (): number => this.#liveStreams?.() ?? 0;
+      new Gauge({
+        name: 'openhqm_api_live_streams',
+        help: 'Live SSE streams and WebSocket connections open in this API process (bounded by api.max_streams)',
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    }
+    this.#liveStreams = count;
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }

@@ -15,7 +15,9 @@
  *   other processes sharing the store where `capabilities.sharedChangeFeed` holds. Where
  *   subscribing takes a round trip (Redis pub/sub), the first `get` after `onChange` waits for
  *   it: a listener that subscribes and then reads (as a long-poll does) misses nothing that
- *   lands after its read.
+ *   lands after its read. A `setProgress` that applies is reported too (status PROCESSING,
+ *   with `progress`), to this process's listeners always and to other processes' where the
+ *   feed carries it (Redis; SQLite's cross-process feed follows the trail, so not there).
  * - **Idempotency keys.** `claimIdempotencyKey` is one atomic reserve-or-read: of any number
  *   of concurrent claims on one (scope, key), exactly one answers `created`; the others answer
  *   the ids and fingerprint it reserved, until `ttlMs` has passed or it is released.
@@ -58,6 +60,8 @@ export type TransitionResult =
 export interface RecordChange {
   readonly id: string;
   readonly status: Status;
+  /** Set when the change is a progress report (setProgress) rather than a transition. */
+  readonly progress?: number;
 }
 
 export type ChangeListener = (change: RecordChange) => void;

@@ -441,6 +441,41 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       off();
     });
 
+    test('a progress report is on the change feed, with its progress; one that does not apply is not', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      const heard: RecordChange[] = [];
+      const woke = deferred<RecordChange>();
+      const off = store.onChange((change) => {
+        if (change.id !== id || change.progress === undefined) return;
+        heard.push(change);
+        woke.resolve(change);
+      });
+      // Not PROCESSING yet: refused, and nothing is reported.
+      expect(await store.setProgress(id, 1, 10)).toBe(false);
+      await store.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      expect(await store.setProgress(id, 1, 40)).toBe(true);
+      expect(await woke.promise).toEqual({ id, status: 'PROCESSING', progress: 40 });
+      expect(heard).toHaveLength(1);
+      off();
+    });
+
+    test('a second store on the same storage hears the first one’s progress reports', async () => {
+      const writer = await open();
+      const reader = await open();
+      const { id } = await writer.create(newRequest());
+      await writer.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+      const woke = deferred<RecordChange>();
+      const off = reader.onChange((change) => {
+        if (change.id === id && change.progress !== undefined) woke.resolve(change);
+      });
+      // The first read after subscribing waits for the subscription (Redis), so the report below is heard.
+      await reader.get(id);
+      expect(await writer.setProgress(id, 1, 75)).toBe(true);
+      expect(await woke.promise).toEqual({ id, status: 'PROCESSING', progress: 75 });
+      off();
+    }, (s) => (s.capabilities.sharedChangeFeed ? undefined : 'a change feed shared between instances'));
+
     test('a second store on the same storage sees the first one’s writes and changes', async () => {
       const writer = await open();
       const reader = await open();

@@ -210,6 +210,22 @@ describe('redis result store', () => {
     expect(subscribers).toBeGreaterThanOrEqual(1);
   });
 
+  it('carries progress reports to a listener on another connection', async (ctx) => {
+    if (skip !== undefined) return ctx.skip(skip);
+    const writer = await openStore(REDIS_URL);
+    const reader = await openStore(`${REDIS_URL}/0`);
+    const { id } = await writer.create(newRequest());
+    await writer.transition({ id, from: ['PENDING'], to: 'PROCESSING', attempt: 1 });
+    const woke = deferred<RecordChange>();
+    const off = reader.onChange((change) => {
+      if (change.id === id && change.progress !== undefined) woke.resolve(change);
+    });
+    expect(await reader.get(id)).toMatchObject({ status: 'PROCESSING' });
+    expect(await writer.setProgress(id, 1, 55)).toBe(true);
+    expect(await woke.promise).toEqual({ id, status: 'PROCESSING', progress: 55 });
+    off();
+  });
+
   it('applies exactly the rules of planTransition (compared with the reference store)', async (ctx) => {
     if (skip !== undefined) return ctx.skip(skip);
     const redis = await openStore();

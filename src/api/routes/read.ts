@@ -17,6 +17,8 @@ import { presentEvents, presentRequest, presentResult, presentStatus, requestHtt
 import { sendUpstreamAnswer } from '../replay.js';
 import { errorResponse, eventsResponse, idParams, requestOrErrorResponse, requestResponse, resultResponse, statusResponse, waitQuery } from '../schemas.js';
 import { parseWait } from '../validate.js';
+import { EVENT_STREAM_DESCRIPTION, eventsOrStream, eventStreamHeaders, noMoreEvents } from '../streams/schemas.js';
+import { resumePoint, streamTrail, wantsEventStream } from '../streams/sse.js';
 
 type IdRequest = FastifyRequest<{ Params: { correlation_id: string }; Querystring: { wait?: string } }>;
 
@@ -113,11 +115,20 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
   app.get<{ Params: { correlation_id: string } }>(
     '/api/v1/requests/:correlation_id/events',
     {
-      schema: { tags: ['requests'], summary: 'Audit trail: every status change of a request, and notes (webhook attempts, follow-ups)', params: idParams, response: { 200: eventsResponse, 404: errorResponse } },
+      schema: {
+        tags: ['requests'],
+        summary: 'Audit trail: every status change of a request, and notes (webhook attempts, follow-ups); JSON, or a live Server-Sent Events stream',
+        description: EVENT_STREAM_DESCRIPTION,
+        params: idParams,
+        headers: eventStreamHeaders,
+        response: { 200: eventsOrStream(eventsResponse), 204: noMoreEvents, 404: errorResponse, 422: errorResponse, 503: errorResponse },
+      },
     },
-    async (request) => {
+    async (request, reply) => {
       const id = normalizeCorrelationId(request.params.correlation_id);
       if (id === undefined) throw notFound();
+      // Found and visible before anything is streamed: another tenant's id is a plain 404.
+      if (wantsEventStream(request)) return streamEvents(request, reply, id);
       // An overdue PENDING request is settled first, so the trail ends in its TIMEOUT.
       const record = await ctx.store.get(id);
       if (record === undefined ? request.principal !== null : !mayView(request, record)) throw notFound();
@@ -127,6 +138,15 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       return presentEvents(id, events);
     },
   );
+
+  /** The live trail: 404 exactly as the JSON trail answers it, 204 once the client has seen the result. */
+  const streamEvents = async (request: FastifyRequest, reply: FastifyReply, id: string): Promise<FastifyReply> => {
+    const resume = resumePoint(request);
+    await visibleRecord(request, id);
+    if (resume === 'done') return reply.code(204).send();
+    streamTrail(ctx, reply, id, resume);
+    return reply;
+  };
 }
 
 function notFound(): HqmError {

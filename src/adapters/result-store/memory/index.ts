@@ -156,6 +156,7 @@ export class MemoryResultStore implements ResultStore {
     const entry = this.#live(id);
     if (entry === undefined || entry.record.status !== 'PROCESSING' || entry.record.attempt !== attempt) return false;
     entry.record = { ...entry.record, progress, updatedAt: Date.now() };
+    this.#feed.emit({ id, status: 'PROCESSING', progress });
     return true;
   }
 

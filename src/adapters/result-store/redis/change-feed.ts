@@ -1,6 +1,7 @@
 /**
  * The Redis store's change feed. Every applied transition is published (inside the transition
- * script, so only applied ones are) on one channel as `<origin>|<status>|<id>`.
+ * script, so only applied ones are) on one channel as `<origin>|<status>|<id>`, and every
+ * applied progress report as `<origin>|PROCESSING@<progress>|<id>`.
  *
  * Within a process, the stores on one connection share one feed (as the SQLite stores on one
  * file do): a transition is reported to all their listeners at once, without a round trip, and
@@ -85,8 +86,11 @@ class ProcessFeed {
     const first = message.indexOf('|');
     const second = message.indexOf('|', first + 1);
     if (first < 0 || second < 0 || message.slice(0, first) === this.origin) return;
-    const status = message.slice(first + 1, second);
-    if (isStatus(status)) this.emit({ id: message.slice(second + 1), status });
+    // `<status>` for a transition, `PROCESSING@<n>` for a progress report.
+    const [status = '', progress] = message.slice(first + 1, second).split('@');
+    if (!isStatus(status)) return;
+    const id = message.slice(second + 1);
+    this.emit(progress === undefined ? { id, status } : { id, status, progress: Number(progress) });
   };
 }
 

@@ -148,7 +148,9 @@ export class RedisResultStore implements ResultStore {
 
   async setProgress(id: string, attempt: number, progress: number): Promise<boolean> {
     const [key] = this.#keys(id);
-    return (await guarded('recording progress', this.#scripts.progress([key], [attempt, progress, Date.now()]))) === 1;
+    const recorded = (await guarded('recording progress', this.#scripts.progress([key], [attempt, progress, Date.now(), this.#feed.channel, this.#feed.origin, id]))) === 1;
+    if (recorded) this.#feed.emitLocal({ id, status: 'PROCESSING', progress });
+    return recorded;
   }
 
   async events(id: string): Promise<readonly RequestEvent[]> {

@@ -111,12 +111,16 @@ return { 2, cur }
 /**
  * Progress of the attempt holding the record.
  * KEYS[1] record hash   ARGV[1] attempt   ARGV[2] progress   ARGV[3] now (ms)
+ * ARGV[4] change-feed channel   ARGV[5] origin of this process   ARGV[6] correlation id
  * Returns 1 when recorded, 0 when the record is not PROCESSING under that attempt.
+ * Published as `<origin>|PROCESSING@<progress>|<id>`: a process that predates progress on the
+ * feed reads no status there and ignores it.
  */
 const PROGRESS = `
 local cur = redis.call('HMGET', KEYS[1], 's', 'a')
 if cur[1] ~= 'PROCESSING' or cur[2] ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'g', ARGV[2], 'u', ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. '|PROCESSING@' .. ARGV[2] .. '|' .. ARGV[6])
 return 1
 `;
 

@@ -187,6 +187,8 @@ export class SqliteResultStore implements ResultStore {
 
   async setProgress(id: string, attempt: number, progress: number): Promise<boolean> {
     const changed = await this.handle.commit.run(() => this.stmts.progress.run({ id, attempt, progress, now: Date.now() }).changes);
+    // To this process's listeners; other processes follow the trail table, which progress is not in.
+    if (changed > 0) this.#announce({ id, status: 'PROCESSING', progress });
     return changed > 0;
   }
 
