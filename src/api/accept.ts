@@ -39,8 +39,11 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
   const now = Date.now();
   const id = submission.id ?? newCorrelationId(now);
   const partition = options.partitioning === undefined ? null : partitionOf({ correlation_id: id, ...submission }, options.partitioning);
-  const asked = submission.metadata.queue;
-  const metadata = normalizeMetadata(partition === null ? submission.metadata : { ...submission.metadata, partition_key: partition.key }, {
+  // The client's metadata.queue, else the queue of the route the request matches, else default.
+  const routed = typeof submission.metadata.queue === 'string' || options.routeQueue === undefined ? null : await options.routeQueue(submission);
+  const chosen = routed === null ? submission.metadata : { ...submission.metadata, queue: routed };
+  const asked = chosen.queue;
+  const metadata = normalizeMetadata(partition === null ? chosen : { ...chosen, partition_key: partition.key }, {
     timeout: options.queueTimeouts?.get(typeof asked === 'string' ? asked : DEFAULT_QUEUE) ?? options.defaultTimeoutSeconds,
   });
   const tenant = submission.tenant ?? null;

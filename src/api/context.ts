@@ -22,6 +22,11 @@ export interface ApiOptions {
   readonly defaultTimeoutSeconds: number;
   /** The named queues with their shares (GET /api/v1/queues); from `queues` with weight 1 when unset. */
   readonly queueShares?: readonly QueueListing[];
+  /**
+   * The queue of the route a submission matches (a route's `queue`), asked when the client names
+   * no metadata.queue; undefined without routing. Matching only: no transform runs.
+   */
+  readonly routeQueue?: (submission: { readonly payload: unknown; readonly headers: unknown; readonly metadata: unknown; readonly request: unknown }) => Promise<string | null>;
   /** A queue's own default deadline (queues.<name>.timeout_seconds); defaultTimeoutSeconds for the others. */
   readonly queueTimeouts?: ReadonlyMap<string, number>;
   readonly ttlMs: number;

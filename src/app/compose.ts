@@ -81,7 +81,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger)
   try {
     // Routes first: a broken routes file is refused before anything connects, as config check refuses it.
     if (config.routing.enabled) {
-      routes = await RoutesHolder.load(config.routing, startupCompileOptions(config.proxy), logger.child({ component: 'routing' }), events);
+      routes = await RoutesHolder.load(config.routing, startupCompileOptions(config), logger.child({ component: 'routing' }), events);
     }
     queue = await createQueue(config, context);
     store = await createStore(config, context);

@@ -45,6 +45,7 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
     queues: new Map(configuredQueues(config).sort((a, b) => Number(b.name === DEFAULT_QUEUE) - Number(a.name === DEFAULT_QUEUE)).map((q) => [q.name, q.backendQueue])),
     queueShares: configuredQueues(config).map(({ name, backendQueue, weight, concurrency }) => ({ name, backendQueue, weight, concurrency })),
     queueTimeouts: new Map(configuredQueues(config).map((q) => [q.name, q.defaultTimeoutSeconds])),
+    routeQueue: parts.routes === undefined ? undefined : routeQueue(parts.routes),
     defaultTimeoutSeconds: config.worker.timeout_seconds,
     ttlMs: config.cache.ttl_seconds * 1000,
     maxBodyBytes: config.api.max_body_bytes,
@@ -96,4 +97,9 @@ export function partitionSettings(p: Config['partitioning']): PartitionSettings 
 function credentialHeadersForwarded(names: readonly string[]): ReadonlySet<string> {
   const listed = new Set(names.map((n) => n.trim().toLowerCase()));
   return new Set(['authorization', 'x-api-key'].filter((h) => listed.has(h)));
+}
+
+/** The queue a route files a submission into: the routes in force, matched as the worker will. */
+function routeQueue(routes: RoutesHolder): NonNullable<ApiOptions['routeQueue']> {
+  return (submission) => routes.current.queueOf({ payload: submission.payload, headers: submission.headers, metadata: submission.metadata, request: submission.request });
 }

@@ -22,7 +22,7 @@ import { readTls } from './security.js';
 export async function preflight(config: Config, cwd = process.cwd()): Promise<string[]> {
   const warnings: string[] = [];
   if (config.routing.enabled) {
-    const router = await Router.compile(configuredRoutes(config.routing), { ...routingCompileOptions(config.routing), ...startupCompileOptions(config.proxy) });
+    const router = await Router.compile(configuredRoutes(config.routing), { ...routingCompileOptions(config.routing), ...startupCompileOptions(config) });
     warnings.push(...router.warnings.map((w) => `routes: ${w.route === null ? '' : `route "${w.route}": `}${w.message}`));
   }
   const module = config.worker.processor_module;

@@ -16,6 +16,7 @@ import type { RouteSimulator } from '../api/context.js';
 import { Router, RoutesError, type CompileOptions } from '../routing/router.js';
 import { SIMULATOR_JQ } from '../routing/transform/jq.js';
 import { endpointCatalogue } from './proxy.js';
+import { configuredQueues } from './queues.js';
 
 /** How often the routes file is checked for changes (a Kubernetes ConfigMap update is a symlink swap). */
 const WATCH_INTERVAL_MS = 500;
@@ -142,8 +143,8 @@ export function endpointChecker(proxy: Config['proxy']): (endpoint: string) => b
 }
 
 /** How the routes in force are compiled: an endpoint neither configured nor a URL stops start-up. */
-export function startupCompileOptions(proxy: Config['proxy']): CompileOptions {
-  return { endpointKnown: endpointChecker(proxy), unknownEndpoint: 'error' };
+export function startupCompileOptions(config: Config): CompileOptions {
+  return { endpointKnown: endpointChecker(config.proxy), unknownEndpoint: 'error', queues: queueNames(config) };
 }
 
 /** What the routing section decides about compiling routes, wherever they are compiled. */
@@ -160,7 +161,7 @@ export function routingCompileOptions(routing: Pick<Config['routing'], 'strict' 
  */
 export function routeSimulator(config: Config, inForce?: RoutesHolder): RouteSimulator {
   const catalogue = endpointCatalogue(config.proxy);
-  const options: CompileOptions = { ...routingCompileOptions(config.routing), endpointKnown: endpointChecker(config.proxy), unknownEndpoint: 'warn', jq: SIMULATOR_JQ };
+  const options: CompileOptions = { ...routingCompileOptions(config.routing), endpointKnown: endpointChecker(config.proxy), unknownEndpoint: 'warn', jq: SIMULATOR_JQ, queues: queueNames(config) };
   return async ({ routes, message }) => {
     let router: Router;
     try {
@@ -184,4 +185,9 @@ export function routeSimulator(config: Config, inForce?: RoutesHolder): RouteSim
       return { ok: false, error: (error as Error).message, code: isHqmError(error) ? error.code : 'HQM_ERR_TRANSFORM' };
     }
   };
+}
+
+/** The queues a route's `queue` may name. */
+function queueNames(config: Config): string[] {
+  return configuredQueues(config).map((q) => q.name);
 }

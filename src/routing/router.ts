@@ -70,6 +70,8 @@ export interface CompileOptions {
   readonly maxTransformOutputBytes?: number;
   /** The jq threads that check programs at load and, by default, run them. */
   readonly jq?: JqRunner;
+  /** The configured queue names a route's `queue` may name; absent: not checked (the worker's view). */
+  readonly queues?: readonly string[];
 }
 
 export interface RouteOptions {
@@ -112,6 +114,7 @@ export class Router {
       names.add(parts.name);
       if (parts.isDefault && parts.enabled) defaultNames.push(parts.name);
       if (parts.enabled && parts.endpoint !== undefined) checkEndpoint(parts.endpoint, parts.name, options, parts.problems, warnings);
+      if (parts.enabled) checkQueue(parts.queue, options, parts.problems);
       if (parts.problems.length === 0 && parts.matcher !== undefined && parts.target !== undefined) {
         compiled.push({ name: parts.name, matcher: parts.matcher, priority: parts.priority, isDefault: parts.isDefault, target: parts.target });
         continue;
@@ -139,6 +142,25 @@ export class Router {
     const ordered = compiled.filter((r) => !r.isDefault).sort((a, b) => b.priority - a.priority);
     const context = { jq, maxOutputBytes: options.maxTransformOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES };
     return new Router(ordered, defaults[0], file, context, warnings);
+  }
+
+  /**
+   * The queue of the route a message matches (the route's `queue`), without running its
+   * transform: the API files a request by it when the client named no queue. Null when the
+   * matching route names none, no route matches, or the matching route is broken (its failure
+   * is the worker's to report).
+   */
+  async queueOf(envelope: Record<string, unknown>): Promise<string | null> {
+    const message = routingView(envelope);
+    let found = this.defaultRoute;
+    for (const route of this.routes) {
+      if (await matches(route.matcher, message, this.context)) {
+        found = route;
+        break;
+      }
+    }
+    const target = found?.target;
+    return target === undefined || 'broken' in target ? null : (target.spec.queue ?? null);
   }
 
   /**
@@ -210,6 +232,11 @@ function checkEndpoint(endpoint: string, route: string | null, options: CompileO
   const message = `endpoint "${endpoint}" is neither configured in proxy.endpoints nor a URL`;
   if (options.unknownEndpoint === 'warn') warnings.push({ route, message });
   else problems.push(message);
+}
+
+function checkQueue(queue: string | null | undefined, options: CompileOptions, problems: string[]): void {
+  if (queue === null || queue === undefined || options.queues === undefined || options.queues.includes(queue)) return;
+  problems.push(`queue "${queue}" is not configured (known: ${options.queues.join(', ')})`);
 }
 
 function mapped(mappings: Readonly<Record<string, string>> | null | undefined, message: Record<string, unknown>): Record<string, string> {

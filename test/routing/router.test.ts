@@ -201,3 +201,26 @@ describe('validation at load', () => {
     expect(lenient.warnings).toEqual([{ route: 'r', message: expect.stringMatching(/ghost/) }]);
   });
 });
+
+describe('queue selection (a route files requests into a named queue)', () => {
+  const routes = {
+    routes: [
+      { name: 'ai', match_field: 'payload.kind', match_value: 'inference', endpoint: 'ai', queue: 'ai' },
+      { name: 'mail', match_field: 'payload.kind', match_value: 'mail', endpoint: 'mail' },
+      { name: 'fallback', is_default: true, endpoint: 'other', queue: 'batched' },
+    ],
+  };
+
+  it('answers the queue of the route a message matches, the default route\'s when none does, null when the route names none', async () => {
+    const router = await Router.compile(routes, { queues: ['default', 'ai', 'batched'] });
+    expect(await router.queueOf(message({ kind: 'inference' }))).toBe('ai');
+    expect(await router.queueOf(message({ kind: 'mail' }))).toBeNull();
+    expect(await router.queueOf(message({ kind: 'anything else' }))).toBe('batched');
+  });
+
+  it('refuses a route naming a queue that is not configured, listing the known ones', async () => {
+    const text = await refusal(routes, { queues: ['default', 'ai'] });
+    expect(text).toContain('fallback');
+    expect(text).toContain('queue "batched" is not configured (known: default, ai)');
+  });
+});

@@ -26,6 +26,8 @@ export interface RouteParts {
   readonly matcher: Matcher | undefined;
   /** The route's endpoint, when the route itself is valid (its transform may still be broken). */
   readonly endpoint: string | undefined;
+  /** The named queue the route files requests into (checked against the configured ones where known). */
+  readonly queue: string | null | undefined;
   /** Undefined when the route is invalid beyond its match criteria. */
   readonly target: { readonly spec: RouteSpec; readonly transform: Transform | null } | undefined;
   readonly problems: string[];
@@ -40,7 +42,7 @@ export async function compileRoute(raw: unknown, index: number, jq: JqRunner): P
   const name = match?.name ?? (typeof given?.name === 'string' ? given.name : `#${index + 1}`);
   const enabled = match?.enabled ?? given?.enabled !== false;
   const isDefault = match?.is_default ?? given?.is_default === true;
-  const parts = { name, enabled, isDefault, priority: match?.priority ?? 0, endpoint: full.data?.endpoint, problems };
+  const parts = { name, enabled, isDefault, priority: match?.priority ?? 0, endpoint: full.data?.endpoint, queue: full.data?.queue, problems };
   if (match === undefined || !enabled) return { ...parts, matcher: undefined, target: undefined };
   const matcher = await compileMatcher(match, jq, problems);
   if (!full.success || matcher === undefined) return { ...parts, matcher, target: undefined };

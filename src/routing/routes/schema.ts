@@ -45,6 +45,8 @@ export const routeSchema = z
     enabled: z.boolean().default(true),
     timeout: z.number().positive().nullish(),
     max_retries: z.number().int().min(0).nullish(),
+    /** The named queue a request matching this route goes to, unless its metadata.queue names one. */
+    queue: z.string().min(1).nullish(),
     conditions: z.array(condition).nullish(),
     condition_operator: z.enum(['AND', 'OR']).nullish(),
     conditionOperator: z.enum(['AND', 'OR']).nullish(),
