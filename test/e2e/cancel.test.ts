@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { finished, getJson, startCli, submit } from '../helpers/cli.js';
-import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
+import { deleteKeys, REDIS_URL, requireRedis, testPrefix, redisEnv } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -27,13 +27,7 @@ describe('cancel across an api and a worker process', () => {
 
   const backends: Record<string, Record<string, string>> = {
     sqlite: { OPENHQM_SQLITE__PATH: join(dir, 'cancel.db') },
-    redis: {
-      OPENHQM_QUEUE__TYPE: 'redis',
-      OPENHQM_CACHE__TYPE: 'redis',
-      OPENHQM_QUEUE__REDIS_URL: REDIS_URL,
-      OPENHQM_CACHE__REDIS_URL: REDIS_URL,
-      OPENHQM_REDIS__KEY_PREFIX: prefix,
-    },
+    redis: redisEnv(prefix),
   };
 
   for (const backend of Object.keys(backends)) it(`${backend}: a PENDING request never runs, a PROCESSING one sees its signal abort, a finished one is 409`, async (ctx) => {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { followUpIdOf } from '../../src/core/request/chain.js';
 import { finished, getJson, startCli } from '../helpers/cli.js';
-import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
+import { deleteKeys, REDIS_URL, requireRedis, testPrefix, redisEnv } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';
 
 const MODULE = fileURLToPath(new URL('../fixtures/processor.mjs', import.meta.url));
@@ -16,13 +16,7 @@ describe('a two-step chain across an api and a worker process', () => {
 
   const backends: Record<string, Record<string, string>> = {
     sqlite: { OPENHQM_SQLITE__PATH: join(dir, 'chain.db') },
-    redis: {
-      OPENHQM_QUEUE__TYPE: 'redis',
-      OPENHQM_CACHE__TYPE: 'redis',
-      OPENHQM_QUEUE__REDIS_URL: REDIS_URL,
-      OPENHQM_CACHE__REDIS_URL: REDIS_URL,
-      OPENHQM_REDIS__KEY_PREFIX: prefix,
-    },
+    redis: redisEnv(prefix),
   };
 
   for (const backend of Object.keys(backends)) it(`${backend}: the follow-up runs with payload.previous, and next_id links the two`, async (ctx) => {

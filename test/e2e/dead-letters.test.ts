@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { finished, getJson, startCli, submit } from '../helpers/cli.js';
-import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
+import { deleteKeys, REDIS_URL, requireRedis, testPrefix, redisEnv } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -20,13 +20,7 @@ describe('dead letters across an api and a worker process', () => {
 
   const backends: Record<string, Record<string, string>> = {
     sqlite: { OPENHQM_SQLITE__PATH: join(dir, 'dead-letters.db') },
-    redis: {
-      OPENHQM_QUEUE__TYPE: 'redis',
-      OPENHQM_CACHE__TYPE: 'redis',
-      OPENHQM_QUEUE__REDIS_URL: REDIS_URL,
-      OPENHQM_CACHE__REDIS_URL: REDIS_URL,
-      OPENHQM_REDIS__KEY_PREFIX: prefix,
-    },
+    redis: redisEnv(prefix),
   };
 
   for (const backend of Object.keys(backends)) it(`${backend}: a failed request is dead-lettered (logged at error), replayed with a fixed payload, and completes`, async (ctx) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { finished, getJson, startCli } from '../helpers/cli.js';
-import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
+import { deleteKeys, REDIS_URL, requireRedis, testPrefix, redisEnv } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';
 
 const MODULE = fileURLToPath(new URL('../fixtures/processor.mjs', import.meta.url));
@@ -25,13 +25,7 @@ describe('two concurrent submits with one Idempotency-Key', () => {
 
   const backends: Record<string, Record<string, string>> = {
     sqlite: { OPENHQM_SQLITE__PATH: join(dir, 'idempotency.db') },
-    redis: {
-      OPENHQM_QUEUE__TYPE: 'redis',
-      OPENHQM_CACHE__TYPE: 'redis',
-      OPENHQM_QUEUE__REDIS_URL: REDIS_URL,
-      OPENHQM_CACHE__REDIS_URL: REDIS_URL,
-      OPENHQM_REDIS__KEY_PREFIX: prefix,
-    },
+    redis: redisEnv(prefix),
   };
 
   for (const backend of Object.keys(backends)) it(`${backend}: create one request, answered twice with its id, run once`, async (ctx) => {

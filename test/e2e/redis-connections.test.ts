@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCli } from '../helpers/cli.js';
-import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
+import { deleteKeys, REDIS_URL, requireRedis, testPrefix, redisEnv } from '../helpers/redis.js';
 
 const CLIENTS = 256;
 const ROUNDS = 3;
@@ -19,11 +19,7 @@ describe('256 concurrent clients on Redis', () => {
     const missing = await requireRedis();
     if (missing !== undefined) return ctx.skip(missing.skip);
     const server = await startCli(['start'], {
-      OPENHQM_QUEUE__TYPE: 'redis',
-      OPENHQM_CACHE__TYPE: 'redis',
-      OPENHQM_QUEUE__REDIS_URL: REDIS_URL,
-      OPENHQM_CACHE__REDIS_URL: REDIS_URL,
-      OPENHQM_REDIS__KEY_PREFIX: prefix,
+      ...redisEnv(prefix),
       OPENHQM_WORKER__COUNT: '32',
     }).ready();
     const statuses = new Map<string, number>();

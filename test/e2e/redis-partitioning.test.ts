@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, it } from 'vitest';
 import { runPartitionScenario } from '../helpers/partitioning.js';
-import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
+import { deleteKeys, REDIS_URL, requireRedis, testPrefix, redisEnv } from '../helpers/redis.js';
 
 describe('partitioning across worker processes on Redis', () => {
   const prefix = testPrefix();
@@ -15,12 +15,6 @@ describe('partitioning across worker processes on Redis', () => {
   it('keeps each key in order, one at a time, through a SIGKILL of a worker', async (ctx) => {
     const missing = await requireRedis();
     if (missing !== undefined) return ctx.skip(missing.skip);
-    await runPartitionScenario({
-      OPENHQM_QUEUE__TYPE: 'redis',
-      OPENHQM_CACHE__TYPE: 'redis',
-      OPENHQM_QUEUE__REDIS_URL: REDIS_URL,
-      OPENHQM_CACHE__REDIS_URL: REDIS_URL,
-      OPENHQM_REDIS__KEY_PREFIX: prefix,
-    });
+    await runPartitionScenario(redisEnv(prefix));
   }, 120_000);
 });

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { finished, getJson, startCli, submit, type CliProcess } from '../helpers/cli.js';
-import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
+import { deleteKeys, REDIS_URL, requireRedis, testPrefix, redisEnv } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOTAL = 3000;
@@ -20,11 +20,7 @@ describe('scale-out on Redis: one API, two workers', () => {
     const missing = await requireRedis();
     if (missing !== undefined) return ctx.skip(missing.skip);
     const env = {
-      OPENHQM_QUEUE__TYPE: 'redis',
-      OPENHQM_CACHE__TYPE: 'redis',
-      OPENHQM_QUEUE__REDIS_URL: REDIS_URL,
-      OPENHQM_CACHE__REDIS_URL: REDIS_URL,
-      OPENHQM_REDIS__KEY_PREFIX: prefix,
+      ...redisEnv(prefix),
       OPENHQM_WORKER__COUNT: '16',
       OPENHQM_QUEUE__VISIBILITY_TIMEOUT_SECONDS: '2',
       // Lets the long-poll below wait longer than the test may run, so only a wake-up answers it.

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCli, type CliProcess } from '../helpers/cli.js';
-import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
+import { deleteKeys, REDIS_URL, requireRedis, testPrefix, redisEnv } from '../helpers/redis.js';
 
 const ACME = 'acme-submit-key-0123456789abcdef';
 const GLOBEX = 'globex-submit-key-0123456789abcdef';
@@ -18,11 +18,7 @@ describe('per-tenant submit rate shared through Redis', () => {
     const missing = await requireRedis();
     if (missing !== undefined) return ctx.skip(missing.skip);
     const env = {
-      OPENHQM_QUEUE__TYPE: 'redis',
-      OPENHQM_CACHE__TYPE: 'redis',
-      OPENHQM_QUEUE__REDIS_URL: REDIS_URL,
-      OPENHQM_CACHE__REDIS_URL: REDIS_URL,
-      OPENHQM_REDIS__KEY_PREFIX: prefix,
+      ...redisEnv(prefix),
       OPENHQM_AUTH__ENABLED: 'true',
       OPENHQM_AUTH__API_KEYS: JSON.stringify([
         { id: 'acme', key: ACME, tenant: 'acme', roles: ['submit'] },

@@ -29,6 +29,17 @@ export async function requireRedisServer(): Promise<{ skip: string } | undefined
   return { skip: `${reason}; install them to run these tests` };
 }
 
+/** The environment that puts an `openhqm` process's queue and store on the machine's Redis, under `prefix`. */
+export function redisEnv(prefix: string, url = REDIS_URL): Record<string, string> {
+  return {
+    OPENHQM_QUEUE__TYPE: 'redis',
+    OPENHQM_CACHE__TYPE: 'redis',
+    OPENHQM_QUEUE__REDIS_URL: url,
+    OPENHQM_CACHE__REDIS_URL: url,
+    OPENHQM_REDIS__KEY_PREFIX: prefix,
+  };
+}
+
 export function testPrefix(): string {
   return `hqm-test-${randomUUID()}`;
 }

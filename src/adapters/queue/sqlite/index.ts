@@ -86,18 +86,9 @@ class SqliteQueue implements QueueBackend {
   async publish(queue: string, message: OutboundMessage): Promise<PublishReceipt> {
     this.#assertOpen();
     assertSize(message.body, this.capabilities.maxMessageBytes);
-    const now = Date.now();
-    const delay = Math.max(0, message.delayMs ?? 0);
-    const row = {
-      queue,
-      priority: clampPriority(message.priority),
-      visible_at: now + delay,
-      partition_key: message.partitionKey ?? null,
-      enqueued_at: now,
-      body: message.body,
-    };
+    const row = messageRow(queue, message);
     const id = await this.handle.commit.run(() => this.stmts.insert.run(row).lastInsertRowid);
-    if (delay > 0) this.handle.local.emit('scheduled', queue, row.visible_at);
+    if (row.visible_at > row.enqueued_at) this.handle.local.emit('scheduled', queue, row.visible_at);
     else this.handle.local.emit('published', queue);
     return { messageId: String(id) };
   }
@@ -237,7 +228,7 @@ class SqliteQueue implements QueueBackend {
   }
 }
 
-/** The row a replayed message becomes (as `publish` makes it). */
+/** The row a published (or replayed) message becomes. */
 function messageRow(queue: string, message: OutboundMessage) {
   const now = Date.now();
   const delay = Math.max(0, message.delayMs ?? 0);
