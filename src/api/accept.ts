@@ -35,7 +35,6 @@ export type AcceptContext = Pick<RouteContext, 'store' | 'queue' | 'events' | 'o
 
 export async function accept(ctx: AcceptContext, submission: Submission): Promise<RequestRecord> {
   const { store, queue, events, options } = ctx;
-  ctx.depthGate.check();
   const now = Date.now();
   const id = submission.id ?? newCorrelationId(now);
   const partition = options.partitioning === undefined ? null : partitionOf({ correlation_id: id, ...submission }, options.partitioning);
@@ -71,6 +70,7 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
     throw new HqmError('HQM_ERR_BODY_TOO_LARGE', `the request is larger than the ${queue.type} queue accepts (${max} bytes)`);
   }
   const backendQueue = options.queues.get(metadata.queue) as string;
+  ctx.depthGate.check(backendQueue);
   // Both writes start in the same tick: on a shared SQLite file they land in one transaction,
   // and elsewhere the two round trips overlap. A worker that sees the message before the
   // record waits for it (see worker/attempt.ts), so the order between them does not matter.

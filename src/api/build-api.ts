@@ -21,7 +21,7 @@ import { CompletionWaiters } from './completion-waiters.js';
 import type { ApiDeps, ApiOptions, RouteContext } from './context.js';
 import { registerErrorHandling, routeNotFound, sendError } from './error-handler.js';
 import { registerJsonParser } from './json-body.js';
-import { DepthGate } from './load-shedding.js';
+import { DepthGates } from './load-shedding.js';
 import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerCancelRoute } from './routes/cancel.js';
@@ -83,8 +83,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const processClosing = args.closing ?? (() => false);
   const closing = (): boolean => closed || processClosing();
   const waiters = new CompletionWaiters(args.store, options.maxWaiters);
-  const defaultQueue = [...options.queues.values()][0] ?? '';
-  const depthGate = new DepthGate(args.queue, defaultQueue, options.maxQueueDepth);
+  const depthGate = new DepthGates(args.queue, options.maxQueueDepth);
   const streamHub = new StreamHub(args.store, streamOptions(options.streams).maxStreams);
   const ctx: RouteContext = { ...args, options, waiters, depthGate, closing, trust, streamHub };
   args.metrics?.watchLiveStreams(() => streamHub.streams);

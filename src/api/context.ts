@@ -11,7 +11,7 @@ import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
 import type { CompletionWaiters } from './completion-waiters.js';
 import type { ApiAuth } from './auth.js';
-import type { DepthGate } from './load-shedding.js';
+import type { DepthGates } from './load-shedding.js';
 import type { CallbackRules } from '../webhooks/callback.js';
 import type { StreamOptions } from './streams/options.js';
 import type { StreamHub } from './streams/stream-hub.js';
@@ -133,7 +133,7 @@ export interface RouteContext extends ApiDeps {
   readonly waiters: CompletionWaiters;
   /** Live SSE and WebSocket streams of this app: their bound and their change-feed watch. */
   readonly streamHub: StreamHub;
-  readonly depthGate: DepthGate;
+  readonly depthGate: DepthGates;
   /** True once shutdown has begun (the process's, or this app's close()). */
   readonly closing: () => boolean;
   /** options.trustProxy compiled: whether an address `hop` steps away may speak for the client. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isHqmError } from '../core/errors.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
-import { DepthGate } from './load-shedding.js';
+import { DepthGate, DepthGates } from './load-shedding.js';
 
 /** A queue whose stats() answers only when the test says so. */
 function queueWithDepth(): { queue: QueueBackend; answer(depth: number): Promise<void> } {
@@ -49,5 +49,27 @@ describe('DepthGate', () => {
   it('never refuses when the limit is 0', () => {
     const gate = new DepthGate(queueWithDepth().queue, 'q', 0);
     expect(Array.from({ length: 100 }, () => refused(gate)).some(Boolean)).toBe(false);
+  });
+
+  it('watches each queue on its own: a full queue refuses its submits, not another queue\'s', async () => {
+    const depths = new Map([['full', 5], ['empty', 0]]);
+    const asked: string[] = [];
+    const queue = { stats: async (name: string) => (asked.push(name), { depth: depths.get(name) ?? 0, delayed: 0, inFlight: 0, deadLettered: 0 }) } as unknown as QueueBackend;
+    const gates = new DepthGates(queue, 5, 0);
+    const refusedOn = (name: string): boolean => {
+      try {
+        gates.check(name);
+        return false;
+      } catch (error) {
+        if (isHqmError(error) && error.code === 'HQM_ERR_OVERLOADED') return true;
+        throw error;
+      }
+    };
+    refusedOn('full');
+    refusedOn('empty');
+    await new Promise((resolve) => setImmediate(resolve)); // the first reads land
+    expect(refusedOn('full')).toBe(true);
+    expect(refusedOn('empty')).toBe(false);
+    expect(new Set(asked)).toEqual(new Set(['full', 'empty']));
   });
 });

@@ -8,7 +8,7 @@
  */
 import { accept } from '../api/accept.js';
 import type { ApiOptions } from '../api/context.js';
-import { DepthGate } from '../api/load-shedding.js';
+import { DepthGates } from '../api/load-shedding.js';
 import { submitIssues } from '../api/validate.js';
 import type { HqmEvents } from '../core/events.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
@@ -18,7 +18,7 @@ import type { FollowUps } from '../worker/chain.js';
 export function followUpSubmitter(deps: { queue: QueueBackend; store: ResultStore; events: HqmEvents }, options: ApiOptions): FollowUps {
   const queues = new Set(options.queues.keys());
   // max 0: never refuses.
-  const ctx = { ...deps, options, depthGate: new DepthGate(deps.queue, '', 0) };
+  const ctx = { ...deps, options, depthGate: new DepthGates(deps.queue, 0) };
   return {
     check: (body) => submitIssues(body, queues, options.endpoints),
     submit: async (followUp) => {
