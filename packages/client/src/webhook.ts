@@ -30,8 +30,11 @@ export class WebhookVerificationError extends Error {
   }
 }
 
-/** Node's `req.headers`, a fetch `Headers`, or any map of names to values (names in any case). */
-export type WebhookHeaders = Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
+/**
+ * Node's `req.headers`, a fetch `Headers`, or any object mapping names (in any case) to a value
+ * or a list of values. Typed as `object` so an interface-typed map is taken as it is.
+ */
+export type WebhookHeaders = Headers | object;
 
 /** A `whsec_…` secret (base64 after the prefix, as OpenHQM's configuration takes it), or the key's raw bytes. */
 export type WebhookSecret = string | Uint8Array;
@@ -88,13 +91,13 @@ export async function verifyWebhook(body: string | Uint8Array, headers: WebhookH
 }
 
 function header(headers: WebhookHeaders, name: string): string | undefined {
-  let value: string | readonly string[] | null | undefined;
-  if (typeof (headers as Headers).get === 'function') value = (headers as Headers).get(name);
+  let value: unknown;
+  if (headers instanceof Headers) value = headers.get(name);
   else {
-    const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>;
+    const record = headers as Readonly<Record<string, unknown>>;
     value = record[name] ?? Object.entries(record).find(([key]) => key.toLowerCase() === name)?.[1];
   }
-  const text = typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : undefined;
+  const text = typeof value === 'string' ? value : Array.isArray(value) && value.every((v) => typeof v === 'string') ? value.join(' ') : undefined;
   return text === undefined || text.trim() === '' ? undefined : text.trim();
 }
 
