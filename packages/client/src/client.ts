@@ -149,7 +149,7 @@ export class OpenHqmClient {
       const answer = await this.#resultAnswer(id, this.#longPollSeconds, signal);
       if (isTerminal(answer.body.status)) return answer.body;
       // A server past api.max_waiters answers at once: Retry-After keeps this from spinning.
-      if (Date.now() - started < 1000) await delay(Math.max(1, Number(answer.headers.get('retry-after') ?? 1)) * 1000, signal);
+      if (Date.now() - started < 1000) await delay(retryAfterMs(answer.headers.get('retry-after')), signal);
     }
   }
 
@@ -160,6 +160,12 @@ export class OpenHqmClient {
 
 function waitQuery(wait: number | undefined): string {
   return wait === undefined || wait <= 0 ? '' : `?wait=${wait}`;
+}
+
+/** The 202's Retry-After (seconds, the server's form), at least one second; one second when absent or unreadable. */
+function retryAfterMs(header: string | null): number {
+  const seconds = Number(header);
+  return Math.max(1, Number.isFinite(seconds) ? seconds : 1) * 1000;
 }
 
 function idempotencyHeader(key: string | undefined): Record<string, string> {

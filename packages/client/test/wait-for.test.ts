@@ -46,6 +46,34 @@ describe('waitFor falls back to long-polling', () => {
     expect(calls.some(pollRequest)).toBe(true);
   });
 
+  it('when every stream ends before a single event: three tries, then HQM_CLIENT_STREAM_ENDED from stream() and a long-poll from waitFor', async () => {
+    const calls: FetchCall[] = [];
+    const record = recordingFetch(calls);
+    const dropping: FetchLike = async (url, init) => {
+      const response = await record(url, init);
+      if (!url.endsWith('/events')) return response;
+      await response.body?.cancel();
+      return new Response('', { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    };
+    const hqm = new OpenHqmClient({ baseUrl: streams, credential: { apiKey: ACME_KEY }, fetch: dropping });
+    const { correlation_id: id } = await hqm.submit({ payload: { operation: 'uppercase', data: 'dropped' } });
+    expect(await rejection(collect(hqm.stream(id)))).toMatchObject({ code: 'HQM_CLIENT_STREAM_ENDED' });
+    expect(calls.filter(streamRequest)).toHaveLength(3);
+    expect(await hqm.waitFor(id)).toMatchObject({ status: 'COMPLETED', result: { output: 'DROPPED' } });
+    expect(calls.filter(streamRequest)).toHaveLength(6);
+    expect(calls.some(pollRequest)).toBe(true);
+  });
+
+  it('does not spin when the server answers long-polls at once (api.max_waiters: 0): it waits out Retry-After', async () => {
+    const url = (await startServer({ queue: { type: 'memory' }, cache: { type: 'memory' }, api: { max_streams: 0, max_waiters: 0 } })).url;
+    const calls: FetchCall[] = [];
+    const hqm = new OpenHqmClient({ baseUrl: url, credential: { apiKey: ACME_KEY }, fetch: recordingFetch(calls) });
+    const { correlation_id: id } = await hqm.submit({ payload: { operation: 'sleep', seconds: 2 } });
+    expect(await hqm.waitFor(id, { via: 'poll' })).toMatchObject({ status: 'COMPLETED' });
+    // About one poll a second (Retry-After: 1) for the two seconds; without the pause, hundreds.
+    expect(calls.filter(pollRequest).length).toBeLessThan(10);
+  });
+
   it('ends with the caller’s signal, by stream or by poll, and the request goes on', async () => {
     for (const [url, via] of [
       [streams, 'sse'],
