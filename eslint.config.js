@@ -15,7 +15,7 @@ const boundary = (files, layers, why) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '.bench/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '.bench/**', 'packages/*/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -46,6 +46,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/unbound-method': 'off',
     },
+  },
+  // The client package ships with no dependencies: platform globals (fetch, WebCrypto, streams) and its own modules only.
+  {
+    files: ['packages/client/src/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./)', message: 'the client has no dependencies: use the platform (fetch, WebCrypto) or a module of its own' }] }] },
   },
   boundary(['src/core/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'proxy', 'observability', 'config', 'app', 'cli', 'dashboard'], 'core is the domain: it imports no other layer'),
   boundary(['src/ports/**'], ['adapters', 'api', 'worker', 'routing', 'proxy', 'observability', 'config', 'app', 'cli'], 'ports depend on core only'),
