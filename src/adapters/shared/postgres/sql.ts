@@ -262,9 +262,9 @@ export const CREATE = `
  * and the new one takes the id, in one transaction (the caller's). $1 id, $2 now.
  */
 export const REMOVE_EXPIRED = `
-  WITH old AS (DELETE FROM hqm_requests WHERE id = $1 AND expires_at <= $2 RETURNING id)
-  DELETE FROM hqm_request_events WHERE request_id IN (SELECT id FROM old)`;
-export const IS_EXPIRED = 'SELECT 1 FROM hqm_requests WHERE id = $1 AND expires_at <= $2';
+  WITH old AS (DELETE FROM hqm_requests WHERE id = $1 AND expires_at <= $2 RETURNING id),
+  ev AS (DELETE FROM hqm_request_events WHERE request_id IN (SELECT id FROM old))
+  SELECT id FROM old`;
 
 /** The live record $1 at $2. */
 export const GET = `SELECT ${RECORD_COLUMNS} FROM hqm_requests WHERE id = $1 AND expires_at > $2`;
