@@ -47,7 +47,15 @@ export class PostgresSource implements PullSource {
   async claim(limit: number): Promise<Delivery[]> {
     const { db } = this.context;
     const lease = this.context.newLease();
-    const rows = await db.query<MessageRow>('claiming messages', CLAIM, [this.queue, lease, Math.ceil(this.visibilityTimeoutMs), limit]);
+    let rows: MessageRow[];
+    try {
+      rows = await db.query<MessageRow>('claiming messages', CLAIM, [this.queue, lease, Math.ceil(this.visibilityTimeoutMs), limit]);
+    } catch (error) {
+      // A due time read before the failure may be past: kept, the loop would retry every few ms
+      // while PostgreSQL is away. Forgotten, it looks again after its idle interval (or a wake-up).
+      this.#nextDue = undefined;
+      throw error;
+    }
     // RETURNING does not promise an order; restore priority, then FIFO.
     rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
     // Short: the consumer is about to sleep, and wants to know until when.
