@@ -54,13 +54,13 @@ export function checkCapabilities(config: Config, roles: Roles, queue: QueueBack
     issues.push({ path: 'worker.retry_delay_base', message: `the ${queue.type} queue cannot delay messages; set it to 0 (immediate retries) or choose a backend with delays` });
   }
   if (config.partitioning.enabled && config.partitioning.strategy !== 'round_robin' && !queue.capabilities.partitionOrdering) {
-    issues.push({ path: 'partitioning.enabled', message: `the ${queue.type} queue cannot keep the order of a partition key; use a backend that can (sqlite, redis, memory) or strategy round_robin` });
+    issues.push({ path: 'partitioning.enabled', message: `the ${queue.type} queue cannot keep the order of a partition key; use a backend that can (sqlite, redis, postgres, memory) or strategy round_robin` });
   }
   if (roles.worker && config.delivery.webhooks.secret.length > 0 && config.delivery.webhooks.max_attempts > 1 && !queue.capabilities.delay) {
     issues.push({ path: 'delivery.webhooks.max_attempts', message: `the ${queue.type} queue cannot delay messages, so webhook retries cannot back off; set it to 1 or choose a backend with delays` });
   }
   if (roles.worker && !store.capabilities.tenantConcurrency && hasTenantLimits(config)) {
-    issues.push({ path: 'auth.tenants', message: `the ${store.type} result store cannot count a tenant's requests atomically across workers (a Redis Cluster): leave max_concurrency unset or use one Redis node or SQLite` });
+    issues.push({ path: 'auth.tenants', message: `the ${store.type} result store cannot count a tenant's requests atomically across workers (a Redis Cluster): leave max_concurrency unset or use one Redis node, PostgreSQL or SQLite` });
   }
   if (issues.length > 0) {
     throw new HqmError('HQM_ERR_CAPABILITY', issues.map((i) => `${i.path}: ${i.message}`).join('\n'), { details: { issues } });

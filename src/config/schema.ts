@@ -112,6 +112,12 @@ const redisUrl = () =>
     })
     .default('redis://localhost:6379');
 
+/** queue.postgres_url and cache.postgres_url: a libpq connection URL. */
+const postgresUrl = () =>
+  str()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .default('postgres://localhost:5432/openhqm');
+
 const queue = z
   .object({
     type: backendName(),
@@ -136,6 +142,7 @@ const queue = z
     dead_letter_max: int().pipe(z.number().min(1)).default(10_000),
     // Backend connection settings, named as in the original. Each adapter validates its own.
     redis_url: redisUrl(),
+    postgres_url: postgresUrl(),
     kafka_bootstrap_servers: str().default('localhost:9092'),
     kafka_consumer_group: str().default('openhqm-workers'),
     kafka_topics: list(str()).default(['openhqm-requests']),
@@ -170,6 +177,7 @@ const cache = z
     /** How long a record is kept past its deadline while unfinished, and past its completion once finished. */
     ttl_seconds: int().pipe(z.number().min(1)).default(3600),
     redis_url: redisUrl(),
+    postgres_url: postgresUrl(),
     max_connections: int().pipe(z.number().min(1)).default(10),
   })
   .strict();
@@ -206,6 +214,20 @@ const redis = z
     command_timeout_ms: int().pipe(z.number().min(100)).default(5_000),
     /** Deprecated alias of queue.dead_letter_max: when set, it takes its place for the Redis queue. */
     dead_letter_max_len: int().pipe(z.number().min(1)).nullable().default(null),
+  })
+  .strict();
+
+/** Settings of the PostgreSQL backends; the URLs stay in queue.postgres_url and cache.postgres_url. */
+const postgres = z
+  .object({
+    /** Most connections of each adapter's pool (the queue's and the store's; each has one more for LISTEN). */
+    pool_size: int().pipe(z.number().min(1).max(1000)).default(10),
+    /** The schema the tables live in (created when missing), so deployments can share a database. */
+    schema: str()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _), at most 63 characters')
+      .default('public'),
+    connect_timeout_ms: int().pipe(z.number().min(100)).default(10_000),
+    statement_timeout_ms: int().pipe(z.number().min(100)).default(5_000),
   })
   .strict();
 
@@ -675,6 +697,7 @@ export const configSchema = z
     cache: cache.prefault({}),
     sqlite: sqlite.prefault({}),
     redis: redis.prefault({}),
+    postgres: postgres.prefault({}),
     worker: worker.prefault({}),
     monitoring: monitoring.prefault({}),
     proxy: proxy.prefault({}),

@@ -12,4 +12,5 @@ export const resultStores: Readonly<Record<string, Loader>> = {
   sqlite: () => import('./sqlite/index.js'),
   memory: () => import('./memory/index.js'),
   redis: () => import('./redis/index.js'),
+  postgres: () => import('./postgres/index.js'),
 };

@@ -1,0 +1,110 @@
+/**
+ * PostgreSQL goes away under load: `openhqm start` on a PostgreSQL server of the test's own (the
+ * machine's is shared by the other PostgreSQL suites, which run meanwhile), which is stopped
+ * (`pg_ctl stop -m fast`: every connection is cut, transactions in flight roll back) in the
+ * middle of a stream of submissions and started again. While it is
+ * down, submit answers 503 with Retry-After (never a 500, never a hang) and /health/ready is
+ * 503; afterwards the same process resumes by itself, and every request that got a 202 —
+ * before, during or after — completes with its own result.
+ *
+ * Needs root and Debian's PostgreSQL server binaries (the CI machine has both); skipped with a
+ * message naming PostgreSQL otherwise.
+ */
+import { describe, expect, it } from 'vitest';
+import { finished, getJson, startCli } from '../helpers/cli.js';
+import { startPrivatePostgres } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
+
+const CONCURRENCY = 16;
+
+describe('PostgreSQL outage under load', () => {
+  it('answers 503 while PostgreSQL is down, resumes by itself, and completes every accepted request', async (ctx) => {
+    const postgres = await startPrivatePostgres(tempDir('openhqm-pg-outage-'));
+    if ('skip' in postgres) return ctx.skip(postgres.skip);
+    const env = {
+      OPENHQM_QUEUE__TYPE: 'postgres',
+      OPENHQM_CACHE__TYPE: 'postgres',
+      OPENHQM_QUEUE__POSTGRES_URL: postgres.url,
+      OPENHQM_CACHE__POSTGRES_URL: postgres.url,
+      OPENHQM_POSTGRES__CONNECT_TIMEOUT_MS: '1000',
+      OPENHQM_POSTGRES__STATEMENT_TIMEOUT_MS: '1000',
+      OPENHQM_WORKER__COUNT: '16',
+      // Short, so what the workers held when PostgreSQL went away comes back quickly.
+      OPENHQM_QUEUE__VISIBILITY_TIMEOUT_SECONDS: '2',
+    };
+    const server = await startCli(['start'], env).ready();
+    const accepted = new Map<string, string>();
+    const refusals = new Map<number, number>();
+    let next = 0;
+    let withoutRetryAfter = 0;
+    let hung = 0;
+    let phase: 'before' | 'down' | 'after' = 'before';
+
+    const submitOne = async (): Promise<void> => {
+      const token = `token-${next}`;
+      next += 1;
+      let res: Response;
+      try {
+        res = await fetch(`${server.url}/api/v1/submit`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ payload: { operation: 'echo', data: token } }),
+          signal: AbortSignal.timeout(10_000),
+        });
+      } catch {
+        hung += 1;
+        return;
+      }
+      if (res.status === 202) {
+        accepted.set(((await res.json()) as { correlation_id: string }).correlation_id, token);
+        return;
+      }
+      refusals.set(res.status, (refusals.get(res.status) ?? 0) + 1);
+      if (res.status === 503 && res.headers.get('retry-after') === null) withoutRetryAfter += 1;
+      await res.body?.cancel();
+    };
+    const load = (until: () => boolean): Promise<unknown> =>
+      Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (!until()) await submitOne();
+        }),
+      );
+
+    try {
+      // Before: load until some are accepted, then stop PostgreSQL with submissions in flight.
+      const firstLoad = load(() => phase !== 'before');
+      await waitFor(() => accepted.size >= 300, { what: '300 accepted requests' });
+      postgres.stop();
+      phase = 'down';
+      await firstLoad;
+
+      // Down: submissions are refused quickly with 503, and the process says it is not ready.
+      const downFrom = next;
+      await load(() => next - downFrom >= 200);
+      expect(refusals.get(503) ?? 0).toBeGreaterThan(100);
+      expect((await getJson(`${server.url}/health/ready`)).status).toBe(503);
+
+      // After: PostgreSQL back; the same process picks up where it was.
+      postgres.start();
+      await waitFor(async () => (await getJson(`${server.url}/health/ready`)).status === 200, { timeoutMs: 20_000, what: 'ready again' });
+      phase = 'after';
+      const afterFrom = accepted.size;
+      await load(() => accepted.size - afterFrom >= 300);
+
+      expect([...refusals.keys()].filter((status) => status !== 503)).toEqual([]);
+      expect(withoutRetryAfter).toBe(0);
+      expect(hung).toBe(0);
+      for (const [id, token] of accepted) {
+        const result = await finished(server.url, id, 60_000);
+        expect(result, id).toMatchObject({ status: 'COMPLETED', result: { output: token } });
+      }
+      server.kill('SIGTERM');
+      expect((await server.exited).code).toBe(0);
+    } finally {
+      server.kill('SIGKILL');
+      await server.exited;
+      postgres.destroy();
+    }
+  }, 180_000);
+});
