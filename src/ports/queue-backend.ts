@@ -59,8 +59,13 @@ export interface PublishReceipt {
 export interface Delivery {
   readonly messageId: string;
   readonly body: string;
-  /** 1 for the first delivery; see the contract above. */
-  readonly attempt: number;
+  /**
+   * How many times the broker says it delivered the message: 1 for the first delivery; see the
+   * contract above. A hint only (D130): brokers count differently (some count every release,
+   * some miss redeliveries after a rebalance or a session loss), so the worker's attempt comes
+   * from the result store's claim, never from this.
+   */
+  readonly deliveryCount: number;
   readonly priority: number;
   readonly partitionKey: string | null;
   /** When the message was first published (epoch ms). */

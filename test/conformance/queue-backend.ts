@@ -72,7 +72,7 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       const { seen, subscription } = collect(q, queue);
       await waitFor(() => seen.length === 3, { what: 'three deliveries' });
       expect(seen.map((d) => d.body).sort()).toEqual([...bodies].sort());
-      expect(seen.every((d) => d.attempt === 1)).toBe(true);
+      expect(seen.every((d) => d.deliveryCount === 1)).toBe(true);
       expect(new Set(seen.map((d) => d.messageId)).size).toBe(3);
       await subscription.stop();
       await waitFor(async () => (await q.stats(queue)).depth === 0, { what: 'empty queue' });
@@ -85,13 +85,13 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       const deliveries: Delivery[] = [];
       const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 300 }, async (d) => {
         deliveries.push(d);
-        if (d.attempt >= 2) await d.ack();
+        if (d.deliveryCount >= 2) await d.ack();
         // The first delivery is abandoned, as by a worker that died.
       });
       await waitFor(() => deliveries.length >= 2, { what: 'redelivery' });
       await sub.stop();
-      expect(deliveries[0]?.attempt).toBe(1);
-      expect(deliveries[1]?.attempt).toBe(2);
+      expect(deliveries[0]?.deliveryCount).toBe(1);
+      expect(deliveries[1]?.deliveryCount).toBe(2);
       expect(deliveries[1]?.messageId).toBe(deliveries[0]?.messageId);
     });
 
@@ -236,7 +236,7 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
         const seen: Array<{ attempt: number; at: number }> = [];
         let retriedAt = 0;
         const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
-          seen.push({ attempt: d.attempt, at: Date.now() });
+          seen.push({ attempt: d.deliveryCount, at: Date.now() });
           if (seen.length === 1) {
             retriedAt = Date.now();
             await d.retry(300);
@@ -259,7 +259,7 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
         const seen: Array<{ attempt: number; at: number }> = [];
         let releasedAt = 0;
         const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
-          seen.push({ attempt: d.attempt, at: Date.now() });
+          seen.push({ attempt: d.deliveryCount, at: Date.now() });
           if (seen.length === 1) {
             releasedAt = Date.now();
             await d.release(300);
@@ -426,7 +426,7 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       const { seen, subscription } = collect(q, queue);
       await waitFor(() => seen.length === 1, { what: 'the replayed message' });
       expect(['fixed', 'fixed too']).toContain(seen[0]?.body);
-      expect(seen[0]?.attempt).toBe(1);
+      expect(seen[0]?.deliveryCount).toBe(1);
       await subscription.stop();
       await waitFor(async () => (await q.stats(queue)).depth === 0, { what: 'the replayed message to be acknowledged' });
     });

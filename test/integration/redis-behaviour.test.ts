@@ -94,7 +94,7 @@ describe('redis queue', () => {
     await waitFor(() => seen.length === 3, { what: 're-claimed deliveries' });
     await sub.stop();
     expect(seen.map((d) => d.body).sort()).toEqual(['m0', 'm1', 'm2']);
-    expect(seen.every((d) => d.attempt === 2)).toBe(true);
+    expect(seen.every((d) => d.deliveryCount === 2)).toBe(true);
     expect(seen.map((d) => d.messageId).sort()).toEqual(held.map((d) => d.messageId).sort());
     expect(await survivor.stats(queue)).toMatchObject({ depth: 0, inFlight: 0 });
   });
@@ -112,10 +112,10 @@ describe('redis queue', () => {
     for (const attempt of [1, 2]) {
       const got = deferred<Delivery>();
       const sub = queue.consume(queueName, { concurrency: 1, visibilityTimeoutMs: 200 }, async (d) => {
-        await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt: d.attempt, workerId: `doomed-${d.attempt}` });
+        await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt: d.deliveryCount, workerId: `doomed-${d.deliveryCount}` });
         got.resolve(d);
       });
-      expect((await got.promise).attempt).toBe(attempt);
+      expect((await got.promise).deliveryCount).toBe(attempt);
       await sub.stop();
     }
 
@@ -150,7 +150,7 @@ describe('redis queue', () => {
       // A third is dead-lettered, a third retried at once and then acknowledged, a third acknowledged.
       const n = Number(d.body);
       if (n % 3 === 0) await d.deadLetter('test');
-      else if (n % 3 === 1 && d.attempt === 1) return d.retry(0);
+      else if (n % 3 === 1 && d.deliveryCount === 1) return d.retry(0);
       else await d.ack();
       settled += 1;
     });
@@ -177,8 +177,8 @@ describe('redis queue', () => {
     });
     const seen: string[] = [];
     const sub = queue.consume(queueName, { concurrency: 2, visibilityTimeoutMs: 30_000 }, async (d) => {
-      seen.push(`${d.attempt}:${d.body}`);
-      if (d.attempt === 1) return d.retry(0);
+      seen.push(`${d.deliveryCount}:${d.body}`);
+      if (d.deliveryCount === 1) return d.retry(0);
       await d.deadLetter('test');
     });
     await waitFor(async () => (await withRedis((redis) => redis.xlen(keys.dead))) === 2, { timeoutMs: 10_000, what: 'both entries dead-lettered' });
@@ -351,7 +351,7 @@ describe('redis outage', () => {
       server.process.kill('SIGSTOP');
       const received = deferred<number>();
       const sub = queue.consume('q', { concurrency: 1, visibilityTimeoutMs: 120_000 }, async (d) => {
-        received.resolve(d.attempt);
+        received.resolve(d.deliveryCount);
         await d.ack();
       });
       await claimFailed; // The claim is sent and times out; it runs once Redis does.
@@ -379,12 +379,12 @@ describe('redis outage', () => {
       const firstDone = deferred();
       const allDone = deferred();
       const sub = queue.consume('q', { concurrency: 2, visibilityTimeoutMs: 400 }, async (d) => {
-        seen.push(`${d.body}#${d.attempt}`);
+        seen.push(`${d.body}#${d.deliveryCount}`);
         if (d.body === 'later') {
           await d.ack();
           return later.resolve();
         }
-        if (d.attempt === 1) {
+        if (d.deliveryCount === 1) {
           firstRun.resolve(d);
           return firstDone.promise;
         }

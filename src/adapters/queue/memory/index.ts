@@ -165,7 +165,7 @@ export class MemoryQueue implements QueueBackend {
     return {
       messageId: String(message.id),
       body: message.body,
-      attempt: message.attempts,
+      deliveryCount: message.attempts,
       priority: message.priority,
       partitionKey: message.partitionKey,
       enqueuedAt: message.enqueuedAt,

@@ -43,7 +43,7 @@ export class SqliteSource implements PullSource {
     return {
       messageId: String(id),
       body: row.body,
-      attempt: row.attempts,
+      deliveryCount: row.attempts,
       priority: row.priority,
       partitionKey: row.partition_key,
       enqueuedAt: row.enqueued_at,
