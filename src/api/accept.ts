@@ -6,6 +6,7 @@
  * @module
  */
 import type { FastifyReply } from 'fastify';
+import { chainedDelay } from '../ports/queue-capabilities.js';
 import { HqmError, isHqmError } from '../core/errors.js';
 import { DEFAULT_QUEUE, encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, sentMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
 import { partitionOf } from '../core/partition.js';
@@ -63,7 +64,7 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
     ...(runAt === null ? {} : { run_at: new Date(runAt).toISOString() }),
   };
   // Only partitioning makes a key hold requests back; without it a partition_key is just data.
-  const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: partition?.orderingKey ?? null, ...(runAt === null ? {} : { delayMs: runAt - now }) };
+  const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: partition?.orderingKey ?? null, ...(runAt === null ? {} : { delayMs: chainedDelay(queue.capabilities, runAt - now) }) };
   const max = queue.capabilities.maxMessageBytes;
   if (message.body.length * 3 > max && Buffer.byteLength(message.body) > max) {
     throw new HqmError('HQM_ERR_BODY_TOO_LARGE', `the request is larger than the ${queue.type} queue accepts (${max} bytes)`);

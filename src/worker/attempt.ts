@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { chainedDelay } from '../ports/queue-capabilities.js';
 import { coerceError, HqmError, isHqmError } from '../core/errors.js';
 import type { DeadLetterReason, HqmEvents } from '../core/events.js';
 import { DEADLINE_MESSAGE, deadlineOf, decodeMessage, dueAt, wrapBare, type Envelope } from '../core/request/envelope.js';
@@ -14,7 +15,7 @@ import { correlationIdFor } from '../core/request/ids.js';
 import { type Status } from '../core/request/lifecycle.js';
 import type { RequestRecord } from '../core/request/record.js';
 import { lazyChild, type Logger } from '../ports/logger.js';
-import type { Delivery } from '../ports/queue-backend.js';
+import type { Delivery, QueueCapabilityValues } from '../ports/queue-backend.js';
 import type { ResultStore, TransitionRequest } from '../ports/result-store.js';
 import { planFollowUp, resumeFollowUp, submitFollowUp, type ChainPlan, type FollowUps } from './chain.js';
 import { failure, onFailure, onSuccess, type Decision } from './decide.js';
@@ -59,6 +60,8 @@ export interface AttemptDeps {
    * the worker's visibility timeout. 30 s when absent.
    */
   readonly leaseMs?: number;
+  /** The queue backend's delays (capabilities.delays): a longer hand-back is chained. Unbounded when absent. */
+  readonly delays?: QueueCapabilityValues['delays'];
   readonly retry: RetryPolicy;
   readonly defaultTimeoutSeconds: number;
   /** How long a record created for a bare message lives after it finishes. */
@@ -125,7 +128,8 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   if (due !== null && due > Date.now()) {
     // Delivered before it is due (a backend whose delays are capped or coarse, clocks that
     // differ): back to the queue for the rest, without counting an attempt (D101).
-    const delayMs = due - Date.now();
+    // A wait longer than the backend's longest delay is chained: this hand-back is one link (D132).
+    const delayMs = deps.delays === undefined ? due - Date.now() : chainedDelay({ delays: deps.delays }, due - Date.now());
     early.debug({ run_at: envelope.run_at, retry_in_ms: delayMs }, 'delivered before it is due: handed back');
     deps.settle(delivery.release(delayMs));
     events.emit('request:deferred', { id, queue: deps.queueName, attempt: hint, delayMs, reason: 'not_due' });

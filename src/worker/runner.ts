@@ -110,6 +110,7 @@ export class WorkerPool {
       workerId: options.workerId,
       // The store lease of a claim lasts as long as the broker's visibility, and the same heartbeat renews both.
       leaseMs: options.visibilityTimeoutMs,
+      delays: deps.queue.capabilities.delays,
       retry: options.retry,
       defaultTimeoutSeconds: options.defaultTimeoutSeconds,
       ttlMs: options.ttlMs,

@@ -22,6 +22,7 @@ import type {
   QueueStats,
   Subscription,
 } from '../../../ports/queue-backend.js';
+import { STORED_QUEUE_VALUES } from '../../shared/capabilities.js';
 import { DEFAULT_DEAD_LETTER_BOUNDS, deadLetterBounds, deadLetterOptionsSchema, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import { assertSize, clampPriority } from '../../shared/messages.js';
 import { parseOptions } from '../../shared/options.js';
@@ -39,6 +40,7 @@ export const factory: QueueBackendFactory = {
 export class MemoryQueue implements QueueBackend {
   readonly type = 'memory';
   readonly capabilities: QueueCapabilities = {
+    ...STORED_QUEUE_VALUES,
     delay: true,
     priority: true,
     fifo: true,
