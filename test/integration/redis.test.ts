@@ -3,6 +3,7 @@
  * Cluster this file starts on free loopback ports. Every suite works under its own key prefix,
  * deleted afterwards.
  */
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { factory as queueFactory } from '../../src/adapters/queue/redis/index.js
 import { factory as storeFactory, type RedisResultStore } from '../../src/adapters/result-store/redis/index.js';
 import { recordKeys } from '../../src/adapters/result-store/redis/records.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import type { HealthReport } from '../../src/ports/health.js';
 import type { ResultStore } from '../../src/ports/result-store.js';
 import { describeAnalyticsStore } from '../conformance/analytics-store.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
@@ -39,8 +41,37 @@ async function clusterOptions(): Promise<{ redis_url: string; cluster: true; key
 describeQueueBackend('redis', async () => {
   const missing = await requireRedis();
   if (missing !== undefined) return missing;
-  return { open: (extra) => queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix, ...extra }, context) };
+  return {
+    open: (extra) => queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix, ...extra }, context),
+    // Closing without settling stands in for a crash: what it held comes back when its lease lapses.
+    crash: (backend) => backend.close(),
+    unreachable: unreachableHealth,
+  };
 });
+
+/** health() of a queue whose connection to Redis went through a proxy that then vanished. */
+async function unreachableHealth(): Promise<HealthReport> {
+  const sockets = new Set<Socket>();
+  const target = new URL(REDIS_URL);
+  const proxy = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const { port } = proxy.address() as AddressInfo;
+  const queue = await queueFactory.create({ redis_url: `redis://127.0.0.1:${port}`, key_prefix: prefix }, context);
+  proxy.close();
+  for (const socket of sockets) socket.destroy();
+  try {
+    return await queue.health();
+  } finally {
+    await queue.close();
+  }
+}
 
 describeResultStore('redis', async () => {
   const missing = await requireRedis();

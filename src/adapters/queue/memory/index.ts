@@ -171,7 +171,12 @@ export class MemoryQueue implements QueueBackend {
       priority: message.priority,
       partitionKey: message.partitionKey,
       enqueuedAt: message.enqueuedAt,
-      ack: () => settle((held) => state.remove(held)),
+      // Settling a key's head lets its next message go: wake the consumers now, not at their safety timer.
+      ack: () =>
+        settle((held) => {
+          state.remove(held);
+          if (held.partitionKey !== null) this.#notify(queue, Date.now());
+        }),
       retry: (delayMs) =>
         settle((held) => {
           state.reschedule(held, Date.now() + Math.max(0, delayMs), 'waiting');
@@ -188,6 +193,7 @@ export class MemoryQueue implements QueueBackend {
         settle((held) => {
           state.remove(held);
           state.bury({ messageId: String(held.id), body: held.body, attempts: held.attempts, reason, deadLetteredAt: Date.now() }, this.deadBounds);
+          if (held.partitionKey !== null) this.#notify(queue, Date.now());
         }),
     };
   }
