@@ -99,7 +99,7 @@ describe('redis queue', () => {
     expect(await survivor.stats(queue)).toMatchObject({ depth: 0, inFlight: 0 });
   });
 
-  it('dead-letters a message whose workers keep dying, once the delivery count passes max retries', async (ctx) => {
+  it('dead-letters a message whose workers keep dying, once the store\'s attempt passes max retries', async (ctx) => {
     if (skip !== undefined) return ctx.skip(skip);
     const queueName = `hqm-test-${randomUUID()}`;
     const queue = await openQueue();
@@ -108,11 +108,13 @@ describe('redis queue', () => {
     await store.create(newRequest({ id }));
     await queue.publish(queueName, { body: envelopeFor(id, { operation: 'echo', data: 'poison' }) });
 
-    // Two workers take the request and die mid-way (they claim the record, never settle).
+    // Two workers take the request and die mid-way (they claim the record, never settle); their
+    // leases are shorter than the visibility timeout, so each has lapsed by the redelivery.
     for (const attempt of [1, 2]) {
       const got = deferred<Delivery>();
       const sub = queue.consume(queueName, { concurrency: 1, visibilityTimeoutMs: 200 }, async (d) => {
-        await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt: d.deliveryCount, workerId: `doomed-${d.deliveryCount}` });
+        const claim = await store.claim({ id, workerId: `doomed-${d.deliveryCount}`, leaseMs: 100 });
+        expect(claim).toMatchObject({ ok: true, record: { attempt } });
         got.resolve(d);
       });
       expect((await got.promise).deliveryCount).toBe(attempt);
@@ -130,7 +132,8 @@ describe('redis queue', () => {
         const r = await store.get(id);
         return r?.status === 'FAILED' ? r : undefined;
       }, { what: 'the request to fail' });
-      expect(record.error).toMatch(/gave up after 2 deliveries/);
+      expect(record.error).toMatch(/gave up after 2 runs/);
+      expect(record.attempt).toBe(3);
       await waitFor(async () => (await queue.stats(queueName)).deadLettered === 1, { what: 'the dead letter' });
       const [dead] = await queue.deadLetters(queueName, { limit: 5 });
       expect(dead).toMatchObject({ attempts: 3, reason: expect.stringMatching(/gave up/) as unknown });
