@@ -6,12 +6,14 @@
  * @module
  */
 import type { FastifyReply } from 'fastify';
+import { chainedDelay } from '../ports/queue-capabilities.js';
 import { HqmError, isHqmError } from '../core/errors.js';
 import { DEFAULT_QUEUE, encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, sentMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
 import { partitionOf } from '../core/partition.js';
 import { newCorrelationId } from '../core/request/ids.js';
 import { isTerminal } from '../core/request/lifecycle.js';
 import type { RequestRecord } from '../core/request/record.js';
+import type { ResultStore } from '../ports/result-store.js';
 import type { RouteContext } from './context.js';
 import { requestedRunAt } from './delay.js';
 import { settleOverdue } from './overdue.js';
@@ -64,7 +66,7 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
     ...(runAt === null ? {} : { run_at: new Date(runAt).toISOString() }),
   };
   // Only partitioning makes a key hold requests back; without it a partition_key is just data.
-  const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: partition?.orderingKey ?? null, ...(runAt === null ? {} : { delayMs: runAt - now }) };
+  const message = { body: encodeEnvelope(envelope), priority: metadata.priority, partitionKey: partition?.orderingKey ?? null, ...(runAt === null ? {} : { delayMs: chainedDelay(queue.capabilities, runAt - now) }) };
   const max = queue.capabilities.maxMessageBytes;
   if (message.body.length * 3 > max && Buffer.byteLength(message.body) > max) {
     throw new HqmError('HQM_ERR_BODY_TOO_LARGE', `the request is larger than the ${queue.type} queue accepts (${max} bytes)`);
@@ -85,6 +87,13 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
     // without its record is dead-lettered by the worker once its grace period has passed. Should
     // the delete fail too, the orphan record reads as TIMEOUT once its deadline passes
     // (api/overdue.ts) and expires with its TTL.
+    if (created.status === 'fulfilled' && (await withdrawn(store, id)) === false) {
+      // A publish that "failed" (a timeout) landed after all, and a worker already claimed the
+      // request: it is accepted and running, so the client hears 202, never a 503 for a
+      // request that runs (D133).
+      events.emit('request:submitted', { id, queue: backendQueue, tenant });
+      return created.value;
+    }
     await store.delete(id).catch(() => undefined);
     if (published.status === 'rejected') {
       const error: unknown = published.reason;
@@ -142,4 +151,18 @@ export async function waitForTerminal(ctx: RouteContext, id: string, ms: number,
 export function unavailable(error: unknown, what: string): HqmError {
   if (isHqmError(error)) return error;
   return new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', `${what} is unavailable; nothing was stored, try again`, { cause: error });
+}
+
+/**
+ * Ends a just-created record whose submission failed, before it is deleted: a compare-and-set
+ * from PENDING, so a worker that finds the message (a publish that timed out may still land)
+ * finds a finished record and never runs it. False when a worker claimed it first; undefined
+ * when the store could not be asked (the delete follows regardless).
+ */
+async function withdrawn(store: ResultStore, id: string): Promise<boolean | undefined> {
+  const result = await store
+    .transition({ id, from: ['PENDING'], to: 'CANCELLED', attempt: 0, error: 'submission failed: the client was answered 503' })
+    .catch(() => undefined);
+  if (result === undefined || result.ok || result.reason === 'not_found') return result === undefined ? undefined : true;
+  return false;
 }

@@ -7,6 +7,7 @@
 import { queueBackends } from '../adapters/queue/registry.js';
 import { resultStores } from '../adapters/result-store/registry.js';
 import type { Config } from '../config/schema.js';
+import { queueCapabilityIssues } from '../ports/queue-capabilities.js';
 import { HqmError } from '../core/errors.js';
 import type { AdapterContext } from '../ports/adapter.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
@@ -62,6 +63,8 @@ export function checkCapabilities(config: Config, roles: Roles, queue: QueueBack
   if (roles.worker && !store.capabilities.tenantConcurrency && hasTenantLimits(config)) {
     issues.push({ path: 'auth.tenants', message: `the ${store.type} result store cannot count a tenant's requests atomically across workers (a Redis Cluster): leave max_concurrency unset or use one Redis node, PostgreSQL or SQLite` });
   }
+  // The capability values (D132): a lease range, redelivery, the longest delay.
+  issues.push(...queueCapabilityIssues(queue.type, queue.capabilities, { visibilityTimeoutMs: config.queue.visibility_timeout_seconds * 1000, longestRetryDelayMs: config.worker.retry_delay_max * 1000, worker: roles.worker }));
   if (issues.length > 0) {
     throw new HqmError('HQM_ERR_CAPABILITY', issues.map((i) => `${i.path}: ${i.message}`).join('\n'), { details: { issues } });
   }
@@ -74,3 +77,4 @@ function unknownType(key: string, value: string, known: readonly string[]): HqmE
 function hasTenantLimits(config: Config): boolean {
   return config.auth.default_tenant.max_concurrency !== null || Object.values(config.auth.tenants).some((t) => t.max_concurrency !== undefined && t.max_concurrency !== null);
 }
+

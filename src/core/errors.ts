@@ -74,7 +74,15 @@ export interface HqmErrorOptions {
   retryable?: boolean;
 }
 
+/**
+ * Marks every HqmError with a registry-wide symbol, so `isHqmError` recognises one made by
+ * another copy of this module (a custom adapter that bundles its own `openhqm/ports`), where
+ * `instanceof` would say no (D134).
+ */
+const HQM_ERROR_BRAND = Symbol.for('openhqm.HqmError');
+
 export class HqmError extends Error {
+  readonly [HQM_ERROR_BRAND] = true;
   readonly code: ErrorCode;
   readonly httpStatus: number;
   readonly retryable: boolean;
@@ -91,7 +99,10 @@ export class HqmError extends Error {
 }
 
 export function isHqmError(value: unknown): value is HqmError {
-  return value instanceof HqmError;
+  if (value instanceof HqmError) return true;
+  if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[HQM_ERROR_BRAND] !== true) return false;
+  const code = (value as { code?: unknown }).code;
+  return typeof code === 'string' && Object.hasOwn(ERROR_CATALOGUE, code);
 }
 
 /** One problem with one field of an input, named by its path (`metadata.priority`). */

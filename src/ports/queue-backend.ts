@@ -26,7 +26,33 @@
  */
 import type { HealthReport } from './health.js';
 
-export interface QueueCapabilities {
+/**
+ * What a backend really does, with values (D132): the worker, the start-up check
+ * (app/backends.ts) and the conformance suite read these rather than assume one broker's
+ * semantics. The booleans of QueueCapabilities below stay as the summary older code reads.
+ */
+export interface QueueCapabilityValues {
+  /** Longest delay one publish, retry or release can carry, and the step it is honoured in; null: no delays. A longer delay is chained (D132). */
+  readonly delays: { readonly maxMs: number; readonly granularityMs: number } | null;
+  /** The per-message lease (visibility timeout) the backend can hold and extend; null: none (session-held messages). */
+  readonly lease: { readonly minMs: number; readonly maxMs: number; readonly granularityMs: number } | null;
+  /** What brings an unsettled message back: its lease lapsing, the consumer's session ending, or nothing. */
+  readonly redelivery: 'lease' | 'session' | 'none';
+  /** What `deliveryCount` counts: deliveries (a release gives one back), every delivery including releases, or nothing (always 1). */
+  readonly deliveryCounting: 'deliveries' | 'every-delivery' | 'none';
+  /** Whether a settle from a lapsed delivery is harmless (never settles a newer delivery or other messages). */
+  readonly staleSettles: 'harmless' | 'unsafe';
+  /** How priorities 0–9 are honoured. */
+  readonly priorities: 'strict' | 'approximate' | 'none';
+  /** Which order is kept: per partition key (one in flight per key), per broker partition, or none. */
+  readonly ordering: 'per-key' | 'per-partition' | 'none';
+  /** How `stats` counts. */
+  readonly stats: 'exact' | 'approximate' | 'none';
+  /** Whether dead letters can be listed, read, removed and replayed by id. */
+  readonly deadLetterBrowsing: boolean;
+}
+
+export interface QueueCapabilities extends QueueCapabilityValues {
   /** Messages can be published (or retried) with a delay. */
   readonly delay: boolean;
   /** Priorities 0–9 are honoured (higher first). */
@@ -57,13 +83,19 @@ export interface PublishReceipt {
 }
 
 export interface Delivery {
+  /** The message's id, the same on every delivery of it: across retry, release and redelivery (the suite asserts it). */
   readonly messageId: string;
   readonly body: string;
-  /** 1 for the first delivery; see the contract above. */
-  readonly attempt: number;
+  /**
+   * How many times the broker says it delivered the message: 1 for the first delivery; see the
+   * contract above. A hint only (D130): brokers count differently (some count every release,
+   * some miss redeliveries after a rebalance or a session loss), so the worker's attempt comes
+   * from the result store's claim, never from this.
+   */
+  readonly deliveryCount: number;
   readonly priority: number;
   readonly partitionKey: string | null;
-  /** When the message was first published (epoch ms). */
+  /** When the message was first published (epoch ms), the same on every delivery of it (ids of outside producers' messages derive from it). */
   readonly enqueuedAt: number;
   /** Done: the message is removed. */
   ack(): Promise<void>;

@@ -28,6 +28,15 @@
  *   `capabilities.tenantConcurrency` is false the store cannot count atomically and refuses to
  *   be given a limit.
  *
+ * - **Claims and leases (D130).** `claim` is the one way a worker takes a request: in one atomic
+ *   step it refuses a finished record (`conflict`), refuses a PROCESSING record whose lease is
+ *   live (`held`, record unchanged), applies the tenant limit, and otherwise moves the record to
+ *   PROCESSING under `attempt + 1` with a lease of `leaseMs` (core/request/claim.ts). So the
+ *   attempt counts runs, a second copy of a message never runs beside the first, and a take-over
+ *   happens only once the holder's lease lapsed. `renewLease` extends the lease of the attempt
+ *   that holds the record and of no other. A move back to PENDING with `refund` keeps
+ *   `attempt - 1`, so a run given back (shutdown, deferral) is not counted.
+ *
  * - **Listing.** `list` answers from an index, never a scan of every record: newest first by
  *   submittedAt, ties by id (core/request/list.ts), only records that are still there (an
  *   expired record is never listed, and its index entries do not outlive it for long), and
@@ -55,6 +64,26 @@ export type TransitionResult =
   | { readonly ok: false; readonly reason: 'not_found' }
   | { readonly ok: false; readonly reason: 'conflict'; readonly current: RequestRecord }
   /** The claim would exceed `tenantLimit`; the record is unchanged. */
+  | { readonly ok: false; readonly reason: 'tenant_busy'; readonly current: RequestRecord };
+
+/** A worker taking a request (see the contract above). */
+export interface ClaimRequest {
+  readonly id: string;
+  readonly workerId: string;
+  /** The lease, from the store's write; renewed with `renewLease`. */
+  readonly leaseMs: number;
+  /** As in TransitionRequest: most records of this tenant that may hold a slot; null or absent: no limit. */
+  readonly tenantLimit?: number | null;
+}
+
+export type ClaimResult =
+  /** Claimed: `record.attempt` is the attempt this run is; the lease lasts until `leaseUntil`. */
+  | { readonly ok: true; readonly record: RequestRecord; readonly leaseUntil: number }
+  | { readonly ok: false; readonly reason: 'not_found' }
+  /** Finished (terminal): nothing to run. */
+  | { readonly ok: false; readonly reason: 'conflict'; readonly current: RequestRecord }
+  /** PROCESSING under another attempt whose lease is live until `leaseUntil`; the record is unchanged. */
+  | { readonly ok: false; readonly reason: 'held'; readonly current: RequestRecord; readonly leaseUntil: number }
   | { readonly ok: false; readonly reason: 'tenant_busy'; readonly current: RequestRecord };
 
 export interface RecordChange {
@@ -109,6 +138,10 @@ export interface ResultStore {
   create(request: NewRequest): Promise<RequestRecord>;
   get(id: string): Promise<RequestRecord | undefined>;
   transition(request: TransitionRequest): Promise<TransitionResult>;
+  /** Takes the record for a run: compare-and-set with a lease, the attempt decided by the store (see the contract above). */
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  /** Extends the lease of `attempt` to `leaseMs` from now; false when the record is not PROCESSING under `attempt` (lost, taken over, finished). */
+  renewLease(id: string, attempt: number, leaseMs: number): Promise<boolean>;
   /**
    * Replay of a dead letter: moves a FAILED or TIMEOUT record back to PENDING as `planReplay`
    * (core/request/replay.ts) says, with its trail event, atomically; reported on the change

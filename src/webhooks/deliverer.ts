@@ -108,19 +108,19 @@ export class WebhookDeliverer {
       await delivery.deadLetter(coerceError(error).message);
       return;
     }
-    const log = this.deps.logger.child({ correlation_id: message.correlation_id, webhook_id: message.webhook_id, attempt: delivery.attempt });
+    const log = this.deps.logger.child({ correlation_id: message.correlation_id, webhook_id: message.webhook_id, attempt: delivery.deliveryCount });
     if (hasWebhookNote(await this.deps.store.events(message.correlation_id), message.webhook_id, 'delivered')) {
       log.info({}, 'webhook already delivered: a repeated message is dropped');
       await delivery.ack();
       return;
     }
     const started = performance.now();
-    const report = await this.#attempt(message, delivery.attempt);
+    const report = await this.#attempt(message, delivery.deliveryCount);
     const latencyMs = Math.round(performance.now() - started);
     await this.deps.store
       .appendNote(message.correlation_id, {
         kind: 'webhook',
-        detail: { webhook_id: message.webhook_id, event: message.event, state: report.state, attempt: delivery.attempt, status: report.status, latency_ms: latencyMs, error: report.error, ...(report.retryInMs === undefined ? {} : { retry_in_ms: report.retryInMs }) },
+        detail: { webhook_id: message.webhook_id, event: message.event, state: report.state, attempt: delivery.deliveryCount, status: report.status, latency_ms: latencyMs, error: report.error, ...(report.retryInMs === undefined ? {} : { retry_in_ms: report.retryInMs }) },
       })
       .catch((error: unknown) => log.warn({ err: error }, 'webhook attempt could not be recorded in the trail'));
     switch (report.state) {

@@ -7,14 +7,15 @@
  *
  * @module
  */
+import { chainedDelay } from '../ports/queue-capabilities.js';
 import { coerceError, HqmError, isHqmError } from '../core/errors.js';
 import type { DeadLetterReason, HqmEvents } from '../core/events.js';
 import { DEADLINE_MESSAGE, deadlineOf, decodeMessage, dueAt, wrapBare, type Envelope } from '../core/request/envelope.js';
 import { correlationIdFor } from '../core/request/ids.js';
-import { isTerminal, type Status } from '../core/request/lifecycle.js';
+import { type Status } from '../core/request/lifecycle.js';
 import type { RequestRecord } from '../core/request/record.js';
 import { lazyChild, type Logger } from '../ports/logger.js';
-import type { Delivery } from '../ports/queue-backend.js';
+import type { Delivery, QueueCapabilityValues } from '../ports/queue-backend.js';
 import type { ResultStore, TransitionRequest } from '../ports/result-store.js';
 import { planFollowUp, resumeFollowUp, submitFollowUp, type ChainPlan, type FollowUps } from './chain.js';
 import { failure, onFailure, onSuccess, type Decision } from './decide.js';
@@ -28,10 +29,20 @@ export { CancelAbort, ShutdownAbort } from './decide.js';
  * A message younger than this whose record is missing is waited for, not dropped: the API
  * writes both at once, and on separate backends the message can arrive first. Older than
  * this, a missing record means the request expired or its submission failed (the client got
- * a 503), and the message is dropped.
+ * a 503, and the API withdrew the record first: such a request never runs), and the message
+ * is dead-lettered.
  */
 const RECORD_GRACE_MS = 60_000;
-const RECORD_WAIT_MS = 250;
+/**
+ * How long a message whose record is missing waits before it looks again: half its age, within
+ * these bounds. A record that is merely late shows up within the first few looks; an orphan
+ * costs about fifteen round trips over the grace period instead of one every 250 ms.
+ */
+const RECORD_WAIT_MS = { min: 250, max: 15_000 };
+/** A delivery handed back because another attempt's lease is live looks again no sooner than this. */
+const HELD_WAIT_MIN_MS = 50;
+/** The store lease of a claim when the caller gives none (tests): the default visibility timeout. */
+const DEFAULT_LEASE_MS = 30_000;
 /** For callers that give a limit but no backoff of their own (tests). */
 const fallbackBackoff = new TenantBackoff();
 
@@ -44,6 +55,13 @@ export interface AttemptDeps {
   /** The named queue served (records of bare messages are filed under it); `default` when absent. */
   readonly queue?: string;
   readonly workerId: string;
+  /**
+   * The store lease of a claim (D130), renewed by the pool's heartbeat while the attempt runs:
+   * the worker's visibility timeout. 30 s when absent.
+   */
+  readonly leaseMs?: number;
+  /** The queue backend's delays (capabilities.delays): a longer hand-back is chained. Unbounded when absent. */
+  readonly delays?: QueueCapabilityValues['delays'];
   readonly retry: RetryPolicy;
   readonly defaultTimeoutSeconds: number;
   /** How long a record created for a bare message lives after it finishes. */
@@ -85,8 +103,10 @@ type Finish = (to: Status, extra: Partial<TransitionRequest>) => Promise<Request
 
 /** How far an attempt got, for the worker pool to hand the delivery back right after a failure. */
 export interface AttemptProgress {
-  /** The record says PROCESSING under this attempt (it must come back as a later one). */
+  /** The record says PROCESSING under this attempt (the store's lease is this worker's to renew). */
   claimed: boolean;
+  /** The attempt the store gave the claim, once claimed. */
+  attempt?: number;
   /** The request this delivery carries, once decoded: a cancel of it aborts the attempt. */
   id?: string;
 }
@@ -98,75 +118,85 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   const id = envelope.correlation_id;
   // Known before the claim, so a cancel that lands between the claim and the processor's start still aborts it.
   progress.id = id;
-  const attempt = delivery.attempt;
+  // Until the claim, the broker's count is all there is: a hint for logs and events (D130).
+  const hint = delivery.deliveryCount;
   const tenant = envelope.tenant ?? null;
-  const log = lazyChild(deps.logger, { correlation_id: id, attempt });
-  events.emit('delivery:received', { id, queue: deps.queueName, attempt });
+  const early = lazyChild(deps.logger, { correlation_id: id, delivery_count: hint });
+  events.emit('delivery:received', { id, queue: deps.queueName, attempt: hint });
 
   const due = dueAt(envelope);
   if (due !== null && due > Date.now()) {
     // Delivered before it is due (a backend whose delays are capped or coarse, clocks that
     // differ): back to the queue for the rest, without counting an attempt (D101).
-    const delayMs = due - Date.now();
-    log.debug({ run_at: envelope.run_at, retry_in_ms: delayMs }, 'delivered before it is due: handed back');
+    // A wait longer than the backend's longest delay is chained: this hand-back is one link (D132).
+    const delayMs = deps.delays === undefined ? due - Date.now() : chainedDelay({ delays: deps.delays }, due - Date.now());
+    early.debug({ run_at: envelope.run_at, retry_in_ms: delayMs }, 'delivered before it is due: handed back');
     deps.settle(delivery.release(delayMs));
-    events.emit('request:deferred', { id, queue: deps.queueName, attempt, delayMs, reason: 'not_due' });
+    events.emit('request:deferred', { id, queue: deps.queueName, attempt: hint, delayMs, reason: 'not_due' });
     return;
   }
   if (Date.now() >= deadlineOf(envelope)) {
     // Past its deadline while it waited: end it without running it. (A record held by a lost
-    // attempt is claimed first, below, and timed out from PROCESSING.)
-    const expired = await store.transition({ id, from: ['PENDING'], to: 'TIMEOUT', attempt, workerId: deps.workerId, error: DEADLINE_MESSAGE, outcome: failure(DEADLINE_MESSAGE, 0) });
-    if (expired.ok) {
+    // attempt is claimed first, below, and timed out from PROCESSING.) The attempt written is
+    // the record's own: from PENDING the fence does not look at it.
+    const waiting = await store.get(id);
+    const expired = waiting?.status === 'PENDING'
+      ? await store.transition({ id, from: ['PENDING'], to: 'TIMEOUT', attempt: waiting.attempt, workerId: deps.workerId, error: DEADLINE_MESSAGE, outcome: failure(DEADLINE_MESSAGE, 0) })
+      : undefined;
+    if (expired?.ok === true) {
       deps.settle(afterTerminal(deps, envelope, expired.record, true, () => delivery.ack()));
-      events.emit('request:timeout', { id, queue: deps.queueName, attempt, durationMs: 0, tenant });
+      events.emit('request:timeout', { id, queue: deps.queueName, attempt: expired.record.attempt, durationMs: 0, tenant });
       return;
     }
   }
   // The envelope carries the tenant the API recorded; the store counts by the record's own.
   const tenantLimit = deps.tenantLimit?.(tenant) ?? null;
-  const claim = await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt, workerId: deps.workerId, error: null, tenantLimit });
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const claim = await store.claim({ id, workerId: deps.workerId, leaseMs, tenantLimit });
   if (!claim.ok) {
     if (claim.reason === 'tenant_busy') {
       // Not this request's fault: back to the queue without counting an attempt, spaced out so
       // the consumer moves on to other tenants' messages instead of spinning on this tenant's.
       const delayMs = (deps.tenantBackoff ?? fallbackBackoff).delayFor(claim.current.tenant ?? '');
-      log.debug({ tenant: claim.current.tenant, limit: tenantLimit, retry_in_ms: delayMs }, 'tenant at its concurrency limit: handed back');
+      early.debug({ tenant: claim.current.tenant, limit: tenantLimit, retry_in_ms: delayMs }, 'tenant at its concurrency limit: handed back');
       deps.settle(delivery.release(delayMs));
-      events.emit('request:deferred', { id, queue: deps.queueName, attempt, delayMs, reason: 'tenant_busy' });
+      events.emit('request:deferred', { id, queue: deps.queueName, attempt: hint, delayMs, reason: 'tenant_busy' });
+      return;
+    }
+    if (claim.reason === 'held') {
+      // Another copy of this message runs under a live lease (a duplicate publish, a broker that
+      // redelivers without a lapse): back to the queue uncounted, to look again when that lease
+      // would lapse; by then the request has usually finished and this copy is simply acked.
+      const delayMs = Math.min(leaseMs, Math.max(HELD_WAIT_MIN_MS, claim.leaseUntil - Date.now()));
+      early.info({ holder: claim.current.workerId, attempt: claim.current.attempt, retry_in_ms: delayMs }, 'request is running under another delivery: handed back');
+      deps.settle(delivery.release(delayMs));
+      events.emit('request:deferred', { id, queue: deps.queueName, attempt: claim.current.attempt, delayMs, reason: 'held' });
       return;
     }
     if (claim.reason === 'not_found') {
-      if (Date.now() - delivery.enqueuedAt < RECORD_GRACE_MS) {
-        // The API writes the record and the message concurrently; this message overtook its record.
-        deps.settle(delivery.release(RECORD_WAIT_MS));
+      const age = Date.now() - delivery.enqueuedAt;
+      if (age < RECORD_GRACE_MS) {
+        // The API writes the record and the message concurrently; this message overtook its
+        // record, or is an orphan whose submission failed: look again later and later.
+        deps.settle(delivery.release(Math.min(RECORD_WAIT_MS.max, Math.max(RECORD_WAIT_MS.min, Math.floor(age / 2)))));
         return;
       }
       const reason = 'no record exists for this request: its submission failed (the client was told 503) or it expired before a worker took it';
       deps.settle(delivery.deadLetter(reason));
-      reportDeadLettered(deps, { id, reason: 'no_record', attempts: attempt, error: reason });
+      reportDeadLettered(deps, { id, reason: 'no_record', attempts: hint, error: reason });
       return;
     }
+    // Finished: nothing (else) for this delivery to do.
     const current = claim.current;
-    if (current.status === 'PROCESSING' && current.attempt === attempt) {
-      // Our own earlier claim under this attempt number (handed back after a failure): only a
-      // later attempt may take the record over, so come back as one.
-      log.info({}, 'record held under this same attempt: handed back as the next attempt');
-      deps.settle(delivery.retry(0));
-      return;
-    }
-    // Finished, or held by a later attempt: nothing (else) for this delivery to do.
-    if (isTerminal(current.status)) {
-      // A completion whose delivery was not acknowledged may not have submitted its follow-up yet.
-      if (current.status === 'COMPLETED') await resumeFollowUp({ store, followUps: deps.followUps, logger: log }, envelope, current);
-      log.info({ status: current.status }, 'delivery of a finished request: acknowledged');
-      deps.settle(afterTerminal(deps, envelope, current, false, () => delivery.ack()));
-      return;
-    }
-    log.info({ status: current.status }, 'request is held by a later attempt: acknowledged');
-    deps.settle(delivery.ack());
+    // A completion whose delivery was not acknowledged may not have submitted its follow-up yet.
+    if (current.status === 'COMPLETED') await resumeFollowUp({ store, followUps: deps.followUps, logger: early }, envelope, current);
+    early.info({ status: current.status }, 'delivery of a finished request: acknowledged');
+    deps.settle(afterTerminal(deps, envelope, current, false, () => delivery.ack()));
     return;
   }
+  const attempt = claim.record.attempt;
+  progress.attempt = attempt;
+  const log = lazyChild(deps.logger, { correlation_id: id, attempt });
   progress.claimed = true;
   // Queue wait, as the store's clock saw it: from when the request was due (its submission, or
   // its run_at when delayed) to this claim (the analytics' sample).
@@ -175,7 +205,7 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
 
   const finish: Finish = (to, extra) => store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => (r.ok ? r.record : undefined));
   if (attempt > deps.retry.maxAttempts) {
-    const error = new HqmError('HQM_ERR_ATTEMPTS_EXHAUSTED', `gave up after ${attempt - 1} deliveries that never finished (workers lost mid-request)`);
+    const error = new HqmError('HQM_ERR_ATTEMPTS_EXHAUSTED', `gave up after ${attempt - 1} runs that never finished (workers lost mid-request)`);
     await apply(deps, delivery, { id, attempt, log, finish, tenant, envelope }, { kind: 'fail', outcome: failure(error.message, 0, undefined, error.code), error }, 'attempts_exhausted');
     return;
   }
@@ -196,7 +226,7 @@ async function receive(deps: AttemptDeps, delivery: Delivery): Promise<Envelope 
     decoded = decodeMessage(delivery.body, defaults);
   } catch (error) {
     deps.settle(delivery.deadLetter(coerceError(error).message));
-    reportDeadLettered(deps, { id: null, reason: 'invalid_message', attempts: delivery.attempt, error: coerceError(error).message, messageId: delivery.messageId });
+    reportDeadLettered(deps, { id: null, reason: 'invalid_message', attempts: delivery.deliveryCount, error: coerceError(error).message, messageId: delivery.messageId });
     return undefined;
   }
   if (decoded.kind === 'envelope') return decoded.envelope;
@@ -292,13 +322,14 @@ async function apply(
       ackEnded();
       return;
     case 'release':
-      await finish('PENDING', { error: 'released: the worker shut down before the request finished' });
+      // Given back uncounted: the next claim runs under this same attempt number (D131).
+      await finish('PENDING', { error: 'released: the worker shut down before the request finished', refund: true });
       deps.settle(delivery.release());
       events.emit('request:released', { id, queue, attempt });
       return;
     case 'defer':
       log.info({ reason: decision.error.message, retry_in_ms: decision.delayMs }, 'deferred without counting an attempt');
-      if (await finish('PENDING', { error: `deferred: ${decision.error.message}` })) deps.settle(delivery.release(decision.delayMs));
+      if (await finish('PENDING', { error: `deferred: ${decision.error.message}`, refund: true })) deps.settle(delivery.release(decision.delayMs));
       else ackEnded();
       events.emit('request:deferred', { id, queue, attempt, delayMs: decision.delayMs, reason: decision.error.message });
       return;

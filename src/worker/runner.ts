@@ -108,6 +108,9 @@ export class WorkerPool {
       logger: deps.logger,
       queueName: options.queueName,
       workerId: options.workerId,
+      // The store lease of a claim lasts as long as the broker's visibility, and the same heartbeat renews both.
+      leaseMs: options.visibilityTimeoutMs,
+      delays: deps.queue.capabilities.delays,
       retry: options.retry,
       defaultTimeoutSeconds: options.defaultTimeoutSeconds,
       ttlMs: options.ttlMs,
@@ -242,11 +245,11 @@ export class WorkerPool {
   /**
    * The store or the queue failed under us. Hold the slot for a growing back-off (so the
    * consumer does not spin through the queue while a dependency is down), then give the
-   * delivery back. If this attempt had claimed the record, as a new attempt: only a later one
-   * may take the record over. Otherwise without counting it, so an outage does not use up a
-   * request's attempts before it ever ran; should the claim have landed after all (a lost
-   * reply), the redelivery finds the record held under its own number and hands itself on as
-   * the next attempt. If even that fails, the visibility timeout brings the message back.
+   * delivery back uncounted by the broker. If this attempt had claimed the record, it first
+   * tries to hand the record back too (PROCESSING → PENDING, the attempt counted: it may have
+   * run), so the redelivery can claim it at once; should the store still be down, the record's
+   * lease lapses and the redelivery takes it over then as the next attempt (D130). If even the
+   * release fails, the visibility timeout brings the message back.
    */
   async #onInfrastructureError(delivery: Delivery, error: unknown, progress: AttemptProgress): Promise<void> {
     this.#outages += 1;
@@ -255,10 +258,13 @@ export class WorkerPool {
     this.deps.logger.error({ err: error, message_id: delivery.messageId, retry_in_ms: wait }, unavailable ? 'backend unavailable while handling a delivery' : 'unexpected error while handling a delivery');
     // Aborted by stop(): resolves (never rejects) at once, and the delivery is handed back now.
     await sleep(wait, undefined, { signal: this.#stopping.signal }).catch(() => undefined);
-    const handBack = progress.claimed ? delivery.retry(0) : delivery.release();
-    await handBack.catch((cause: unknown) => {
+    if (progress.claimed && progress.id !== undefined && progress.attempt !== undefined) {
+      const { id, attempt } = progress;
+      await this.deps.store.transition({ id, from: ['PROCESSING'], to: 'PENDING', attempt, error: 'handed back after a backend failure' }).catch(() => undefined);
+    }
+    await delivery.release().catch((cause: unknown) => {
       // Not lost: the visibility timeout brings the message back; but an operator should know why it is late.
-      this.deps.logger.warn({ err: cause, message_id: delivery.messageId, counted: progress.claimed }, 'could not hand a delivery back after a backend failure; it returns when its visibility timeout lapses');
+      this.deps.logger.warn({ err: cause, message_id: delivery.messageId, claimed: progress.claimed }, 'could not hand a delivery back after a backend failure; it returns when its visibility timeout lapses');
     });
   }
 
@@ -279,6 +285,18 @@ export class WorkerPool {
       delivery.extend(this.options.visibilityTimeoutMs).catch((error: unknown) => {
         this.deps.logger.warn({ err: error, message_id: delivery.messageId }, 'could not extend a delivery; it may be redelivered');
       });
+    }
+    // The store's lease is what keeps a second copy from running (D130); the broker's is a hint.
+    for (const { progress } of this.#active.values()) {
+      if (!progress.claimed || progress.id === undefined || progress.attempt === undefined) continue;
+      const { id, attempt } = progress;
+      this.deps.store.renewLease(id, attempt, this.options.visibilityTimeoutMs).then(
+        (held) => {
+          // Finished or cancelled meanwhile (then nothing is wrong), or taken over after this lease lapsed: the run's result will lose its compare-and-set.
+          if (!held) this.deps.logger.debug({ correlation_id: id, attempt }, 'lease not renewed: the record is no longer held by this attempt');
+        },
+        (error: unknown) => this.deps.logger.warn({ err: error, correlation_id: id }, 'could not renew a lease; another worker may take the request over once it lapses'),
+      );
     }
   };
 

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isHqmError } from '../../src/core/errors.js';
+import type { HealthReport } from '../../src/ports/health.js';
 import type { Delivery, QueueBackend } from '../../src/ports/queue-backend.js';
 import { deferred, sleep, waitFor } from '../helpers/wait.js';
 
@@ -16,6 +17,13 @@ export interface QueueHarness {
    * queue-section keys every backend takes (dead_letter_max, dead_letter_retention_seconds).
    */
   open(options?: Readonly<Record<string, unknown>>): Promise<QueueBackend>;
+  /**
+   * Ends `backend` as a crash would (its connections dropped, no settle, no clean close), so
+   * what it held comes back by its session or lease ending. Absent: the case is skipped.
+   */
+  crash?(backend: QueueBackend): Promise<void>;
+  /** The health() of a backend pointed at a server that cannot be reached; absent for in-process backends. */
+  unreachable?(): Promise<HealthReport>;
 }
 
 export function describeQueueBackend(name: string, makeHarness: () => Promise<QueueHarness | { skip: string }>): void {
@@ -72,7 +80,7 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       const { seen, subscription } = collect(q, queue);
       await waitFor(() => seen.length === 3, { what: 'three deliveries' });
       expect(seen.map((d) => d.body).sort()).toEqual([...bodies].sort());
-      expect(seen.every((d) => d.attempt === 1)).toBe(true);
+      expect(seen.every((d) => d.deliveryCount === 1)).toBe(true);
       expect(new Set(seen.map((d) => d.messageId)).size).toBe(3);
       await subscription.stop();
       // The last ack may still be on its way when the handler has seen the third delivery.
@@ -88,13 +96,13 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       const deliveries: Delivery[] = [];
       const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 300 }, async (d) => {
         deliveries.push(d);
-        if (d.attempt >= 2) await d.ack();
+        if (d.deliveryCount >= 2) await d.ack();
         // The first delivery is abandoned, as by a worker that died.
       });
       await waitFor(() => deliveries.length >= 2, { what: 'redelivery' });
       await sub.stop();
-      expect(deliveries[0]?.attempt).toBe(1);
-      expect(deliveries[1]?.attempt).toBe(2);
+      expect(deliveries[0]?.deliveryCount).toBe(1);
+      expect(deliveries[1]?.deliveryCount).toBe(2);
       expect(deliveries[1]?.messageId).toBe(deliveries[0]?.messageId);
     });
 
@@ -239,7 +247,7 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
         const seen: Array<{ attempt: number; at: number }> = [];
         let retriedAt = 0;
         const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
-          seen.push({ attempt: d.attempt, at: Date.now() });
+          seen.push({ attempt: d.deliveryCount, at: Date.now() });
           if (seen.length === 1) {
             retriedAt = Date.now();
             await d.retry(300);
@@ -262,7 +270,7 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
         const seen: Array<{ attempt: number; at: number }> = [];
         let releasedAt = 0;
         const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
-          seen.push({ attempt: d.attempt, at: Date.now() });
+          seen.push({ attempt: d.deliveryCount, at: Date.now() });
           if (seen.length === 1) {
             releasedAt = Date.now();
             await d.release(300);
@@ -429,7 +437,7 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       const { seen, subscription } = collect(q, queue);
       await waitFor(() => seen.length === 1, { what: 'the replayed message' });
       expect(['fixed', 'fixed too']).toContain(seen[0]?.body);
-      expect(seen[0]?.attempt).toBe(1);
+      expect(seen[0]?.deliveryCount).toBe(1);
       await subscription.stop();
       await waitFor(async () => (await q.stats(queue)).depth === 0, { what: 'the replayed message to be acknowledged' });
     });
@@ -592,7 +600,167 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
         await subscription.stop();
         expect(seen.map((d) => d.body).sort()).toEqual(['in flight', 'kept']);
       },
-      (q) => (q.capabilities.durable ? undefined : 'durability'),
+      // Closing a client is not a server restart: a backend processes share keeps its messages
+      // whatever its own durability (Redis without an append-only file included).
+      (q) => (q.capabilities.durable || q.capabilities.shared ? undefined : 'storage that outlives one client'),
+    );
+
+    test(
+      'delivers messages without a priority in publish order (FIFO)',
+      async ({ queue }) => {
+        const q = await open();
+        const bodies = Array.from({ length: 12 }, (_, i) => `m${i}`);
+        for (const body of bodies) await q.publish(queue, { body });
+        const order: string[] = [];
+        const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
+          order.push(d.body);
+          await d.ack();
+        });
+        await waitFor(() => order.length === bodies.length, { what: 'every message' });
+        await sub.stop();
+        expect(order).toEqual(bodies);
+      },
+      (q) => (q.capabilities.fifo ? undefined : 'FIFO'),
+    );
+
+    test(
+      'keeps messageId and enqueuedAt across retry, release and a lapsed lease',
+      async ({ queue }) => {
+        const q = await open();
+        await q.publish(queue, { body: 'stable' });
+        const seen: Delivery[] = [];
+        const sub = q.consume(queue, { concurrency: 2, visibilityTimeoutMs: 300 }, async (d) => {
+          seen.push(d);
+          if (seen.length === 1) await d.retry(0);
+          else if (seen.length === 2) await d.release();
+          else if (seen.length === 4) await d.ack();
+          // The third is abandoned: its lease lapses and the message comes back.
+        });
+        await waitFor(() => seen.length === 4, { what: 'four deliveries' });
+        await sub.stop();
+        expect(new Set(seen.map((d) => d.messageId)).size).toBe(1);
+        expect(new Set(seen.map((d) => d.enqueuedAt)).size).toBe(1);
+      },
+      (q) => (q.capabilities.redelivery === 'lease' ? undefined : 'lease redelivery'),
+    );
+
+    test(
+      'twenty releases and then an ack: the delivery count never moves',
+      async ({ queue }) => {
+        const q = await open();
+        await q.publish(queue, { body: 'patient' });
+        const counts: number[] = [];
+        const sub = q.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
+          counts.push(d.deliveryCount);
+          await (counts.length <= 20 ? d.release() : d.ack());
+        });
+        await waitFor(() => counts.length === 21, { what: 'twenty-one deliveries' });
+        await sub.stop();
+        expect(new Set(counts)).toEqual(new Set([1]));
+        await waitFor(async () => (await q.stats(queue)).depth === 0, { what: 'the ack' });
+      },
+      (q) => (q.capabilities.deliveryCounting === 'deliveries' ? undefined : 'delivery counting that releases give back'),
+    );
+
+    test(
+      'a stale settle and a double settle through another backend instance touch neither the newer delivery nor others in flight',
+      async ({ queue }) => {
+        const [a, b] = [await open(), await open()];
+        for (const body of ['contended', 'other-1', 'other-2']) await a.publish(queue, { body });
+        const first: Delivery[] = [];
+        const subA = a.consume(queue, { concurrency: 3, visibilityTimeoutMs: 300 }, async (d) => {
+          first.push(d);
+        });
+        await waitFor(() => first.length === 3, { what: 'three deliveries on the first instance' });
+        await subA.stop();
+        // The others stay held by the first instance; only the contended one lapses and goes to the second.
+        for (const d of first.filter((d) => d.body !== 'contended')) await d.extend(30_000);
+        const second: Delivery[] = [];
+        const subB = b.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => {
+          second.push(d);
+        });
+        await waitFor(() => second.length === 1, { what: 'the redelivery on the second instance' });
+        await subB.stop();
+        const stale = first.find((d) => d.body === 'contended') as Delivery;
+        const fresh = second[0] as Delivery;
+        expect(fresh.body).toBe('contended');
+        await stale.ack();
+        await stale.ack();
+        await stale.deadLetter('stale');
+        expect(await a.stats(queue)).toMatchObject({ inFlight: 3, deadLettered: 0 });
+        await fresh.ack();
+        await fresh.ack();
+        expect((await b.stats(queue)).inFlight).toBe(2);
+        for (const d of first.filter((d) => d.body !== 'contended')) await d.ack();
+        await waitFor(async () => (await a.stats(queue)).inFlight === 0 && (await a.stats(queue)).depth === 0, { what: 'all settled' });
+      },
+      (q) => (q.capabilities.shared && q.capabilities.staleSettles === 'harmless' ? undefined : 'harmless stale settles between processes'),
+    );
+
+    test('accepts and delivers intact a body of exactly maxMessageBytes', async ({ queue }) => {
+      const q = await open();
+      const max = q.capabilities.maxMessageBytes;
+      // Multi-byte characters up to the last few bytes: the limit is in UTF-8 bytes, not characters.
+      const head = '\u00e9'.repeat(Math.floor((max - 8) / 2));
+      const body = head + 'x'.repeat(max - Buffer.byteLength(head));
+      expect(Buffer.byteLength(body)).toBe(max);
+      await q.publish(queue, { body });
+      const { seen, subscription } = collect(q, queue);
+      await waitFor(() => seen.length === 1, { what: 'the largest message', timeoutMs: 30_000 });
+      await subscription.stop();
+      expect(seen[0]?.body === body).toBe(true);
+    });
+
+    test(
+      'moves a partition key on as soon as its head is settled, not at a polling step',
+      async ({ queue }) => {
+        const q = await open();
+        const count = 6;
+        for (let i = 0; i < count; i += 1) await q.publish(queue, { body: String(i), partitionKey: 'k' });
+        const settledAt: number[] = [];
+        const gaps: number[] = [];
+        const sub = q.consume(queue, { concurrency: 4, visibilityTimeoutMs: 30_000 }, async (d) => {
+          const last = settledAt.at(-1);
+          if (last !== undefined) gaps.push(Date.now() - last);
+          await d.ack();
+          settledAt.push(Date.now());
+        });
+        await waitFor(() => settledAt.length === count, { what: 'every message of the key' });
+        await sub.stop();
+        // A consumer that waits for a safety timer after each settle shows ~1 s gaps (the bug
+        // this catches); a woken one shows a round trip. The median is robust to one slow step.
+        const median = [...gaps].sort((x, y) => x - y)[Math.floor(gaps.length / 2)] ?? 0;
+        expect(median).toBeLessThan(Math.max(250, 50 * (q.capabilities.delays?.granularityMs ?? 1)));
+      },
+      (q) => (q.capabilities.partitionOrdering ? undefined : 'per-key ordering'),
+    );
+
+    test(
+      'redelivers what a crashed client held once its session or lease ends',
+      async ({ queue }) => {
+        const first = await open();
+        await first.publish(queue, { body: 'orphaned' });
+        const held = deferred<Delivery>();
+        first.consume(queue, { concurrency: 1, visibilityTimeoutMs: 300 }, async (d) => held.resolve(d));
+        await held.promise;
+        await harness.crash?.(first);
+        const second = await open();
+        const { seen, subscription } = collect(second, queue);
+        await waitFor(() => seen.length === 1, { what: 'the redelivery after the crash' });
+        await subscription.stop();
+        expect(seen[0]?.body).toBe('orphaned');
+      },
+      () => (harness.crash === undefined ? 'a crash hook' : undefined),
+    );
+
+    test(
+      'health() of a backend whose server cannot be reached is not ok, with a reason',
+      async () => {
+        const report = await harness.unreachable?.();
+        expect(report?.ok).toBe(false);
+        expect(report?.detail).toEqual(expect.any(String));
+      },
+      () => (harness.unreachable === undefined ? 'a server to be unreachable' : undefined),
     );
 
     test('keeps one deployment secret: long and random, the same for every backend opened on the same storage', async () => {

@@ -571,6 +571,106 @@ export function describeResultStore(name: string, makeHarness: () => Promise<Sto
       expect(await store.get(next)).toMatchObject({ status: 'PROCESSING' });
     }, tenantSlots);
 
+    test('a claim moves a PENDING record to PROCESSING under the next attempt, with a lease, and says so in the trail', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      const before = Date.now();
+      const claim = await store.claim({ id, workerId: 'w1', leaseMs: 30_000 });
+      expect(claim).toMatchObject({ ok: true, record: { status: 'PROCESSING', attempt: 1, workerId: 'w1', error: null } });
+      expect(claim.ok && claim.leaseUntil).toBeGreaterThanOrEqual(before + 30_000);
+      expect(await store.get(id)).toMatchObject({ status: 'PROCESSING', attempt: 1 });
+      expect((await store.events(id)).map((e) => `${e.to}:${e.attempt}`)).toEqual(['PENDING:0', 'PROCESSING:1']);
+      expect(await store.claim({ id: randomUUID(), workerId: 'w1', leaseMs: 1_000 })).toEqual({ ok: false, reason: 'not_found' });
+      await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('done') });
+      expect(await store.claim({ id, workerId: 'w2', leaseMs: 1_000 })).toMatchObject({ ok: false, reason: 'conflict', current: { status: 'COMPLETED', attempt: 1 } });
+    });
+
+    test('a claim while another attempt’s lease is live is refused as held, changing nothing; once it lapsed, the claim takes over as the next attempt', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      const first = await store.claim({ id, workerId: 'w1', leaseMs: 400 });
+      expect(first.ok).toBe(true);
+      const held = await store.claim({ id, workerId: 'w2', leaseMs: 400 });
+      expect(held).toMatchObject({ ok: false, reason: 'held', current: { status: 'PROCESSING', attempt: 1, workerId: 'w1' } });
+      expect(!held.ok && held.reason === 'held' && first.ok && held.leaseUntil).toBe(first.ok && first.leaseUntil);
+      expect((await store.events(id)).length).toBe(2);
+      const lapsed = first.ok ? first.leaseUntil : 0;
+      await waitFor(() => Date.now() > lapsed + 5, { what: 'the lease to lapse' });
+      const takeover = await store.claim({ id, workerId: 'w2', leaseMs: 30_000 });
+      expect(takeover).toMatchObject({ ok: true, record: { status: 'PROCESSING', attempt: 2, workerId: 'w2' } });
+      // The lost attempt's late result loses its compare-and-set; the holder's lands.
+      expect((await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('late') })).ok).toBe(false);
+      expect((await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 2, outcome: outcome('mine') })).ok).toBe(true);
+    });
+
+    test('renewLease keeps the holder’s lease live and only the holder’s', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      const first = await store.claim({ id, workerId: 'w1', leaseMs: 300 });
+      const firstUntil = first.ok ? first.leaseUntil : 0;
+      expect(await store.renewLease(id, 2, 30_000)).toBe(false);
+      expect(await store.renewLease(id, 1, 30_000)).toBe(true);
+      await waitFor(() => Date.now() > firstUntil + 5, { what: 'the first lease to have lapsed' });
+      expect(await store.claim({ id, workerId: 'w2', leaseMs: 300 })).toMatchObject({ ok: false, reason: 'held' });
+      await store.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome('done') });
+      expect(await store.renewLease(id, 1, 30_000)).toBe(false);
+      expect(await store.renewLease(randomUUID(), 1, 30_000)).toBe(false);
+    });
+
+    test('of concurrent claims (through two store instances where the storage is shared) exactly one wins; the rest are held', async () => {
+      const a = await open();
+      const b = a.capabilities.sharedChangeFeed ? await open() : a;
+      const ids = await Promise.all(Array.from({ length: 5 }, async () => (await a.create(newRequest())).id));
+      for (const id of ids) {
+        const claims = await Promise.all([a, b, a, b].map((s, i) => s.claim({ id, workerId: `w${i}`, leaseMs: 30_000 })));
+        expect(claims.filter((c) => c.ok)).toHaveLength(1);
+        expect(claims.filter((c) => !c.ok && c.reason === 'held')).toHaveLength(3);
+        expect(await a.get(id)).toMatchObject({ status: 'PROCESSING', attempt: 1 });
+      }
+    });
+
+    test('a move back to PENDING with refund gives the attempt back; without, the next claim counts', async () => {
+      const store = await open();
+      const { id } = await store.create(newRequest());
+      await store.claim({ id, workerId: 'w1', leaseMs: 30_000 });
+      const released = await store.transition({ id, from: ['PROCESSING'], to: 'PENDING', attempt: 1, error: 'released', refund: true });
+      expect(released).toMatchObject({ ok: true, record: { status: 'PENDING', attempt: 0 } });
+      expect(await store.claim({ id, workerId: 'w2', leaseMs: 30_000 })).toMatchObject({ ok: true, record: { attempt: 1 } });
+      await store.transition({ id, from: ['PROCESSING'], to: 'PENDING', attempt: 1, error: 'failed' });
+      expect(await store.claim({ id, workerId: 'w3', leaseMs: 30_000 })).toMatchObject({ ok: true, record: { attempt: 2 } });
+      // The trail names the attempt that made each move, the refunded one included.
+      expect((await store.events(id)).map((e) => `${e.to}:${e.attempt}`)).toEqual(['PENDING:0', 'PROCESSING:1', 'PENDING:1', 'PROCESSING:1', 'PENDING:1', 'PROCESSING:2']);
+    });
+
+    test('a claim given tenantLimit is refused as tenant_busy at the limit; a take-over keeps the slot it holds', async () => {
+      const store = await open();
+      const tenant = `t-${randomUUID()}`;
+      const { id: one } = await store.create(newRequest({ tenant }));
+      const { id: two } = await store.create(newRequest({ tenant }));
+      const first = await store.claim({ id: one, workerId: 'w1', leaseMs: 200, tenantLimit: 1 });
+      expect(first.ok).toBe(true);
+      expect(await store.claim({ id: two, workerId: 'w1', leaseMs: 200, tenantLimit: 1 })).toMatchObject({ ok: false, reason: 'tenant_busy' });
+      const lapsed = first.ok ? first.leaseUntil : 0;
+      await waitFor(() => Date.now() > lapsed + 5, { what: 'the lease to lapse' });
+      expect(await store.claim({ id: one, workerId: 'w2', leaseMs: 30_000, tenantLimit: 1 })).toMatchObject({ ok: true, record: { attempt: 2 } });
+      expect(await store.claim({ id: two, workerId: 'w2', leaseMs: 30_000, tenantLimit: 1 })).toMatchObject({ ok: false, reason: 'tenant_busy' });
+    }, tenantSlots);
+
+    test('keeps records, outcomes, trails and leases across close and reopen', async () => {
+      const first = await harness.open();
+      const { id } = await first.create(newRequest());
+      const { id: running } = await first.create(newRequest());
+      await first.claim({ id, workerId: 'w1', leaseMs: 30_000 });
+      await first.transition({ id, from: ['PROCESSING'], to: 'COMPLETED', attempt: 1, outcome: outcome({ kept: true }) });
+      await first.claim({ id: running, workerId: 'w1', leaseMs: 30_000 });
+      await first.close();
+      const second = await open();
+      expect(await second.get(id)).toMatchObject({ status: 'COMPLETED', attempt: 1, outcome: { result: { kept: true } } });
+      expect((await second.events(id)).map((e) => e.to)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
+      // The lease outlives the client that took it: a second copy still may not run.
+      expect(await second.claim({ id: running, workerId: 'w2', leaseMs: 30_000 })).toMatchObject({ ok: false, reason: 'held' });
+    }, (s) => (s.capabilities.sharedChangeFeed ? undefined : 'storage that outlives one client'));
+
     describeListCases(test, open, () => harness);
 
     test('a closed store reports itself unhealthy', async () => {

@@ -5,11 +5,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { factory as queueFactory } from '../../src/adapters/queue/postgres/index.js';
 import { factory as storeFactory, type PostgresResultStore } from '../../src/adapters/result-store/postgres/index.js';
+import type { HealthReport } from '../../src/ports/health.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { describeAnalyticsStore } from '../conformance/analytics-store.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore, newRequest, outcome } from '../conformance/result-store.js';
 import { dropSchema, POSTGRES_URL, requirePostgres, sql, testSchema } from '../helpers/postgres.js';
+import { vanishingProxy } from '../helpers/vanishing-proxy.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
 const context = { logger: silentLogger };
@@ -23,8 +25,29 @@ afterAll(async () => {
 describeQueueBackend('postgres', async () => {
   const missing = await requirePostgres();
   if (missing !== undefined) return missing;
-  return { open: (extra) => queueFactory.create({ ...connection, ...extra }, context) };
+  return {
+    open: (extra) => queueFactory.create({ ...connection, ...extra }, context),
+    // Closing without settling stands in for a crash: what it held comes back when its lease lapses.
+    crash: (backend) => backend.close(),
+    unreachable: unreachableHealth,
+  };
 });
+
+/** health() of a queue whose connections to PostgreSQL went through a proxy that then vanished. */
+async function unreachableHealth(): Promise<HealthReport> {
+  const target = new URL(POSTGRES_URL);
+  const proxy = await vanishingProxy(target.hostname, Number(target.port || 5432));
+  const url = new URL(POSTGRES_URL);
+  url.hostname = '127.0.0.1';
+  url.port = String(proxy.port);
+  const queue = await queueFactory.create({ ...connection, postgres_url: url.toString(), connect_timeout_ms: 500 }, context);
+  proxy.vanish();
+  try {
+    return await queue.health();
+  } finally {
+    await queue.close();
+  }
+}
 
 describeResultStore('postgres', async () => {
   const missing = await requirePostgres();
@@ -69,7 +92,7 @@ describe('postgres schema and change feed', () => {
       const versions = await sql<{ component: string; version: number }>('SELECT component, version FROM hqm_schema_versions ORDER BY component', [], fresh);
       expect(versions).toEqual([
         { component: 'queue', version: 1 },
-        { component: 'store', version: 1 },
+        { component: 'store', version: 2 },
       ]);
       // Opening again finds nothing to do and works on the same tables.
       const store = await storeFactory.create(options, context);

@@ -94,12 +94,12 @@ describe('redis queue', () => {
     await waitFor(() => seen.length === 3, { what: 're-claimed deliveries' });
     await sub.stop();
     expect(seen.map((d) => d.body).sort()).toEqual(['m0', 'm1', 'm2']);
-    expect(seen.every((d) => d.attempt === 2)).toBe(true);
+    expect(seen.every((d) => d.deliveryCount === 2)).toBe(true);
     expect(seen.map((d) => d.messageId).sort()).toEqual(held.map((d) => d.messageId).sort());
     expect(await survivor.stats(queue)).toMatchObject({ depth: 0, inFlight: 0 });
   });
 
-  it('dead-letters a message whose workers keep dying, once the delivery count passes max retries', async (ctx) => {
+  it('dead-letters a message whose workers keep dying, once the store\'s attempt passes max retries', async (ctx) => {
     if (skip !== undefined) return ctx.skip(skip);
     const queueName = `hqm-test-${randomUUID()}`;
     const queue = await openQueue();
@@ -108,14 +108,16 @@ describe('redis queue', () => {
     await store.create(newRequest({ id }));
     await queue.publish(queueName, { body: envelopeFor(id, { operation: 'echo', data: 'poison' }) });
 
-    // Two workers take the request and die mid-way (they claim the record, never settle).
+    // Two workers take the request and die mid-way (they claim the record, never settle); their
+    // leases are shorter than the visibility timeout, so each has lapsed by the redelivery.
     for (const attempt of [1, 2]) {
       const got = deferred<Delivery>();
       const sub = queue.consume(queueName, { concurrency: 1, visibilityTimeoutMs: 200 }, async (d) => {
-        await store.transition({ id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt: d.attempt, workerId: `doomed-${d.attempt}` });
+        const claim = await store.claim({ id, workerId: `doomed-${d.deliveryCount}`, leaseMs: 100 });
+        expect(claim).toMatchObject({ ok: true, record: { attempt } });
         got.resolve(d);
       });
-      expect((await got.promise).attempt).toBe(attempt);
+      expect((await got.promise).deliveryCount).toBe(attempt);
       await sub.stop();
     }
 
@@ -130,7 +132,8 @@ describe('redis queue', () => {
         const r = await store.get(id);
         return r?.status === 'FAILED' ? r : undefined;
       }, { what: 'the request to fail' });
-      expect(record.error).toMatch(/gave up after 2 deliveries/);
+      expect(record.error).toMatch(/gave up after 2 runs/);
+      expect(record.attempt).toBe(3);
       await waitFor(async () => (await queue.stats(queueName)).deadLettered === 1, { what: 'the dead letter' });
       const [dead] = await queue.deadLetters(queueName, { limit: 5 });
       expect(dead).toMatchObject({ attempts: 3, reason: expect.stringMatching(/gave up/) as unknown });
@@ -150,7 +153,7 @@ describe('redis queue', () => {
       // A third is dead-lettered, a third retried at once and then acknowledged, a third acknowledged.
       const n = Number(d.body);
       if (n % 3 === 0) await d.deadLetter('test');
-      else if (n % 3 === 1 && d.attempt === 1) return d.retry(0);
+      else if (n % 3 === 1 && d.deliveryCount === 1) return d.retry(0);
       else await d.ack();
       settled += 1;
     });
@@ -177,8 +180,8 @@ describe('redis queue', () => {
     });
     const seen: string[] = [];
     const sub = queue.consume(queueName, { concurrency: 2, visibilityTimeoutMs: 30_000 }, async (d) => {
-      seen.push(`${d.attempt}:${d.body}`);
-      if (d.attempt === 1) return d.retry(0);
+      seen.push(`${d.deliveryCount}:${d.body}`);
+      if (d.deliveryCount === 1) return d.retry(0);
       await d.deadLetter('test');
     });
     await waitFor(async () => (await withRedis((redis) => redis.xlen(keys.dead))) === 2, { timeoutMs: 10_000, what: 'both entries dead-lettered' });
@@ -351,7 +354,7 @@ describe('redis outage', () => {
       server.process.kill('SIGSTOP');
       const received = deferred<number>();
       const sub = queue.consume('q', { concurrency: 1, visibilityTimeoutMs: 120_000 }, async (d) => {
-        received.resolve(d.attempt);
+        received.resolve(d.deliveryCount);
         await d.ack();
       });
       await claimFailed; // The claim is sent and times out; it runs once Redis does.
@@ -379,12 +382,12 @@ describe('redis outage', () => {
       const firstDone = deferred();
       const allDone = deferred();
       const sub = queue.consume('q', { concurrency: 2, visibilityTimeoutMs: 400 }, async (d) => {
-        seen.push(`${d.body}#${d.attempt}`);
+        seen.push(`${d.body}#${d.deliveryCount}`);
         if (d.body === 'later') {
           await d.ack();
           return later.resolve();
         }
-        if (d.attempt === 1) {
+        if (d.deliveryCount === 1) {
           firstRun.resolve(d);
           return firstDone.promise;
         }

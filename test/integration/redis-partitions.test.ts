@@ -109,7 +109,7 @@ describe('redis queue: per-key order', () => {
     let acked = 0;
     const all = deferred();
     survivor.consume(queue, { concurrency: 4, visibilityTimeoutMs: 30_000 }, async (d) => {
-      seen.push({ body: d.body, attempt: d.attempt });
+      seen.push({ body: d.body, attempt: d.deliveryCount });
       if (d.body === 'k:1' && !headSettled) overtaken = true;
       if (d.body === 'k:0') headSettled = true;
       await d.ack();
@@ -261,7 +261,7 @@ describe('redis queue: per-key order', () => {
       ledger.take(d);
       await turn();
       const n = Number(d.body.split(':')[1]);
-      if (n % 4 === 1 && d.attempt === 1) {
+      if (n % 4 === 1 && d.deliveryCount === 1) {
         ledger.settling(d, false);
         return d.retry(0);
       }

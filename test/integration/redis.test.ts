@@ -10,12 +10,14 @@ import { factory as queueFactory } from '../../src/adapters/queue/redis/index.js
 import { factory as storeFactory, type RedisResultStore } from '../../src/adapters/result-store/redis/index.js';
 import { recordKeys } from '../../src/adapters/result-store/redis/records.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import type { HealthReport } from '../../src/ports/health.js';
 import type { ResultStore } from '../../src/ports/result-store.js';
 import { describeAnalyticsStore } from '../conformance/analytics-store.js';
 import { describeQueueBackend } from '../conformance/queue-backend.js';
 import { describeResultStore, newRequest, outcome } from '../conformance/result-store.js';
 import { deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisCluster, testPrefix, type RedisCluster } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';
+import { vanishingProxy } from '../helpers/vanishing-proxy.js';
 import { deferred } from '../helpers/wait.js';
 
 const context = { logger: silentLogger };
@@ -39,8 +41,26 @@ async function clusterOptions(): Promise<{ redis_url: string; cluster: true; key
 describeQueueBackend('redis', async () => {
   const missing = await requireRedis();
   if (missing !== undefined) return missing;
-  return { open: (extra) => queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix, ...extra }, context) };
+  return {
+    open: (extra) => queueFactory.create({ redis_url: REDIS_URL, key_prefix: prefix, ...extra }, context),
+    // Closing without settling stands in for a crash: what it held comes back when its lease lapses.
+    crash: (backend) => backend.close(),
+    unreachable: unreachableHealth,
+  };
 });
+
+/** health() of a queue whose connection to Redis went through a proxy that then vanished. */
+async function unreachableHealth(): Promise<HealthReport> {
+  const target = new URL(REDIS_URL);
+  const proxy = await vanishingProxy(target.hostname, Number(target.port || 6379));
+  const queue = await queueFactory.create({ redis_url: `redis://127.0.0.1:${proxy.port}`, key_prefix: prefix }, context);
+  proxy.vanish();
+  try {
+    return await queue.health();
+  } finally {
+    await queue.close();
+  }
+}
 
 describeResultStore('redis', async () => {
   const missing = await requireRedis();

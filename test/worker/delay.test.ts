@@ -38,7 +38,7 @@ function deliveryOf(envelope: Envelope, settled: string[]): Delivery {
   return {
     messageId: 'm',
     body: encodeEnvelope(envelope),
-    attempt: 1,
+    deliveryCount: 1,
     priority: 0,
     partitionKey: null,
     enqueuedAt: Date.now(),

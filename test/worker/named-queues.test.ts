@@ -61,7 +61,7 @@ describe('worker pool with named queues', () => {
     const again = deferred<Delivery>();
     const sub = queue.consume('q.b', { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => again.resolve(d));
     // Never started, so the attempt it took was given back.
-    expect((await again.promise).attempt).toBe(1);
+    expect((await again.promise).deliveryCount).toBe(1);
     await sub.stop();
     await queue.close();
     await store.close();

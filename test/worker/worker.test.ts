@@ -197,13 +197,14 @@ describe('worker pool', () => {
   });
 
   it('completes a request whose outcome could not be written while the store was unreachable', async () => {
-    const g = await gateway();
+    // A short lease, so the take-over below does not wait the default 30 s.
+    const g = await gateway({ worker: { visibilityTimeoutMs: 600 } });
     const transition = g.store.transition.bind(g.store);
     let failed = 0;
     // The store goes away after the claim applied: the outcome write fails, and so does the
-    // next write (the claim of attempt 2); then the store is back. The first failure happened
-    // after the claim, so the message comes back as attempt 2 to take the record over; the
-    // second happened before any claim, so it is released and keeps attempt 2.
+    // next write (the worker handing the record back); then the store is back. The record is
+    // left PROCESSING under attempt 1 with a lease nobody renews: once it lapses, the
+    // redelivery takes it over as attempt 2 (D130).
     g.store.transition = async (request) => {
       if (failed < 2 && (request.to === 'COMPLETED' || failed > 0)) {
         failed += 1;
@@ -214,6 +215,23 @@ describe('worker pool', () => {
     const id = await g.submit({ operation: 'echo', data: 'survives' });
     expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', attempt: 2, outcome: { result: { output: 'survives' } } });
     expect(failed).toBe(2);
+  });
+
+  it('hands the record back when the outcome write failed, so the redelivery runs it at once as the next attempt', async () => {
+    const g = await gateway();
+    const transition = g.store.transition.bind(g.store);
+    let failed = 0;
+    // Only the outcome write fails: the hand-back lands, and the default 30 s lease does not hold the redelivery up.
+    g.store.transition = async (request) => {
+      if (failed < 1 && request.to === 'COMPLETED') {
+        failed += 1;
+        throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'store unreachable');
+      }
+      return transition(request);
+    };
+    const id = await g.submit({ operation: 'echo', data: 'again' });
+    expect(await g.finished(id, 10_000)).toMatchObject({ status: 'COMPLETED', attempt: 2 });
+    expect((await g.store.events(id)).map((e) => `${e.to}:${e.attempt}`)).toEqual(['PENDING:0', 'PROCESSING:1', 'PENDING:1', 'PROCESSING:2', 'COMPLETED:2']);
   });
 
   it('takes over a record left PROCESSING under the same attempt, as the next attempt', async () => {
@@ -232,6 +250,37 @@ describe('worker pool', () => {
     await live.stop();
   });
 
+  it('runs a request once when a duplicate of its message arrives while the first copy runs (D130)', async () => {
+    let runs = 0;
+    const running = deferred();
+    const finish = deferred();
+    const g = await gateway({
+      // A short lease (renewed by the heartbeat while the first copy runs), so the duplicate looks again soon.
+      worker: { concurrency: 4, visibilityTimeoutMs: 1_000 },
+      processor: async () => {
+        runs += 1;
+        running.resolve();
+        await finish.promise;
+        return 'once';
+      },
+    });
+    const id = await g.submit({ operation: 'echo', data: 'dup' });
+    await running.promise;
+    // The same message published again (an outside producer's retry, a broker's duplicate).
+    const deferredEvents: string[] = [];
+    g.events.on('request:deferred', (e) => {
+      if (e.id === id) deferredEvents.push(e.reason);
+    });
+    const envelope = envelopeFor(id, { operation: 'echo', data: 'dup' });
+    await g.queue.publish(QUEUE, { body: encodeEnvelope(envelope) });
+    await waitFor(() => deferredEvents.includes('held'), { what: 'the duplicate to be handed back' });
+    finish.resolve();
+    expect(await g.finished(id)).toMatchObject({ status: 'COMPLETED', attempt: 1 });
+    // The duplicate comes back when the lease it saw would have lapsed, finds the request finished and is acknowledged.
+    await waitFor(async () => (await g.queue.stats(QUEUE)).depth === 0 && (await g.queue.stats(QUEUE)).inFlight === 0, { what: 'the duplicate to be acknowledged' });
+    expect(runs).toBe(1);
+  });
+
   it('dead-letters a message whose record never appeared, once the grace period is over', async () => {
     const g = await gateway();
     await g.pool.stop();
@@ -242,7 +291,7 @@ describe('worker pool', () => {
     events.on('request:dead_lettered', ({ reason }) => reasons.push(reason));
     const settled: string[] = [];
     const delivery = (enqueuedAt: number) => ({
-      messageId: 'm', body: encodeEnvelope(envelope), attempt: 1, priority: 0, partitionKey: null, enqueuedAt,
+      messageId: 'm', body: encodeEnvelope(envelope), deliveryCount: 1, priority: 0, partitionKey: null, enqueuedAt,
       ack: async () => void settled.push('ack'),
       retry: async () => void settled.push('retry'),
       release: async () => void settled.push('release'),
@@ -264,18 +313,19 @@ describe('worker pool', () => {
     await g.store.create({ id, queue: 'default', priority: 0, submittedAt: now, deadlineAt: null, ttlMs: 60_000 });
     const envelope = envelopeFor(id, {}, now);
     await g.queue.publish(QUEUE, { body: encodeEnvelope(envelope) });
-    // Two deliveries abandoned by "dead" consumers, then a live worker receives attempt 3.
+    // Two runs whose workers died: each claimed the record in the store and its lease lapsed.
     for (let i = 0; i < 2; i += 1) {
-      const got = deferred();
-      const sub = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 100 }, async () => got.resolve());
-      await got.promise;
-      await sub.stop();
+      const claim = await g.store.claim({ id, workerId: `doomed-${i}`, leaseMs: 1 });
+      expect(claim.ok).toBe(true);
+      const until = claim.ok ? claim.leaseUntil : 0;
+      await waitFor(() => Date.now() > until, { what: 'the lease to lapse' });
     }
     const deps = attemptDeps(g.store, { processor: async () => 'never', maxAttempts: 2 });
     const live = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, (d) => runAttempt(deps, d, new AbortController()));
-    expect(await g.finished(id)).toMatchObject({ status: 'FAILED', outcome: { error: expect.stringMatching(/gave up after 2 deliveries/) } });
+    // The store counted the runs, not the broker, which delivered the message once.
+    expect(await g.finished(id)).toMatchObject({ status: 'FAILED', attempt: 3, outcome: { error: expect.stringMatching(/gave up after 2 runs/) } });
     await live.stop();
-    expect((await g.queue.deadLetters(QUEUE, { limit: 1 }))[0]?.attempts).toBe(3);
+    expect((await g.queue.deadLetters(QUEUE, { limit: 1 }))[0]?.attempts).toBe(1);
   });
 
   describe('shutdown', () => {
@@ -315,7 +365,7 @@ describe('worker pool', () => {
       expect(await g.store.get(id)).toMatchObject({ status: 'PENDING', error: expect.stringMatching(/released/) });
       expect(await g.queue.stats(QUEUE)).toMatchObject({ depth: 1, inFlight: 0 });
       const redelivered = deferred<number>();
-      const sub = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => redelivered.resolve(d.attempt));
+      const sub = g.queue.consume(QUEUE, { concurrency: 1, visibilityTimeoutMs: 30_000 }, async (d) => redelivered.resolve(d.deliveryCount));
       expect(await redelivered.promise).toBe(1);
       await sub.stop();
     });

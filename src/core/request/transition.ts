@@ -22,6 +22,12 @@ export interface TransitionChange {
   readonly workerId?: string | null;
   readonly error?: string | null;
   readonly outcome?: Outcome;
+  /**
+   * A move back to PENDING that gives the attempt back (a release at shutdown, a deferral): the
+   * record keeps `attempt - 1`, so the next claim runs under this same number again (the
+   * attempt counts runs that ended, D131). The trail's event still names `attempt`.
+   */
+  readonly refund?: boolean;
 }
 
 export type TransitionPlan =
@@ -39,7 +45,10 @@ export interface TransitionGuard {
 /** What an applied transition writes, none of it read from the current record. */
 export interface TransitionWrites {
   readonly status: Status;
+  /** The attempt making the move, as the audit event records it. */
   readonly attempt: number;
+  /** The attempt the record keeps: `attempt`, or one less for a refund (see TransitionChange). */
+  readonly recordAttempt: number;
   readonly updatedAt: number;
   /** undefined keeps the record's value. */
   readonly workerId: string | null | undefined;
@@ -62,6 +71,7 @@ export function compileTransition(change: TransitionChange, now: number): { guar
     writes: {
       status: change.to,
       attempt: change.attempt,
+      recordAttempt: change.refund === true && change.to === 'PENDING' ? Math.max(0, change.attempt - 1) : change.attempt,
       updatedAt: now,
       workerId: change.workerId,
       error: change.error,
@@ -82,7 +92,7 @@ export function applyWrites(current: RequestRecord, writes: TransitionWrites): {
   const record: RequestRecord = {
     ...current,
     status: writes.status,
-    attempt: writes.attempt,
+    attempt: writes.recordAttempt,
     updatedAt: writes.updatedAt,
     workerId: writes.workerId === undefined ? current.workerId : writes.workerId,
     error: writes.error === undefined ? current.error : writes.error,

@@ -22,6 +22,7 @@ import type {
   QueueStats,
   Subscription,
 } from '../../../ports/queue-backend.js';
+import { STORED_QUEUE_VALUES } from '../../shared/capabilities.js';
 import { DEFAULT_DEAD_LETTER_BOUNDS, deadLetterBounds, deadLetterOptionsSchema, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import { assertSize, clampPriority } from '../../shared/messages.js';
 import { parseOptions } from '../../shared/options.js';
@@ -39,6 +40,7 @@ export const factory: QueueBackendFactory = {
 export class MemoryQueue implements QueueBackend {
   readonly type = 'memory';
   readonly capabilities: QueueCapabilities = {
+    ...STORED_QUEUE_VALUES,
     delay: true,
     priority: true,
     fifo: true,
@@ -165,11 +167,16 @@ export class MemoryQueue implements QueueBackend {
     return {
       messageId: String(message.id),
       body: message.body,
-      attempt: message.attempts,
+      deliveryCount: message.attempts,
       priority: message.priority,
       partitionKey: message.partitionKey,
       enqueuedAt: message.enqueuedAt,
-      ack: () => settle((held) => state.remove(held)),
+      // Settling a key's head lets its next message go: wake the consumers now, not at their safety timer.
+      ack: () =>
+        settle((held) => {
+          state.remove(held);
+          if (held.partitionKey !== null) this.#notify(queue, Date.now());
+        }),
       retry: (delayMs) =>
         settle((held) => {
           state.reschedule(held, Date.now() + Math.max(0, delayMs), 'waiting');
@@ -186,6 +193,7 @@ export class MemoryQueue implements QueueBackend {
         settle((held) => {
           state.remove(held);
           state.bury({ messageId: String(held.id), body: held.body, attempts: held.attempts, reason, deadLetteredAt: Date.now() }, this.deadBounds);
+          if (held.partitionKey !== null) this.#notify(queue, Date.now());
         }),
     };
   }

@@ -84,7 +84,7 @@ export class PostgresSource implements PullSource {
     return {
       messageId: String(id),
       body: row.body,
-      attempt: row.attempts,
+      deliveryCount: row.attempts,
       priority: row.priority,
       partitionKey: row.partition_key,
       enqueuedAt: row.enqueued_at,

@@ -28,6 +28,7 @@ import type {
 import { deadLetterBounds, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import { assertSize, clampPriority } from '../../shared/messages.js';
 import { parseOptions } from '../../shared/options.js';
+import { STORED_QUEUE_VALUES } from '../../shared/capabilities.js';
 import { PgDatabase } from '../../shared/postgres/database.js';
 import { PgListener } from '../../shared/postgres/listener.js';
 import { migrate } from '../../shared/postgres/migrate.js';
@@ -109,6 +110,8 @@ export class PostgresQueue implements QueueBackend {
       durable: true,
       shared: true,
       partitionOrdering: true,
+      // Times are the server's milliseconds, leases are tokens: the values of the stored backends (D132).
+      ...STORED_QUEUE_VALUES,
     };
   }
 

@@ -217,7 +217,7 @@ export class RedisSource implements PullSource {
     return {
       messageId,
       body: fields.b ?? '',
-      attempt,
+      deliveryCount: attempt,
       priority: band,
       partitionKey,
       enqueuedAt: Number(fields.t ?? 0),

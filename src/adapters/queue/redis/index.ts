@@ -38,6 +38,7 @@ import type {
   QueueStats,
   Subscription,
 } from '../../../ports/queue-backend.js';
+import { STORED_QUEUE_VALUES } from '../../shared/capabilities.js';
 import { deadLetterBounds, deadLetterCutoff, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import { parseOptions } from '../../shared/options.js';
 import { PullConsumer } from '../../shared/pull-consumer.js';
@@ -85,7 +86,7 @@ class RedisQueue implements QueueBackend {
     durable: boolean,
     private readonly logger: Logger,
   ) {
-    this.capabilities = { delay: true, priority: true, fifo: true, maxMessageBytes: options.max_message_bytes, durable, shared: true, partitionOrdering: true };
+    this.capabilities = { ...STORED_QUEUE_VALUES, delay: true, priority: true, fifo: true, maxMessageBytes: options.max_message_bytes, durable, shared: true, partitionOrdering: true };
     this.#scripts = queueScripts(handle.client);
     this.#producer = new RedisProducer(handle.client, this.#scripts, options.max_message_bytes);
     const bounds = deadLetterBounds(options);

@@ -40,14 +40,19 @@ export class SqliteSource implements PullSource {
     const { stmts, handle, queue, deadBounds } = this;
     const id = row.id;
     const write = (op: () => unknown, options?: { atomic: boolean }): Promise<void> => handle.commit.run(op, options).then(() => undefined);
+    // Settling a key's head lets its next message go: wake this process's consumers now, not at
+    // their safety timer (other processes see the commit through their own watch).
+    const keyMoves = (): void => {
+      if (row.partition_key !== null) handle.local.emit('published', queue);
+    };
     return {
       messageId: String(id),
       body: row.body,
-      attempt: row.attempts,
+      deliveryCount: row.attempts,
       priority: row.priority,
       partitionKey: row.partition_key,
       enqueuedAt: row.enqueued_at,
-      ack: () => write(() => stmts.ack.run({ id, lease })),
+      ack: () => write(() => stmts.ack.run({ id, lease })).then(keyMoves),
       retry: async (delayMs) => {
         const at = Date.now() + Math.max(0, delayMs);
         await write(() => stmts.retry.run({ id, lease, visible_at: at }));
@@ -70,7 +75,7 @@ export class SqliteSource implements PullSource {
             trimDeadLetters(stmts, queue, at, deadBounds);
           },
           { atomic: true },
-        ),
+        ).then(keyMoves),
     };
   }
 }

@@ -23,6 +23,7 @@ import type {
   QueueStats,
   Subscription,
 } from '../../../ports/queue-backend.js';
+import { STORED_QUEUE_VALUES } from '../../shared/capabilities.js';
 import { deadLetterBounds, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import { assertSize, clampPriority } from '../../shared/messages.js';
 import { parseOptions } from '../../shared/options.js';
@@ -73,6 +74,7 @@ class SqliteQueue implements QueueBackend {
     this.#deadSweeper = setInterval(() => void this.#trimDeadLetters(), DEAD_LETTER_SWEEP_MS);
     this.#deadSweeper.unref();
     this.capabilities = {
+      ...STORED_QUEUE_VALUES,
       delay: true,
       priority: true,
       fifo: true,

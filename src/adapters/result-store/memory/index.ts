@@ -10,6 +10,7 @@ import { matchesListQuery, positionFromKey, positionKey, timeKey, type ListPage,
 import { slotHeldUntil, takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { planReplay, type ReplayChange } from '../../../core/request/replay.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
+import { planClaim } from '../../../core/request/claim.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import { silentLogger, type Logger } from '../../../ports/logger.js';
 import { ChangeFeed } from '../../shared/change-feed.js';
@@ -19,6 +20,8 @@ import { MemoryAnalytics } from './analytics.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type {
   ChangeListener,
+  ClaimRequest,
+  ClaimResult,
   IdempotencyClaim,
   IdempotencyClaimResult,
   ResultStore,
@@ -40,6 +43,8 @@ const SWEEP_SLICE = 10_000;
 interface Entry {
   record: RequestRecord;
   readonly events: RequestEvent[];
+  /** The claim's lease (D130); meaningful only while the record is PROCESSING. */
+  leaseUntil: number | null;
 }
 
 export class MemoryResultStore implements ResultStore {
@@ -105,7 +110,7 @@ export class MemoryResultStore implements ResultStore {
       throw new HqmError('HQM_ERR_DUPLICATE_ID', `a request with id ${request.id} already exists`, { details: { id: request.id } });
     }
     const { record, event } = initialRecord(request);
-    this.#entries.set(request.id, { record, events: [event] });
+    this.#entries.set(request.id, { record, events: [event], leaseUntil: null });
     this.#lists.add(record);
     this.#feed.emit({ id: record.id, status: record.status });
     return record;
@@ -119,7 +124,32 @@ export class MemoryResultStore implements ResultStore {
     this.#assertOpen();
     const entry = this.#live(request.id);
     if (entry === undefined) return { ok: false, reason: 'not_found' };
+    return this.#apply(entry, request, Date.now());
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.#assertOpen();
+    const entry = this.#live(request.id);
+    if (entry === undefined) return { ok: false, reason: 'not_found' };
     const now = Date.now();
+    const plan = planClaim(entry.record, entry.leaseUntil, request, now);
+    if (plan.kind === 'finished') return { ok: false, reason: 'conflict', current: entry.record };
+    if (plan.kind === 'held') return { ok: false, reason: 'held', current: entry.record, leaseUntil: plan.leaseUntil };
+    const applied = this.#apply(entry, { id: request.id, ...plan.change, tenantLimit: request.tenantLimit ?? null }, now);
+    if (!applied.ok) return applied;
+    entry.leaseUntil = plan.leaseUntil;
+    return { ok: true, record: applied.record, leaseUntil: plan.leaseUntil };
+  }
+
+  async renewLease(id: string, attempt: number, leaseMs: number): Promise<boolean> {
+    this.#assertOpen();
+    const entry = this.#live(id);
+    if (entry === undefined || entry.record.status !== 'PROCESSING' || entry.record.attempt !== attempt) return false;
+    entry.leaseUntil = Date.now() + leaseMs;
+    return true;
+  }
+
+  #apply(entry: Entry, request: TransitionRequest, now: number): TransitionResult {
     const plan = planTransition(entry.record, request, now);
     if (!plan.ok) return { ok: false, reason: 'conflict', current: entry.record };
     const limit = request.tenantLimit ?? null;

@@ -20,6 +20,7 @@ import { HqmError } from '../../../core/errors.js';
 import type { Status } from '../../../core/request/lifecycle.js';
 import type { ListPage, ListQuery } from '../../../core/request/list.js';
 import type { NewRequest, RequestEvent, RequestRecord, TrailNote } from '../../../core/request/record.js';
+import { planClaim } from '../../../core/request/claim.js';
 import { planReplay, type ReplayChange } from '../../../core/request/replay.js';
 import { takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { encodeNote } from '../../../core/request/trail.js';
@@ -29,6 +30,8 @@ import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
 import type {
   ChangeListener,
+  ClaimRequest,
+  ClaimResult,
   IdempotencyClaim,
   IdempotencyClaimResult,
   RateWindows,
@@ -51,6 +54,9 @@ import {
   EVENTS,
   GET,
   GET_FOR_UPDATE,
+  GET_WITH_LEASE,
+  GET_WITH_LEASE_FOR_UPDATE,
+  RENEW_LEASE,
   IDEMPOTENCY_CLAIM,
   IDEMPOTENCY_HELD,
   IDEMPOTENCY_RELEASE,
@@ -70,6 +76,9 @@ import {
 import { PostgresAnalytics } from './analytics.js';
 import { listStatement } from './list.js';
 import { createValues, eventFromRow, fromRow, outcomeText, pgText, type EventRow, type RequestRow } from './rows.js';
+
+/** A record read with the lease of the attempt holding it. */
+type LeasedRow = RequestRow & { readonly lease_until: number | null };
 
 const optionsSchema = postgresConnectionSchema.extend({
   /** How often expired records are removed; each run removes all that are due (see `sweep`). */
@@ -177,6 +186,39 @@ export class PostgresResultStore implements ResultStore {
   }
 
   /**
+   * A claim (ports v2, D130): PROCESSING under the next attempt with a lease, unless the record
+   * is finished or another attempt's lease is live. The lease is read with the record and
+   * written by the same compare-and-set, so two claimers cannot both see it lapsed and win.
+   */
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.#assertOpen();
+    const what = 'claiming a request';
+    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+      const now = Date.now();
+      const [row] = await this.db.query<LeasedRow>(what, GET_WITH_LEASE, [request.id, now]);
+      if (row === undefined) return { ok: false, reason: 'not_found' };
+      const current = fromRow(row);
+      const plan = planClaim(current, row.lease_until, request, now);
+      if (plan.kind === 'finished') return { ok: false, reason: 'conflict', current };
+      if (plan.kind === 'held') return { ok: false, reason: 'held', current, leaseUntil: plan.leaseUntil };
+      const limit = request.tenantLimit ?? null;
+      if (limit !== null && current.tenant !== null && takesTenantSlot(current, 'PROCESSING')) return this.#leasedClaimWithinLimit(what, current.tenant, request, limit);
+      const planned = planTransition(current, plan.change, now);
+      if (!planned.ok) return { ok: false, reason: 'conflict', current };
+      const [applied] = await this.db.query<{ seq: number }>(what, TRANSITION, this.#transitionValues(row.version, now, planned, plan.leaseUntil));
+      if (applied !== undefined) return { ...this.#applied(applied.seq, planned.record), leaseUntil: plan.leaseUntil };
+    }
+    throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', `${what}: record ${request.id} kept changing under ${MAX_ROUNDS} attempts to write it`);
+  }
+
+  async renewLease(id: string, attempt: number, leaseMs: number): Promise<boolean> {
+    this.#assertOpen();
+    const now = Date.now();
+    const rows = await this.db.query('renewing a lease', RENEW_LEASE, [id, attempt, now + leaseMs, now]);
+    return rows.length > 0;
+  }
+
+  /**
    * Read, plan, write-if-unchanged, until the write lands or the plan says no. A claim that
    * takes a tenant slot under a limit goes through `#claimWithinLimit` instead.
    */
@@ -206,10 +248,7 @@ export class PostgresResultStore implements ResultStore {
       const current = fromRow(row);
       const planned = plan(current, now);
       if (!planned.ok) return { ok: false, reason: 'conflict', current };
-      if (takesTenantSlot(current, planned.record.status)) {
-        const [slots] = await query<{ n: number }>(TENANT_SLOTS, [tenant, now]);
-        if ((slots?.n ?? 0) >= limit) return { ok: false, reason: 'tenant_busy', current };
-      }
+      if (takesTenantSlot(current, planned.record.status) && (await this.#slotsTaken(query, tenant, now)) >= limit) return { ok: false, reason: 'tenant_busy', current };
       const [applied] = await query<{ seq: number }>(TRANSITION, this.#transitionValues(row.version, now, planned));
       if (applied === undefined) throw new Error('a locked record changed under its transaction');
       return { seq: applied.seq, record: planned.record };
@@ -217,7 +256,33 @@ export class PostgresResultStore implements ResultStore {
     return 'seq' in result ? this.#applied(result.seq, result.record) : result;
   }
 
-  #transitionValues(version: number, now: number, planned: Extract<TransitionPlan, { ok: true }>): unknown[] {
+  /** A store-side claim under a tenant limit: as #claimWithinLimit, the lease checked and written under the row lock. */
+  async #leasedClaimWithinLimit(what: string, tenant: string, request: ClaimRequest, limit: number): Promise<ClaimResult> {
+    const result = await this.db.transaction(what, async (query: Query): Promise<ClaimResult | { seq: number; record: RequestRecord; leaseUntil: number }> => {
+      await query(LOCK_TENANT, [tenant]);
+      const now = Date.now();
+      const [row] = await query<LeasedRow>(GET_WITH_LEASE_FOR_UPDATE, [request.id, now]);
+      if (row === undefined) return { ok: false, reason: 'not_found' };
+      const current = fromRow(row);
+      const claim = planClaim(current, row.lease_until, request, now);
+      if (claim.kind === 'finished') return { ok: false, reason: 'conflict', current };
+      if (claim.kind === 'held') return { ok: false, reason: 'held', current, leaseUntil: claim.leaseUntil };
+      const planned = planTransition(current, claim.change, now);
+      if (!planned.ok) return { ok: false, reason: 'conflict', current };
+      if (takesTenantSlot(current, 'PROCESSING') && (await this.#slotsTaken(query, tenant, now)) >= limit) return { ok: false, reason: 'tenant_busy', current };
+      const [applied] = await query<{ seq: number }>(TRANSITION, this.#transitionValues(row.version, now, planned, claim.leaseUntil));
+      if (applied === undefined) throw new Error('a locked record changed under its transaction');
+      return { seq: applied.seq, record: planned.record, leaseUntil: claim.leaseUntil };
+    });
+    return 'seq' in result ? { ...this.#applied(result.seq, result.record), leaseUntil: result.leaseUntil } : result;
+  }
+
+  async #slotsTaken(query: Query, tenant: string, now: number): Promise<number> {
+    const [slots] = await query<{ n: number }>(TENANT_SLOTS, [tenant, now]);
+    return slots?.n ?? 0;
+  }
+
+  #transitionValues(version: number, now: number, planned: Extract<TransitionPlan, { ok: true }>, leaseUntil: number | null = null): unknown[] {
     const { record, event } = planned;
     return [
       record.id,
@@ -240,10 +305,11 @@ export class PostgresResultStore implements ResultStore {
       pgText(event.error),
       this.#channel,
       this.#origin,
+      leaseUntil,
     ];
   }
 
-  #applied(seq: number, record: RequestRecord): TransitionResult {
+  #applied(seq: number, record: RequestRecord): { readonly ok: true; readonly record: RequestRecord } {
     this.#remember(seq);
     this.#feed.emit({ id: record.id, status: record.status });
     return { ok: true, record };

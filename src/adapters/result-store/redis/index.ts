@@ -19,6 +19,8 @@ import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
 import type {
   ChangeListener,
+  ClaimRequest,
+  ClaimResult,
   IdempotencyClaim,
   IdempotencyClaimResult,
   ResultStore,
@@ -113,24 +115,48 @@ export class RedisResultStore implements ResultStore {
   }
 
   async transition(request: TransitionRequest): Promise<TransitionResult> {
+    const result = await this.#compareAndSet(request, null);
+    return result.ok || result.reason !== 'held' ? result : { ok: false, reason: 'conflict', current: result.current };
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    // The script decides the attempt (the record's plus one) and the lease; `attempt` here only
+    // fills the compiled writes, which are applied below with the attempt the script read.
+    const now = Date.now();
+    const change = { id: request.id, from: ['PENDING', 'PROCESSING'] as const, to: 'PROCESSING' as const, attempt: 0, workerId: request.workerId, error: null, tenantLimit: request.tenantLimit ?? null };
+    const result = await this.#compareAndSet(change, { leaseMs: request.leaseMs, now });
+    if (!result.ok) return result;
+    return { ok: true, record: result.record, leaseUntil: now + request.leaseMs };
+  }
+
+  async renewLease(id: string, attempt: number, leaseMs: number): Promise<boolean> {
     this.#assertOpen();
-    const { guard, writes } = compileTransition(request, Date.now());
+    const [key] = this.#keys(id);
+    return (await guarded('renewing a lease', this.#scripts.renew([key], [attempt, Date.now() + leaseMs]))) === 1;
+  }
+
+  async #compareAndSet(request: TransitionRequest, claim: { leaseMs: number; now: number } | null): Promise<TransitionResult | Extract<ClaimResult, { reason: 'held' }>> {
+    this.#assertOpen();
+    const { guard, writes } = compileTransition(request, claim?.now ?? Date.now());
     const limit = request.tenantLimit ?? null;
     if (limit !== null && !this.capabilities.tenantConcurrency) {
       throw new HqmError('HQM_ERR_CAPABILITY', 'per-tenant max_concurrency needs a single Redis node (not redis.cluster) as result store', { retryable: false });
     }
-    const args = transitionArgs(request.id, guard, writes, this.#feed, { slotsPrefix: this.capabilities.tenantConcurrency ? tenantSlotsPrefix(this.options.key_prefix) : '', limit });
+    const args = transitionArgs(request.id, guard, writes, this.#feed, { slotsPrefix: this.capabilities.tenantConcurrency ? tenantSlotsPrefix(this.options.key_prefix) : '', limit }, claim?.leaseMs ?? null);
     const reply = (await guarded('changing a request status', this.#scripts.transition(this.#keys(request.id), args))) as [number, Array<string | null>?];
     const [code, values = []] = reply;
     if (code === 0) return { ok: false, reason: 'not_found' };
-    if (code === 1 || code === 3) {
-      const current = fromHash(request.id, pairs(values as string[]));
+    if (code === 1 || code === 3 || code === 4) {
+      const hash = pairs(values as string[]);
+      const current = fromHash(request.id, hash);
       if (current === undefined) return { ok: false, reason: 'not_found' };
+      if (code === 4) return { ok: false, reason: 'held', current, leaseUntil: Number(hash.lu) };
       return { ok: false, reason: code === 3 ? 'tenant_busy' : 'conflict', current };
     }
     // The script applied `writes` to this record; the same function gives the new record here.
     const before = fromHash(request.id, currentHash(values), null) as RequestRecord;
-    const { record } = applyWrites(before, writes);
+    const attempt = claim === null ? writes.attempt : before.attempt + 1;
+    const { record } = applyWrites(before, claim === null ? writes : { ...writes, attempt, recordAttempt: attempt });
     await this.#lists.moved(record);
     this.#feed.emitLocal({ id: record.id, status: record.status });
     return { ok: true, record };

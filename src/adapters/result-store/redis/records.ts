@@ -5,7 +5,8 @@
  *   <prefix>:r:{<id>}   hash: s status, a attempt, q queue, p priority, t submittedAt,
  *                       u updatedAt, d deadlineAt, x expiresAt, l ttlMs, w workerId,
  *                       g progress, e error, o outcome (JSON), n tenant, ra runAt (a delayed
- *                       request's due time); null fields are absent
+ *                       request's due time), lu the claim's lease end (D130); null
+ *                       fields are absent
  *   <prefix>:e:{<id>}   list of {at, f, t, a, w, e, n} — every transition after creation (the
  *                       creation event is derived from the record, as in the SQLite store),
  *                       and notes (n: the note's JSON)
@@ -86,7 +87,14 @@ export function currentHash(values: ReadonlyArray<string | null>): Record<string
 }
 
 /** ARGV of the transition script (see scripts.ts for each position). */
-export function transitionArgs(id: string, guard: TransitionGuard, writes: TransitionWrites, feed: { channel: string; origin: string }, tenants: { slotsPrefix: string; limit: number | null }): string[] {
+export function transitionArgs(
+  id: string,
+  guard: TransitionGuard,
+  writes: TransitionWrites,
+  feed: { channel: string; origin: string },
+  tenants: { slotsPrefix: string; limit: number | null },
+  claimLeaseMs: number | null = null,
+): string[] {
   const optional = (value: string | null | undefined): [string, string] => (value === undefined ? ['keep', ''] : value === null ? ['clear', ''] : ['set', value]);
   return [
     id,
@@ -105,6 +113,8 @@ export function transitionArgs(id: string, guard: TransitionGuard, writes: Trans
     feed.origin,
     tenants.slotsPrefix,
     tenants.limit === null ? '' : String(tenants.limit),
+    claimLeaseMs === null ? '' : String(claimLeaseMs),
+    String(writes.recordAttempt),
     ...guard.from,
   ];
 }

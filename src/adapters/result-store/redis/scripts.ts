@@ -39,28 +39,45 @@ return 1
  * ARGV[14] '1' to reset progress   ARGV[15] outcome JSON, or '' for none
  * ARGV[16] change-feed channel   ARGV[17] origin tag of the writing store
  * ARGV[18] key prefix of the per-tenant slot sets ('' on a cluster: none kept)   ARGV[19] the claim's tenant limit, or '' for none
- * ARGV[20..] statuses the record may be in
+ * ARGV[20] a claim (D130): its lease in ms, or '' for a plain transition. A claim is refused as
+ *          held ({4, …}) while the record is PROCESSING under a live lease ('lu'); otherwise its
+ *          attempt is the record's plus one (ARGV[4] and ARGV[21] are ignored) and 'lu' is set.
+ * ARGV[21] the attempt the record keeps (ARGV[4], or one less for a refund)
+ * ARGV[22..] statuses the record may be in
  * Returns {0} not found, {1, {field, value, …}} conflict with the current record,
  *         {3, {field, value, …}} tenant busy: the claim would exceed the tenant limit,
+ *         {4, {field, value, …}} held: another attempt's lease is live,
  *         {2, {s, a, q, p, t, u, d, x, l, w, g, e, n, ra}} applied: the record as it was before, without
- *         its outcome, on which the caller applies the same writes (applyWrites) to know the new one.
+ *         its outcome, on which the caller applies the same writes (applyWrites) to know the new one
+ *         (for a claim, with the attempt it read plus one).
  */
 const TRANSITION = `
 local cur = redis.call('HMGET', KEYS[1], 's', 'a', 'q', 'p', 't', 'u', 'd', 'x', 'l', 'w', 'g', 'e', 'n', 'ra')
 local status = cur[1]
 if not status then return { 0 } end
 
+local now = ARGV[2]
+local claim = ARGV[20] ~= ''
+local attempt, kept = ARGV[4], ARGV[21]
+if claim then
+  if status == 'PROCESSING' then
+    local lease = redis.call('HGET', KEYS[1], 'lu')
+    if lease and tonumber(lease) > tonumber(now) then return { 4, redis.call('HGETALL', KEYS[1]) } end
+  end
+  attempt = tostring(tonumber(cur[2]) + 1)
+  kept = attempt
+end
+
 local allowed = false
-for i = 20, #ARGV do
+for i = 22, #ARGV do
   if ARGV[i] == status then allowed = true; break end
 end
 if allowed and status == ARGV[5] then
-  local holder, attempt = tonumber(cur[2]), tonumber(ARGV[4])
-  if ARGV[6] == 'later' then allowed = attempt > holder else allowed = attempt == holder end
+  local holder, mover = tonumber(cur[2]), tonumber(attempt)
+  if ARGV[6] == 'later' then allowed = mover > holder else allowed = mover == holder end
 end
 if not allowed then return { 1, redis.call('HGETALL', KEYS[1]) } end
 
-local now = ARGV[2]
 -- Per-tenant slots: a sorted set of the tenant's PROCESSING ids, each scored with when it
 -- stops holding its slot (its deadline, else its expiry), so an id left behind by a lost
 -- worker drops out by itself. Not a declared key: the tenant is only known from the record
@@ -72,7 +89,8 @@ if slots then redis.call('ZREMRANGEBYSCORE', slots, '-inf', now) end
 if slots and ARGV[19] ~= '' and ARGV[3] == 'PROCESSING' and status ~= 'PROCESSING' then
   if redis.call('ZCARD', slots) >= tonumber(ARGV[19]) then return { 3, redis.call('HGETALL', KEYS[1]) } end
 end
-local set = { 's', ARGV[3], 'a', ARGV[4], 'u', now }
+local set = { 's', ARGV[3], 'a', kept, 'u', now }
+if claim then set[#set + 1] = 'lu'; set[#set + 1] = tostring(tonumber(now) + tonumber(ARGV[20])) end
 local del = {}
 local worker = cur[10]
 if ARGV[8] == 'set' then worker = ARGV[9]; set[#set + 1] = 'w'; set[#set + 1] = worker
@@ -90,7 +108,7 @@ end
 redis.call('HSET', KEYS[1], unpack(set))
 if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
 
-local event = { at = tonumber(now), f = status, t = ARGV[3], a = tonumber(ARGV[4]) }
+local event = { at = tonumber(now), f = status, t = ARGV[3], a = tonumber(attempt) }
 if worker then event.w = worker end
 if ARGV[12] == 'set' then event.e = ARGV[13] end
 -- The trail expires with the record: set when the list is created and whenever the TTL restarts.
@@ -137,11 +155,24 @@ if redis.call('RPUSH', KEYS[2], cjson.encode(event)) == 1 then redis.call('PEXPI
 return 1
 `;
 
+/**
+ * Renews the lease of the attempt holding the record (D130).
+ * KEYS[1] record hash   ARGV[1] attempt   ARGV[2] the new lease end (ms)
+ * Returns 1 when renewed, 0 when the record is not PROCESSING under that attempt.
+ */
+const RENEW = `
+local cur = redis.call('HMGET', KEYS[1], 's', 'a')
+if cur[1] ~= 'PROCESSING' or cur[2] ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'lu', ARGV[2])
+return 1
+`;
+
 export interface StoreScripts {
   readonly create: ScriptCall;
   readonly transition: ScriptCall;
   readonly progress: ScriptCall;
   readonly note: ScriptCall;
+  readonly renew: ScriptCall;
 }
 
 export function storeScripts(client: RedisClient): StoreScripts {
@@ -150,5 +181,6 @@ export function storeScripts(client: RedisClient): StoreScripts {
     transition: defineScript(client, 'hqmStoreTransition', 2, TRANSITION),
     progress: defineScript(client, 'hqmStoreProgress', 1, PROGRESS),
     note: defineScript(client, 'hqmStoreNote', 2, NOTE),
+    renew: defineScript(client, 'hqmStoreRenewLease', 1, RENEW),
   };
 }

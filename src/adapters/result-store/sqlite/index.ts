@@ -17,11 +17,14 @@ import type { ListPage, ListQuery } from '../../../core/request/list.js';
 import { takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { planReplay, type ReplayChange } from '../../../core/request/replay.js';
 import { initialRecord, planTransition } from '../../../core/request/transition.js';
+import { planClaim } from '../../../core/request/claim.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
 import type {
   ChangeListener,
+  ClaimRequest,
+  ClaimResult,
   IdempotencyClaim,
   IdempotencyClaimResult,
   RecordChange,
@@ -153,7 +156,38 @@ export class SqliteResultStore implements ResultStore {
     const now = Date.now();
     const row = this.stmts.live.get({ id: request.id, now });
     if (row === undefined) return { ok: false, reason: 'not_found' };
+    return this.#applyTo(fromRow(row), request, now);
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.#assertOpen();
+    const result = await this.handle.commit.run(() => this.#applyClaim(request), ATOMIC);
+    if (result.ok) this.#announce({ id: request.id, status: result.record.status });
+    return result;
+  }
+
+  /** Like #applyTransition: inside the group commit, so the lease check and the claim are one step. */
+  #applyClaim(request: ClaimRequest): ClaimResult {
+    const now = Date.now();
+    const row = this.stmts.live.get({ id: request.id, now });
+    if (row === undefined) return { ok: false, reason: 'not_found' };
     const current = fromRow(row);
+    const plan = planClaim(current, this.stmts.leaseOf.get({ id: request.id })?.lease_until ?? null, request, now);
+    if (plan.kind === 'finished') return { ok: false, reason: 'conflict', current };
+    if (plan.kind === 'held') return { ok: false, reason: 'held', current, leaseUntil: plan.leaseUntil };
+    const applied = this.#applyTo(current, { id: request.id, ...plan.change, tenantLimit: request.tenantLimit ?? null }, now);
+    if (!applied.ok) return applied;
+    this.stmts.setLease.run({ id: request.id, until: plan.leaseUntil });
+    return { ok: true, record: applied.record, leaseUntil: plan.leaseUntil };
+  }
+
+  async renewLease(id: string, attempt: number, leaseMs: number): Promise<boolean> {
+    this.#assertOpen();
+    const now = Date.now();
+    return (await this.handle.commit.run(() => this.stmts.renewLease.run({ id, attempt, until: now + leaseMs, now }).changes)) > 0;
+  }
+
+  #applyTo(current: RequestRecord, request: TransitionRequest, now: number): TransitionResult {
     const plan = planTransition(current, request, now);
     if (!plan.ok) return { ok: false, reason: 'conflict', current };
     const limit = request.tenantLimit ?? null;

@@ -38,6 +38,8 @@ export function migrateStore(db: Database): void {
   addColumn(db, 'hqm_requests', 'tenant', 'TEXT');
   addColumn(db, 'hqm_request_events', 'note', 'TEXT');
   addColumn(db, 'hqm_requests', 'run_at', 'INTEGER');
+  // The claim's lease (D130); null in rows claimed before it existed reads as lapsed.
+  addColumn(db, 'hqm_requests', 'lease_until', 'INTEGER');
   // Counting a tenant's PROCESSING records inside each claim (per-tenant concurrency) must not scan the table.
   db.exec('CREATE INDEX IF NOT EXISTS hqm_requests_tenant_status ON hqm_requests (tenant, status)');
   createIdempotencyTable(db);

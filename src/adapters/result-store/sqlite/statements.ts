@@ -18,6 +18,10 @@ export interface StoreStatements {
   readonly probe: Statement<[], unknown>;
   readonly since: Statement<{ seq: number; limit: number }, Pick<EventRow, 'seq' | 'request_id' | 'to_status'> & { is_note: 0 | 1 }>;
   readonly tenantSlots: Statement<{ tenant: string; now: number }, { n: number }>;
+  /** The claim's lease (D130), kept beside the record and read only by claims. */
+  readonly leaseOf: Statement<{ id: string }, { lease_until: number | null }>;
+  readonly setLease: Statement<{ id: string; until: number }>;
+  readonly renewLease: Statement<{ id: string; attempt: number; until: number; now: number }>;
 }
 
 export interface IdempotencyRow {
@@ -94,6 +98,12 @@ function prepare(db: Database): StoreStatements {
        WHERE id = :id AND status = 'PROCESSING' AND attempt = :attempt AND expires_at > :now`,
     ),
     events: db.prepare('SELECT * FROM hqm_request_events WHERE request_id = :id ORDER BY seq'),
+    leaseOf: db.prepare('SELECT lease_until FROM hqm_requests WHERE id = :id'),
+    setLease: db.prepare('UPDATE hqm_requests SET lease_until = :until WHERE id = :id'),
+    renewLease: db.prepare(
+      `UPDATE hqm_requests SET lease_until = :until
+       WHERE id = :id AND status = 'PROCESSING' AND attempt = :attempt AND expires_at > :now`,
+    ),
     remove: db.prepare('DELETE FROM hqm_requests WHERE id = :id'),
     removeEvents: db.prepare('DELETE FROM hqm_request_events WHERE request_id = :id'),
     expired: db.prepare('SELECT id FROM hqm_requests WHERE expires_at <= :now ORDER BY expires_at LIMIT :limit'),

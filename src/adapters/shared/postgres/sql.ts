@@ -121,6 +121,8 @@ export const STORE_SCHEMA: readonly string[] = [
      hits      integer NOT NULL
    );
    CREATE INDEX IF NOT EXISTS hqm_rate_windows_reset ON hqm_rate_windows (resets_at);`,
+  // 2: the lease of the attempt that holds a PROCESSING record (ports v2, D130): epoch ms by the claimer's clock.
+  'ALTER TABLE hqm_requests ADD COLUMN IF NOT EXISTS lease_until bigint',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -269,6 +271,19 @@ export const REMOVE_EXPIRED = `
 /** The live record $1 at $2. */
 export const GET = `SELECT ${RECORD_COLUMNS} FROM hqm_requests WHERE id = $1 AND expires_at > $2`;
 export const GET_FOR_UPDATE = `${GET} FOR UPDATE`;
+/** A record with the lease of the attempt holding it (claims read both). */
+export const GET_WITH_LEASE = `SELECT ${RECORD_COLUMNS}, lease_until FROM hqm_requests WHERE id = $1 AND expires_at > $2`;
+export const GET_WITH_LEASE_FOR_UPDATE = `${GET_WITH_LEASE} FOR UPDATE`;
+
+/**
+ * Extends the lease of the attempt that holds the record. It counts as a write (version + 1), so
+ * a claim that read the lapsed lease before it cannot take the record over on that reading.
+ * $1 id, $2 attempt, $3 lease until, $4 now.
+ */
+export const RENEW_LEASE = `
+  UPDATE hqm_requests SET lease_until = $3, version = version + 1
+  WHERE id = $1 AND status = 'PROCESSING' AND attempt = $2 AND expires_at > $4
+  RETURNING id`;
 
 /**
  * The compare-and-set: writes the planned record only if nobody wrote it since it was read
@@ -277,12 +292,14 @@ export const GET_FOR_UPDATE = `${GET} FOR UPDATE`;
  * notification goes out only if it commits.
  * $1 id, $2 version read, $3 now, $4 status, $5 attempt, $6 updated_at, $7 expires_at,
  * $8 deadline_at, $9 worker_id, $10 progress, $11 error, $12 outcome, then the event: $13 at,
- * $14 from, $15 to, $16 attempt, $17 worker, $18 error; $19 channel, $20 origin.
+ * $14 from, $15 to, $16 attempt, $17 worker, $18 error; $19 channel, $20 origin; $21 a claim's
+ * lease (null keeps the lease as it is: only a claim writes one).
  */
 export const TRANSITION = `
   WITH u AS (
     UPDATE hqm_requests SET status = $4, attempt = $5, updated_at = $6, expires_at = $7, deadline_at = $8,
-           worker_id = $9, progress = $10, error = $11, outcome = $12, version = version + 1
+           worker_id = $9, progress = $10, error = $11, outcome = $12, version = version + 1,
+           lease_until = COALESCE($21::bigint, lease_until)
     WHERE id = $1 AND version = $2 AND expires_at > $3
     RETURNING id),
   e AS (
