@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { apiOptions as appApiOptions } from '../../src/app/options.js';
 import { configSchema } from '../../src/config/schema.js';
 import { minuteOf } from '../../src/core/analytics/minutes.js';
@@ -56,6 +56,14 @@ describe('named queues at the API', () => {
     expect(high?.oldest_waiting_seconds).toEqual(expect.any(Number));
     expect(batched).toMatchObject({ backend_queue: 'openhqm-requests.batched', weight: 1, concurrency: 1, depth: 0, oldest_waiting_seconds: null, completed_last_minute: 0, failed_last_minute: 1 });
     expect(plain).toMatchObject({ name: 'default', backend_queue: 'openhqm-requests', weight: 1, depth: 0 });
+  });
+
+  it('GET /api/v1/queues answers 503 when the last-minute counts cannot be read, never zeros', async () => {
+    const api = await testApi(namedQueueOptions(QUEUES));
+    vi.spyOn(api.store.analytics, 'minutes').mockRejectedValueOnce(new Error('connection reset'));
+    const res = await api.app.inject({ method: 'GET', url: '/api/v1/queues' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'HQM_ERR_BACKEND_UNAVAILABLE' });
   });
 
   it('GET /api/v1/queues is for admins only', async () => {
