@@ -1,6 +1,7 @@
 /**
  * Wires the hourly analytics: the recorder (observability/) listens to this process's events
- * and writes its deltas to the result store's analytics, with `analytics.retention_days`.
+ * and writes its deltas to the result store's analytics, with `analytics.retention_days`, and
+ * its per-minute outcome counts (the "last minute" of `GET /api/v1/queues`).
  *
  * @module
  */
@@ -18,8 +19,9 @@ export function startAnalytics(config: Config, events: HqmEvents, store: ResultS
   const logical = new Map(configuredQueues(config).map((q) => [q.backendQueue, q.name]));
   let failing = false;
   return new AnalyticsRecorder(events, {
-    write: async (deltas) => {
-      await store.analytics.add(deltas, retentionMs);
+    write: (deltas) => store.analytics.add(deltas, retentionMs),
+    writeMinutes: (counts) => store.analytics.addMinutes(counts),
+    onWritten: () => {
       if (failing) logger.info({}, 'analytics: writing hourly counters works again');
       failing = false;
     },

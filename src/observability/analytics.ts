@@ -11,9 +11,14 @@
  * - processing: the processing time of the attempt that ended a request (completed, failed, or
  *   timed out while it ran; one that timed out before it ran has no processing time).
  *
+ * Given `writeMinutes`, it also counts completed and failed (FAILED or TIMEOUT) requests per
+ * minute (core/analytics/minutes.ts) for the "last minute" of `GET /api/v1/queues`, written in
+ * the same flush with the same keep-and-retry on failure.
+ *
  * @module
  */
 import { HourlyAccumulator, type Counter, type HourlyDelta } from '../core/analytics/hourly.js';
+import { MinuteAccumulator, type MinuteCount, type MinuteOutcome } from '../core/analytics/minutes.js';
 import type { HqmEventMap, HqmEvents } from '../core/events.js';
 
 /** How often the accumulated deltas are written. */
@@ -22,16 +27,21 @@ export const ANALYTICS_FLUSH_MS = 1_000;
 export interface AnalyticsRecorderOptions {
   /** Writes deltas (the result store's analytics.add, with the retention). */
   readonly write: (deltas: readonly HourlyDelta[]) => Promise<void>;
+  /** Writes per-minute outcome counts (the result store's analytics.addMinutes); none are counted without it. */
+  readonly writeMinutes?: (counts: readonly MinuteCount[]) => Promise<void>;
   /** The name a queue is counted under, from the name an event carries; as it is when absent. */
   readonly queueOf?: (name: string) => string;
   /** Told of a write that failed (it will be tried again with the next flush). */
   readonly onError?: (error: unknown) => void;
+  /** Told of a flush that wrote everything it had (so a failure reported before is over). */
+  readonly onWritten?: () => void;
   readonly flushMs?: number;
   readonly now?: () => number;
 }
 
 export class AnalyticsRecorder {
   readonly #acc = new HourlyAccumulator();
+  readonly #minutes = new MinuteAccumulator();
   readonly #options: AnalyticsRecorderOptions;
   readonly #unsubscribe: Array<() => void> = [];
   #timer: NodeJS.Timeout | undefined;
@@ -42,10 +52,14 @@ export class AnalyticsRecorder {
     const now = options.now ?? Date.now;
     const queueOf = options.queueOf ?? ((name: string) => name);
     const acc = this.#acc;
+    const minutes = options.writeMinutes === undefined ? undefined : this.#minutes;
     const count = (counter: Counter) => ({ queue }: { queue: string }) => acc.count(now(), queueOf(queue), counter);
+    const outcomeOf: Partial<Record<Counter, MinuteOutcome>> = { completed: 'completed', failed: 'failed', timed_out: 'failed' };
     const ended = (counter: Counter) => ({ queue, durationMs }: { queue: string; durationMs: number }) => {
       const at = now();
       acc.count(at, queueOf(queue), counter);
+      const outcome = outcomeOf[counter];
+      if (minutes !== undefined && outcome !== undefined) minutes.count(at, queueOf(queue), outcome);
       // A request timed out before any worker ran it has no processing time (0 says so).
       if (counter !== 'timed_out' || durationMs > 0) acc.observe(at, queueOf(queue), 'processing', durationMs);
     };
@@ -71,13 +85,26 @@ export class AnalyticsRecorder {
   /** Writes what accumulated; joins a write in progress rather than overlapping it. */
   async flush(): Promise<void> {
     while (this.#flushing !== undefined) await this.#flushing;
-    if (this.#acc.size === 0) return;
+    if (this.#acc.size === 0 && this.#minutes.size === 0) return;
     const deltas = this.#acc.take();
-    this.#flushing = this.#options
-      .write(deltas)
-      .catch((error: unknown) => {
+    const minutes = this.#minutes.take();
+    const { write, writeMinutes } = this.#options;
+    // Each kind is kept on its own failure: one store call failing does not write the other twice.
+    const written = Promise.allSettled([
+      deltas.length === 0 ? undefined : write(deltas).catch((error: unknown) => {
         this.#acc.restore(deltas);
-        this.#options.onError?.(error);
+        throw error;
+      }),
+      minutes.length === 0 || writeMinutes === undefined ? undefined : writeMinutes(minutes).catch((error: unknown) => {
+        this.#minutes.restore(minutes);
+        throw error;
+      }),
+    ]);
+    this.#flushing = written
+      .then((results) => {
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed !== undefined) this.#options.onError?.(failed.reason);
+        else this.#options.onWritten?.();
       })
       .finally(() => {
         this.#flushing = undefined;

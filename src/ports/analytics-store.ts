@@ -15,9 +15,21 @@
  *   retention of the `add` that last touched it); one already past that is not kept at all.
  *   Forgetting costs no scan of request records: rows are few (hours × queues).
  *
+ * Beside the hours, per-minute counts of completed and failed requests feed the "last minute"
+ * of `GET /api/v1/queues` (core/analytics/minutes.ts; test/conformance/analytics-store.ts):
+ *
+ * - **Add, never overwrite**, as above: `addMinutes` adds to the (minute, queue) counts, and
+ *   any number of processes' adds sum exactly.
+ * - **Read the minutes asked for.** `minutes(since)` answers every (minute, queue) row with a
+ *   minute at or after `since` (a minute start), with its totals; none older.
+ * - **Kept a few minutes.** A minute is forgotten once `MINUTE_COUNTS_KEPT_MS` has passed since
+ *   it ended, and one already past that is not kept at all; the store forgets by itself (an
+ *   index, an expiry), so the rows stay few whatever the traffic.
+ *
  * @module
  */
 import type { HourlyDelta } from '../core/analytics/hourly.js';
+import type { MinuteCount } from '../core/analytics/minutes.js';
 
 export interface AnalyticsQuery {
   /** Hour start (epoch ms), inclusive. */
@@ -33,4 +45,8 @@ export interface AnalyticsStore {
   add(deltas: readonly HourlyDelta[], retentionMs: number): Promise<void>;
   /** The rows of [since, until), one per (hour, queue), with every field added to them. */
   read(query: AnalyticsQuery): Promise<readonly HourlyDelta[]>;
+  /** Adds completed and failed counts per (minute, queue), and forgets minutes past keeping. */
+  addMinutes(counts: readonly MinuteCount[]): Promise<void>;
+  /** The (minute, queue) rows with a minute at or after `since` (epoch ms), with their totals. */
+  minutes(since: number): Promise<readonly MinuteCount[]>;
 }

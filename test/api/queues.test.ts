@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { apiOptions as appApiOptions } from '../../src/app/options.js';
 import { configSchema } from '../../src/config/schema.js';
+import { minuteOf } from '../../src/core/analytics/minutes.js';
 import { testApi } from '../helpers/api.js';
 import { apiAuth, bearer, KEYS } from '../helpers/auth.js';
 
@@ -42,8 +43,9 @@ describe('named queues at the API', () => {
   it('GET /api/v1/queues lists each queue with its counts and last-minute outcomes', async () => {
     const api = await testApi(namedQueueOptions(QUEUES));
     for (let i = 0; i < 2; i += 1) await api.app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload: {}, metadata: { queue: 'high' } } });
-    api.events.emit('request:completed', { id: 'x', queue: 'openhqm-requests.high', attempt: 1, durationMs: 1 });
-    api.events.emit('request:failed', { id: 'y', queue: 'openhqm-requests.batched', attempt: 1, durationMs: 1, error: new Error('no') });
+    // What the processes' analytics recorders write, under the names clients use.
+    const minute = minuteOf(Date.now());
+    await api.store.analytics.addMinutes([{ minute, queue: 'high', completed: 1, failed: 0 }, { minute, queue: 'batched', completed: 0, failed: 1 }]);
     const res = await api.app.inject({ method: 'GET', url: '/api/v1/queues' });
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json<{ queues: Array<Record<string, unknown>>; window: unknown }>();
@@ -54,6 +56,14 @@ describe('named queues at the API', () => {
     expect(high?.oldest_waiting_seconds).toEqual(expect.any(Number));
     expect(batched).toMatchObject({ backend_queue: 'openhqm-requests.batched', weight: 1, concurrency: 1, depth: 0, oldest_waiting_seconds: null, completed_last_minute: 0, failed_last_minute: 1 });
     expect(plain).toMatchObject({ name: 'default', backend_queue: 'openhqm-requests', weight: 1, depth: 0 });
+  });
+
+  it('GET /api/v1/queues answers 503 when the last-minute counts cannot be read, never zeros', async () => {
+    const api = await testApi(namedQueueOptions(QUEUES));
+    vi.spyOn(api.store.analytics, 'minutes').mockRejectedValueOnce(new Error('connection reset'));
+    const res = await api.app.inject({ method: 'GET', url: '/api/v1/queues' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'HQM_ERR_BACKEND_UNAVAILABLE' });
   });
 
   it('GET /api/v1/queues is for admins only', async () => {

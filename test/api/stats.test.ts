@@ -1,6 +1,7 @@
 /**
  * GET /api/v1/stats: hourly analytics from real traffic — on the in-memory backends, and with an
- * API process and a worker process (each with its own recorder) sharing a SQLite file or Redis.
+ * API process and a worker process (each with its own recorder) sharing a SQLite file or Redis;
+ * and the last-minute counts of GET /api/v1/queues, which come from the same recorders.
  * Recorders are flushed explicitly (as their timer and shutdown do), so nothing waits on time.
  */
 import { join } from 'node:path';
@@ -36,7 +37,11 @@ afterEach(async () => {
 
 /** A recorder as the composition root wires it: backend queue names count as "default". */
 function recorderFor(events: HqmEvents, store: ResultStore): AnalyticsRecorder {
-  const recorder = new AnalyticsRecorder(events, { write: (d) => store.analytics.add(d, RETENTION_MS), queueOf: (q) => (q === QUEUE ? 'default' : q) });
+  const recorder = new AnalyticsRecorder(events, {
+    write: (d) => store.analytics.add(d, RETENTION_MS),
+    writeMinutes: (c) => store.analytics.addMinutes(c),
+    queueOf: (q) => (q === QUEUE ? 'default' : q),
+  });
   cleanups.push(() => recorder.close());
   return recorder;
 }
@@ -201,5 +206,49 @@ describe('GET /api/v1/stats across processes', () => {
     cleanups.push(() => deleteKeys(prefix, { url: REDIS_URL }));
     const options = { redis_url: REDIS_URL, key_prefix: prefix };
     await trafficAcrossProcesses(async () => ({ queue: await redisQueues.create(options, context), store: await redisStores.create(options, context) }));
+  });
+});
+
+interface QueuesBody {
+  queues: Array<{ name: string; completed_last_minute: number; failed_last_minute: number }>;
+  window: { seconds: number; scope: string };
+}
+
+/** Two echoes and an error through the worker process; the API process's /queues must show them. */
+async function lastMinuteAcrossProcesses(open: () => Promise<Backends>): Promise<void> {
+  const { app, recorders } = await splitProcesses(open);
+  const queues = async (): Promise<QueuesBody> => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/queues' });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json<QueuesBody>();
+  };
+  const before = await queues();
+  expect(before.window).toEqual({ seconds: 60, scope: 'deployment' });
+  expect(before.queues).toEqual([expect.objectContaining({ name: 'default', completed_last_minute: 0, failed_last_minute: 0 })]);
+  for (const payload of [{ operation: 'echo' }, { operation: 'echo' }, { operation: 'error' }]) {
+    expect((await app.inject({ method: 'POST', url: '/api/v1/submit', payload: { payload } })).statusCode).toBe(202);
+  }
+  // The API process ran none of them: only the worker process's recorder can have counted them.
+  await waitFor(async () => {
+    await Promise.all(recorders.map((r) => r.flush()));
+    const q = (await queues()).queues[0];
+    return q !== undefined && q.completed_last_minute + q.failed_last_minute === 3;
+  }, { what: 'the worker’s outcomes to reach the API process' });
+  expect((await queues()).queues[0]).toMatchObject({ completed_last_minute: 2, failed_last_minute: 1 });
+}
+
+describe('GET /api/v1/queues across processes', () => {
+  it('SQLite: the API process answers the last minute of the worker process that shares its file', async () => {
+    const path = join(tempDir(), 'queues.db');
+    await lastMinuteAcrossProcesses(async () => ({ queue: await sqliteQueues.create({ path }, context), store: await sqliteStores.create({ path }, context) }));
+  });
+
+  it('Redis: the API process answers the last minute of the worker process', async (ctx) => {
+    const missing = await requireRedis();
+    if (missing !== undefined) return ctx.skip(missing.skip);
+    const prefix = testPrefix();
+    cleanups.push(() => deleteKeys(prefix, { url: REDIS_URL }));
+    const options = { redis_url: REDIS_URL, key_prefix: prefix };
+    await lastMinuteAcrossProcesses(async () => ({ queue: await redisQueues.create(options, context), store: await redisStores.create(options, context) }));
   });
 });

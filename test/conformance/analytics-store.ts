@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_MS, hourOf, type HourlyDelta } from '../../src/core/analytics/hourly.js';
+import { MINUTE_COUNTS_KEPT_MS, MINUTE_MS, minuteOf, type MinuteCount } from '../../src/core/analytics/minutes.js';
 import type { ResultStore } from '../../src/ports/result-store.js';
 import type { StoreHarness } from './result-store.js';
 import { waitFor } from '../helpers/wait.js';
@@ -102,6 +103,60 @@ export function describeAnalyticsStore(name: string, makeHarness: () => Promise<
       await store.analytics.add([{ hour: previous, queue: q, fields: { submitted: 1 } }], Date.now() - now + 1_200);
       expect(await store.analytics.read({ since: previous, until: now, queue: q })).toEqual([{ hour: previous, queue: q, fields: { submitted: 1 } }]);
       await waitFor(async () => (await store.analytics.read({ since: previous, until: now, queue: q })).length === 0, { timeoutMs: 10_000, what: 'the row to be forgotten' });
+    });
+
+    const ofQueues = (rows: readonly MinuteCount[], queues: readonly string[]) =>
+      rows.filter((r) => queues.includes(r.queue)).sort((a, b) => a.minute - b.minute || a.queue.localeCompare(b.queue));
+
+    test('minutes: adds completed and failed per (minute, queue), concurrent adds sum exactly', async () => {
+      const store = await open();
+      const [a, b] = [queueName(), queueName()].sort() as [string, string];
+      const m = minuteOf(Date.now()) - MINUTE_MS;
+      await store.analytics.addMinutes([{ minute: m, queue: a, completed: 2, failed: 0 }, { minute: m, queue: b, completed: 0, failed: 1 }]);
+      await Promise.all(Array.from({ length: 20 }, () => store.analytics.addMinutes([{ minute: m, queue: a, completed: 1, failed: 1 }, { minute: m + MINUTE_MS, queue: a, completed: 1, failed: 0 }])));
+      expect(ofQueues(await store.analytics.minutes(m), [a, b])).toEqual([
+        { minute: m, queue: a, completed: 22, failed: 20 },
+        { minute: m, queue: b, completed: 0, failed: 1 },
+        { minute: m + MINUTE_MS, queue: a, completed: 20, failed: 0 },
+      ]);
+    });
+
+    test('minutes: another connection to a shared store adds to the same counts', async () => {
+      const store = await open();
+      if (!store.capabilities.sharedChangeFeed) return; // Per process by design (memory, an in-memory SQLite file).
+      const other = await open();
+      const q = queueName();
+      const m = minuteOf(Date.now());
+      await Promise.all([
+        store.analytics.addMinutes([{ minute: m, queue: q, completed: 3, failed: 1 }]),
+        other.analytics.addMinutes([{ minute: m, queue: q, completed: 4, failed: 0 }]),
+      ]);
+      expect(ofQueues(await store.analytics.minutes(m), [q])).toEqual([{ minute: m, queue: q, completed: 7, failed: 1 }]);
+      expect(ofQueues(await other.analytics.minutes(m), [q])).toEqual([{ minute: m, queue: q, completed: 7, failed: 1 }]);
+    });
+
+    test('minutes: answers only the minutes at or after `since`, and keeps any queue name as it is', async () => {
+      const store = await open();
+      const q = `weird: ${randomUUID()} :: üñí\u0000`;
+      const m = minuteOf(Date.now());
+      await store.analytics.addMinutes([2, 1, 0].map((ago) => ({ minute: m - ago * MINUTE_MS, queue: q, completed: ago + 1, failed: 0 })));
+      expect(ofQueues(await store.analytics.minutes(m - MINUTE_MS), [q])).toEqual([
+        { minute: m - MINUTE_MS, queue: q, completed: 2, failed: 0 },
+        { minute: m, queue: q, completed: 1, failed: 0 },
+      ]);
+      expect(ofQueues(await store.analytics.minutes(m + MINUTE_MS), [q])).toEqual([]);
+    });
+
+    test('minutes: a minute past keeping is not kept, and the ones still kept stay', async () => {
+      const store = await open();
+      const q = queueName();
+      const m = minuteOf(Date.now());
+      const gone = m - MINUTE_MS - MINUTE_COUNTS_KEPT_MS - MINUTE_MS;
+      const kept = m - 2 * MINUTE_MS;
+      await store.analytics.addMinutes([{ minute: gone, queue: q, completed: 5, failed: 5 }, { minute: kept, queue: q, completed: 1, failed: 0 }]);
+      expect(ofQueues(await store.analytics.minutes(gone), [q])).toEqual([{ minute: kept, queue: q, completed: 1, failed: 0 }]);
+      // A minute long gone is not answered either, however far back `since` reaches.
+      expect(ofQueues(await store.analytics.minutes(0), [q])).toEqual([{ minute: kept, queue: q, completed: 1, failed: 0 }]);
     });
   });
 }

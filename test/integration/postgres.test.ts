@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { factory as queueFactory } from '../../src/adapters/queue/postgres/index.js';
 import { factory as storeFactory, type PostgresResultStore } from '../../src/adapters/result-store/postgres/index.js';
+import { QUEUE_SCHEMA, STORE_SCHEMA } from '../../src/adapters/shared/postgres/sql.js';
 import type { HealthReport } from '../../src/ports/health.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { describeAnalyticsStore } from '../conformance/analytics-store.js';
@@ -91,8 +92,8 @@ describe('postgres schema and change feed', () => {
       await Promise.all(opened.map((adapter) => adapter.close()));
       const versions = await sql<{ component: string; version: number }>('SELECT component, version FROM hqm_schema_versions ORDER BY component', [], fresh);
       expect(versions).toEqual([
-        { component: 'queue', version: 1 },
-        { component: 'store', version: 2 },
+        { component: 'queue', version: QUEUE_SCHEMA.length },
+        { component: 'store', version: STORE_SCHEMA.length },
       ]);
       // Opening again finds nothing to do and works on the same tables.
       const store = await storeFactory.create(options, context);

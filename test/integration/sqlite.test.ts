@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { factory as queueFactory } from '../../src/adapters/queue/sqlite/index.js';
 import { factory as storeFactory, type SqliteResultStore } from '../../src/adapters/result-store/sqlite/index.js';
+import { MINUTE_COUNTS_KEPT_MS, MINUTE_MS, minuteOf } from '../../src/core/analytics/minutes.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { migrateStore } from '../../src/adapters/result-store/sqlite/schema.js';
 import { listSql, type ListShape } from '../../src/adapters/result-store/sqlite/statements.js';
@@ -47,6 +48,28 @@ function countRows(path: string, ids: readonly string[]): number {
     db.close();
   }
 }
+
+describe('sqlite minute counts', () => {
+  it('deletes minutes past keeping on the next add, through the primary key (no scan)', async () => {
+    const path = join(dir, 'minutes.db');
+    const store = await storeFactory.create({ path }, context);
+    try {
+      const now = minuteOf(Date.now());
+      const old = now - MINUTE_MS - MINUTE_COUNTS_KEPT_MS - MINUTE_MS;
+      // A row left by a process that stopped long ago: nothing has pruned it yet.
+      const raw = new Database(path);
+      raw.prepare('INSERT INTO hqm_analytics_minutes (minute, queue, completed, failed) VALUES (?, ?, 3, 0)').run(old, 'q');
+      const plan = raw.prepare('EXPLAIN QUERY PLAN DELETE FROM hqm_analytics_minutes WHERE minute <= ?').all(0) as Array<{ detail: string }>;
+      expect(plan.map((p) => p.detail).join(' ')).toMatch(/SEARCH .*PRIMARY KEY \(minute<\?\)/);
+      await store.analytics.addMinutes([{ minute: now, queue: 'q', completed: 1, failed: 0 }]);
+      const rows = raw.prepare('SELECT minute FROM hqm_analytics_minutes').pluck().all();
+      raw.close();
+      expect(rows).toEqual([now]);
+    } finally {
+      await store.close();
+    }
+  });
+});
 
 describe('sqlite store expiry', () => {
   it('sweeps in small commits, so a submit made as a large sweep starts is not held up behind it', async () => {

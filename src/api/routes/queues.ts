@@ -1,13 +1,16 @@
 /**
  * `GET /api/v1/queues` (admin): each configured queue with its backend counts (depth, delayed,
  * in flight, dead letters, how long its oldest ready message has waited) and the requests
- * completed and failed in the last minute by this process's workers (observability/recent-outcomes.ts).
- * Bounded by configuration: one stats() call per configured queue, no pagination needed.
+ * completed and failed in the last minute, read from the per-minute counters every process's
+ * analytics recorder adds to in the result store (core/analytics/minutes.ts): the deployment's
+ * where the store is shared, this process's on one that is not.
+ * Bounded by configuration: one stats() call per configured queue and one read of a few minute
+ * rows, no pagination needed.
  *
  * @module
  */
 import type { FastifyInstance } from 'fastify';
-import { RecentOutcomes } from '../../observability/recent-outcomes.js';
+import { RECENT_WINDOW_MS, recentCounts, recentWindowSince } from '../../core/analytics/minutes.js';
 import { unavailable } from '../accept.js';
 import type { QueueListing, RouteContext } from '../context.js';
 import { errorResponse } from '../schemas.js';
@@ -31,24 +34,24 @@ const queuesResponse = {
           in_flight: { ...count, description: 'Delivered to a worker and not yet settled.' },
           dead_letters: count,
           oldest_waiting_seconds: { type: ['number', 'null'], description: 'How long the message waiting longest for a worker has been ready; null when none is ready (or the backend cannot tell).' },
-          completed_last_minute: { ...count, description: 'Completed in the last 60 s by workers of the process answering.' },
-          failed_last_minute: { ...count, description: 'FAILED or TIMEOUT in the last 60 s by workers of the process answering.' },
+          completed_last_minute: { ...count, description: 'Completed in about the last 60 s (see `window`).' },
+          failed_last_minute: { ...count, description: 'FAILED or TIMEOUT in about the last 60 s (see `window`).' },
         },
       },
     },
     window: {
       type: 'object',
-      description: 'What the *_last_minute counts cover.',
-      properties: { seconds: { type: 'integer' }, scope: { type: 'string', enum: ['process'] } },
+      description:
+        'What the *_last_minute counts cover: `deployment` — every process sharing the result store (SQLite file, Redis), `process` — only the answering one (memory store). Counted per minute and read as a sliding window (the earlier minute weighted by its overlap), written about once a second: an approximation.',
+      properties: { seconds: { type: 'integer' }, scope: { type: 'string', enum: ['deployment', 'process'] } },
     },
   },
 } as const;
 
 export function registerQueuesRoute(app: FastifyInstance, ctx: RouteContext): void {
   const listed: readonly QueueListing[] = ctx.options.queueShares ?? [...ctx.options.queues].map(([name, backendQueue]) => ({ name, backendQueue, weight: 1, concurrency: null }));
-  const recent = new RecentOutcomes();
-  const unobserve = recent.observe(ctx.events);
-  app.addHook('onClose', async () => unobserve());
+  // Shared store, shared counts: the same test that says other processes' changes reach us.
+  const scope = ctx.store.capabilities.sharedChangeFeed ? 'deployment' : 'process';
   app.get(
     '/api/v1/queues',
     {
@@ -57,19 +60,23 @@ export function registerQueuesRoute(app: FastifyInstance, ctx: RouteContext): vo
         tags: ['queues'],
         summary: 'List the queues with their backlog and recent throughput',
         description:
-          'Admin only. Each configured queue (queues: in the configuration; `default` always) with its depth, delayed and in-flight counts, dead letters and the age of its oldest ready message, read from the queue backend, and the requests completed and failed in the last minute by the workers of the process answering (see `window`).',
+          'Admin only. Each configured queue (queues: in the configuration; `default` always) with its depth, delayed and in-flight counts, dead letters and the age of its oldest ready message, read from the queue backend, and the requests completed and failed in about the last minute, by every worker sharing the result store (see `window`).',
         response: { 200: queuesResponse, 401: errorResponse, 403: errorResponse, 503: errorResponse },
       },
     },
     async () => {
       const now = Date.now();
+      const minutes = await ctx.store.analytics.minutes(recentWindowSince(now)).catch((error: unknown) => {
+        throw unavailable(error, 'the result store');
+      });
+      const recent = recentCounts(minutes, now);
       const queues = await Promise.all(
         listed.map(async (q) => {
           const stats = await ctx.queue.stats(q.backendQueue).catch((error: unknown) => {
             throw unavailable(error, 'the queue');
           });
           const oldest = stats.oldestReadyAt ?? null;
-          const outcomes = recent.count(q.backendQueue);
+          const outcomes = recent.get(q.name) ?? { completed: 0, failed: 0 };
           return {
             name: q.name,
             backend_queue: q.backendQueue,
@@ -85,7 +92,7 @@ export function registerQueuesRoute(app: FastifyInstance, ctx: RouteContext): vo
           };
         }),
       );
-      return { queues, window: { seconds: recent.windowMs / 1000, scope: 'process' } };
+      return { queues, window: { seconds: RECENT_WINDOW_MS / 1000, scope } };
     },
   );
 }

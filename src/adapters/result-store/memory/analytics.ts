@@ -1,10 +1,12 @@
 /**
  * Hourly analytics in this process's memory (the reference AnalyticsStore): a map of
- * (hour, queue) rows, pruned of rows past their retention on every add.
+ * (hour, queue) rows, pruned of rows past their retention on every add; and the same for the
+ * few minutes of (minute, queue) counts.
  *
  * @module
  */
 import { HOUR_MS, type HourlyDelta } from '../../../core/analytics/hourly.js';
+import { minuteKeptUntil, type MinuteCount } from '../../../core/analytics/minutes.js';
 import type { AnalyticsQuery, AnalyticsStore } from '../../../ports/analytics-store.js';
 
 interface Row {
@@ -17,6 +19,7 @@ interface Row {
 
 export class MemoryAnalytics implements AnalyticsStore {
   readonly #rows = new Map<string, Row>();
+  readonly #minutes = new Map<string, { minute: number; queue: string; completed: number; failed: number }>();
 
   constructor(private readonly assertOpen: () => void) {}
 
@@ -49,6 +52,31 @@ export class MemoryAnalytics implements AnalyticsStore {
       if (queue !== null && row.queue !== queue) continue;
       rows.push({ hour: row.hour, queue: row.queue, fields: Object.fromEntries(row.fields) });
     }
+    return rows;
+  }
+
+  async addMinutes(counts: readonly MinuteCount[]): Promise<void> {
+    this.assertOpen();
+    const now = Date.now();
+    for (const c of counts) {
+      if (minuteKeptUntil(c.minute) <= now) continue;
+      const key = `${c.minute}\0${c.queue}`;
+      const row = this.#minutes.get(key);
+      if (row === undefined) this.#minutes.set(key, { minute: c.minute, queue: c.queue, completed: c.completed, failed: c.failed });
+      else {
+        row.completed += c.completed;
+        row.failed += c.failed;
+      }
+    }
+    // A few minutes × queues: a pass per flush keeps the map bounded.
+    for (const [key, row] of this.#minutes) if (minuteKeptUntil(row.minute) <= now) this.#minutes.delete(key);
+  }
+
+  async minutes(since: number): Promise<readonly MinuteCount[]> {
+    this.assertOpen();
+    const now = Date.now();
+    const rows: MinuteCount[] = [];
+    for (const row of this.#minutes.values()) if (row.minute >= since && minuteKeptUntil(row.minute) > now) rows.push({ ...row });
     return rows;
   }
 }

@@ -7,9 +7,10 @@
  * @module
  */
 import { HOUR_MS, type HourlyDelta } from '../../../core/analytics/hourly.js';
+import { MINUTE_COUNTS_KEPT_MS, MINUTE_MS, type MinuteCount } from '../../../core/analytics/minutes.js';
 import type { AnalyticsQuery, AnalyticsStore } from '../../../ports/analytics-store.js';
 import type { PgDatabase } from '../../shared/postgres/database.js';
-import { ANALYTICS_ADD, ANALYTICS_PRUNE, ANALYTICS_READ } from '../../shared/postgres/sql.js';
+import { ANALYTICS_ADD, ANALYTICS_PRUNE, ANALYTICS_READ, MINUTES_ADD, MINUTES_PRUNE, MINUTES_READ } from '../../shared/postgres/sql.js';
 
 /**
  * Queue names as stored: PostgreSQL text cannot hold NUL, and analytics keeps any name as it is,
@@ -76,4 +77,37 @@ export class PostgresAnalytics implements AnalyticsStore {
     }
     return [...byKey.values()];
   }
+
+  async addMinutes(counts: readonly MinuteCount[]): Promise<void> {
+    this.assertOpen();
+    const cutoff = minuteCutoff(Date.now());
+    // Summed per key and sorted, as in add: one upsert touches a row once, in one lock order.
+    const sums = new Map<string, { minute: number; queue: string; completed: number; failed: number }>();
+    for (const c of counts) {
+      if (c.minute <= cutoff) continue;
+      const key = `${c.minute}\0${c.queue}`;
+      const sum = sums.get(key);
+      if (sum === undefined) sums.set(key, { minute: c.minute, queue: c.queue, completed: c.completed, failed: c.failed });
+      else {
+        sum.completed += c.completed;
+        sum.failed += c.failed;
+      }
+    }
+    const rows = [...sums.values()].sort((a, b) => a.minute - b.minute || (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0));
+    if (rows.length > 0) {
+      await this.db.query('adding minute counts', MINUTES_ADD, [rows.map((r) => r.minute), rows.map((r) => encodeName(r.queue)), rows.map((r) => r.completed), rows.map((r) => r.failed)]);
+    }
+    await this.db.query('pruning minute counts', MINUTES_PRUNE, [cutoff]);
+  }
+
+  async minutes(since: number): Promise<readonly MinuteCount[]> {
+    this.assertOpen();
+    const rows = await this.db.query<MinuteCount>('reading minute counts', MINUTES_READ, [since, minuteCutoff(Date.now())]);
+    return rows.map((r) => ({ ...r, queue: decodeName(r.queue) }));
+  }
+}
+
+/** Minutes at or before this have been kept long enough (see MINUTE_COUNTS_KEPT_MS). */
+function minuteCutoff(now: number): number {
+  return now - MINUTE_MS - MINUTE_COUNTS_KEPT_MS;
 }

@@ -5,10 +5,15 @@
  * (`keep_until`, the same for every field of an hour); reads skip rows past it and each add
  * deletes them through an index, so neither ever scans request records.
  *
+ * The per-minute counts (core/analytics/minutes.ts) are a second small table, one row per
+ * (minute, queue), upserted the same way; its primary key leads with the minute, so the delete
+ * of minutes past keeping that every addMinutes runs (in the same commit) walks that index only.
+ *
  * @module
  */
 import type { Database, Statement } from 'better-sqlite3';
 import { HOUR_MS, type HourlyDelta } from '../../../core/analytics/hourly.js';
+import { MINUTE_COUNTS_KEPT_MS, MINUTE_MS, type MinuteCount } from '../../../core/analytics/minutes.js';
 import type { AnalyticsQuery, AnalyticsStore } from '../../../ports/analytics-store.js';
 import type { SqliteHandle } from '../../shared/sqlite/database.js';
 
@@ -24,6 +29,13 @@ export function createAnalyticsTable(db: Database): void {
       PRIMARY KEY (hour, queue, field)
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS hqm_analytics_retention ON hqm_analytics (keep_until);
+    CREATE TABLE IF NOT EXISTS hqm_analytics_minutes (
+      minute    INTEGER NOT NULL,
+      queue     TEXT    NOT NULL,
+      completed INTEGER NOT NULL,
+      failed    INTEGER NOT NULL,
+      PRIMARY KEY (minute, queue)
+    ) WITHOUT ROWID;
   `);
 }
 
@@ -39,6 +51,14 @@ interface Statements {
   readonly prune: Statement<{ now: number }>;
   readonly range: Statement<{ since: number; until: number; now: number }, Row>;
   readonly rangeOfQueue: Statement<{ since: number; until: number; now: number; queue: string }, Row>;
+  readonly addMinute: Statement<MinuteCount>;
+  readonly pruneMinutes: Statement<{ cutoff: number }>;
+  readonly minutes: Statement<{ since: number; cutoff: number }, MinuteCount>;
+}
+
+/** Minutes at or before this are past keeping at `now` (core/analytics/minutes.ts minuteKeptUntil). */
+function minuteCutoff(now: number): number {
+  return now - MINUTE_MS - MINUTE_COUNTS_KEPT_MS;
 }
 
 const ATOMIC = { atomic: true } as const;
@@ -59,6 +79,12 @@ export class SqliteAnalytics implements AnalyticsStore {
       prune: db.prepare('DELETE FROM hqm_analytics WHERE keep_until <= :now'),
       range: db.prepare('SELECT hour, queue, field, n FROM hqm_analytics WHERE hour >= :since AND hour < :until AND keep_until > :now'),
       rangeOfQueue: db.prepare('SELECT hour, queue, field, n FROM hqm_analytics WHERE hour >= :since AND hour < :until AND queue = :queue AND keep_until > :now'),
+      addMinute: db.prepare(
+        `INSERT INTO hqm_analytics_minutes (minute, queue, completed, failed) VALUES (:minute, :queue, :completed, :failed)
+         ON CONFLICT (minute, queue) DO UPDATE SET completed = completed + excluded.completed, failed = failed + excluded.failed`,
+      ),
+      pruneMinutes: db.prepare('DELETE FROM hqm_analytics_minutes WHERE minute <= :cutoff'),
+      minutes: db.prepare('SELECT minute, queue, completed, failed FROM hqm_analytics_minutes WHERE minute >= :since AND minute > :cutoff'),
     };
   }
 
@@ -89,5 +115,23 @@ export class SqliteAnalytics implements AnalyticsStore {
       delta.fields[row.field] = row.n;
     }
     return [...byKey.values()];
+  }
+
+  async addMinutes(counts: readonly MinuteCount[]): Promise<void> {
+    this.assertOpen();
+    await this.handle.commit.run(() => {
+      const cutoff = minuteCutoff(Date.now());
+      for (const c of counts) {
+        if (c.minute <= cutoff) continue;
+        this.#stmts.addMinute.run({ minute: c.minute, queue: c.queue, completed: c.completed, failed: c.failed });
+      }
+      this.#stmts.pruneMinutes.run({ cutoff });
+    }, ATOMIC);
+  }
+
+  async minutes(since: number): Promise<readonly MinuteCount[]> {
+    this.assertOpen();
+    const args = { since, cutoff: minuteCutoff(Date.now()) };
+    return this.handle.read(() => this.#stmts.minutes.all(args));
   }
 }

@@ -123,6 +123,14 @@ export const STORE_SCHEMA: readonly string[] = [
    CREATE INDEX IF NOT EXISTS hqm_rate_windows_reset ON hqm_rate_windows (resets_at);`,
   // 2: the lease of the attempt that holds a PROCESSING record (ports v2, D130): epoch ms by the claimer's clock.
   'ALTER TABLE hqm_requests ADD COLUMN IF NOT EXISTS lease_until bigint',
+  // 3: completed and failed requests per (minute, queue), kept a few minutes (GET /api/v1/queues' last minute).
+  `CREATE TABLE IF NOT EXISTS hqm_analytics_minutes (
+     minute    bigint NOT NULL,
+     queue     text COLLATE "C" NOT NULL,
+     completed bigint NOT NULL,
+     failed    bigint NOT NULL,
+     PRIMARY KEY (minute, queue)
+   )`,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -392,5 +400,15 @@ export const ANALYTICS_PRUNE = 'DELETE FROM hqm_analytics WHERE keep_until <= $1
 export const ANALYTICS_READ = `
   SELECT hour, queue, field, n FROM hqm_analytics
   WHERE hour >= $1 AND hour < $2 AND keep_until > $3 AND ($4::text IS NULL OR queue = $4)`;
+
+/** Adds per-minute counts: $1 minutes, $2 queues, $3 completed, $4 failed (arrays, one row each). */
+export const MINUTES_ADD = `
+  INSERT INTO hqm_analytics_minutes AS m (minute, queue, completed, failed)
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[])
+  ON CONFLICT (minute, queue) DO UPDATE SET completed = m.completed + excluded.completed, failed = m.failed + excluded.failed`;
+/** Forgets the minutes at or before $1 (their keep has passed); the primary key leads with the minute. */
+export const MINUTES_PRUNE = 'DELETE FROM hqm_analytics_minutes WHERE minute <= $1';
+/** The minutes from $1 on that are still kept (after $2). */
+export const MINUTES_READ = 'SELECT minute, queue, completed, failed FROM hqm_analytics_minutes WHERE minute >= $1 AND minute > $2';
 
 export const PROBE = 'SELECT 1';
