@@ -119,8 +119,9 @@ class Supervisor {
   }
 
   #onExit(slot: Slot, exit: Exit, wasReady: boolean): void {
-    if (exit.code !== 0) this.#exitCode = 1;
     if (this.#stopping) {
+      // What decides the exit code is how the stop went; a crash before it was already replaced.
+      if (exit.code !== 0) this.#exitCode = 1;
       this.#logger.info({ ...fieldsOf(exit), slot: slot.index }, 'process stopped');
       this.#finishIfAllStopped();
       return;
