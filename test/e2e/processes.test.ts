@@ -5,11 +5,13 @@
  * And a backend that lives inside one process is refused.
  */
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { finished, runCli, startCli, type CliProcess } from '../helpers/cli.js';
 import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
+import { freePort } from '../helpers/servers.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -144,6 +146,55 @@ describe('start --processes 2', () => {
       });
     }, 120_000);
   });
+
+  it('api --processes 2 and worker --processes 2 on one SQLite file: both workers run, each /metrics answers for its two, a stuck one is a 503', async () => {
+    const metricsPort = await freePort();
+    const env = { OPENHQM_SQLITE__PATH: join(dir, 'split.db'), OPENHQM_WORKER__PROCESSOR_MODULE: MODULE };
+    const api = startCli(['api', '--processes', '2'], env);
+    const worker = startCli(['worker', '--processes', '2', '--set', `monitoring.metrics_port=${metricsPort}`], env);
+    const [apiPids, workerPids] = await Promise.all([allReady(api), allReady(worker)]);
+    const accepted = await Promise.all(Array.from({ length: 30 }, () => submitFresh(api.url, { sleep_ms: 0 })));
+    const ran = new Set<number>();
+    for (const { id } of accepted) ran.add(((await finished(api.url, id ?? '')).result as { pid: number }).pid);
+    expect([...ran].sort()).toEqual([...workerPids].sort());
+
+    const apiMetrics = await fresh('GET', `${api.url}/metrics`);
+    expect(sample(apiMetrics.text, 'openhqm_api_requests_total', 'endpoint="/api/v1/submit",status="202"')).toBe(30);
+    const workerMetrics = await fresh('GET', `http://127.0.0.1:${metricsPort}/metrics`);
+    expect(workerMetrics.text.match(/^openhqm_worker_heartbeat_timestamp_seconds\{/gm)).toHaveLength(2);
+    expect(sample(workerMetrics.text, 'openhqm_queue_finished_total', 'outcome="completed"')).toBe(30);
+
+    // A copy that cannot answer (stopped) makes the gathering fail: 503 with the code, not one copy's figures.
+    const [stuck = 0] = apiPids;
+    process.kill(stuck, 'SIGSTOP');
+    try {
+      const scrapes = [fresh('GET', `${api.url}/metrics`), fresh('GET', `${api.url}/metrics`)];
+      const answered = await Promise.race(scrapes);
+      expect(answered.status).toBe(503);
+      expect(JSON.parse(answered.text)).toMatchObject({ code: 'HQM_ERR_METRICS_UNAVAILABLE' });
+    } finally {
+      process.kill(stuck, 'SIGCONT');
+    }
+    expect((await fresh('GET', `${api.url}/metrics`)).status).toBe(200);
+
+    for (const cli of [api, worker]) cli.kill('SIGTERM');
+    expect(await api.exited).toEqual({ code: 0, signal: null });
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+  }, 120_000);
+
+  it('exits non-zero when a process fails to start (its port is taken), stopping the others', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const cli = startCli(['start', '--processes', '2'], { OPENHQM_SQLITE__PATH: join(dir, 'taken.db'), OPENHQM_SERVER__PORT: String(port) });
+      expect((await cli.exited).code).toBe(1);
+      expect(cli.output.join('\n')).toMatch(/EADDRINUSE/);
+      expect(logLines(cli).some((l) => typeof l.msg === 'string' && l.msg.includes('exited before it was ready'))).toBe(true);
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
 
   it('refuses a backend that lives inside one process, once, with exit code 2', async () => {
     const { code, stderr } = await runCli(['start', '--processes', '2', '--queue-type', 'memory', '--cache-type', 'memory'], { OPENHQM_SERVER__PORT: '0', OPENHQM_SERVER__HOST: '127.0.0.1' });
