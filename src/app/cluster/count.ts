@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 
-/** `auto`: one process per CPU this process may use (cgroup and affinity limits included). */
+/** `auto`: os.availableParallelism(), the CPUs this process may run on (a container's CPU quota may be lower: set a number then). */
 export function processCount(setting: number | 'auto', cpus: () => number = availableParallelism): number {
   return setting === 'auto' ? Math.max(1, cpus()) : setting;
 }

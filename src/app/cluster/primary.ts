@@ -79,7 +79,7 @@ class Supervisor {
     cluster.on('message', (worker, message) => this.#onMessage(worker, message));
     process.on('SIGTERM', () => this.#stop('SIGTERM'));
     process.on('SIGINT', () => this.#stop('SIGINT'));
-    this.#logger.info({ processes: this.options.count }, `starting ${this.options.count} processes sharing one socket`);
+    this.#logger.info({ processes: this.options.count }, `starting ${this.options.count} processes`);
 
     const [first, ...rest] = this.#slots;
     if (first === undefined) return 0;
