@@ -1,10 +1,11 @@
 /**
  * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis]
- * [-- --profile]`: measures OpenHQM side by side with its anchors in one run on this machine
+ * [-- --profile] [-- --processes N|auto]`: measures OpenHQM side by side with its anchors in one run on this machine
  * and prints the figures with their ratios. With --write the Markdown table also replaces this
  * backend's section of docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
  * OPENHQM_BENCH_REDIS_URL, default redis://127.0.0.1:6379); --profile writes CPU profiles of
- * the server processes to .bench/profiles.
+ * the server processes to .bench/profiles; --processes runs every OpenHQM server with that many
+ * processes (server.processes; anchors unchanged), its RSS summed over them, in a section of its own.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +23,12 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'sqlite' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    processes: { type: 'string' },
   },
 });
+// Every OpenHQM server the scenarios start inherits it (the anchors ignore it).
+if (values.processes !== undefined) process.env.OPENHQM_SERVER__PROCESSES = values.processes;
+const section = values.processes === undefined ? values.backend : `${values.backend}-processes-${values.processes}`;
 
 const wanted = (name: string): boolean => values.only === undefined || values.only.split(',').includes(name);
 
@@ -45,9 +50,9 @@ if (values.backend === 'redis') {
   if (wanted('routing')) await routingScenario(report, { iterations: quick ? 20_000 : 100_000 });
   summarize(report);
 }
-const markdown = report.markdown(`Benchmarks (${values.backend})`);
+const markdown = report.markdown(`Benchmarks (${values.backend}${values.processes === undefined ? '' : `, --processes ${values.processes}`})`);
 process.stdout.write(`\n${markdown}`);
-if (values.write === true) writeSection(values.backend, markdown);
+if (values.write === true) writeSection(section, markdown);
 
 /** Replaces this backend's section of docs/benchmarks.md, keeping the others. */
 function writeSection(backend: string, text: string): void {

@@ -12,13 +12,18 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Spawns `node <args>` and resolves once it logs a line with a `url` (or "worker running"). */
+/**
+ * Spawns `node <args>` and resolves once it logs a line with a `url` (or "worker running"); with
+ * OPENHQM_SERVER__PROCESSES above 1 (`npm run bench -- --processes N`), once the primary says
+ * every process is ready.
+ */
 export async function startServer(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, [...nodeArgs, ...args], {
-    env: { ...process.env, OPENHQM_SERVER__HOST: '127.0.0.1', OPENHQM_SERVER__PORT: '0', OPENHQM_MONITORING__LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const fullEnv: NodeJS.ProcessEnv = { ...process.env, OPENHQM_SERVER__HOST: '127.0.0.1', OPENHQM_SERVER__PORT: '0', OPENHQM_MONITORING__LOG_FORMAT: 'json', ...env };
+  // Only the openhqm CLI forks; the anchors and the upstream ignore the variable.
+  const clustered = args[0] === CLI && (fullEnv.OPENHQM_SERVER__PROCESSES ?? '1') !== '1';
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
+  let first: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       for (const line of chunk.toString().split('\n')) {
@@ -26,6 +31,12 @@ export async function startServer(args: readonly string[], env: Record<string, s
         lines.push(line);
         try {
           const parsed = JSON.parse(line) as { url?: string; msg?: string };
+          if (clustered) {
+            if (typeof parsed.url === 'string') first ??= parsed.url;
+            if (parsed.msg?.includes('worker running') === true) first ??= '';
+            if (/^all \d+ processes ready$/.test(parsed.msg ?? '') && first !== undefined) return resolve(first);
+            continue;
+          }
           if (typeof parsed.url === 'string') return resolve(parsed.url);
           if (parsed.msg?.includes('worker running') === true) return resolve('');
         } catch {
@@ -48,16 +59,26 @@ export async function startServer(args: readonly string[], env: Record<string, s
   };
 }
 
-/** Samples a process's resident memory until stopped; reports the peak in MiB. */
+/** Samples a process's resident memory, with its children's (--processes N), until stopped; reports the peak in MiB. */
 export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
   let peak = 0;
-  const read = (): void => {
+  const rssOf = (of: number): number => {
     try {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (match?.[1] !== undefined) peak = Math.max(peak, Number(match[1]) / 1024);
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${of}/status`, 'utf8'));
+      return match?.[1] === undefined ? 0 : Number(match[1]) / 1024;
     } catch {
-      // The process is gone.
+      return 0; // The process is gone.
     }
+  };
+  const childrenOf = (of: number): number[] => {
+    try {
+      return readFileSync(`/proc/${of}/task/${of}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return []; // Gone, or a kernel without the children file: the process alone.
+    }
+  };
+  const read = (): void => {
+    peak = Math.max(peak, [pid, ...childrenOf(pid)].reduce((sum, p) => sum + rssOf(p), 0));
   };
   read();
   const timer = setInterval(read, everyMs);

@@ -12,6 +12,7 @@ import { HqmError } from '../core/errors.js';
 import type { AdapterContext } from '../ports/adapter.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
+import { processCount } from './cluster/count.js';
 
 /** Which parts this process runs. */
 export interface Roles {
@@ -50,6 +51,15 @@ export function checkCapabilities(config: Config, roles: Roles, queue: QueueBack
   }
   if (split && !store.capabilities.sharedChangeFeed && !store.capabilities.durable) {
     issues.push({ path: 'cache.type', message: `"${store.type}" keeps results inside one process; run \`openhqm start\` or choose a shared store` });
+  }
+  // N processes of one command share the backends as split processes do (D152); a split one was told above.
+  const processes = processCount(config.server.processes);
+  if (!split && processes > 1 && (!queue.capabilities.shared || (!store.capabilities.sharedChangeFeed && !store.capabilities.durable))) {
+    const inProcess = [...(queue.capabilities.shared ? [] : [`queue "${queue.type}"`]), ...(store.capabilities.sharedChangeFeed || store.capabilities.durable ? [] : [`result store "${store.type}"`])];
+    issues.push({
+      path: 'server.processes',
+      message: `${processes} processes cannot share the ${inProcess.join(' and the ')}: it lives inside one process; set server.processes to 1, or use a shared backend (sqlite on a file, redis)`,
+    });
   }
   if (config.worker.max_retries > 0 && config.worker.retry_delay_base > 0 && !queue.capabilities.delay) {
     issues.push({ path: 'worker.retry_delay_base', message: `the ${queue.type} queue cannot delay messages; set it to 0 (immediate retries) or choose a backend with delays` });

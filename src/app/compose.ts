@@ -46,10 +46,16 @@ export interface RunningApp {
   readonly stop: () => Promise<void>;
 }
 
-export async function startApp(config: Config, roles: Roles, logger: PinoLogger): Promise<RunningApp> {
+/** What a caller may add to the app as it is built: a cluster member makes /metrics answer for every process (D151). */
+export interface StartHooks {
+  readonly onMetrics?: (metrics: Metrics) => void;
+}
+
+export async function startApp(config: Config, roles: Roles, logger: PinoLogger, hooks: StartHooks = {}): Promise<RunningApp> {
   const workerId = config.worker.id ?? `${hostname()}-${process.pid}`;
   const events = new HqmEvents();
   const metrics = config.monitoring.metrics_enabled ? new Metrics() : undefined;
+  if (metrics !== undefined) hooks.onMetrics?.(metrics);
   // Before anything connects: a broken keys file or certificate is refused like a bad config.
   const tls = roles.api ? readTls(config.server.tls) : undefined;
   const auth: AppAuth | undefined = createAuth(config.auth, logger.child({ component: 'auth' }));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/load.js';
 import { overridesFrom } from './options.js';
 
 describe('overridesFrom', () => {
@@ -27,6 +28,12 @@ describe('overridesFrom', () => {
     expect(overridesFrom({ set: ['server.port.x=2'], port: '1' }).issues).toEqual([
       { path: 'server.port', message: 'set by --port, and --set server.port.x sets a key inside it; keep one' },
     ]);
+  });
+
+  it('turns --processes into server.processes, checked by the schema like the environment', () => {
+    expect(overridesFrom({ processes: 'auto', port: '8000' }).overrides).toEqual({ server: { port: '8000', processes: 'auto' } });
+    expect(loadConfig({ env: {}, overrides: overridesFrom({ processes: '3' }).overrides }).config.server.processes).toBe(3);
+    expect(() => loadConfig({ env: {}, overrides: overridesFrom({ processes: 'lots' }).overrides })).toThrow(/server\.processes: expected a whole number from 1 to 256, or "auto", got "lots"/);
   });
 
   it('lets the last of two flags for one key win, as usual on a command line', () => {

@@ -20,6 +20,9 @@ export interface CommonFlags {
   sqlitePath?: string;
   logLevel?: string;
   set?: string[];
+  processes?: string;
+  /** Hidden: set by the primary of --processes on the processes it forks (D150). */
+  clusterMember?: boolean;
 }
 
 export function addConfigFlags(command: Command): Command {
@@ -34,6 +37,13 @@ export function addConfigFlags(command: Command): Command {
 
 export function addServerFlags(command: Command): Command {
   return command.option('--host <host>', 'address to listen on (server.host)').option('-p, --port <port>', 'port to listen on (server.port)');
+}
+
+/** --processes for the commands that run the app: N processes share the socket (node:cluster, D150). */
+export function addProcessFlags(command: Command): Command {
+  return command
+    .option('--processes <n>', 'processes sharing the listening socket, or "auto" for one per CPU (server.processes; default 1)')
+    .addOption(new Option('--cluster-member', 'set by the primary on the processes it forks').hideHelp());
 }
 
 export function addWorkerFlags(command: Command): Command {
@@ -90,6 +100,7 @@ export function overridesFrom(flags: CommonFlags): { overrides: Record<string, u
   if (flags.cacheType !== undefined) set('cache.type', flags.cacheType, '--cache-type');
   if (flags.sqlitePath !== undefined) set('sqlite.path', flags.sqlitePath, '--sqlite-path');
   if (flags.logLevel !== undefined) set('monitoring.log_level', flags.logLevel, '--log-level');
+  if (flags.processes !== undefined) set('server.processes', flags.processes, '--processes');
   return { overrides, issues };
 }
 

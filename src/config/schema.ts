@@ -17,14 +17,31 @@ import { trustEntryProblem } from '../core/trust.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'] as const;
 
+/** Most processes one command may fork: a bound on a typo (`--processes 1000`), well above any machine's cores. */
+export const MAX_PROCESSES = 256;
+
+/** A process count: a whole number from 1 to MAX_PROCESSES, or "auto" (any case). */
+const processCount = () =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim().toLowerCase() === 'auto' ? 'auto' : value),
+    z.union([z.literal('auto'), int().pipe(z.number().min(1, 'at least 1 process').max(MAX_PROCESSES, `at most ${MAX_PROCESSES} processes (or "auto": one per CPU)`))], {
+      error: (i) => `expected a whole number from 1 to ${MAX_PROCESSES}, or "auto", got ${JSON.stringify(i.input)}`,
+    }),
+  );
+
 const server = z
   .object({
     host: str().default('0.0.0.0'),
     port: int().pipe(z.number().min(0).max(65535)).default(8000),
-    /** Accepted for compatibility (uvicorn process count in the original); one Node process serves all. */
+    /** Accepted for compatibility (uvicorn process count in the original); ignored: server.processes is the process count (D153). */
     workers: int().pipe(z.number().min(1)).default(1),
     /** Accepted for compatibility; ignored. */
     reload: bool().default(false),
+    /**
+     * Processes of `openhqm start | api | worker` sharing one listening socket (node:cluster, D150);
+     * "auto": one per CPU the process may use. 1: no cluster, today's single process.
+     */
+    processes: processCount().default(1),
     /** HTTPS for the API: both files (PEM) or neither. */
     tls: z
       .object({

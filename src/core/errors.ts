@@ -62,6 +62,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_TRANSFORM: { httpStatus: 422, retryable: false, summary: 'A route\'s transform (jq, JSONPath, template, JSONata) failed on this message; the request fails without retrying.' },
   HQM_ERR_WEBHOOK_REFUSED: { httpStatus: 502, retryable: false, summary: 'A webhook\'s URL resolved to an address the SSRF guard refuses (loopback, private, link-local, unique-local, metadata); nothing was sent and the delivery is dead-lettered. delivery.webhooks.allow_private or allowed_hosts opens it.' },
   HQM_ERR_INTERNAL: { httpStatus: 500, retryable: false, summary: 'An unexpected fault inside OpenHQM; the log has the details.' },
+  HQM_ERR_METRICS_UNAVAILABLE: { httpStatus: 503, retryable: true, summary: 'With server.processes above 1, GET /metrics answers for every process of the command, gathered through the primary process; a process did not answer in time (it is starting, stopping or stuck), or the primary is gone. Retry; the next scrape usually succeeds.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -108,6 +108,8 @@ export class Metrics {
     name: 'openhqm_proxy_circuit_state',
     help: 'Circuit breaker of an endpoint in this worker process: 0 closed, 0.5 half-open, 1 open',
     labelNames: ['endpoint'] as const,
+    // Gathered over the processes of one command (D151): the most open circuit, not a sum.
+    aggregator: 'max',
     registers: [this.registry],
   });
 
@@ -171,6 +173,18 @@ export class Metrics {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
+  #render: (() => Promise<string>) | undefined;
+
+  /** What GET /metrics answers: this process's registry, or what renderWith gave (every process of a cluster, D151). */
+  text(): Promise<string> {
+    return this.#render?.() ?? this.registry.metrics();
+  }
+
+  /** Makes GET /metrics answer with `render` (same content type) instead of this process's registry alone. */
+  renderWith(render: () => Promise<string>): void {
+    this.#render = render;
+  }
+
   /** Per queue tracked: its stats, one backend call shared by every gauge of one scrape. */
   readonly #queueStats = new Map<string, () => Promise<TrackedStats | undefined>>();
 
@@ -195,6 +209,8 @@ export class Metrics {
         name,
         help,
         labelNames: ['queue_name'] as const,
+        // Every process reads the same shared queue: gathered over processes (D151) it is one value, not N times it.
+        aggregator: 'max',
         registers: [this.registry],
         async collect() {
           const now = Date.now();

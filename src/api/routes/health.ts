@@ -56,7 +56,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: HealthContext): 
   if (metrics !== undefined) {
     app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
       reply.header('content-type', metrics.registry.contentType);
-      return metrics.registry.metrics();
+      return metrics.text();
     });
   }
 }
