@@ -64,4 +64,21 @@ export default tseslint.config(
   boundary(['src/app/**'], ['cli'], 'nothing imports the CLI'),
   boundary(['src/webhooks/**'], ['adapters', 'api', 'worker', 'routing', 'proxy', 'observability', 'config', 'app', 'cli', 'dashboard'], 'webhooks depend on core and ports only; the sender is injected'),
   boundary(['src/auth/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'observability', 'config', 'app', 'cli', 'dashboard'], 'auth verifies credentials: core and its libraries only; api/ and app/ use it'),
+  // The conformance suites (`openhqm/conformance`) are test code shipped for adapter authors: they test a backend through its
+  // port, so they see core and ports (and vitest, an optional peer) only.
+  boundary(['src/conformance/**'], ['adapters', 'api', 'worker', 'routing', 'proxy', 'observability', 'config', 'app', 'cli', 'dashboard', 'webhooks', 'auth'], 'the conformance suites test a backend through its port: core and ports only'),
+  // ...and the gateway never loads them, nor vitest. A rule of its own (the typescript-eslint twin of
+  // no-restricted-imports), so it adds to each layer's boundary above instead of replacing it.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/conformance/**', 'src/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/conformance/**', 'openhqm/conformance'], message: 'the conformance suites are for tests only: the gateway never loads them' },
+          { group: ['vitest', 'vitest/**'], message: 'vitest is an optional peer dependency: only tests and src/conformance import it' },
+        ],
+      }],
+    },
+  },
 );

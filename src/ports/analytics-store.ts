@@ -2,7 +2,7 @@
  * AnalyticsStore: the hourly counters behind `GET /api/v1/stats`, kept by the result store's
  * backend (`ResultStore.analytics`), so they are shared wherever records are (a SQLite file,
  * Redis, Redis Cluster) and per process on memory. The contract, checked by
- * test/conformance/result-store.ts on every adapter:
+ * src/conformance/result-store.ts on every adapter:
  *
  * - **Add, never overwrite.** `add` adds each delta to the (hour, queue, field) counter,
  *   creating it at zero; concurrent adds from any number of processes sum exactly (no
@@ -16,7 +16,7 @@
  *   Forgetting costs no scan of request records: rows are few (hours × queues).
  *
  * Beside the hours, per-minute counts of completed and failed requests feed the "last minute"
- * of `GET /api/v1/queues` (core/analytics/minutes.ts; test/conformance/analytics-store.ts):
+ * of `GET /api/v1/queues` (core/analytics/minutes.ts; src/conformance/analytics-store.ts):
  *
  * - **Add, never overwrite**, as above: `addMinutes` adds to the (minute, queue) counts, and
  *   any number of processes' adds sum exactly.

@@ -1,6 +1,6 @@
 /**
  * QueueBackend: the port every queue adapter implements. The contract, which
- * test/conformance/queue-backend.ts checks against each adapter on a real server:
+ * src/conformance/queue-backend.ts checks against each adapter on a real server:
  *
  * - **At-least-once.** A published message is delivered until one delivery of it is settled
  *   (ack, retry, release or deadLetter). A delivery not settled within the visibility timeout

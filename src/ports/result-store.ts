@@ -1,6 +1,6 @@
 /**
  * ResultStore: where request records, outcomes and the audit trail live. The contract, which
- * test/conformance/result-store.ts checks against each adapter on a real server:
+ * src/conformance/result-store.ts checks against each adapter on a real server:
  *
  * - **Compare-and-set.** `transition` applies only when the record's current status is in
  *   `from`, the lifecycle allows the move and the attempt fence holds (`attemptMayMove`);

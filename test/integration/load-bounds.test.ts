@@ -12,7 +12,7 @@ import type { ChangeListener, ResultStore } from '../../src/ports/result-store.j
 import { apiOptions } from '../helpers/api.js';
 import { gateway } from '../helpers/gateway.js';
 import { deferred } from '../helpers/wait.js';
-import { outcome } from '../conformance/result-store.js';
+import { outcome } from '../../src/conformance/index.js';
 
 describe('api.max_waiters', () => {
   it('answers a long-poll past the cap at once, as with wait=0, while the ones within it keep waiting', async () => {

@@ -2,9 +2,7 @@ import { factory as queueFactory } from '../../src/adapters/queue/memory/index.j
 import { factory as storeFactory, type MemoryResultStore } from '../../src/adapters/result-store/memory/index.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import type { ResultStore } from '../../src/ports/result-store.js';
-import { describeAnalyticsStore } from '../conformance/analytics-store.js';
-import { describeQueueBackend } from '../conformance/queue-backend.js';
-import { describeResultStore } from '../conformance/result-store.js';
+import { describeAnalyticsStore, describeQueueBackend, describeResultStore } from '../../src/conformance/index.js';
 
 const context = { logger: silentLogger };
 const memory = (store: ResultStore): MemoryResultStore => store as MemoryResultStore;

@@ -8,9 +8,7 @@ import { factory as storeFactory, type PostgresResultStore } from '../../src/ada
 import { QUEUE_SCHEMA, STORE_SCHEMA } from '../../src/adapters/shared/postgres/sql.js';
 import type { HealthReport } from '../../src/ports/health.js';
 import { silentLogger } from '../../src/ports/logger.js';
-import { describeAnalyticsStore } from '../conformance/analytics-store.js';
-import { describeQueueBackend } from '../conformance/queue-backend.js';
-import { describeResultStore, newRequest, outcome } from '../conformance/result-store.js';
+import { describeAnalyticsStore, describeQueueBackend, describeResultStore, newRequest, outcome } from '../../src/conformance/index.js';
 import { dropSchema, POSTGRES_URL, requirePostgres, sql, testSchema } from '../helpers/postgres.js';
 import { vanishingProxy } from '../helpers/vanishing-proxy.js';
 import { deferred, waitFor } from '../helpers/wait.js';

@@ -27,7 +27,7 @@ import { apiOptions, QUEUE } from '../helpers/api.js';
 import { deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisServer, testPrefix, type RedisServer } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';
 import { deferred, waitFor } from '../helpers/wait.js';
-import { newRequest, outcome } from '../conformance/result-store.js';
+import { newRequest, outcome } from '../../src/conformance/index.js';
 
 const context = { logger: silentLogger };
 const prefix = testPrefix();

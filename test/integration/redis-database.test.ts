@@ -16,7 +16,7 @@ import { factory as storeFactory } from '../../src/adapters/result-store/redis/i
 import { isHqmError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { silentLogger } from '../../src/ports/logger.js';
-import { newRequest } from '../conformance/result-store.js';
+import { newRequest } from '../../src/conformance/index.js';
 import { finished, getJson, runCli, startCli, submit } from '../helpers/cli.js';
 import { countKeys, deleteKeys, REDIS_URL, requireRedis, requireRedisServer, startRedisServer, testPrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';

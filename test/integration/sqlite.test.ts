@@ -7,9 +7,7 @@ import { MINUTE_COUNTS_KEPT_MS, MINUTE_MS, minuteOf } from '../../src/core/analy
 import { silentLogger } from '../../src/ports/logger.js';
 import { migrateStore } from '../../src/adapters/result-store/sqlite/schema.js';
 import { listSql, type ListShape } from '../../src/adapters/result-store/sqlite/statements.js';
-import { describeAnalyticsStore } from '../conformance/analytics-store.js';
-import { describeQueueBackend } from '../conformance/queue-backend.js';
-import { describeResultStore, newRequest } from '../conformance/result-store.js';
+import { describeAnalyticsStore, describeQueueBackend, describeResultStore, newRequest } from '../../src/conformance/index.js';
 import { tempDir } from '../helpers/temp.js';
 
 const context = { logger: silentLogger };

@@ -4,11 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import type { ListPosition, ListQuery } from '../../src/core/request/list.js';
-import type { RequestRecord } from '../../src/core/request/record.js';
-import type { ResultStore } from '../../src/ports/result-store.js';
-import { waitFor } from '../helpers/wait.js';
-import { newRequest, outcome, type StoreHarness } from './result-store.js';
+import type { ListPosition, ListQuery } from '../core/request/list.js';
+import type { RequestRecord } from '../core/request/record.js';
+import type { ResultStore } from '../ports/result-store.js';
+import { waitFor } from './wait.js';
+import { newRequest, outcome, type StoreHarness } from './fixtures.js';
 
 type Test = (title: string, body: () => Promise<void>) => void;
 

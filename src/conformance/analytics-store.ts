@@ -4,11 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HOUR_MS, hourOf, type HourlyDelta } from '../../src/core/analytics/hourly.js';
-import { MINUTE_COUNTS_KEPT_MS, MINUTE_MS, minuteOf, type MinuteCount } from '../../src/core/analytics/minutes.js';
-import type { ResultStore } from '../../src/ports/result-store.js';
-import type { StoreHarness } from './result-store.js';
-import { waitFor } from '../helpers/wait.js';
+import { HOUR_MS, hourOf, type HourlyDelta } from '../core/analytics/hourly.js';
+import { MINUTE_COUNTS_KEPT_MS, MINUTE_MS, minuteOf, type MinuteCount } from '../core/analytics/minutes.js';
+import type { ResultStore } from '../ports/result-store.js';
+import type { StoreHarness } from './fixtures.js';
+import { waitFor } from './wait.js';
 
 const DAY_MS = 24 * HOUR_MS;
 const RETENTION_MS = 30 * DAY_MS;

@@ -4,27 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isHqmError } from '../../src/core/errors.js';
-import type { NewRequest, Outcome } from '../../src/core/request/record.js';
-import type { RecordChange, ResultStore } from '../../src/ports/result-store.js';
-import { deferred, waitFor } from '../helpers/wait.js';
+import { isHqmError } from '../core/errors.js';
+import type { RecordChange, ResultStore } from '../ports/result-store.js';
+import { deferred, waitFor } from './wait.js';
+import { newRequest, outcome, type StoreHarness } from './fixtures.js';
 import { describeListCases } from './result-store-list.js';
 
-export interface StoreHarness {
-  open(): Promise<ResultStore>;
-  /** Runs the store's expiry once, as its timer does; absent where the server expires keys itself (Redis). */
-  expire?(store: ResultStore): Promise<void>;
-  /** How many of `ids` still take up storage (a record row or key, or any of its events), expired or not. */
-  stored(store: ResultStore, ids: readonly string[]): Promise<number>;
-}
-
-export function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
-  return { id: randomUUID(), queue: 'default', priority: 0, submittedAt: Date.now(), deadlineAt: null, ttlMs: 60_000, ...overrides };
-}
-
-export function outcome(result: unknown, overrides: Partial<Outcome> = {}): Outcome {
-  return { result, statusCode: null, headers: null, processingTimeMs: 1, error: null, completedAt: Date.now(), ...overrides };
-}
+export { newRequest, outcome, type StoreHarness } from './fixtures.js';
 
 /** Values whose exact round trip the store must keep. */
 function awkwardResults(): unknown[] {

@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isHqmError } from '../../src/core/errors.js';
-import type { HealthReport } from '../../src/ports/health.js';
-import type { Delivery, QueueBackend } from '../../src/ports/queue-backend.js';
-import { deferred, sleep, waitFor } from '../helpers/wait.js';
+import { isHqmError } from '../core/errors.js';
+import type { HealthReport } from '../ports/health.js';
+import type { Delivery, QueueBackend } from '../ports/queue-backend.js';
+import { deferred, sleep, waitFor } from './wait.js';
 
 export interface QueueHarness {
   /**
