@@ -1,9 +1,12 @@
 /**
- * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis]
+ * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis|postgres]
  * [-- --profile] [-- --processes N|auto]`: measures OpenHQM side by side with its anchors in one run on this machine
  * and prints the figures with their ratios. With --write the Markdown table also replaces this
  * backend's section of docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
- * OPENHQM_BENCH_REDIS_URL, default redis://127.0.0.1:6379); --profile writes CPU profiles of
+ * OPENHQM_BENCH_REDIS_URL, default redis://127.0.0.1:6379); with --backend postgres the PostgreSQL
+ * one beside pg-boss (PostgreSQL at OPENHQM_BENCH_POSTGRES_URL, default
+ * postgres://postgres@127.0.0.1:5432/test, each run in a schema of its own, dropped afterwards);
+ * --profile writes CPU profiles of
  * the server processes to .bench/profiles; --processes runs every OpenHQM server with that many
  * processes (server.processes; anchors unchanged), its RSS summed over them, in a section of its own.
  */
@@ -11,6 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Report } from './lib/report.js';
+import { postgresScenario, type PostgresFigures } from './scenarios/postgres.js';
 import { proxyScenario } from './scenarios/proxy.js';
 import { redisScenario, type RedisFigures } from './scenarios/redis.js';
 import { routingScenario } from './scenarios/routing.js';
@@ -26,6 +30,8 @@ const { values } = parseArgs({
     processes: { type: 'string' },
   },
 });
+// A mistyped backend would otherwise measure SQLite under another name.
+if (!['sqlite', 'redis', 'postgres'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis or postgres`);
 // Every OpenHQM server the scenarios start inherits it (the anchors ignore it).
 if (values.processes !== undefined) process.env.OPENHQM_SERVER__PROCESSES = values.processes;
 const section = values.processes === undefined ? values.backend : `${values.backend}-processes-${values.processes}`;
@@ -44,6 +50,16 @@ if (values.backend === 'redis') {
     ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
   });
   summarizeRedis(report, figures);
+} else if (values.backend === 'postgres') {
+  const figures = await postgresScenario(report, {
+    postgresUrl: process.env.OPENHQM_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    durationS: quick ? 3 : 10,
+    e2eRequests: quick ? 5_000 : 20_000,
+    connections: 50,
+    inFlight: 64,
+    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+  });
+  summarizePostgres(report, figures);
 } else {
   if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
   if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
@@ -60,7 +76,7 @@ function writeSection(backend: string, text: string): void {
   const begin = `<!-- bench:${backend} -->`;
   const end = `<!-- /bench:${backend} -->`;
   const block = `${begin}\n${text}${end}`;
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nProduced by `npm run bench -- --write` (SQLite, proxy, routing) and `npm run bench -- --backend redis --write`.\n';
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nProduced by `npm run bench -- --write` (SQLite, proxy, routing), `npm run bench -- --backend redis --write` and `npm run bench -- --backend postgres --write`.\n';
   const at = doc.indexOf(begin);
   const to = doc.indexOf(end);
   doc = at >= 0 && to > at ? `${doc.slice(0, at)}${block}${doc.slice(to + end.length)}` : `${doc.trimEnd()}\n\n${block}\n`;
@@ -97,4 +113,17 @@ function summarizeRedis(r: Report, figures: RedisFigures): void {
   const e2eRatio = figures.e2eAllInOne / figures.bullmq.combined;
   r.target('end-to-end (openhqm start, with the HTTP hop) ≥ 1.0× BullMQ add + process', e2eRatio >= 1, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.bullmq.combined)} per s)`);
   if (read !== undefined) r.target('p99 GET /response ≤ 5 ms', (read.p99 ?? Infinity) <= 5, `${read.p99?.toFixed(2)} ms`);
+}
+
+function summarizePostgres(r: Report, figures: PostgresFigures): void {
+  const find = (prefix: string) => r.rows.find((row) => row.label.startsWith(prefix));
+  const bare = find('bare Fastify');
+  const api = find('OpenHQM submit (openhqm api, PostgreSQL), 50 connections');
+  if (bare !== undefined && api !== undefined) {
+    const ratio = api.rate / bare.rate;
+    r.target('submit ≥ 0.6× bare Fastify', ratio >= 0.6, `${ratio.toFixed(2)}×`);
+    r.target('p99 submit ≤ 10 ms at 50 connections', (api.p99 ?? Infinity) <= 10, `${api.p99?.toFixed(2)} ms`);
+  }
+  const e2eRatio = figures.e2eAllInOne / figures.pgboss.combined;
+  r.target('end-to-end (openhqm start, with the HTTP hop) ≥ 1.0× pg-boss send + work', e2eRatio >= 1, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.pgboss.combined)} per s)`);
 }

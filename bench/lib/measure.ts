@@ -63,3 +63,10 @@ export async function measureEndToEnd(
   if (submit.non2xx > 0 || submit.errors > 0) throw new Error(`end-to-end submit saw ${submit.non2xx} non-2xx and ${submit.errors} errors`);
   return { perSecond: options.requests / seconds, rssMb: Math.max(...rss.map((r) => r.stop())) };
 }
+
+/** GET /api/v1/response/{id} of one finished request (submitted with ?wait), with `connections` in flight. */
+export async function measureResponseLatency(server: Server, options: { connections: number; durationS: number }): Promise<LoadResult> {
+  const res = await fetch(`${server.url}/api/v1/submit?wait=5`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payload: { operation: 'echo', data: 'x' } }) });
+  const { correlation_id: id } = (await res.json()) as { correlation_id: string };
+  return load({ url: `${server.url}/api/v1/response/${id}`, body: '', method: 'GET', connections: options.connections, durationS: Math.max(3, Math.round(options.durationS / 2)) });
+}

@@ -90,3 +90,8 @@ export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
     },
   };
 }
+
+/** Node flags that write a CPU profile named `name` to `dir` (`npm run bench -- --profile`); none without a dir. */
+export function cpuProfileArgs(dir: string | undefined, name: string): string[] {
+  return dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
+}

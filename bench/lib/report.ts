@@ -20,6 +20,7 @@ export class Report {
 
   row(group: string, label: string, result: LoadResult, extra: { rssMb?: number; ratioTo?: LoadResult } = {}): void {
     if (result.non2xx > 0 || result.errors > 0) this.targets.push(`⚠ ${label}: ${result.non2xx} non-2xx answers and ${result.errors} errors`);
+    this.#warnIfNoneCompleted(label, result);
     this.#add({
       group,
       label,
@@ -42,6 +43,7 @@ export class Report {
    */
   items(group: string, label: string, result: LoadResult, perRequest: number, extra: { rssMb?: number; ratioTo?: LoadResult } = {}): void {
     if (result.non2xx > 0 || result.errors > 0) this.targets.push(`⚠ ${label}: ${result.non2xx} non-2xx answers and ${result.errors} errors`);
+    this.#warnIfNoneCompleted(label, result);
     const perSecond = result.requestsPerSecond * perRequest;
     this.#add({
       group,
@@ -69,6 +71,11 @@ export class Report {
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${process.platform}`;
     return [`## ${title}`, '', `Measured ${new Date().toISOString()} on ${machine}.`, '', header, ...lines, '', ...this.targets.map((t) => `- ${t}`), ''].join('\n');
+  }
+
+  /** A window in which no request completed reads as 0 with 0 ms latencies: say what it means instead. */
+  #warnIfNoneCompleted(label: string, result: LoadResult): void {
+    if (result.total === 0) this.targets.push(`⚠ ${label}: no request completed within the ${result.durationS} s window (each takes longer; rate and latencies are not measured)`);
   }
 
   #add(row: Row): void {

@@ -8,14 +8,13 @@
  *
  * With `profileDir`, the OpenHQM server processes run under `node --cpu-prof`.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { BATCH_SIZE, load, type LoadResult } from '../lib/load.js';
-import { BATCH_CONNECTIONS, BATCH_SUBMIT, measureEndToEnd, measureSubmit } from '../lib/measure.js';
-import { CLI, startServer, type Server } from '../lib/process.js';
+import { runAnchor } from '../lib/anchor.js';
+import { BATCH_SIZE, type LoadResult } from '../lib/load.js';
+import { BATCH_CONNECTIONS, BATCH_SUBMIT, measureEndToEnd, measureResponseLatency, measureSubmit } from '../lib/measure.js';
+import { CLI, cpuProfileArgs, startServer, type Server } from '../lib/process.js';
 import type { Report } from '../lib/report.js';
 
 const BARE = fileURLToPath(new URL('../bare-fastify.ts', import.meta.url));
@@ -38,7 +37,7 @@ export interface RedisFigures {
 }
 
 export async function redisScenario(report: Report, options: RedisBenchOptions): Promise<RedisFigures> {
-  const bullmq = await withPrefix(options.redisUrl, (prefix) => runAnchor(options, prefix));
+  const bullmq = await withPrefix(options.redisUrl, (prefix) => runBullmq(options, prefix));
   report.rate('anchor', `BullMQ add + process in one process (${options.e2eRequests} jobs, ${options.inFlight} adds in flight, concurrency ${options.inFlight})`, bullmq.combined, { unit: 'jobs/s' });
   report.rate('anchor', 'BullMQ adding alone', bullmq.adds, { unit: 'jobs/s' });
   report.rate('anchor', 'BullMQ processing alone', bullmq.processing, { unit: 'jobs/s' });
@@ -81,7 +80,7 @@ function redisEnv(options: RedisBenchOptions, prefix: string, extra: Record<stri
 }
 
 function profile(options: RedisBenchOptions, name: string): string[] {
-  return options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
+  return cpuProfileArgs(options.profileDir, name);
 }
 
 async function endToEndAllInOne(report: Report, options: RedisBenchOptions, prefix: string): Promise<{ perSecond: number; rssMb: number }> {
@@ -89,7 +88,8 @@ async function endToEndAllInOne(report: Report, options: RedisBenchOptions, pref
   const counter = await completions(options.redisUrl, prefix);
   try {
     const e2e = await measureEndToEnd(server, { requests: options.e2eRequests, connections: options.inFlight, completed: () => counter.count });
-    await measureResponseLatency(report, server, options);
+    const read = await measureResponseLatency(server, options);
+    report.row('read', `OpenHQM GET /response of a finished request (openhqm start, Redis), ${options.connections} connections`, read);
     return e2e;
   } finally {
     counter.close();
@@ -110,14 +110,6 @@ async function endToEndSplit(options: RedisBenchOptions, prefix: string): Promis
   }
 }
 
-/** p99 of GET /api/v1/response/{id} for a finished request, 50 connections. */
-async function measureResponseLatency(report: Report, server: Server, options: RedisBenchOptions): Promise<void> {
-  const res = await fetch(`${server.url}/api/v1/submit?wait=5`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payload: { operation: 'echo', data: 'x' } }) });
-  const { correlation_id: id } = (await res.json()) as { correlation_id: string };
-  const result = await load({ url: `${server.url}/api/v1/response/${id}`, body: '', method: 'GET', connections: options.connections, durationS: Math.max(3, Math.round(options.durationS / 2)) });
-  report.row('read', `OpenHQM GET /response of a finished request (openhqm start, Redis), ${options.connections} connections`, result);
-}
-
 /** Counts COMPLETED transitions of a prefix from the store's change channel. */
 async function completions(redisUrl: string, prefix: string): Promise<{ readonly count: number; close(): void }> {
   const subscriber = new Redis(redisUrl);
@@ -134,16 +126,8 @@ async function completions(redisUrl: string, prefix: string): Promise<{ readonly
   };
 }
 
-async function runAnchor(options: RedisBenchOptions, prefix: string): Promise<{ combined: number; adds: number; processing: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ANCHOR], {
-    env: { ...process.env, REDIS_URL: options.redisUrl, BULLMQ_PREFIX: prefix, JOBS: String(options.e2eRequests), IN_FLIGHT: String(options.inFlight) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`the BullMQ anchor exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as { combined: number; adds: number; processing: number };
+function runBullmq(options: RedisBenchOptions, prefix: string): Promise<{ combined: number; adds: number; processing: number }> {
+  return runAnchor('BullMQ', ANCHOR, { REDIS_URL: options.redisUrl, BULLMQ_PREFIX: prefix, JOBS: String(options.e2eRequests), IN_FLIGHT: String(options.inFlight) });
 }
 
 /** Runs `work` under a fresh key prefix and deletes the prefix's keys afterwards. */
