@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `openhqm` command. Exit codes: 0 success, 1 runtime failure (or a usage error commander
- * reports: an unknown command or option), 2 configuration refused.
+ * reports: an unknown command or option), 2 configuration refused; the commands that call a
+ * running gateway (`top`, `requests`) add 3 refused (4xx), 4 unreachable, 5 server error
+ * (cli/remote/exit-codes.ts).
  *
  * @module
  */
@@ -10,8 +12,10 @@ import { VERSION } from '../app/version.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerHealthcheckCommand } from './commands/healthcheck.js';
 import { registerKeysCommand } from './commands/keys.js';
+import { registerRequestsCommand } from './commands/requests.js';
 import { registerRoutesCommand } from './commands/routes.js';
 import { registerRunCommands } from './commands/run.js';
+import { registerTopCommand } from './commands/top.js';
 
 const program = new Command()
   .name('openhqm')
@@ -24,6 +28,8 @@ registerConfigCommand(program);
 registerRoutesCommand(program);
 registerHealthcheckCommand(program);
 registerKeysCommand(program);
+registerTopCommand(program);
+registerRequestsCommand(program);
 
 // `start` is the default command, so commander hands it a word that names no command as an
 // argument ("too many arguments for 'start'"). A first word that is no command is a typo.
