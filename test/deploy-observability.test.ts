@@ -5,11 +5,13 @@
  * worse, a captured request queued and forwarded to the application every scrape.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
-import { Metrics } from '../src/observability/metrics.js';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { exportedMetricNames, metricsIn } from './helpers/metric-names.js';
 
 interface Probe {
   httpGet?: { path?: string; port?: string | number };
@@ -103,32 +105,101 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
 
 describe('deploy/prometheus: the alert rules', () => {
   const rulesDir = new URL('../deploy/prometheus/', import.meta.url);
-  const rules = parse(readFileSync(new URL('openhqm-alerts.yaml', rulesDir), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; expr: string }> }> };
+  const rules = parse(readFileSync(new URL('alerts.yaml', rulesDir), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; expr: string }> }> };
+  const all = rules.groups.flatMap((g) => g.rules);
 
-  it('alert on dead-lettering, by metrics OpenHQM exports', () => {
-    const metrics = new Metrics({ defaultMetrics: false });
-    metrics.trackQueue('q', async () => ({ depth: 0, inFlight: 0, deadLettered: 0 }));
-    const exported = new Set(metrics.registry.getMetricsAsArray().map((m) => m.name));
-    const all = rules.groups.flatMap((g) => g.rules);
-    expect(all.map((r) => r.alert)).toContain('OpenHQMRequestsDeadLettered');
+  it('alert on what issue 16 asks for', () => {
+    expect(all.map((r) => r.alert)).toEqual(
+      expect.arrayContaining([
+        'OpenHQMRequestsDeadLettered',
+        'OpenHQMOldestRequestWaiting',
+        'OpenHQMWorkerHeartbeatStale',
+        'OpenHQMRequestErrorRate',
+        'OpenHQMWebhookDeliveriesFailing',
+        'OpenHQMBackendNotReady',
+      ]),
+    );
+  });
+
+  it('use only metrics OpenHQM exports', () => {
+    const exported = exportedMetricNames();
     for (const rule of all) {
-      const used = rule.expr.match(/openhqm_[a-z_]+/g) ?? [];
+      const used = metricsIn(rule.expr);
       expect(used.length, rule.alert).toBeGreaterThan(0);
       for (const name of used) expect(exported, `${rule.alert} uses ${name}`).toContain(name);
     }
   });
 
-  // promtool ships with Prometheus (Debian: apt-get install prometheus).
-  const promtool = spawnSync('promtool', ['--version']).status === 0;
-
   it('pass promtool check rules and their unit tests (promtool test rules)', (ctx) => {
-    // .ci/run installs it: under CI a missing promtool is a failure, as a missing server is.
-    if (!promtool && process.env.CI === 'true') throw new Error('promtool is not installed (CI=true: apt-get install prometheus)');
-    if (!promtool) return ctx.skip('promtool is not installed (it comes with Prometheus)');
+    if (!needPromtool(ctx)) return;
     const dir = fileURLToPath(rulesDir);
-    for (const args of [['check', 'rules', 'openhqm-alerts.yaml'], ['test', 'rules', 'openhqm-alerts.test.yaml']]) {
+    for (const args of [['check', 'rules', 'alerts.yaml'], ['test', 'rules', 'alerts.test.yaml']]) {
       const run = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8' });
       expect(run.status, `promtool ${args.join(' ')}:\n${run.stdout}${run.stderr}`).toBe(0);
     }
   });
 });
+
+interface GrafanaPanel {
+  id: number;
+  type: string;
+  title: string;
+  panels?: GrafanaPanel[];
+  targets?: Array<{ expr?: string; refId: string }>;
+}
+
+describe('deploy/grafana: the dashboard', () => {
+  const dashboard = JSON.parse(readFileSync(new URL('../deploy/grafana/openhqm.json', import.meta.url), 'utf8')) as {
+    uid: string;
+    panels: GrafanaPanel[];
+    templating: { list: Array<{ name: string; query: string | { query: string } }> };
+  };
+  const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
+  const queries = [
+    ...panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel ${p.id} "${p.title}" ${t.refId}`, expr: t.expr ?? '' }))),
+    ...dashboard.templating.list.filter((v) => typeof v.query === 'object').map((v) => ({ where: `variable ${v.name}`, expr: (v.query as { query: string }).query })),
+  ];
+
+  it('has panels with queries and unique ids', () => {
+    expect(panels.length).toBeGreaterThan(10);
+    expect(new Set(dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).map((p) => p.id)).size).toBe(dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).length);
+    for (const panel of panels) expect(panel.targets?.length, `panel ${panel.id} "${panel.title}"`).toBeGreaterThan(0);
+  });
+
+  it('names only metrics OpenHQM exports, in every panel query', () => {
+    const exported = exportedMetricNames();
+    const used = new Set<string>();
+    for (const { where, expr } of queries) {
+      const names = metricsIn(expr.replace(/^label_values\(([^,]+),.*\)$/, '$1'));
+      expect(names.length, `${where}: ${expr}`).toBeGreaterThan(0);
+      for (const name of names) {
+        expect(exported, `${where} names ${name}, which OpenHQM does not export`).toContain(name);
+        used.add(name);
+      }
+    }
+    // The check itself: a misspelt name is caught, PromQL's own words are not.
+    expect(metricsIn('sum by (queue_name) (rate(openhqm_queue_depht{queue_name="x"}[5m])) offset 1h')).toEqual(['openhqm_queue_depht']);
+    // Every OpenHQM metric has a place on the board.
+    const ours = [...exported].filter((n) => n.startsWith('openhqm_') && !/_(sum|count)$/.test(n));
+    expect(ours.filter((n) => !used.has(n))).toEqual([]);
+  });
+
+  it('has queries that parse as PromQL (promtool check rules over them as recording rules)', (ctx) => {
+    if (!needPromtool(ctx)) return;
+    const dir = mkdtempSync(join(tmpdir(), 'openhqm-grafana-'));
+    const recorded = queries
+      .filter((q) => !q.expr.startsWith('label_values('))
+      .map((q, i) => ({ record: `openhqm:panel_${i}`, expr: q.expr.replaceAll('$__rate_interval', '5m').replaceAll('$queue', '.*') }));
+    writeFileSync(join(dir, 'panels.yaml'), stringify({ groups: [{ name: 'panels', rules: recorded }] }));
+    const run = spawnSync('promtool', ['check', 'rules', 'panels.yaml'], { cwd: dir, encoding: 'utf8' });
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
+  });
+});
+
+/** promtool ships with Prometheus (Debian: apt-get install prometheus); .ci/run installs it, so under CI a missing one fails. */
+function needPromtool(ctx: { skip: (note: string) => void }): boolean {
+  if (spawnSync('promtool', ['--version']).status === 0) return true;
+  if (process.env.CI === 'true') throw new Error('promtool is not installed (CI=true: apt-get install prometheus)');
+  ctx.skip('promtool is not installed (it comes with Prometheus)');
+  return false;
+}
