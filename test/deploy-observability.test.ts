@@ -5,50 +5,14 @@
  * worse, a captured request queued and forwarded to the application every scrape.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { needKubectl, openhqmContainers as openhqm, openhqmYaml, OVERLAYS, pods, render, type Container } from './helpers/kustomize.js';
 import { exportedMetricNames, metricsIn } from './helpers/metric-names.js';
-
-interface Probe {
-  httpGet?: { path?: string; port?: string | number };
-}
-
-interface Container {
-  name: string;
-  args?: string[];
-  ports?: Array<{ name?: string; containerPort: number }>;
-  env?: Array<{ name: string; value?: string }>;
-  readinessProbe?: Probe;
-  livenessProbe?: Probe;
-  startupProbe?: Probe;
-}
-
-interface Manifest {
-  kind?: string;
-  metadata?: { name?: string };
-  data?: Record<string, string>;
-  spec?: { template?: { metadata?: { annotations?: Record<string, string> }; spec?: { containers?: Container[] } } };
-}
-
-const DIR = new URL('../deploy/kubernetes/', import.meta.url);
-const docs = readdirSync(DIR)
-  .filter((f) => f.endsWith('.yaml'))
-  .flatMap((file) => parseAllDocuments(readFileSync(new URL(file, DIR), 'utf8')).map((d) => d.toJS() as Manifest));
-
-const config = parse(docs.find((d) => d.kind === 'ConfigMap')?.data?.['openhqm.yaml'] ?? '') as { proxy?: { capture?: { control_prefix?: string } } };
-// The prefix moves the control paths whether or not capture is on.
-const prefix = config.proxy?.capture?.control_prefix ?? '';
-
-const pods = docs.filter((d) => d.spec?.template?.spec?.containers !== undefined).map((d) => ({ name: d.metadata?.name ?? '?', template: d.spec?.template ?? {} }));
-
-/** OpenHQM containers, by the configuration they are given. */
-function openhqm(containers: readonly Container[]): Container[] {
-  return containers.filter((c) => c.env?.some((e) => e.name.startsWith('OPENHQM_')) === true);
-}
 
 const listens = (c: Container): boolean => ['api', 'start'].includes(c.args?.[0] ?? 'start') || workerListener(c) !== undefined;
 
@@ -59,24 +23,35 @@ function workerListener(c: Container): number | undefined {
   return port === undefined || Number(port) === 0 ? undefined : Number(port);
 }
 
-/** Where a listening container serves the control paths: under the prefix, or at the root for a worker's listener. */
-const base = (c: Container): string => (workerListener(c) === undefined ? prefix : '');
+/** An overlay's rendering, with the control prefix its configuration sets. */
+function rendered(overlay: string): { docs: ReturnType<typeof render>; prefix: string } {
+  const docs = render(overlay);
+  const config = parse(openhqmYaml(docs)) as { proxy?: { capture?: { control_prefix?: string } } };
+  // The prefix moves the control paths whether or not capture is on.
+  return { docs, prefix: config.proxy?.capture?.control_prefix ?? '' };
+}
 
-describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
-  it('the configuration moves the control paths under a prefix (the application keeps its own /health)', () => {
-    expect(prefix).toBe('/_openhqm');
+describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s: probes and scrapes reach OpenHQM', (overlay) => {
+  /** Where a listening container serves the control paths: under the prefix, or at the root for a worker's listener. */
+  const base = (c: Container, prefix: string): string => (workerListener(c) === undefined ? prefix : '');
+
+  it('moves the control paths under a prefix where the application keeps its own /health (sidecar)', (ctx) => {
+    if (!needKubectl(ctx)) return;
+    expect(rendered(overlay).prefix).toBe(overlay === 'sidecar' ? '/_openhqm' : '');
   });
 
-  it('probes only containers that listen, on control paths under the prefix (a worker’s own listener at the root)', () => {
+  it('probes only containers that listen, on control paths under the prefix (a worker’s own listener at the root)', (ctx) => {
+    if (!needKubectl(ctx)) return;
+    const { docs, prefix } = rendered(overlay);
     let probed = 0;
-    for (const { name, template } of pods) {
+    for (const { name, template } of pods(docs)) {
       for (const container of openhqm(template.spec?.containers ?? [])) {
         const probes = [container.readinessProbe, container.livenessProbe, container.startupProbe].filter((p) => p?.httpGet !== undefined);
         if (!listens(container)) {
           expect(probes, `${name}/${container.name} runs \`openhqm ${container.args?.[0]}\`, which has no HTTP listener`).toEqual([]);
           continue;
         }
-        for (const probe of probes) expect(probe?.httpGet?.path, `${name}/${container.name}`).toMatch(new RegExp(`^${base(container)}/health/(live|ready)$`));
+        for (const probe of probes) expect(probe?.httpGet?.path, `${name}/${container.name}`).toMatch(new RegExp(`^${base(container, prefix)}/health/(live|ready)$`));
         probed += probes.length;
       }
     }
@@ -84,9 +59,11 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
     expect(probed).toBeGreaterThan(0);
   });
 
-  it('annotates for Prometheus exactly the pods with a listening OpenHQM container, with its port and the prefixed /metrics', () => {
+  it('annotates for Prometheus exactly the pods with a listening OpenHQM container, with its port and the prefixed /metrics', (ctx) => {
+    if (!needKubectl(ctx)) return;
+    const { docs, prefix } = rendered(overlay);
     let scraped = 0;
-    for (const { name, template } of pods) {
+    for (const { name, template } of pods(docs)) {
       const annotations = template.metadata?.annotations ?? {};
       const listening = openhqm(template.spec?.containers ?? []).filter(listens);
       if (listening.length === 0) {
@@ -95,7 +72,7 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
       }
       scraped += 1;
       expect(annotations['prometheus.io/scrape'], name).toBe('true');
-      expect(annotations['prometheus.io/path'], name).toBe(`${base(listening[0] as Container)}/metrics`);
+      expect(annotations['prometheus.io/path'], name).toBe(`${base(listening[0] as Container, prefix)}/metrics`);
       const ports = listening.flatMap((c) => (c.ports ?? []).map((p) => String(p.containerPort)));
       expect(ports, name).toContain(annotations['prometheus.io/port']);
     }
