@@ -1,9 +1,11 @@
 /** The Kubernetes manifests, docker-compose.yml and the Dockerfile stay consistent with the configuration schema and the code. */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { fileURLToPath } from 'node:url';
+import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { exportedMetricNames, metricsIn } from './helpers/metric-names.js';
@@ -134,6 +136,66 @@ function writeTemp(content: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'openhqm-deploy-')), 'openhqm.yaml');
   writeFileSync(file, content);
   return file;
+}
+
+interface ComposeService {
+  command?: string[];
+  profiles?: string[];
+  environment?: Record<string, string>;
+  volumes?: Array<string | { source?: string; target?: string }>;
+  stop_grace_period?: string;
+}
+
+/** docker-compose (Debian's package; no Docker engine needed for `config`); .ci/run installs it. */
+const dockerCompose = spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0;
+
+describe('docker-compose.yml', () => {
+  const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+  function resolved(ctx: { skip: (note: string) => void }): Record<string, ComposeService> | undefined {
+    if (!dockerCompose && process.env.CI === 'true') throw new Error('docker-compose is not installed (CI=true: apt-get install docker-compose)');
+    if (!dockerCompose) {
+      ctx.skip('docker-compose is not installed (apt-get install docker-compose)');
+      return undefined;
+    }
+    const run = spawnSync('docker-compose', ['--profile', 'sidecar', 'config'], { cwd: ROOT, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    return (parse(run.stdout) as { services: Record<string, ComposeService> }).services;
+  }
+
+  it('runs the API, two workers and Redis, and a sidecar example in its own profile', (ctx) => {
+    const services = resolved(ctx);
+    if (services === undefined) return;
+    const plain = Object.entries(services).filter(([, s]) => s.profiles === undefined);
+    const commands = plain.map(([, s]) => s.command?.[0]);
+    expect(commands.filter((c) => c === 'api')).toHaveLength(1);
+    expect(commands.filter((c) => c === 'worker')).toHaveLength(2);
+    expect(Object.keys(services)).toContain('redis');
+    expect(Object.entries(services).filter(([, s]) => s.profiles?.includes('sidecar') === true).map(([, s]) => s.command?.[0])).toEqual(expect.arrayContaining(['api', 'worker']));
+  });
+
+  it('gives every OpenHQM service a configuration the schema accepts, and time to drain before SIGKILL', (ctx) => {
+    const services = resolved(ctx);
+    if (services === undefined) return;
+    const openhqm = Object.entries(services).filter(([, s]) => ['api', 'worker', 'start'].includes(s.command?.[0] ?? ''));
+    expect(openhqm.length).toBeGreaterThanOrEqual(5);
+    for (const [name, service] of openhqm) {
+      const env = { ...service.environment };
+      // The configuration file a service mounts, read from where it lies in the repository.
+      const mounted = (service.volumes ?? []).map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1] } : v)).find((v) => v.target === env.OPENHQM_CONFIG);
+      if (env.OPENHQM_CONFIG !== undefined) env.OPENHQM_CONFIG = mounted?.source ?? 'missing mount';
+      const { config } = loadConfig({ env });
+      expect(config.queue.type, name).toBe('redis');
+      expect(seconds(service.stop_grace_period ?? '10s'), name).toBeGreaterThan(config.worker.shutdown_grace_seconds);
+    }
+  });
+});
+
+/** A Compose duration (`30s`, `1m30s`) in seconds. */
+function seconds(duration: string): number {
+  let total = 0;
+  for (const [, n, unit] of duration.matchAll(/(\d+(?:\.\d+)?)(h|m|s|ms|us)/g)) total += Number(n) * ({ h: 3600, m: 60, s: 1, ms: 0.001, us: 0.000001 }[unit as 'h'] ?? 0);
+  return total;
 }
 
 describe('Dockerfile', () => {
