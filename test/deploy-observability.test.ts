@@ -5,48 +5,14 @@
  * worse, a captured request queued and forwarded to the application every scrape.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
-import { Metrics } from '../src/observability/metrics.js';
-
-interface Probe {
-  httpGet?: { path?: string; port?: string | number };
-}
-
-interface Container {
-  name: string;
-  args?: string[];
-  ports?: Array<{ name?: string; containerPort: number }>;
-  env?: Array<{ name: string; value?: string }>;
-  readinessProbe?: Probe;
-  livenessProbe?: Probe;
-  startupProbe?: Probe;
-}
-
-interface Manifest {
-  kind?: string;
-  metadata?: { name?: string };
-  data?: Record<string, string>;
-  spec?: { template?: { metadata?: { annotations?: Record<string, string> }; spec?: { containers?: Container[] } } };
-}
-
-const DIR = new URL('../deploy/kubernetes/', import.meta.url);
-const docs = readdirSync(DIR)
-  .filter((f) => f.endsWith('.yaml'))
-  .flatMap((file) => parseAllDocuments(readFileSync(new URL(file, DIR), 'utf8')).map((d) => d.toJS() as Manifest));
-
-const config = parse(docs.find((d) => d.kind === 'ConfigMap')?.data?.['openhqm.yaml'] ?? '') as { proxy?: { capture?: { control_prefix?: string } } };
-// The prefix moves the control paths whether or not capture is on.
-const prefix = config.proxy?.capture?.control_prefix ?? '';
-
-const pods = docs.filter((d) => d.spec?.template?.spec?.containers !== undefined).map((d) => ({ name: d.metadata?.name ?? '?', template: d.spec?.template ?? {} }));
-
-/** OpenHQM containers, by the configuration they are given. */
-function openhqm(containers: readonly Container[]): Container[] {
-  return containers.filter((c) => c.env?.some((e) => e.name.startsWith('OPENHQM_')) === true);
-}
+import { parse, stringify } from 'yaml';
+import { needKubectl, openhqmContainers as openhqm, openhqmYaml, OVERLAYS, pods, render, type Container } from './helpers/kustomize.js';
+import { exportedMetricNames, metricsIn } from './helpers/metric-names.js';
 
 const listens = (c: Container): boolean => ['api', 'start'].includes(c.args?.[0] ?? 'start') || workerListener(c) !== undefined;
 
@@ -57,24 +23,35 @@ function workerListener(c: Container): number | undefined {
   return port === undefined || Number(port) === 0 ? undefined : Number(port);
 }
 
-/** Where a listening container serves the control paths: under the prefix, or at the root for a worker's listener. */
-const base = (c: Container): string => (workerListener(c) === undefined ? prefix : '');
+/** An overlay's rendering, with the control prefix its configuration sets. */
+function rendered(overlay: string): { docs: ReturnType<typeof render>; prefix: string } {
+  const docs = render(overlay);
+  const config = parse(openhqmYaml(docs)) as { proxy?: { capture?: { control_prefix?: string } } };
+  // The prefix moves the control paths whether or not capture is on.
+  return { docs, prefix: config.proxy?.capture?.control_prefix ?? '' };
+}
 
-describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
-  it('the configuration moves the control paths under a prefix (the application keeps its own /health)', () => {
-    expect(prefix).toBe('/_openhqm');
+describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s: probes and scrapes reach OpenHQM', (overlay) => {
+  /** Where a listening container serves the control paths: under the prefix, or at the root for a worker's listener. */
+  const base = (c: Container, prefix: string): string => (workerListener(c) === undefined ? prefix : '');
+
+  it('moves the control paths under a prefix where the application keeps its own /health (sidecar)', (ctx) => {
+    if (!needKubectl(ctx)) return;
+    expect(rendered(overlay).prefix).toBe(overlay === 'sidecar' ? '/_openhqm' : '');
   });
 
-  it('probes only containers that listen, on control paths under the prefix (a worker’s own listener at the root)', () => {
+  it('probes only containers that listen, on control paths under the prefix (a worker’s own listener at the root)', (ctx) => {
+    if (!needKubectl(ctx)) return;
+    const { docs, prefix } = rendered(overlay);
     let probed = 0;
-    for (const { name, template } of pods) {
+    for (const { name, template } of pods(docs)) {
       for (const container of openhqm(template.spec?.containers ?? [])) {
         const probes = [container.readinessProbe, container.livenessProbe, container.startupProbe].filter((p) => p?.httpGet !== undefined);
         if (!listens(container)) {
           expect(probes, `${name}/${container.name} runs \`openhqm ${container.args?.[0]}\`, which has no HTTP listener`).toEqual([]);
           continue;
         }
-        for (const probe of probes) expect(probe?.httpGet?.path, `${name}/${container.name}`).toMatch(new RegExp(`^${base(container)}/health/(live|ready)$`));
+        for (const probe of probes) expect(probe?.httpGet?.path, `${name}/${container.name}`).toMatch(new RegExp(`^${base(container, prefix)}/health/(live|ready)$`));
         probed += probes.length;
       }
     }
@@ -82,9 +59,11 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
     expect(probed).toBeGreaterThan(0);
   });
 
-  it('annotates for Prometheus exactly the pods with a listening OpenHQM container, with its port and the prefixed /metrics', () => {
+  it('annotates for Prometheus exactly the pods with a listening OpenHQM container, with its port and the prefixed /metrics', (ctx) => {
+    if (!needKubectl(ctx)) return;
+    const { docs, prefix } = rendered(overlay);
     let scraped = 0;
-    for (const { name, template } of pods) {
+    for (const { name, template } of pods(docs)) {
       const annotations = template.metadata?.annotations ?? {};
       const listening = openhqm(template.spec?.containers ?? []).filter(listens);
       if (listening.length === 0) {
@@ -93,7 +72,7 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
       }
       scraped += 1;
       expect(annotations['prometheus.io/scrape'], name).toBe('true');
-      expect(annotations['prometheus.io/path'], name).toBe(`${base(listening[0] as Container)}/metrics`);
+      expect(annotations['prometheus.io/path'], name).toBe(`${base(listening[0] as Container, prefix)}/metrics`);
       const ports = listening.flatMap((c) => (c.ports ?? []).map((p) => String(p.containerPort)));
       expect(ports, name).toContain(annotations['prometheus.io/port']);
     }
@@ -103,32 +82,101 @@ describe('deploy/kubernetes: probes and scrapes reach OpenHQM', () => {
 
 describe('deploy/prometheus: the alert rules', () => {
   const rulesDir = new URL('../deploy/prometheus/', import.meta.url);
-  const rules = parse(readFileSync(new URL('openhqm-alerts.yaml', rulesDir), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; expr: string }> }> };
+  const rules = parse(readFileSync(new URL('alerts.yaml', rulesDir), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; expr: string }> }> };
+  const all = rules.groups.flatMap((g) => g.rules);
 
-  it('alert on dead-lettering, by metrics OpenHQM exports', () => {
-    const metrics = new Metrics({ defaultMetrics: false });
-    metrics.trackQueue('q', async () => ({ depth: 0, inFlight: 0, deadLettered: 0 }));
-    const exported = new Set(metrics.registry.getMetricsAsArray().map((m) => m.name));
-    const all = rules.groups.flatMap((g) => g.rules);
-    expect(all.map((r) => r.alert)).toContain('OpenHQMRequestsDeadLettered');
+  it('alert on what issue 16 asks for', () => {
+    expect(all.map((r) => r.alert)).toEqual(
+      expect.arrayContaining([
+        'OpenHQMRequestsDeadLettered',
+        'OpenHQMOldestRequestWaiting',
+        'OpenHQMWorkerHeartbeatStale',
+        'OpenHQMRequestErrorRate',
+        'OpenHQMWebhookDeliveriesFailing',
+        'OpenHQMBackendNotReady',
+      ]),
+    );
+  });
+
+  it('use only metrics OpenHQM exports', () => {
+    const exported = exportedMetricNames();
     for (const rule of all) {
-      const used = rule.expr.match(/openhqm_[a-z_]+/g) ?? [];
+      const used = metricsIn(rule.expr);
       expect(used.length, rule.alert).toBeGreaterThan(0);
       for (const name of used) expect(exported, `${rule.alert} uses ${name}`).toContain(name);
     }
   });
 
-  // promtool ships with Prometheus (Debian: apt-get install prometheus).
-  const promtool = spawnSync('promtool', ['--version']).status === 0;
-
   it('pass promtool check rules and their unit tests (promtool test rules)', (ctx) => {
-    // .ci/run installs it: under CI a missing promtool is a failure, as a missing server is.
-    if (!promtool && process.env.CI === 'true') throw new Error('promtool is not installed (CI=true: apt-get install prometheus)');
-    if (!promtool) return ctx.skip('promtool is not installed (it comes with Prometheus)');
+    if (!needPromtool(ctx)) return;
     const dir = fileURLToPath(rulesDir);
-    for (const args of [['check', 'rules', 'openhqm-alerts.yaml'], ['test', 'rules', 'openhqm-alerts.test.yaml']]) {
+    for (const args of [['check', 'rules', 'alerts.yaml'], ['test', 'rules', 'alerts.test.yaml']]) {
       const run = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8' });
       expect(run.status, `promtool ${args.join(' ')}:\n${run.stdout}${run.stderr}`).toBe(0);
     }
   });
 });
+
+interface GrafanaPanel {
+  id: number;
+  type: string;
+  title: string;
+  panels?: GrafanaPanel[];
+  targets?: Array<{ expr?: string; refId: string }>;
+}
+
+describe('deploy/grafana: the dashboard', () => {
+  const dashboard = JSON.parse(readFileSync(new URL('../deploy/grafana/openhqm.json', import.meta.url), 'utf8')) as {
+    uid: string;
+    panels: GrafanaPanel[];
+    templating: { list: Array<{ name: string; query: string | { query: string } }> };
+  };
+  const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
+  const queries = [
+    ...panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel ${p.id} "${p.title}" ${t.refId}`, expr: t.expr ?? '' }))),
+    ...dashboard.templating.list.filter((v) => typeof v.query === 'object').map((v) => ({ where: `variable ${v.name}`, expr: (v.query as { query: string }).query })),
+  ];
+
+  it('has panels with queries and unique ids', () => {
+    expect(panels.length).toBeGreaterThan(10);
+    expect(new Set(dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).map((p) => p.id)).size).toBe(dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).length);
+    for (const panel of panels) expect(panel.targets?.length, `panel ${panel.id} "${panel.title}"`).toBeGreaterThan(0);
+  });
+
+  it('names only metrics OpenHQM exports, in every panel query', () => {
+    const exported = exportedMetricNames();
+    const used = new Set<string>();
+    for (const { where, expr } of queries) {
+      const names = metricsIn(expr.replace(/^label_values\(([^,]+),.*\)$/, '$1'));
+      expect(names.length, `${where}: ${expr}`).toBeGreaterThan(0);
+      for (const name of names) {
+        expect(exported, `${where} names ${name}, which OpenHQM does not export`).toContain(name);
+        used.add(name);
+      }
+    }
+    // The check itself: a misspelt name is caught, PromQL's own words are not.
+    expect(metricsIn('sum by (queue_name) (rate(openhqm_queue_depht{queue_name="x"}[5m])) offset 1h')).toEqual(['openhqm_queue_depht']);
+    // Every OpenHQM metric has a place on the board.
+    const ours = [...exported].filter((n) => n.startsWith('openhqm_') && !/_(sum|count)$/.test(n));
+    expect(ours.filter((n) => !used.has(n))).toEqual([]);
+  });
+
+  it('has queries that parse as PromQL (promtool check rules over them as recording rules)', (ctx) => {
+    if (!needPromtool(ctx)) return;
+    const dir = mkdtempSync(join(tmpdir(), 'openhqm-grafana-'));
+    const recorded = queries
+      .filter((q) => !q.expr.startsWith('label_values('))
+      .map((q, i) => ({ record: `openhqm:panel_${i}`, expr: q.expr.replaceAll('$__rate_interval', '5m').replaceAll('$queue', '.*') }));
+    writeFileSync(join(dir, 'panels.yaml'), stringify({ groups: [{ name: 'panels', rules: recorded }] }));
+    const run = spawnSync('promtool', ['check', 'rules', 'panels.yaml'], { cwd: dir, encoding: 'utf8' });
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
+  });
+});
+
+/** promtool ships with Prometheus (Debian: apt-get install prometheus); .ci/run installs it, so under CI a missing one fails. */
+function needPromtool(ctx: { skip: (note: string) => void }): boolean {
+  if (spawnSync('promtool', ['--version']).status === 0) return true;
+  if (process.env.CI === 'true') throw new Error('promtool is not installed (CI=true: apt-get install prometheus)');
+  ctx.skip('promtool is not installed (it comes with Prometheus)');
+  return false;
+}

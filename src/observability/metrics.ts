@@ -169,6 +169,32 @@ export class Metrics {
     this.#liveStreams = count;
   }
 
+  #backends: (() => Promise<Readonly<Record<string, boolean>>>) | undefined;
+
+  /**
+   * Reports `read()` as openhqm_backend_up{component}: 1 while a backend (queue, cache) answers
+   * its health check, 0 while it does not — the readiness probe's verdict, which a scrape would
+   * otherwise not show (the queue gauges keep their last value when the backend is down). Read
+   * at scrape time; a later call replaces the reader.
+   */
+  watchBackends(read: () => Promise<Readonly<Record<string, boolean>>>): void {
+    if (this.#backends === undefined) {
+      const backends = (): Promise<Readonly<Record<string, boolean>>> => this.#backends?.() ?? Promise.resolve({});
+      new Gauge({
+        name: 'openhqm_backend_up',
+        help: 'Whether a backend this process uses answers its health check (1) or not (0), by component (queue, cache)',
+        labelNames: ['component'] as const,
+        // Gathered over the processes of one command (D151): one process that cannot reach it is enough.
+        aggregator: 'min',
+        registers: [this.registry],
+        async collect() {
+          for (const [component, ok] of Object.entries(await backends())) this.set({ component }, ok ? 1 : 0);
+        },
+      });
+    }
+    this.#backends = read;
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }

@@ -257,6 +257,14 @@ describe('health, metrics and docs', () => {
     expect(res.body).toContain('openhqm_queue_depth{queue_name="openhqm-requests"} 3');
   });
 
+  it('/metrics says which backend is down (openhqm_backend_up), as /health/ready does', async () => {
+    const { app, queue } = await testApi();
+    const up = async (): Promise<string[]> => (await app.inject({ method: 'GET', url: '/metrics' })).body.split('\n').filter((l) => l.startsWith('openhqm_backend_up{'));
+    expect(await up()).toEqual(['openhqm_backend_up{component="queue"} 1', 'openhqm_backend_up{component="cache"} 1']);
+    await queue.close();
+    expect(await up()).toEqual(['openhqm_backend_up{component="queue"} 0', 'openhqm_backend_up{component="cache"} 1']);
+  });
+
   it('serves the OpenAPI document and the docs page', async () => {
     const { app } = await testApi();
     const spec = await app.inject({ method: 'GET', url: '/openapi.json' });

@@ -46,7 +46,7 @@ async function published(url: string): Promise<number> {
 
 describe('openhqm healthcheck', () => {
   it.runIf(onLinux)('reads the control prefix from the config file, the port from the flags, and asks only the health route', async () => {
-    // As in deploy/kubernetes: capture on and the prefix set in the file, not in the environment.
+    // As in deploy/kubernetes/overlays/sidecar: capture on and the prefix set in the file, not in the environment.
     writeFileSync(join(dir, 'openhqm.yaml'), 'proxy:\n  enabled: true\n  default_endpoint: http://127.0.0.1:9\n  capture:\n    enabled: true\n    control_prefix: /_openhqm\n');
     const port = await freePort();
     const server = startIn(dir, ['api', '--config', 'openhqm.yaml', '--port', String(port), '--host', '127.0.0.1'], { OPENHQM_SQLITE__PATH: join(dir, 'api.db') });

@@ -52,6 +52,12 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: HealthContext): 
     return { status: ready ? 'ready' : 'not_ready', components: details };
   });
 
+  // The backends' half of readiness, as a metric: what alerts can see without probing.
+  ctx.metrics?.watchBackends(async () => {
+    const [queue, cache] = await Promise.all([safe(() => ctx.queue.health()), safe(() => ctx.store.health())]);
+    return { queue: queue.ok, cache: cache.ok };
+  });
+
   const metrics = ctx.metrics;
   if (metrics !== undefined) {
     app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
