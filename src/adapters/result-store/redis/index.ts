@@ -157,7 +157,10 @@ export class RedisResultStore implements ResultStore {
     const before = fromHash(request.id, currentHash(values), null) as RequestRecord;
     const attempt = claim === null ? writes.attempt : before.attempt + 1;
     const { record } = applyWrites(before, claim === null ? writes : { ...writes, attempt, recordAttempt: attempt });
-    await this.#lists.moved(record);
+    // Not awaited: the index write is queued on this connection now, so every later command of
+    // this process (a list among them) runs after it, and no transition waits a round trip for
+    // an index that readers repair anyway (D90).
+    void this.#lists.moved(record);
     this.#feed.emitLocal({ id: record.id, status: record.status });
     return { ok: true, record };
   }
@@ -166,7 +169,7 @@ export class RedisResultStore implements ResultStore {
     this.#assertOpen();
     const result = await this.#replay.replay(this.#keys(request.id), request, this.#feed);
     if (result.ok) {
-      await this.#lists.moved(result.record);
+      void this.#lists.moved(result.record);
       this.#feed.emitLocal({ id: request.id, status: result.record.status });
     }
     return result;
