@@ -1,7 +1,6 @@
 /** Converting between the PostgreSQL store's rows and domain records. */
-import type { Status } from '../../../core/request/lifecycle.js';
 import type { Outcome, RequestEvent, RequestRecord } from '../../../core/request/record.js';
-import { decodeNote } from '../../../core/request/trail.js';
+import { eventFromColumns, recordFromColumns } from '../../shared/record-rows.js';
 
 export interface RequestRow {
   readonly id: string;
@@ -61,36 +60,11 @@ export function outcomeText(outcome: Outcome | null): string | null {
 }
 
 export function fromRow(row: RequestRow): RequestRecord {
-  return {
-    id: row.id,
-    status: row.status as Status,
-    attempt: row.attempt,
-    queue: row.queue,
-    priority: row.priority,
-    submittedAt: row.submitted_at,
-    updatedAt: row.updated_at,
-    deadlineAt: row.deadline_at,
-    expiresAt: row.expires_at,
-    ttlMs: row.ttl_ms,
-    workerId: row.worker_id,
-    progress: row.progress,
-    error: row.error,
-    outcome: row.outcome === null ? null : (JSON.parse(row.outcome) as Outcome),
-    tenant: row.tenant,
-    runAt: row.run_at,
-  };
+  return recordFromColumns(row);
 }
 
 export function eventFromRow(row: EventRow): RequestEvent {
-  return {
-    at: row.at,
-    from: row.from_status as Status | null,
-    to: row.to_status as Status,
-    attempt: row.attempt,
-    workerId: row.worker_id,
-    error: row.error,
-    ...(row.note === null ? {} : { note: decodeNote(row.note) }),
-  };
+  return eventFromColumns(row);
 }
 
 /**

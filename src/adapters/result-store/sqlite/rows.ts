@@ -1,7 +1,7 @@
 /** Converting between store rows and domain records. */
-import type { Status } from '../../../core/request/lifecycle.js';
-import type { Outcome, RequestEvent, RequestRecord } from '../../../core/request/record.js';
-import { decodeNote, encodeNote } from '../../../core/request/trail.js';
+import type { RequestEvent, RequestRecord } from '../../../core/request/record.js';
+import { encodeNote } from '../../../core/request/trail.js';
+import { eventFromColumns, recordFromColumns } from '../../shared/record-rows.js';
 
 export interface RequestRow {
   id: string;
@@ -57,24 +57,7 @@ export function toRow(record: RequestRecord): RequestRow {
 }
 
 export function fromRow(row: RequestRow): RequestRecord {
-  return {
-    id: row.id,
-    status: row.status as Status,
-    attempt: row.attempt,
-    queue: row.queue,
-    priority: row.priority,
-    submittedAt: row.submitted_at,
-    updatedAt: row.updated_at,
-    deadlineAt: row.deadline_at,
-    expiresAt: row.expires_at,
-    ttlMs: row.ttl_ms,
-    workerId: row.worker_id,
-    progress: row.progress,
-    error: row.error,
-    outcome: row.outcome === null ? null : (JSON.parse(row.outcome) as Outcome),
-    tenant: row.tenant,
-    runAt: row.run_at,
-  };
+  return recordFromColumns(row);
 }
 
 export function eventToRow(id: string, event: RequestEvent): Omit<EventRow, 'seq'> {
@@ -91,13 +74,5 @@ export function eventToRow(id: string, event: RequestEvent): Omit<EventRow, 'seq
 }
 
 export function eventFromRow(row: EventRow): RequestEvent {
-  return {
-    at: row.at,
-    from: row.from_status as Status | null,
-    to: row.to_status as Status,
-    attempt: row.attempt,
-    workerId: row.worker_id,
-    error: row.error,
-    ...(row.note === null ? {} : { note: decodeNote(row.note) }),
-  };
+  return eventFromColumns(row);
 }
