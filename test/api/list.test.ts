@@ -61,9 +61,12 @@ describe('GET /api/v1/requests', () => {
     expect(await ids('?status=CANCELLED')).toEqual([cancelled]);
     expect(await ids('?status=PENDING&queue=high')).toEqual([high]);
     expect(await ids('?status=PENDING&queue=default')).toEqual([low]);
-    const record = await api.store.get(high);
-    const at = new Date(record?.submittedAt as number).toISOString();
-    expect(await ids(`?since=${at}&until=${at}&queue=high`)).toEqual([high]);
+    // since and until are inclusive: a window of one millisecond holds the requests of that millisecond.
+    const at = async (id: string) => (await api.store.get(id))?.submittedAt as number;
+    const ms = await at(high);
+    const sameMs = [high, ...((await at(cancelled)) === ms ? [cancelled] : [])];
+    const iso = new Date(ms).toISOString();
+    expect(await ids(`?since=${iso}&until=${iso}&queue=high`)).toEqual(await newestFirst(api, sameMs));
     expect(await ids(`?until=2000-01-01`)).toEqual([]);
     expect(await ids(`?since=2000-01-01T00:00:00%2B02:00`)).toEqual(await newestFirst(api, [cancelled, high, low]));
   });
