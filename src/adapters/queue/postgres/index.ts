@@ -38,7 +38,6 @@ import {
   DEAD_PURGE,
   DEAD_QUEUES,
   DEAD_REMOVE,
-  PROBE,
   PUBLISH,
   QUEUE_SCHEMA,
   REPLAY,
@@ -229,13 +228,7 @@ export class PostgresQueue implements QueueBackend {
   }
 
   async health(): Promise<HealthReport> {
-    if (this.#closed) return { ok: false, detail: 'closed' };
-    try {
-      await this.db.query('checking health', PROBE);
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, detail: error instanceof Error ? error.message : String(error) };
-    }
+    return this.#closed ? { ok: false, detail: 'closed' } : this.db.health();
   }
 
   async deploymentSecret(): Promise<string> {

@@ -62,7 +62,6 @@ import {
   IDEMPOTENCY_RELEASE,
   LOCK_TENANT,
   NOTE,
-  PROBE,
   PROGRESS,
   RATE_HIT,
   REMOVE_EXPIRED,
@@ -378,13 +377,7 @@ export class PostgresResultStore implements ResultStore {
   }
 
   async health(): Promise<HealthReport> {
-    if (this.#closed) return { ok: false, detail: 'closed' };
-    try {
-      await this.db.query('checking health', PROBE);
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, detail: error instanceof Error ? error.message : String(error) };
-    }
+    return this.#closed ? { ok: false, detail: 'closed' } : this.db.health();
   }
 
   async close(): Promise<void> {

@@ -1,37 +1,14 @@
 /** Converting between the PostgreSQL store's rows and domain records. */
 import type { Outcome, RequestEvent, RequestRecord } from '../../../core/request/record.js';
-import { eventFromColumns, recordFromColumns } from '../../shared/record-rows.js';
+import { eventFromColumns, recordFromColumns, type EventColumns, type RecordColumns } from '../../shared/record-rows.js';
 
-export interface RequestRow {
-  readonly id: string;
-  readonly status: string;
-  readonly attempt: number;
+/** The record's columns (outcome as JSON text, not jsonb: jsonb would reorder keys and refuse \u0000). */
+export interface RequestRow extends RecordColumns {
+  /** Grows with every write: the compare-and-set compares it. */
   readonly version: number;
-  readonly queue: string;
-  readonly priority: number;
-  readonly submitted_at: number;
-  readonly updated_at: number;
-  readonly deadline_at: number | null;
-  readonly expires_at: number;
-  readonly ttl_ms: number;
-  readonly worker_id: string | null;
-  readonly progress: number | null;
-  readonly error: string | null;
-  /** JSON text, not jsonb: jsonb would reorder keys and refuse \u0000, and the round trip must be exact. */
-  readonly outcome: string | null;
-  readonly tenant: string | null;
-  readonly run_at: number | null;
 }
 
-export interface EventRow {
-  readonly at: number;
-  readonly from_status: string | null;
-  readonly to_status: string;
-  readonly attempt: number;
-  readonly worker_id: string | null;
-  readonly error: string | null;
-  readonly note: string | null;
-}
+export type EventRow = EventColumns;
 
 /** The values of CREATE, in its order. */
 export function createValues(record: RequestRecord): unknown[] {

@@ -1,38 +1,13 @@
 /** Converting between store rows and domain records. */
 import type { RequestEvent, RequestRecord } from '../../../core/request/record.js';
 import { encodeNote } from '../../../core/request/trail.js';
-import { eventFromColumns, recordFromColumns } from '../../shared/record-rows.js';
+import { eventFromColumns, recordFromColumns, type EventColumns, type RecordColumns } from '../../shared/record-rows.js';
 
-export interface RequestRow {
-  id: string;
-  status: string;
-  attempt: number;
-  queue: string;
-  priority: number;
-  submitted_at: number;
-  updated_at: number;
-  deadline_at: number | null;
-  expires_at: number;
-  ttl_ms: number;
-  worker_id: string | null;
-  progress: number | null;
-  error: string | null;
-  outcome: string | null;
-  tenant: string | null;
-  run_at: number | null;
-}
+export type RequestRow = RecordColumns;
 
-export interface EventRow {
-  seq: number;
-  request_id: string;
-  at: number;
-  from_status: string | null;
-  to_status: string;
-  attempt: number;
-  worker_id: string | null;
-  error: string | null;
-  /** JSON of a TrailNote; null for a transition. */
-  note: string | null;
+export interface EventRow extends EventColumns {
+  readonly seq: number;
+  readonly request_id: string;
 }
 
 export function toRow(record: RequestRecord): RequestRow {

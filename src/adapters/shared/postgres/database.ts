@@ -6,6 +6,7 @@
  * @module
  */
 import pg from 'pg';
+import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
 import { translatePgError, unavailable } from './errors.js';
 import type { PostgresConnectionOptions } from './options.js';
@@ -53,6 +54,16 @@ export class PgDatabase {
   }
 
   /** Runs one statement; its failure comes back translated (`what` names the operation). */
+  /** One round trip to the server: what the adapters' health() reports. */
+  async health(): Promise<HealthReport> {
+    try {
+      await this.query('checking health', 'SELECT 1');
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
   async query<R extends pg.QueryResultRow>(what: string, text: string, values: readonly unknown[] = []): Promise<R[]> {
     if (this.#closed) throw unavailable(`${what}: the PostgreSQL adapter is closed`);
     try {

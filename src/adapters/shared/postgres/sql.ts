@@ -411,4 +411,3 @@ export const MINUTES_PRUNE = 'DELETE FROM hqm_analytics_minutes WHERE minute <= 
 /** The minutes from $1 on that are still kept (after $2). */
 export const MINUTES_READ = 'SELECT minute, queue, completed, failed FROM hqm_analytics_minutes WHERE minute >= $1 AND minute > $2';
 
-export const PROBE = 'SELECT 1';
