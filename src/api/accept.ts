@@ -157,9 +157,10 @@ export function unavailable(error: unknown, what: string): HqmError {
  * Ends a just-created record whose submission failed, before it is deleted: a compare-and-set
  * from PENDING, so a worker that finds the message (a publish that timed out may still land)
  * finds a finished record and never runs it. False when a worker claimed it first; undefined
- * when the store could not be asked (the delete follows regardless).
+ * when the store could not be asked (the delete follows regardless). Batch submits undo their
+ * stored items with it too (routes/batch.ts, D176).
  */
-async function withdrawn(store: ResultStore, id: string): Promise<boolean | undefined> {
+export async function withdrawn(store: ResultStore, id: string): Promise<boolean | undefined> {
   const result = await store
     .transition({ id, from: ['PENDING'], to: 'CANCELLED', attempt: 0, error: 'submission failed: the client was answered 503' })
     .catch(() => undefined);
