@@ -68,7 +68,7 @@ export class WebhookEnqueuer {
     const webhookId = webhookIdFor(record.id, event, record.updatedAt);
     if (!seen.applied && hasWebhookNote(await store.events(record.id), webhookId, 'queued')) return;
     const body = webhookBody(event, this.deps.present(record), this.settings.maxBodyBytes);
-    const message = { v: 1, kind: 'webhook', webhook_id: webhookId, correlation_id: record.id, event, url, body, tenant: seen.tenant, created_at: Date.now() } as const;
+    const message = { v: 1, kind: 'webhook', webhook_id: webhookId, correlation_id: record.id, event, url, body, tenant: seen.tenant, created_at: Date.now(), attempt: 1 } as const;
     await queue.publish(this.settings.queueName, { body: encodeWebhookMessage(message) });
     const noted = await store.appendNote(record.id, { kind: 'webhook', detail: { webhook_id: webhookId, event, state: 'queued', url: shownUrl(url) } });
     if (!noted) this.deps.logger.debug({ correlation_id: record.id, webhook_id: webhookId }, 'webhook queued for a record that expired meanwhile');
