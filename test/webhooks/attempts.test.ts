@@ -66,37 +66,74 @@ function countingQueue(inner: MemoryQueue, counting: Counting): QueueBackend {
   });
 }
 
+interface Setup {
+  readonly receiver: WebhookReceiver;
+  readonly queue: QueueBackend;
+  readonly store: MemoryResultStore;
+  readonly deliverer: WebhookDeliverer;
+  readonly id: string;
+  /** A first message of the request's completion webhook, with `extra` fields. */
+  message(extra?: Readonly<Record<string, unknown>>): string;
+  notes(): Promise<Array<Record<string, unknown>>>;
+}
+
+async function setup(counting: Counting | null): Promise<Setup> {
+  const secret = newSecret();
+  const receiver = await new WebhookReceiver([secret]).start();
+  const memory = new MemoryQueue(silentLogger);
+  const queue = counting === null ? memory : countingQueue(memory, counting);
+  const store = new MemoryResultStore();
+  const sender = await createWebhookSender({ mayConnect: mayConnect({ allowPrivate: true, allowedHosts: [] }), maxConnections: 2 });
+  const deliverer = new WebhookDeliverer(
+    { queue, store, sender, signer: new WebhookSigner([secret]), logger: silentLogger },
+    { queueName: WEBHOOK_QUEUE, concurrency: 2, timeoutMs: 5000, retry: { maxAttempts: 3, baseMs: 10, maxMs: 20 }, visibilityTimeoutMs: 30_000, userAgent: 'test' },
+  );
+  cleanup.push(() => memory.close(), () => store.close(), () => sender.close(), () => deliverer.stop());
+  const { id } = await store.create(newRequest());
+  const webhookId = webhookIdFor(id, 'request.completed', Date.now());
+  return {
+    receiver,
+    queue,
+    store,
+    deliverer,
+    id,
+    message: (extra = {}) =>
+      encodeWebhookMessage({ v: 1, kind: 'webhook', webhook_id: webhookId, correlation_id: id, event: 'request.completed', url: receiver.url, body: '{"event":"request.completed"}', tenant: null, created_at: Date.now(), attempt: 1, ...extra }),
+    notes: async () => (await store.events(id)).flatMap((e) => (e.note?.kind === 'webhook' ? [e.note.detail] : [])),
+  };
+}
+
 describe('webhook attempts', () => {
   it.each<[string, Counting]>([
     ['counts every hand-back', 'every-delivery'],
     ['counts nothing', 'none'],
   ])('on a broker that %s, a failing webhook gets exactly max_attempts calls, numbered by its messages', async (_title, counting) => {
-    const secret = newSecret();
-    const receiver = await new WebhookReceiver([secret]).start();
-    receiver.program.push(...Array.from({ length: 10 }, () => ({ status: 500 })));
-    const memory = new MemoryQueue(silentLogger);
-    const queue = countingQueue(memory, counting);
-    const store = new MemoryResultStore();
-    const sender = await createWebhookSender({ mayConnect: mayConnect({ allowPrivate: true, allowedHosts: [] }), maxConnections: 2 });
-    const deliverer = new WebhookDeliverer(
-      { queue, store, sender, signer: new WebhookSigner([secret]), logger: silentLogger },
-      { queueName: WEBHOOK_QUEUE, concurrency: 2, timeoutMs: 5000, retry: { maxAttempts: 3, baseMs: 10, maxMs: 20 }, visibilityTimeoutMs: 30_000, userAgent: 'test' },
-    );
-    cleanup.push(() => memory.close(), () => store.close(), () => sender.close(), () => deliverer.stop());
-    const { id } = await store.create(newRequest());
-    const webhookId = webhookIdFor(id, 'request.completed', Date.now());
-    const message = { v: 1, kind: 'webhook', webhook_id: webhookId, correlation_id: id, event: 'request.completed', url: receiver.url, body: '{"event":"request.completed"}', tenant: null, created_at: Date.now(), attempt: 1 } as const;
-    await queue.publish(WEBHOOK_QUEUE, { body: encodeWebhookMessage(message) });
-    deliverer.start();
-    const notes = async () => (await store.events(id)).flatMap((e) => (e.note?.kind === 'webhook' ? [e.note.detail] : []));
-    await waitFor(async () => (await notes()).some((n) => n.state === 'failed'), { what: 'the webhook to fail for good' });
-    expect(receiver.calls).toHaveLength(3);
-    expect((await notes()).map((n) => [n.state, n.attempt])).toEqual([
+    const s = await setup(counting);
+    s.receiver.program.push(...Array.from({ length: 10 }, () => ({ status: 500 })));
+    await s.queue.publish(WEBHOOK_QUEUE, { body: s.message() });
+    s.deliverer.start();
+    await waitFor(async () => (await s.notes()).some((n) => n.state === 'failed'), { what: 'the webhook to fail for good' });
+    expect(s.receiver.calls).toHaveLength(3);
+    expect((await s.notes()).map((n) => [n.state, n.attempt])).toEqual([
       ['retrying', 1],
       ['retrying', 2],
       ['failed', 3],
     ]);
-    const failed = await listFailedDeliveries({ queue, store, queueName: WEBHOOK_QUEUE, scanLimit: 100 }, { limit: 10 });
-    expect(failed.deliveries).toMatchObject([{ id: webhookId, attempts: 3, reason: expect.stringMatching(/after 3 attempts/) }]);
+    const failed = await listFailedDeliveries({ queue: s.queue, store: s.store, queueName: WEBHOOK_QUEUE, scanLimit: 100 }, { limit: 10 });
+    expect(failed.deliveries).toMatchObject([{ attempts: 3, reason: expect.stringMatching(/after 3 attempts/) }]);
+  });
+
+  it('hands back, uncounted, a message delivered before its due time (a queue whose delays are shorter than the backoff)', async () => {
+    const s = await setup(null);
+    const dueAt = Date.now() + 400;
+    // Published without a delay, as a queue that cannot delay that long would deliver it.
+    await s.queue.publish(WEBHOOK_QUEUE, { body: s.message({ attempt: 2, due_at: dueAt }) });
+    s.deliverer.start();
+    // An absence: nothing is sent until shortly before it is due.
+    await waitFor(() => Date.now() >= dueAt - 100, { what: 'shortly before the due time' });
+    expect(s.receiver.calls).toHaveLength(0);
+    await waitFor(async () => (await s.notes()).some((n) => n.state === 'delivered'), { what: 'the webhook' });
+    expect(s.receiver.calls).toHaveLength(1);
+    expect((await s.notes()).map((n) => [n.state, n.attempt])).toEqual([['delivered', 2]]);
   });
 });
