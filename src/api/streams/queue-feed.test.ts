@@ -62,7 +62,7 @@ describe('QueueFeed', () => {
     stop();
   });
 
-  it('never asks a slow backend again before it answered, and drops an answer nobody waits for', async () => {
+  it('never asks a slow backend twice at once, whoever comes and goes meanwhile', async () => {
     vi.useFakeTimers();
     const backend = controlledRead();
     const feed = new QueueFeed(backend.read, 100);
@@ -74,17 +74,28 @@ describe('QueueFeed', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(seen).toEqual([7]);
     expect(backend.calls()).toBe(2);
-    // Everyone leaves while the second read is out: its answer goes nowhere, and a newcomer starts afresh.
+    // Everyone leaves while the second read is out, and someone comes back before it answers:
+    // no second read at once; the newcomer gets that answer.
     stop();
-    backend.pending[1]!.resolve(8);
-    await vi.advanceTimersByTimeAsync(0);
     const later: number[] = [];
     const again = feed.subscribe((s) => s.ok && later.push(s.value));
-    expect(backend.calls()).toBe(3);
-    backend.pending[2]!.resolve(9);
+    expect(backend.calls()).toBe(2);
+    backend.pending[1]!.resolve(8);
     await vi.advanceTimersByTimeAsync(0);
     expect(seen).toEqual([7]);
-    expect(later).toEqual([9]);
+    expect(later).toEqual([8]);
+    // A read that answers nobody starts no timer; the next listener starts a fresh read.
+    await vi.advanceTimersByTimeAsync(100);
     again();
+    backend.pending[2]!.resolve(9);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(vi.getTimerCount()).toBe(0);
+    const last: number[] = [];
+    const third = feed.subscribe((s) => s.ok && last.push(s.value));
+    expect(backend.calls()).toBe(4);
+    backend.pending[3]!.resolve(10);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(last).toEqual([10]);
+    third();
   });
 });

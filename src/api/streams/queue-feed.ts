@@ -2,8 +2,8 @@
  * The live queue table behind `GET /api/v1/queues` with `Accept: text/event-stream`: one
  * reader per API process, however many streams watch it. While anyone listens it reads the
  * listing every `intervalMs` — the next read is scheduled only once the previous one has
- * answered, so a slow backend is not asked again while it still owes an answer — and hands
- * each snapshot (or the error it met) to every listener. With no listener it reads nothing and holds no timer.
+ * answered, so a slow backend is never asked twice at once — and hands each snapshot (or the
+ * error it met) to every listener. With no listener it reads nothing and holds no timer.
  *
  * A listener that joins between reads gets the latest snapshot at once, so a new stream does
  * not wait a whole interval for its first table.
@@ -21,8 +21,6 @@ export class QueueFeed<T> {
   #latest: QueueSnapshot<T> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #reading = false;
-  /** Bumped when the feed goes idle, so a read that was in flight then hands its answer to nobody. */
-  #generation = 0;
 
   constructor(
     private readonly read: () => Promise<T>,
@@ -35,10 +33,14 @@ export class QueueFeed<T> {
     const entry: QueueListener<T> = (snapshot) => listener(snapshot);
     this.#listeners.add(entry);
     if (this.#latest !== undefined) entry(this.#latest);
-    else if (!this.#reading && this.#timer === undefined) this.#tick();
+    // Else a read is on its way (its answer will reach this listener too), or one starts now.
+    else if (!this.#reading) this.#tick();
     return () => {
       if (!this.#listeners.delete(entry) || this.#listeners.size > 0) return;
-      this.#idle();
+      // Nobody left: no timer, and no table kept that would be stale for the next one to come.
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#latest = undefined;
     };
   }
 
@@ -50,29 +52,19 @@ export class QueueFeed<T> {
   #tick(): void {
     this.#timer = undefined;
     this.#reading = true;
-    const generation = this.#generation;
     void this.read().then(
-      (value) => this.#publish(generation, { ok: true, value }),
-      (error: unknown) => this.#publish(generation, { ok: false, error }),
+      (value) => this.#publish({ ok: true, value }),
+      (error: unknown) => this.#publish({ ok: false, error }),
     );
   }
 
-  #publish(generation: number, snapshot: QueueSnapshot<T>): void {
-    if (generation !== this.#generation) return; // went idle meanwhile: a later subscriber starts afresh
+  #publish(snapshot: QueueSnapshot<T>): void {
     this.#reading = false;
+    if (this.#listeners.size === 0) return; // everyone left while it was read
     this.#latest = snapshot;
     for (const listener of [...this.#listeners]) listener(snapshot);
-    if (this.#listeners.size === 0) return this.#idle();
     this.#timer = setTimeout(() => this.#tick(), this.intervalMs);
     // Never what keeps the process alive: shutdown ends the streams, and with them the feed.
     this.#timer.unref();
-  }
-
-  #idle(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#latest = undefined;
-    this.#reading = false;
-    this.#generation += 1;
   }
 }
