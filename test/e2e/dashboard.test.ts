@@ -201,6 +201,22 @@ describe('the dashboard in Chromium', () => {
     await context.close();
   }, 60_000);
 
+  it('reads the queue table every few seconds where no stream is to be had (api.max_streams: 0)', async (ctx) => {
+    if (missing !== undefined) return ctx.skip(missing.skip);
+    const streamless = await startCli(['start'], { OPENHQM_QUEUE__TYPE: 'memory', OPENHQM_CACHE__TYPE: 'memory', OPENHQM_API__MAX_STREAMS: '0' }).ready();
+    try {
+      const { context, page } = await open();
+      await page.goto(`${streamless.url}/dashboard/`);
+      await page.locator('[data-testid="queues-table"] tr[data-queue="default"]').waitFor();
+      await expect.poll(() => page.getByTestId('live-state').textContent()).toContain('read every 5 s');
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await context.close();
+    } finally {
+      streamless.kill('SIGTERM');
+      await streamless.exited;
+    }
+  }, 60_000);
+
   it('broke no Content-Security-Policy rule, and never put the credential in a URL', (ctx) => {
     if (missing !== undefined) return ctx.skip(missing.skip);
     expect(violations).toEqual([]);

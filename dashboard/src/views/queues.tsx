@@ -12,13 +12,18 @@ interface Unavailable {
   readonly detail: string;
 }
 
-const STATE_LABELS: Readonly<Record<LiveState, string>> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', closed: 'not live' };
+/** How often the table is read when the stream is refused (past api.max_streams, or a proxy that buffers streams). */
+const POLL_MS = 5000;
+
+type FeedState = LiveState | 'polling';
+
+const STATE_LABELS: Readonly<Record<FeedState, string>> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', closed: 'not live', polling: `read every ${POLL_MS / 1000} s` };
 
 export function QueuesView({ api, epoch }: { api: Api; epoch: number }) {
   const [table, setTable] = useState<QueueTable | null>(null);
   const [history, setHistory] = useState<QueueHistory>(new Map());
   const [updatedAt, setUpdatedAt] = useState<number | null>(null);
-  const [state, setState] = useState<LiveState>('connecting');
+  const [state, setState] = useState<FeedState>('connecting');
   const [problem, setProblem] = useState<ApiError | null>(null);
   const [unavailable, setUnavailable] = useState<Unavailable | null>(null);
   const now = useNow();
@@ -26,6 +31,7 @@ export function QueuesView({ api, epoch }: { api: Api; epoch: number }) {
   useEffect(() => {
     let done = false;
     let close = (): void => undefined;
+    let poll: ReturnType<typeof setInterval> | undefined;
     setProblem(null);
     setTable(null);
     setHistory(new Map());
@@ -48,7 +54,17 @@ export function QueuesView({ api, epoch }: { api: Api; epoch: number }) {
           {
             onEvent: (type, data) => (type === 'queues' ? apply(data as QueueTable) : setUnavailable(data as Unavailable)),
             onState: setState,
-            onRefused: setProblem,
+            onRefused: (error) => {
+              if (error.refused) return setProblem(error);
+              // No stream to be had (503 past api.max_streams, say): the plain table, read now and then.
+              setState('polling');
+              poll = setInterval(() => {
+                api.get<QueueTable>('api/v1/queues').then(
+                  (next) => !done && apply(next),
+                  (failure: unknown) => !done && setProblem(asApiError(failure)),
+                );
+              }, POLL_MS);
+            },
           },
         );
       },
@@ -59,6 +75,7 @@ export function QueuesView({ api, epoch }: { api: Api; epoch: number }) {
     return () => {
       done = true;
       close();
+      clearInterval(poll);
     };
   }, [api, epoch]);
 
