@@ -47,6 +47,9 @@ afterAll(async () => {
   await server.exited;
 });
 
+/** expect.poll with a deadline a loaded CI machine can meet (its default is one second). */
+const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000 });
+
 async function open(viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
@@ -88,32 +91,32 @@ describe('the dashboard in Chromium', () => {
     await page.goto(`${server.url}/dashboard`);
     expect(new URL(page.url()).pathname).toBe('/dashboard/');
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('Refused (401)');
+    await eventually(() => alert.textContent()).toContain('Refused (401)');
     expect(await alert.textContent()).toContain('HQM_ERR_UNAUTHENTICATED');
 
     await useKey(page, KEYS.acme);
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Refused (403)');
+    await eventually(() => page.getByRole('alert').textContent()).toContain('Refused (403)');
     expect(await page.getByRole('alert').textContent()).toContain('admin role');
 
     await useKey(page, KEYS.admin);
     const row = page.locator('[data-testid="queues-table"] tr[data-queue="default"]');
     await row.waitFor();
-    await expect.poll(() => page.getByTestId('live-state').textContent()).toContain('live');
+    await eventually(() => page.getByTestId('live-state').textContent()).toContain('live');
     // The stream, not a reload, brings the next table: a request waiting shows up in the depth.
     const marker = join(dir, 'queue-depth.release');
     const held = await submit({ mode: 'until_file', marker });
-    await expect.poll(() => row.locator('td[data-label="In flight"]').textContent(), { timeout: 15_000 }).toBe('1');
+    await eventually(() => row.locator('td[data-label="In flight"]').textContent()).toBe('1');
     writeFileSync(marker, '');
     await waitFor(async () => (await statusOf(held)) === 'COMPLETED', { what: 'the held request to complete' });
 
     // A reload keeps the key (sessionStorage, this tab) and the theme the toggle chose.
     const theme = await page.locator('html').getAttribute('data-theme');
     await page.getByRole('button', { name: /switch to the/ }).click();
-    const toggled = await page.locator('html').getAttribute('data-theme');
-    expect(toggled).not.toBe(theme);
+    const other = theme === 'dark' ? 'light' : 'dark';
+    await eventually(() => page.locator('html').getAttribute('data-theme')).toBe(other);
     await page.reload();
     await row.waitFor();
-    expect(await page.locator('html').getAttribute('data-theme')).toBe(toggled);
+    expect(await page.locator('html').getAttribute('data-theme')).toBe(other);
     await context.close();
   }, 60_000);
 
@@ -126,29 +129,30 @@ describe('the dashboard in Chromium', () => {
     const id = await submit({ mode: 'until_file', marker });
     const row = page.locator(`[data-testid="requests-table"] tr[data-id="${id}"]`);
     await row.waitFor({ timeout: 15_000 });
-    await expect.poll(() => row.locator('td[data-label="Status"]').textContent(), { timeout: 15_000 }).toContain('PROCESSING');
+    await eventually(() => row.locator('td[data-label="Status"]').textContent()).toContain('PROCESSING');
 
     await row.getByRole('link').click();
     const status = page.getByTestId('request-status');
-    await expect.poll(() => status.textContent()).toContain('PROCESSING');
-    await expect.poll(() => page.getByText('following live').count()).toBe(1);
+    await eventually(() => status.textContent()).toContain('PROCESSING');
+    await eventually(() => page.getByText('following live').count()).toBe(1);
     writeFileSync(marker, '');
     // Over the stream: no reload, no poll of ours.
-    await expect.poll(() => status.textContent(), { timeout: 15_000 }).toContain('COMPLETED');
+    await eventually(() => status.textContent()).toContain('COMPLETED');
     const timeline = page.getByTestId('timeline');
-    await expect.poll(() => timeline.locator('.timeline-title').allTextContents()).toEqual(['Submitted', 'Attempt 1 started', 'Completed']);
-    expect(await page.locator('pre.json').textContent()).toContain('"released": true');
+    await eventually(() => timeline.locator('.timeline-title').allTextContents()).toEqual(['Submitted', 'Attempt 1 started', 'Completed']);
+    // The result event follows the last status event.
+    await eventually(() => page.locator('pre.json').textContent()).toContain('"released": true');
 
     await page.goBack();
-    await expect.poll(() => row.locator('td[data-label="Status"]').textContent(), { timeout: 15_000 }).toContain('COMPLETED');
+    await eventually(() => row.locator('td[data-label="Status"]').textContent()).toContain('COMPLETED');
     // The search finds it by status, and by id.
     await page.getByLabel('Status').selectOption('COMPLETED');
     await page.getByRole('button', { name: 'Search' }).click();
-    await expect.poll(() => page.url()).toContain('status=COMPLETED');
+    await eventually(() => page.url()).toContain('status=COMPLETED');
     await row.waitFor();
     await page.getByLabel('Correlation id').fill(id);
     await page.getByRole('button', { name: 'Search' }).click();
-    await expect.poll(() => page.url()).toContain(`#/requests/${id}`);
+    await eventually(() => page.url()).toContain(`#/requests/${id}`);
     await context.close();
   }, 60_000);
 
@@ -167,14 +171,14 @@ describe('the dashboard in Chromium', () => {
 
     await letter.getByRole('button', { name: 'Edit & replay' }).click();
     const payload = letter.getByLabel('Payload');
-    await expect.poll(() => payload.inputValue()).toContain('"mode": "permanent"');
+    await eventually(() => payload.inputValue()).toContain('"mode": "permanent"');
     await payload.fill('{"mode": "echo", "fixed": true}');
     await letter.getByRole('button', { name: 'Replay edited' }).click();
     const notice = page.getByTestId('dead-letter-notice');
-    await expect.poll(() => notice.textContent()).toContain(failing);
+    await eventually(() => notice.textContent()).toContain(failing);
     await notice.getByRole('link').click();
-    await expect.poll(() => page.getByTestId('request-status').textContent(), { timeout: 15_000 }).toContain('COMPLETED');
-    await expect.poll(() => page.locator('pre.json').textContent()).toContain('"fixed": true');
+    await eventually(() => page.getByTestId('request-status').textContent()).toContain('COMPLETED');
+    await eventually(() => page.locator('pre.json').textContent()).toContain('"fixed": true');
     expect(await page.getByTestId('timeline').locator('.timeline-title').allTextContents()).toContain('Replayed from the dead letters');
 
     await page.goto(`${server.url}/dashboard/#/dead-letters`);
@@ -182,8 +186,8 @@ describe('the dashboard in Chromium', () => {
     await other.waitFor();
     await other.getByRole('button', { name: 'Purge' }).click();
     await other.getByRole('button', { name: 'Really purge?' }).click();
-    await expect.poll(() => page.getByTestId('dead-letter-notice').textContent()).toContain('Purged');
-    await expect.poll(() => other.count()).toBe(0);
+    await eventually(() => page.getByTestId('dead-letter-notice').textContent()).toContain('Purged');
+    await eventually(() => other.count()).toBe(0);
     await context.close();
   }, 60_000);
 
@@ -208,7 +212,7 @@ describe('the dashboard in Chromium', () => {
       const { context, page } = await open();
       await page.goto(`${streamless.url}/dashboard/`);
       await page.locator('[data-testid="queues-table"] tr[data-queue="default"]').waitFor();
-      await expect.poll(() => page.getByTestId('live-state').textContent()).toContain('read every 5 s');
+      await eventually(() => page.getByTestId('live-state').textContent()).toContain('read every 5 s');
       expect(await page.getByRole('alert').count()).toBe(0);
       await context.close();
     } finally {
