@@ -3,8 +3,8 @@
  * drive it with `app.inject()` on the in-memory backends and the composition root listens.
  *
  * Scopes: the control routes (under `capture.controlPrefix`, '' by default) with, inside them,
- * the ingress route guarded by load shedding; and, in sidecar mode, the capture route that
- * takes every other path with raw bodies.
+ * the ingress route guarded by load shedding and the dashboard's files when one is handed in;
+ * and, in sidecar mode, the capture route that takes every other path with raw bodies.
  *
  * @module
  */
@@ -178,6 +178,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      if (args.dashboard !== undefined) await control.register(args.dashboard, { prefix: '/dashboard' });
     },
     { prefix },
   );

@@ -1,4 +1,5 @@
 /** What the API routes need, handed in by the composition root. */
+import type { FastifyPluginAsync } from 'fastify';
 import type { HqmEvents } from '../core/events.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { PartitionSettings } from '../core/partition.js';
@@ -126,6 +127,12 @@ export interface ApiDeps {
    * refused (503) and /health/ready turns 503 while in-flight work drains.
    */
   readonly closing?: () => boolean;
+  /**
+   * The admin dashboard's files (src/dashboard), served at `<control prefix>/dashboard`, which
+   * then is a control path like /docs; undefined: no dashboard (api.dashboard_enabled false), and
+   * in sidecar mode /dashboard is captured like any other path. The API never imports it.
+   */
+  readonly dashboard?: FastifyPluginAsync;
 }
 
 export interface RouteContext extends ApiDeps {

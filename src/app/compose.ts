@@ -16,6 +16,7 @@ import type { Config } from '../config/schema.js';
 import { HqmEvents } from '../core/events.js';
 import type { PinoLogger } from '../observability/logger.js';
 import type { AnalyticsRecorder } from '../observability/analytics.js';
+import { dashboardPlugin } from '../dashboard/plugin.js';
 import { Metrics } from '../observability/metrics.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
@@ -123,7 +124,8 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger,
     const pool = worker;
     const components = pool === undefined ? undefined : async () => ({ worker: { ok: pool.state === 'running', detail: pool.state } });
     if (roles.api) {
-      api = await buildApi({ queue, store, events, metrics, logger, components, closing: () => closing, options: apiOptions(config, { proxy, routes, auth, tls }) });
+      const dashboard = config.api.dashboard_enabled ? dashboardPlugin() : undefined;
+      api = await buildApi({ queue, store, events, metrics, logger, components, dashboard, closing: () => closing, options: apiOptions(config, { proxy, routes, auth, tls }) });
       url = await api.listen({ host: config.server.host, port: config.server.port });
       const warning = exposureWarning(config);
       if (warning !== undefined) logger.warn({ host: config.server.host }, warning);

@@ -106,8 +106,12 @@ const api = z
     ws_max_subscriptions: int().pipe(z.number().min(1).max(1_000_000)).default(1000),
     /** A WebSocket client that leaves more than this unread is closed with 1008 instead of the server buffering for it. */
     ws_max_buffered_bytes: int().pipe(z.number().min(1024)).default(1024 * 1024),
+    /** How often the live queue table (GET /api/v1/queues as Server-Sent Events) is read and sent; one read per process, shared by every stream. */
+    queues_stream_interval_seconds: num().pipe(z.number().min(0.1).max(60)).default(2),
     /** Serve /docs (Swagger UI). /openapi.json is always served. */
     docs_enabled: bool().default(true),
+    /** Serve the admin dashboard at /dashboard (its data comes from the API, with the operator's credential). */
+    dashboard_enabled: bool().default(true),
     /**
      * Peers trusted to speak for the client: their X-Forwarded-* and Forwarded headers are
      * believed (request.ip), kept and appended to upstream; an untrusted client's are dropped.

@@ -26,7 +26,8 @@ const CONTROL_PATHS = ['/api/v1', '/health', '/metrics', '/docs', '/openapi.json
 
 export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): void {
   const prefix = ctx.options.capture.controlPrefix;
-  const control = CONTROL_PATHS.map((p) => `${prefix}${p}`);
+  // The dashboard is a control path only where it is served: turned off, /dashboard is the application's.
+  const control = [...CONTROL_PATHS, ...(ctx.dashboard === undefined ? [] : ['/dashboard'])].map((p) => `${prefix}${p}`);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
