@@ -47,7 +47,7 @@ export interface RedisStoreFusion extends FusionParts {
   readonly lua: { readonly create: string; readonly transition: string; readonly index: string };
   assertOpen(): void;
   /** A create as `create` sends it: the record, its script call and its list-index call; `created` tells this process. */
-  creation(request: NewRequest): { readonly record: RequestRecord; readonly create: RedisCall; readonly index: RedisCall; created(): void };
+  creation(request: NewRequest): { readonly record: RequestRecord; readonly create: RedisCall; readonly index: RedisCall; readonly created: () => void };
   /** A transition as `transition` sends it, and the reading of its reply (which also moves the list index and tells this process). */
   transition(request: Omit<TransitionRequest, 'tenantLimit'>): RedisCall & { result(reply: unknown): TransitionResult };
 }
