@@ -2,11 +2,12 @@
  * `cache.type: postgres` — request records, their trail, idempotency keys, rate windows and
  * analytics in PostgreSQL, shared by every process on the database.
  *
- * A transition is a compare-and-set in one statement: the record is read, core plans the move,
- * and one UPDATE … WHERE version = <the version read> writes the record, inserts the trail event
- * and notifies listeners; if another writer got in between, the statement changes nothing and
- * the move is planned again on a fresh read. A claim under a tenant limit runs in a transaction
- * holding the tenant's advisory lock, so the count and the claim are one step across processes.
+ * A transition or a claim is one statement: core compiles the move (its guard and writes), and
+ * the statement locks and reads the record, checks the guard, writes the record, inserts the
+ * trail event and notifies listeners (shared/postgres/compiled.ts, D185); the transitions and
+ * claims of one event-loop turn share one such statement (D186). One under a tenant limit runs
+ * in a transaction holding the tenant's advisory lock, so the count and the claim are one step
+ * across processes; a replay reads, plans, and writes only if the row's `version` is unchanged.
  *
  * The change feed is LISTEN/NOTIFY on a dedicated connection; after every (re)connection a
  * catch-up read of the trail re-announces what landed while nobody listened.
