@@ -1,7 +1,8 @@
 /**
  * Accepting a request — from `POST /submit` or captured in sidecar mode — and waiting for its
  * outcome. Nothing is half-written: the record and the queue message are both stored before
- * the caller hears 202, or neither is.
+ * the caller hears 202, or neither is — in one atomic write where the queue and the store are
+ * fused (ports/fused.ts), else in two overlapping writes with a withdrawal on failure.
  *
  * @module
  */
@@ -13,6 +14,8 @@ import { partitionOf } from '../core/partition.js';
 import { newCorrelationId } from '../core/request/ids.js';
 import { isTerminal } from '../core/request/lifecycle.js';
 import type { RequestRecord } from '../core/request/record.js';
+import { initialRecord } from '../core/request/transition.js';
+import type { FusedBackend, FusedSubmission } from '../ports/fused.js';
 import type { ResultStore } from '../ports/result-store.js';
 import type { RouteContext } from './context.js';
 import { requestedRunAt } from './delay.js';
@@ -33,7 +36,7 @@ export interface Submission {
 }
 
 /** What accepting needs: a route's context, or the worker's when it submits a follow-up (metadata.then). */
-export type AcceptContext = Pick<RouteContext, 'store' | 'queue' | 'events' | 'options' | 'depthGate'>;
+export type AcceptContext = Pick<RouteContext, 'store' | 'queue' | 'fused' | 'events' | 'options' | 'depthGate'>;
 
 export async function accept(ctx: AcceptContext, submission: Submission): Promise<RequestRecord> {
   const { store, queue, events, options } = ctx;
@@ -73,13 +76,17 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
   }
   const backendQueue = options.queues.get(metadata.queue) as string;
   ctx.depthGate.check(backendQueue);
+  const request = { id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: (runAt ?? now) + metadata.timeout * 1000, ttlMs: options.ttlMs, tenant, runAt };
+  if (ctx.fused !== undefined) return acceptFused(ctx, ctx.fused, { request, queue: backendQueue, message });
   // Both writes start in the same tick: on a shared SQLite file they land in one transaction,
   // and elsewhere the two round trips overlap. A worker that sees the message before the
   // record waits for it (see worker/attempt.ts), so the order between them does not matter.
-  const [created, published] = await Promise.allSettled([
-    store.create({ id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: (runAt ?? now) + metadata.timeout * 1000, ttlMs: options.ttlMs, tenant, runAt }),
-    queue.publish(backendQueue, message),
-  ]);
+  const [created, published] = await Promise.allSettled([store.create(request), queue.publish(backendQueue, message)]);
+  if (created.status === 'rejected' && isRefusal(created.reason, 'HQM_ERR_DUPLICATE_ID')) {
+    // The id is another submission's (a follow-up submitted twice): its record stays. A message
+    // published beside it is one more delivery of that request, which its claim makes harmless.
+    throw created.reason;
+  }
   if (published.status === 'rejected' || created.status === 'rejected') {
     // Nothing half-written: the record goes, and the client hears 503 (or 413), not 202. It goes
     // even when its write failed: a write that timed out may still land when the server catches
@@ -98,12 +105,42 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
     if (published.status === 'rejected') {
       const error: unknown = published.reason;
       events.emit('request:publish_failed', { id, queue: backendQueue, error: error as Error });
-      throw isHqmError(error) && error.code === 'HQM_ERR_BODY_TOO_LARGE' ? error : unavailable(error, 'the queue');
+      throw isRefusal(error, 'HQM_ERR_BODY_TOO_LARGE') ? error : unavailable(error, 'the queue');
     }
     throw unavailable((created as PromiseRejectedResult).reason, 'the result store');
   }
   events.emit('request:submitted', { id, queue: backendQueue, tenant });
   return created.value;
+}
+
+/**
+ * The fused submit (D183): record and message in one atomic write, batched with the turn's other
+ * submits where the server rewards it. A refusal (a duplicate id, a body over the queue's limit)
+ * wrote nothing and is the answer. Any other failure may have landed whole after all (a write
+ * that timed out): it is withdrawn exactly as the two-port path withdraws a half-written submit,
+ * so a request answered 503 never runs (D133).
+ */
+async function acceptFused(ctx: AcceptContext, fused: FusedBackend, submission: FusedSubmission): Promise<RequestRecord> {
+  const { store, events } = ctx;
+  const { id, tenant } = submission.request;
+  try {
+    const { record } = await fused.submit(submission);
+    events.emit('request:submitted', { id, queue: submission.queue, tenant: tenant ?? null });
+    return record;
+  } catch (error) {
+    if (isRefusal(error, 'HQM_ERR_DUPLICATE_ID') || isRefusal(error, 'HQM_ERR_BODY_TOO_LARGE')) throw error;
+    if ((await withdrawn(store, id)) === false) {
+      events.emit('request:submitted', { id, queue: submission.queue, tenant: tenant ?? null });
+      return initialRecord(submission.request).record;
+    }
+    await store.delete(id).catch(() => undefined);
+    events.emit('request:publish_failed', { id, queue: submission.queue, error: error as Error });
+    throw unavailable(error, 'the queue and the result store');
+  }
+}
+
+function isRefusal(error: unknown, code: 'HQM_ERR_DUPLICATE_ID' | 'HQM_ERR_BODY_TOO_LARGE'): error is HqmError {
+  return isHqmError(error) && error.code === code;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { RateWindow } from '../core/request/tenant-rate.js';
 import type { TrustFunction, TrustProxy } from '../core/trust.js';
 
 import type { Metrics } from '../observability/metrics.js';
+import type { FusedBackend } from '../ports/fused.js';
 import type { HealthReport } from '../ports/health.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
@@ -118,6 +119,8 @@ export interface CaptureOptions {
 export interface ApiDeps {
   readonly queue: QueueBackend;
   readonly store: ResultStore;
+  /** The fused fast path where queue and store share one server (ports/fused.ts); absent: the two ports. */
+  readonly fused?: FusedBackend;
   readonly events: HqmEvents;
   readonly metrics?: Metrics;
   /** Extra components for /health (e.g. the worker pool of the same process). */

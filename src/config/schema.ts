@@ -150,6 +150,12 @@ const queue = z
     visibility_timeout_seconds: num().pipe(z.number().gt(0).max(43_200)).default(30),
     /** How often an idle consumer checks for work published by other processes (SQLite). */
     poll_interval_ms: int().pipe(z.number().min(1).max(60_000)).default(25),
+    /**
+     * Where the queue and the result store share one server (one SQLite file, one Redis, one
+     * PostgreSQL database and schema), submit and finish each write both in one atomic step
+     * (ports/fused.ts). Off: the two ports are used separately, as for a mixed deployment.
+     */
+    fused: bool().default(true),
     max_message_bytes: int().pipe(z.number().min(1024)).optional(),
     /**
      * Keys the ids of messages outside producers write without one (HMAC-SHA256), so they cannot

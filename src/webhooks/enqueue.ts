@@ -54,11 +54,14 @@ export class WebhookEnqueuer {
     private readonly settings: EnqueueSettings,
   ) {}
 
+  /** Whether a request submitted with `metadata` may have a webhook at all (else onTerminal does nothing for it). */
+  readonly wants = (metadata: CallbackChoice): boolean => typeof metadata.callback_url === 'string' || this.settings.defaultUrl !== null;
+
   /** Enqueues the webhook of a terminal record, if it has one; resolves once it is durable. */
   readonly onTerminal = async (seen: TerminalSeen): Promise<void> => {
     const { store, queue } = this.deps;
     // Most requests have no webhook at all: they cost nothing here, not even a read.
-    if (typeof seen.metadata.callback_url !== 'string' && this.settings.defaultUrl === null) return;
+    if (!this.wants(seen.metadata)) return;
     const record = seen.record ?? (await store.get(seen.id));
     if (record === undefined || !isTerminal(record.status)) return;
     const event = webhookEventOf(record.status);
