@@ -15,7 +15,7 @@ import type { RequestRecord } from '../../core/request/record.js';
 import { accept } from '../accept.js';
 import { tenantOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
-import { flatHeaders, forwardingOf } from '../forwarding.js';
+import { requestForwarding } from '../forwarding.js';
 import { DEFAULT_MAX_DELAY_SECONDS, delayIssues } from '../delay.js';
 import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency.js';
 import { errorResponse, idempotencyHeader, submitAccepted, submitBody } from '../schemas.js';
@@ -113,7 +113,7 @@ function validateBatch(body: BatchBody, schema: readonly FieldIssue[], maxBatch:
 
 async function acceptAll(ctx: RouteContext, items: readonly SubmitBody[], ids: readonly string[], request: Parameters<typeof tenantOf>[0]): Promise<RequestRecord[]> {
   const traceparent = request.headers.traceparent;
-  const forwarding = forwardingOf(request, flatHeaders(request), ctx.trust);
+  const forwarding = requestForwarding(request, ctx.trust);
   const tenant = tenantOf(request);
   // All in one turn: see the module comment.
   const settled = await Promise.allSettled(

@@ -6,7 +6,7 @@ import { isTerminal } from '../../core/request/lifecycle.js';
 import { accept, waitForTerminal } from '../accept.js';
 import { tenantOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
-import { flatHeaders, forwardingOf } from '../forwarding.js';
+import { requestForwarding } from '../forwarding.js';
 import { DEFAULT_MAX_DELAY_SECONDS, delayIssues } from '../delay.js';
 import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency.js';
 import { newCorrelationId } from '../../core/request/ids.js';
@@ -59,7 +59,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
                 metadata: body.metadata ?? {},
                 request: null,
                 traceparent: typeof traceparent === 'string' ? traceparent : null,
-                forwarding: forwardingOf(request, flatHeaders(request), ctx.trust),
+                forwarding: requestForwarding(request, ctx.trust),
                 tenant: tenantOf(request),
               }),
             );
