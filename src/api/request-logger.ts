@@ -11,14 +11,13 @@ import type { FastifyBaseLogger } from 'fastify';
 
 type Bindings = Record<string, unknown>;
 type ChildOptions = Parameters<FastifyBaseLogger['child']>[1];
-type Log = (...args: unknown[]) => void;
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /** Fastify's `childLoggerFactory`: a request's logger, deferred until it logs. */
 export function lazyRequestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildOptions): FastifyBaseLogger {
   // A route's own log level or serializers change what the child does: made at once then (none of ours sets them).
   if (options !== undefined && Object.keys(options).length > 0) return logger.child(bindings, options);
-  return new LazyChild(logger, bindings) as unknown as FastifyBaseLogger;
+  return new LazyChild(logger, bindings);
 }
 
 class LazyChild {
@@ -73,7 +72,7 @@ class LazyChild {
     // pino sets a disabled level's method to the same no-op as `silent`: a debug line at level
     // info makes no child.
     const target = this.#made ?? (this.parent[level] === this.parent.silent ? undefined : this.#child());
-    if (target !== undefined) (target[level] as Log)(...args);
+    if (target !== undefined) Reflect.apply(target[level], target, args);
   }
 
   #child(): FastifyBaseLogger {
