@@ -8,6 +8,7 @@
 import type { FastifyReply } from 'fastify';
 import { chainedDelay } from '../ports/queue-capabilities.js';
 import { HqmError, isHqmError } from '../core/errors.js';
+import { isoTime } from '../core/iso-time.js';
 import { DEFAULT_QUEUE, encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, sentMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
 import { partitionOf } from '../core/partition.js';
 import { newCorrelationId } from '../core/request/ids.js';
@@ -54,7 +55,7 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
   const envelope: Envelope = {
     v: ENVELOPE_VERSION,
     correlation_id: id,
-    timestamp: new Date(now).toISOString(),
+    timestamp: isoTime(now),
     payload: submission.payload,
     headers: submission.headers,
     metadata,

@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { builtinSleepIssue } from '../../core/builtin-sleep.js';
+import { isoTime } from '../../core/iso-time.js';
 import { HqmError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { newCorrelationId } from '../../core/request/ids.js';
 import type { RequestRecord } from '../../core/request/record.js';
@@ -84,7 +85,7 @@ export function registerBatchRoute(app: FastifyInstance, ctx: RouteContext): voi
       const claim = idem === undefined ? undefined : await claimOrReplay(ctx, idem, ids, ctx.options.idempotencyTtlMs ?? ctx.options.ttlMs, reply);
       const records = claim?.replayed === true ? claim.records : await releasingOnFailure(ctx, idem, ids[0] as string, () => acceptAll(ctx, items, ids, request));
       return reply.code(202).send({
-        requests: records.map((r) => ({ correlation_id: r.id, status: r.status, submitted_at: new Date(r.submittedAt).toISOString(), location: `${prefix}/api/v1/requests/${r.id}` })),
+        requests: records.map((r) => ({ correlation_id: r.id, status: r.status, submitted_at: isoTime(r.submittedAt), location: `${prefix}/api/v1/requests/${r.id}` })),
       });
     },
   );

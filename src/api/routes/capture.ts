@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HqmError } from '../../core/errors.js';
 import { rawBody } from '../../core/http.js';
 import type { CapturedRequest } from '../../core/request/envelope.js';
+import { isoTime } from '../../core/iso-time.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { capturedTarget } from '../../core/request/target.js';
 import { accept, waitForSubmitted } from '../accept.js';
@@ -72,7 +73,7 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
         .header('location', location)
         .header('retry-after', String(ctx.options.capture.retryAfterSeconds))
         .header('x-correlation-id', record.id)
-        .send({ correlation_id: record.id, status: record.status, submitted_at: new Date(record.submittedAt).toISOString(), location });
+        .send({ correlation_id: record.id, status: record.status, submitted_at: isoTime(record.submittedAt), location });
     },
   });
 }

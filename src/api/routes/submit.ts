@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { builtinSleepIssue } from '../../core/builtin-sleep.js';
 import { ValidationError } from '../../core/errors.js';
+import { isoTime } from '../../core/iso-time.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { accept, waitForSubmitted, waitForTerminal } from '../accept.js';
 import { tenantOf } from '../auth.js';
@@ -83,7 +84,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
         .code(202)
         .header('location', `${ctx.options.capture.controlPrefix}/api/v1/requests/${record.id}`)
         .header('retry-after', String(ctx.options.capture.retryAfterSeconds))
-        .send({ correlation_id: record.id, status: current.status, submitted_at: new Date(record.submittedAt).toISOString() });
+        .send({ correlation_id: record.id, status: current.status, submitted_at: isoTime(record.submittedAt) });
     },
   );
 }
