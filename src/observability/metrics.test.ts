@@ -52,3 +52,13 @@ describe('Metrics tallies', () => {
     expect(json.find((m) => m.name === 'openhqm_api_requests_total')).toMatchObject({ type: 'counter', aggregator: 'sum', values: expect.arrayContaining([{ labels: { method: 'GET', endpoint: 'unmatched', status: '404' }, value: 1 }]) });
   });
 });
+
+describe('Metrics tallies after a reset', () => {
+  it('zeroes the series and keeps counting into them', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    metrics.recordApiRequest('GET', '/x', 200, 0.001);
+    metrics.registry.resetMetrics();
+    metrics.recordApiRequest('GET', '/x', 200, 0.001);
+    expect((await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('openhqm_api_requests_total{'))).toEqual(['openhqm_api_requests_total{method="GET",endpoint="/x",status="200"} 1']);
+  });
+});

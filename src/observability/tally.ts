@@ -86,11 +86,13 @@ abstract class Tally<S extends { readonly labels: Labels }> implements RegistryM
     return { name: this.name, help: this.help, type: this.type, values: [...this.#series.values()].flatMap((s) => this.values(s)), aggregator: this.aggregator };
   }
 
+  /** Zeroes every series (the registry's resetMetrics); they stay, since callers keep them. */
   reset(): void {
-    this.#series.clear();
+    for (const series of this.#series.values()) this.zero(series);
   }
 
   protected abstract make(labels: Labels): S;
+  protected abstract zero(series: S): void;
   protected abstract values(series: S): MetricValue[];
 }
 
@@ -99,6 +101,10 @@ export class CounterTally extends Tally<CounterSeries> {
 
   protected make(labels: Labels): CounterSeries {
     return new CounterSeries(labels);
+  }
+
+  protected zero(series: CounterSeries): void {
+    series.value = 0;
   }
 
   protected values(series: CounterSeries): MetricValue[] {
@@ -117,6 +123,12 @@ export class HistogramTally extends Tally<HistogramSeries> {
 
   protected make(labels: Labels): HistogramSeries {
     return new HistogramSeries(labels, this.#bounds);
+  }
+
+  protected zero(series: HistogramSeries): void {
+    series.counts.fill(0);
+    series.sum = 0;
+    series.count = 0;
   }
 
   /** As prom-client writes a histogram: cumulative `_bucket`s by `le`, then `+Inf`, `_sum` and `_count`. */
