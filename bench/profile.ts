@@ -1,12 +1,14 @@
 /**
- * `node --import tsx bench/profile.ts <file.cpuprofile> [top]`: what a CPU profile of
- * `npm run bench -- --profile` (or any `node --cpu-prof`) says — the functions with the most
- * self time, and the time by area (a package, a folder of dist/, Node's own modules, GC, idle).
- * Percentages are of the busy time (idle excluded). The profiler samples wall time, so a
+ * `node --import tsx bench/profile.ts <file.cpuprofile> [top] [--after <seconds>]`: what a CPU
+ * profile of `npm run bench -- --profile` (or any `node --cpu-prof`) says — the functions with
+ * the most self time, and the time by area (a package, a folder of dist/, Node's own modules, GC,
+ * idle). Percentages are of the busy time (idle excluded). `--after` leaves out the first
+ * seconds (start-up and warm-up), which weigh more the fewer requests the run served. The profiler samples wall time, so a
  * function that makes a system call waking another process on the same core (a socket write
  * on loopback) also carries the time that process ran: read those lines with that in mind.
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 
 interface ProfileNode {
   readonly id: number;
@@ -19,14 +21,21 @@ interface CpuProfile {
   readonly timeDeltas: readonly number[];
 }
 
-const [file, topArg] = process.argv.slice(2);
-if (file === undefined) throw new Error('usage: node --import tsx bench/profile.ts <file.cpuprofile> [top]');
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { after: { type: 'string', default: '0' } } });
+const [file, topArg] = positionals;
+if (file === undefined) throw new Error('usage: node --import tsx bench/profile.ts <file.cpuprofile> [top] [--after <seconds>]');
 const top = Number(topArg ?? 30);
+const skipUs = Number(values.after) * 1e6;
 const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 
 const selfTime = new Map<number, number>();
-profile.samples.forEach((id, i) => selfTime.set(id, (selfTime.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+let elapsed = 0;
+profile.samples.forEach((id, i) => {
+  const delta = profile.timeDeltas[i] ?? 0;
+  elapsed += delta;
+  if (elapsed >= skipUs) selfTime.set(id, (selfTime.get(id) ?? 0) + delta);
+});
 
 const name = (node: ProfileNode): string => {
   const { functionName, url, lineNumber } = node.callFrame;
