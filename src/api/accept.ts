@@ -9,6 +9,7 @@
 import type { FastifyReply } from 'fastify';
 import { chainedDelay } from '../ports/queue-capabilities.js';
 import { HqmError, isHqmError } from '../core/errors.js';
+import { isoTime } from '../core/iso-time.js';
 import { DEFAULT_QUEUE, encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, sentMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
 import { partitionOf } from '../core/partition.js';
 import { newCorrelationId } from '../core/request/ids.js';
@@ -17,6 +18,7 @@ import type { RequestRecord } from '../core/request/record.js';
 import { initialRecord } from '../core/request/transition.js';
 import type { FusedBackend, FusedSubmission } from '../ports/fused.js';
 import type { ResultStore } from '../ports/result-store.js';
+import type { Ticket } from './completion-waiters.js';
 import type { RouteContext } from './context.js';
 import { requestedRunAt } from './delay.js';
 import { settleOverdue } from './overdue.js';
@@ -56,7 +58,7 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
   const envelope: Envelope = {
     v: ENVELOPE_VERSION,
     correlation_id: id,
-    timestamp: new Date(now).toISOString(),
+    timestamp: isoTime(now),
     payload: submission.payload,
     headers: submission.headers,
     metadata,
@@ -155,13 +157,32 @@ export async function waitForTerminal(ctx: RouteContext, id: string, ms: number,
     const now = await ctx.store.get(id);
     return now && (await settleOverdue(ctx, now));
   }
+  // Registered before the read, so no change falls in between.
+  const first = await ctx.store.get(id).catch((error: unknown) => {
+    ticket.cancel();
+    throw error;
+  });
+  return awaitTicket(ctx, id, first, ticket, ms, reply);
+}
+
+/**
+ * Waits up to `ms` for a request this call has just submitted, with the ticket it registered
+ * before writing the record: no change can have slipped by unseen, so the record is not read
+ * first (a round trip per waiting submit on a shared store). Without a ticket (api.max_waiters
+ * already wait) the request is answered at once, as with wait=0.
+ */
+export async function waitForSubmitted(ctx: RouteContext, submitted: RequestRecord, ticket: Ticket | undefined, ms: number, reply: FastifyReply): Promise<RequestRecord | undefined> {
+  if (ticket === undefined) return submitted;
+  return awaitTicket(ctx, submitted.id, submitted, ticket, ms, reply);
+}
+
+async function awaitTicket(ctx: RouteContext, id: string, first: RequestRecord | undefined, ticket: Ticket, ms: number, reply: FastifyReply): Promise<RequestRecord | undefined> {
   // The response's 'close' tells a client that went away (the request's has already fired
   // once its body was read).
   const onClose = (): void => ticket.cancel();
   reply.raw.once('close', onClose);
   let deadlineTimer: NodeJS.Timeout | undefined;
   try {
-    const first = await ctx.store.get(id);
     if (first === undefined || isTerminal(first.status) || ctx.closing()) return first && (await settleOverdue(ctx, first));
     const deadline = first.deadlineAt;
     if (first.status === 'PENDING' && deadline !== null && deadline - Date.now() < ms) {

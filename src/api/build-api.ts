@@ -21,6 +21,7 @@ import { CompletionWaiters } from './completion-waiters.js';
 import type { ApiDeps, ApiOptions, RouteContext } from './context.js';
 import { registerErrorHandling, routeNotFound, sendError } from './error-handler.js';
 import { registerJsonParser } from './json-body.js';
+import { lazyRequestLogger } from './request-logger.js';
 import { DepthGates } from './load-shedding.js';
 import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -50,7 +51,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const trust = trustFunction(options.trustProxy);
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const app = Fastify({
-    ...(args.logger === undefined ? { logger: false } : { loggerInstance: args.logger }),
+    ...(args.logger === undefined ? { logger: false } : { loggerInstance: args.logger, childLoggerFactory: lazyRequestLogger }),
     // HTTPS when server.tls is set (Fastify then builds an https server; the routes are the same).
     ...(options.tls === undefined ? {} : ({ https: options.tls } as object)),
     // One log line per request would cost more than the rest of a submit; metrics count them.

@@ -229,7 +229,7 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
 /** Decodes the delivery; a bare message from an outside producer gets its envelope and record here. */
 async function receive(deps: AttemptDeps, delivery: Delivery): Promise<Envelope | undefined> {
   // A message without a timestamp was submitted when it was enqueued.
-  const defaults = { timeout: deps.defaultTimeoutSeconds, timestamp: new Date(delivery.enqueuedAt).toISOString() };
+  const defaults = { timeout: deps.defaultTimeoutSeconds, timestamp: delivery.enqueuedAt };
   let decoded;
   try {
     decoded = decodeMessage(delivery.body, defaults);

@@ -12,13 +12,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { builtinSleepIssue } from '../../core/builtin-sleep.js';
+import { isoTime } from '../../core/iso-time.js';
 import { HqmError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { newCorrelationId } from '../../core/request/ids.js';
 import type { RequestRecord } from '../../core/request/record.js';
 import { accept, withdrawn } from '../accept.js';
 import { tenantOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
-import { flatHeaders, forwardingOf } from '../forwarding.js';
+import { requestForwarding } from '../forwarding.js';
 import { DEFAULT_MAX_DELAY_SECONDS, delayIssues } from '../delay.js';
 import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency.js';
 import { sendError } from '../error-handler.js';
@@ -116,7 +117,7 @@ export function registerBatchRoute(app: FastifyInstance, ctx: RouteContext): voi
         throw error;
       }
       return reply.code(202).send({
-        requests: records.map((r) => ({ correlation_id: r.id, status: r.status, submitted_at: new Date(r.submittedAt).toISOString(), location: `${prefix}/api/v1/requests/${r.id}` })),
+        requests: records.map((r) => ({ correlation_id: r.id, status: r.status, submitted_at: isoTime(r.submittedAt), location: `${prefix}/api/v1/requests/${r.id}` })),
       });
     },
   );
@@ -145,7 +146,7 @@ function validateBatch(body: BatchBody, schema: readonly FieldIssue[], maxBatch:
 
 async function acceptAll(ctx: RouteContext, items: readonly SubmitBody[], ids: readonly string[], request: Parameters<typeof tenantOf>[0]): Promise<RequestRecord[]> {
   const traceparent = request.headers.traceparent;
-  const forwarding = forwardingOf(request, flatHeaders(request), ctx.trust);
+  const forwarding = requestForwarding(request, ctx.trust);
   const tenant = tenantOf(request);
   // All in one turn: see the module comment.
   const settled = await Promise.allSettled(
