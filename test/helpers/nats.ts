@@ -58,8 +58,8 @@ export interface PrivateNats {
   readonly port: number;
   /** Stops it (SIGTERM, or SIGKILL with `kill`) and waits for the process to end; the store stays. */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again on the same port with the same store. */
-  start(): Promise<void>;
+  /** Starts it again on the same port with the same store; `jetstream: false` leaves JetStream off (a single server only). */
+  start(options?: { jetstream?: boolean }): Promise<void>;
   readonly running: boolean;
   /** Stops it for good and removes its files. */
   destroy(): Promise<void>;
@@ -83,9 +83,10 @@ class NatsProcess implements PrivateNats {
     return this.#child !== undefined;
   }
 
-  async start(): Promise<void> {
+  async start(options: { jetstream?: boolean } = {}): Promise<void> {
     if (this.#child !== undefined) return;
-    const child = spawn(this.bin, [...this.args], { stdio: ['ignore', 'ignore', 'ignore'] });
+    const args = options.jetstream === false ? this.args.filter((a) => a !== '-js') : this.args;
+    const child = spawn(this.bin, [...args], { stdio: ['ignore', 'ignore', 'ignore'] });
     this.#child = child;
     child.once('exit', () => {
       if (this.#child === child) this.#child = undefined;

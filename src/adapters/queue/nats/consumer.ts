@@ -39,6 +39,8 @@ export class NatsConsumer implements Subscription {
   #again = false;
   #failures = 0;
   #retry: NodeJS.Timeout | undefined;
+  /** When a pull of this subscription last got an answer (messages, "none", or a waiting pull's end). */
+  #heardAt = Date.now();
   readonly #sentinels = new Map<Band, PullRequest>();
   readonly #unwatch: Array<() => void> = [];
 
@@ -69,6 +71,18 @@ export class NatsConsumer implements Subscription {
       this.onStop();
     }
     await this.#pumping;
+  }
+
+  /**
+   * How long this subscription has wanted messages without any pull being answered (0 while it
+   * is busy or answered recently): a consumer that is alive but no longer consuming — its pulls
+   * lost, the server not serving them — shows here, for the health probe. An idle one hears at
+   * least every SENTINEL_MS, when its waiting pulls end.
+   */
+  stalledFor(now = Date.now()): number {
+    if (this.#stopped || this.#free() <= 0) return 0;
+    const silent = now - this.#heardAt;
+    return silent > SENTINEL_MS + this.parts.link.options.request_timeout_ms ? silent : 0;
   }
 
   #free(): number {
@@ -125,6 +139,7 @@ export class NatsConsumer implements Subscription {
       this.#dispatch(pulled, band);
     });
     const end = await request.done;
+    this.#heardAt = Date.now();
     if (end === 'consumer-gone') {
       streams.invalidate();
       throw new Error(`the consumer of the ${band} band is gone; recreating it`);
@@ -143,6 +158,7 @@ export class NatsConsumer implements Subscription {
     this.#sentinels.set(band, request);
     request.done.then(
       (end) => {
+        this.#heardAt = Date.now();
         if (this.#sentinels.get(band) !== request) return;
         this.#sentinels.delete(band);
         if (end === 'consumer-gone') streams.invalidate();
@@ -177,6 +193,7 @@ export class NatsConsumer implements Subscription {
   /** Pulls that were waiting may be gone with the old connection's server: ask again. */
   readonly #reconnected = (): void => {
     this.#dropSentinels();
+    this.#heardAt = Date.now();
     this.#failures = 0;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#retry = undefined;

@@ -69,7 +69,7 @@ export class NatsQueue implements QueueBackend {
   readonly type = 'nats';
   readonly capabilities: QueueCapabilities;
   readonly #queues = new Map<string, QueueParts>();
-  readonly #subscriptions = new Set<NatsConsumer>();
+  readonly #subscriptions = new Map<NatsConsumer, string>();
   /** Deliveries not yet settled: their renewals stop when the connection goes. */
   readonly #live = new Set<NatsDelivery>();
   readonly #bounds: DeadLetterBounds;
@@ -185,7 +185,7 @@ export class NatsQueue implements QueueBackend {
       },
       options.gate,
     );
-    this.#subscriptions.add(consumer);
+    this.#subscriptions.set(consumer, queue);
     return consumer;
   }
 
@@ -251,7 +251,14 @@ export class NatsQueue implements QueueBackend {
 
   async health(): Promise<HealthReport> {
     if (this.#closed) return { ok: false, detail: 'closed' };
-    return this.link.health();
+    const report = await this.link.health();
+    if (!report.ok) return report;
+    // Connected and answering, yet a subscription gets no answers to its pulls: alive but not consuming.
+    for (const [consumer, queue] of this.#subscriptions) {
+      const silent = consumer.stalledFor();
+      if (silent > 0) return { ok: false, detail: `the consumer of queue "${queue}" has had no answer from NATS for ${Math.round(silent / 1000)} s` };
+    }
+    return report;
   }
 
   /** Kept in a key-value bucket: the first process to write it wins, the others read its value. */
@@ -289,7 +296,7 @@ export class NatsQueue implements QueueBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#subscriptions].map((s) => s.stop()));
+    await Promise.all([...this.#subscriptions.keys()].map((s) => s.stop()));
     for (const parts of this.#queues.values()) parts.mover.stop();
     for (const delivery of this.#live) delivery.abandon();
     await this.link.close();
