@@ -99,6 +99,8 @@ export class NatsConsumer implements Subscription {
       })
       .catch((error: unknown) => {
         this.#failures += 1;
+        // Connected, yet the pull failed: the stream or consumer may be gone. Made sure of again next time.
+        if (this.parts.link.connected) this.parts.streams.invalidate();
         const wait = Math.min(RETRY_MS.max, RETRY_MS.min * 2 ** Math.min(10, this.#failures - 1));
         if (this.#failures === 1) this.parts.logger.warn({ err: error }, 'nats: pulling messages failed; trying again');
         this.#retry = setTimeout(() => {

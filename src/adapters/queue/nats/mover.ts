@@ -87,6 +87,7 @@ export class Mover {
       } catch (error) {
         this.#current = undefined;
         if (this.#stopped) return;
+        if (link.connected) streams.invalidate();
         this.logger.debug({ err: error }, 'nats: pulling delayed messages failed; trying again');
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, RETRY_MS);

@@ -90,21 +90,34 @@ export class QueueStreams {
         info = await jsm.consumers.info(stream, name);
       } catch (error) {
         if (apiCode(error) !== API.consumerNotFound) throw error;
-        return jsm.consumers.add(stream, {
-          durable_name: name,
-          filter_subject: subject,
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
-          ack_wait: nanos(ackWaitMs),
-          // The result store counts attempts and dead-letters (D130): the server never gives up on a message.
-          max_deliver: -1,
-          // Delayed retries wait as unacknowledged messages; the worker limits what it holds itself.
-          max_ack_pending: -1,
-        });
+        return this.#addConsumer(name, subject, ackWaitMs);
       }
       if (ms(info.config.ack_wait) <= ackWaitMs) return info;
       return jsm.consumers.update(stream, name, { ack_wait: nanos(ackWaitMs) });
     });
+  }
+
+  /** Creates a band's (or the mover's) consumer; one another process created meanwhile is read instead. */
+  async #addConsumer(name: string, subject: string, ackWaitMs: number): Promise<ConsumerInfo> {
+    const { jsm } = this.link;
+    const stream = this.names.stream;
+    try {
+      return await jsm.consumers.add(stream, {
+        durable_name: name,
+        filter_subject: subject,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(ackWaitMs),
+        // The result store counts attempts and dead-letters (D130): the server never gives up on a message.
+        max_deliver: -1,
+        // Delayed retries wait as unacknowledged messages; the worker limits what it holds itself.
+        max_ack_pending: -1,
+      });
+    } catch (error) {
+      const existing = await jsm.consumers.info(stream, name).catch(() => undefined);
+      if (existing === undefined) throw error;
+      return existing;
+    }
   }
 
   /** The band consumers' and the delayed consumer's counts, for stats. */
