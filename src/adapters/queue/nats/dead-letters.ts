@@ -10,7 +10,6 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type MsgRequest, type StoredMsg } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { HqmError } from '../../../core/errors.js';
-import type { Logger } from '../../../ports/logger.js';
 import type { DeadLetter, DeadLetterPage } from '../../../ports/queue-backend.js';
 import { deadLetterCutoff, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import type { NatsQueueOptions } from './config.js';
@@ -31,7 +30,6 @@ export class DeadLetterStream {
     private readonly names: QueueNames,
     private readonly bounds: DeadLetterBounds,
     private readonly options: NatsQueueOptions,
-    private readonly logger: Logger,
   ) {}
 
   /** The stream exists with this process's bounds (a process with other bounds sets its own: the last one wins). */

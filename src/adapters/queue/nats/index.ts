@@ -114,7 +114,7 @@ export class NatsQueue implements QueueBackend {
       const names = queueNames(this.options.stream_prefix, this.options.subject_prefix, queue);
       const log = this.logger.child({ queue });
       const streams = new QueueStreams(this.link, names, this.options, log);
-      parts = { streams, dead: new DeadLetterStream(this.link, names, this.#bounds, this.options, log), mover: new Mover(this.link, streams, log) };
+      parts = { streams, dead: new DeadLetterStream(this.link, names, this.#bounds, this.options), mover: new Mover(this.link, streams, log) };
       this.#queues.set(queue, parts);
     }
     return parts;
