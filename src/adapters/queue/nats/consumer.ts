@@ -24,6 +24,14 @@ const SENTINEL_MS = 15_000;
 /** Back-off after a failed sweep (NATS away): doubled up to the maximum, reset by a success or a reconnect. */
 const RETRY_MS = { min: 100, max: 2_000 };
 
+/** A pull waiting on the server for a band's next messages. */
+interface Sentinel {
+  readonly batch: number;
+  /** Messages it brought so far. */
+  readonly delivered: number;
+  readonly request: PullRequest;
+}
+
 export interface ConsumerParts {
   readonly link: NatsLink;
   readonly streams: QueueStreams;
@@ -41,7 +49,7 @@ export class NatsConsumer implements Subscription {
   #retry: NodeJS.Timeout | undefined;
   /** When a pull of this subscription last got an answer (messages, "none", or a waiting pull's end). */
   #heardAt = Date.now();
-  readonly #sentinels = new Map<Band, PullRequest>();
+  readonly #sentinels = new Map<Band, Sentinel>();
   readonly #unwatch: Array<() => void> = [];
 
   constructor(
@@ -80,14 +88,20 @@ export class NatsConsumer implements Subscription {
    * least every SENTINEL_MS, when its waiting pulls end.
    */
   stalledFor(now = Date.now()): number {
-    if (this.#stopped || this.#free() <= 0) return 0;
+    if (this.#stopped || this.#limit() - this.#inFlight <= 0) return 0;
     const silent = now - this.#heardAt;
     return silent > SENTINEL_MS + this.parts.link.options.request_timeout_ms ? silent : 0;
   }
 
+  #limit(): number {
+    return this.gate === undefined ? this.concurrency : Math.min(this.concurrency, this.gate.limit());
+  }
+
+  /** Slots neither taken nor promised to a waiting pull (beyond the one message each may always bring). */
   #free(): number {
-    const limit = this.gate === undefined ? this.concurrency : Math.min(this.concurrency, this.gate.limit());
-    return limit - this.#inFlight;
+    let promised = 0;
+    for (const sentinel of this.#sentinels.values()) promised += Math.max(0, sentinel.batch - sentinel.delivered - 1);
+    return this.#limit() - this.#inFlight - promised;
   }
 
   #pump(): void {
@@ -115,21 +129,26 @@ export class NatsConsumer implements Subscription {
       });
   }
 
-  /** One sweep, highest band first, while slots are free. */
+  /** One sweep, highest band first, while slots are free; the bands found empty then wait on the server. */
   async #drain(): Promise<void> {
     await this.parts.streams.wantLease(this.leaseMs);
-    for (const band of BANDS) {
-      if (this.#stopped) return;
-      const free = this.#free();
-      if (free <= 0) return;
-      if (this.#sentinels.has(band)) continue; // Empty when last asked; its sentinel hears the next message.
-      const got = await this.#sweep(band, free);
-      // Every slot filled: the next sweep starts again from the highest band.
-      if (got >= free) {
-        this.#again = true;
-        return;
+    const empty: Band[] = [];
+    try {
+      for (const band of BANDS) {
+        if (this.#stopped) return;
+        const free = this.#free();
+        if (free <= 0) return;
+        if (this.#sentinels.has(band)) continue; // Empty when last asked; its sentinel hears the next message.
+        const got = await this.#sweep(band, free);
+        // Every slot filled: the next sweep starts again from the highest band.
+        if (got >= free) {
+          this.#again = true;
+          return;
+        }
+        empty.push(band);
       }
-      this.#arm(band);
+    } finally {
+      this.#arm(empty);
     }
   }
 
@@ -149,25 +168,47 @@ export class NatsConsumer implements Subscription {
     return got;
   }
 
-  /** Waits on the server for the band's next message. */
-  #arm(band: Band): void {
-    if (this.#stopped || this.#sentinels.has(band)) return;
+  /**
+   * Waits on the server for the next messages of bands found empty: one message each, and the
+   * lowest of them (where most traffic goes) as many as slots are free besides, so a steady
+   * stream is delivered as it arrives without a request per message. Together they never promise
+   * more than the free slots, but each may always bring one: a message that finds every slot
+   * taken is handed back at once.
+   */
+  #arm(bands: readonly Band[]): void {
+    const waiting = bands.filter((band) => !this.#sentinels.has(band));
+    if (this.#stopped || waiting.length === 0) return;
+    const spare = Math.max(0, this.#free() - waiting.length);
+    waiting.forEach((band, i) => this.#armOne(band, i === waiting.length - 1 ? 1 + spare : 1));
+  }
+
+  #armOne(band: Band, batch: number): void {
     const { link, streams } = this.parts;
-    const request = pull(link.nc, { stream: streams.names.stream, consumer: consumerOf(band) }, 1, SENTINEL_MS, link.options.request_timeout_ms, (pulled) => {
-      if (this.#stopped || this.#free() <= 0) nakMsg(pulled.msg, 0);
+    let delivered = 0;
+    const request = pull(link.nc, { stream: streams.names.stream, consumer: consumerOf(band) }, batch, SENTINEL_MS, link.options.request_timeout_ms, (pulled) => {
+      delivered += 1;
+      this.#heardAt = Date.now();
+      if (this.#stopped || this.#limit() - this.#inFlight <= 0) nakMsg(pulled.msg, 0);
       else this.#dispatch(pulled, band);
     });
-    this.#sentinels.set(band, request);
+    const sentinel: Sentinel = {
+      batch,
+      get delivered() {
+        return delivered;
+      },
+      request,
+    };
+    this.#sentinels.set(band, sentinel);
     request.done.then(
       (end) => {
         this.#heardAt = Date.now();
-        if (this.#sentinels.get(band) !== request) return;
+        if (this.#sentinels.get(band) !== sentinel) return;
         this.#sentinels.delete(band);
         if (end === 'consumer-gone') streams.invalidate();
         this.wake();
       },
       (error: unknown) => {
-        if (this.#sentinels.get(band) !== request) return;
+        if (this.#sentinels.get(band) !== sentinel) return;
         this.#sentinels.delete(band);
         this.parts.logger.debug({ err: error, band }, 'nats: a waiting pull failed; sweeping again');
         this.wake();
@@ -206,6 +247,6 @@ export class NatsConsumer implements Subscription {
     const sentinels = [...this.#sentinels.values()];
     this.#sentinels.clear();
     // A message the server sent before it heard we stopped listening goes straight back.
-    for (const sentinel of sentinels) sentinel.cancel((pulled) => nakMsg(pulled.msg, 0));
+    for (const sentinel of sentinels) sentinel.request.cancel((pulled) => nakMsg(pulled.msg, 0));
   }
 }
