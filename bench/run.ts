@@ -1,11 +1,13 @@
 /**
  * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis|postgres]
- * [-- --profile] [-- --processes N|auto]`: measures OpenHQM side by side with its anchors in one run on this machine
+ * [-- --profile] [-- --processes N|auto]` (--backend nats too): measures OpenHQM side by side with its anchors in one run on this machine
  * and prints the figures with their ratios. With --write the Markdown table also replaces this
  * backend's section of docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
  * OPENHQM_BENCH_REDIS_URL, default redis://127.0.0.1:6379); with --backend postgres the PostgreSQL
  * one beside pg-boss (PostgreSQL at OPENHQM_BENCH_POSTGRES_URL, default
  * postgres://postgres@127.0.0.1:5432/test, each run in a schema of its own, dropped afterwards);
+ * with --backend nats the NATS JetStream queue beside the NATS client's own publish + consume
+ * (NATS at OPENHQM_BENCH_NATS_URL, default nats://127.0.0.1:4222; the result store on Redis);
  * --profile writes CPU profiles of
  * the server processes to .bench/profiles (summarize one with `node --import tsx bench/profile.ts <file>`);
  * the submit rows are measured with autocannon and, where installed, wrk (`apt-get install wrk`); --processes runs every OpenHQM server with that many
@@ -18,6 +20,7 @@ import type { ClientFigures } from './lib/clients.js';
 import { LOAD_TOOLS } from './lib/measure.js';
 import { Report } from './lib/report.js';
 import { postgresScenario, type PostgresFigures } from './scenarios/postgres.js';
+import { natsScenario, type NatsFigures } from './scenarios/nats.js';
 import { proxyScenario } from './scenarios/proxy.js';
 import { redisScenario, type RedisFigures } from './scenarios/redis.js';
 import { routingScenario } from './scenarios/routing.js';
@@ -34,7 +37,7 @@ const { values } = parseArgs({
   },
 });
 // A mistyped backend would otherwise measure SQLite under another name.
-if (!['sqlite', 'redis', 'postgres'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis or postgres`);
+if (!['sqlite', 'redis', 'postgres', 'nats'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis, postgres or nats`);
 // Every OpenHQM server the scenarios start inherits it (the anchors ignore it).
 if (values.processes !== undefined) process.env.OPENHQM_SERVER__PROCESSES = values.processes;
 const section = values.processes === undefined ? values.backend : `${values.backend}-processes-${values.processes}`;
@@ -63,6 +66,17 @@ if (values.backend === 'redis') {
     ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
   });
   summarizePostgres(report, figures);
+} else if (values.backend === 'nats') {
+  const figures = await natsScenario(report, {
+    natsUrl: process.env.OPENHQM_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
+    redisUrl: process.env.OPENHQM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    durationS: quick ? 3 : 10,
+    e2eRequests: quick ? 5_000 : 20_000,
+    connections: 50,
+    inFlight: 64,
+    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+  });
+  summarizeNats(report, figures);
 } else {
   if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
   if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
@@ -79,7 +93,7 @@ function writeSection(backend: string, text: string): void {
   const begin = `<!-- bench:${backend} -->`;
   const end = `<!-- /bench:${backend} -->`;
   const block = `${begin}\n${text}${end}`;
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nProduced by `npm run bench -- --write` (SQLite, proxy, routing), `npm run bench -- --backend redis --write` and `npm run bench -- --backend postgres --write`.\n';
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nProduced by `npm run bench -- --write` (SQLite, proxy, routing), `npm run bench -- --backend redis --write`, `npm run bench -- --backend postgres --write` and `npm run bench -- --backend nats --write`.\n';
   const at = doc.indexOf(begin);
   const to = doc.indexOf(end);
   doc = at >= 0 && to > at ? `${doc.slice(0, at)}${block}${doc.slice(to + end.length)}` : `${doc.trimEnd()}\n\n${block}\n`;
@@ -132,4 +146,18 @@ function summarizeRedis(r: Report, figures: RedisFigures): void {
 function summarizePostgres(r: Report, figures: PostgresFigures): void {
   submitTargets(r, (tool) => `OpenHQM submit (openhqm api, PostgreSQL), 50 connections, ${tool}`, 0.6);
   endToEndTargets(r, 'pg-boss send + work', figures.pgboss.combined, figures.e2eAllInOne, figures.clients);
+}
+
+function summarizeNats(r: Report, figures: NatsFigures): void {
+  const find = (prefix: string) => r.rows.find((row) => row.label.startsWith(prefix));
+  const bare = find('bare Fastify');
+  const api = find('OpenHQM submit (openhqm api, NATS queue, Redis store), 50 connections');
+  if (bare !== undefined && api !== undefined) {
+    const ratio = api.rate / bare.rate;
+    r.target('submit ≥ 0.6× bare Fastify', ratio >= 0.6, `${ratio.toFixed(2)}×`);
+    r.target('p99 submit ≤ 10 ms at 50 connections', (api.p99 ?? Infinity) <= 10, `${api.p99?.toFixed(2)} ms`);
+  }
+  // Not a target: what the adapter (and the HTTP hop, the store, the worker) costs beside the bare client.
+  const ratio = figures.e2eAllInOne / figures.client.combined;
+  r.target('end-to-end (openhqm start) beside the NATS client publish + consume (reported, no target)', true, `${ratio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.client.combined)} per s)`);
 }

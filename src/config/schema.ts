@@ -170,6 +170,10 @@ const queue = z
     // Backend connection settings, named as in the original. Each adapter validates its own.
     redis_url: redisUrl(),
     postgres_url: postgresUrl(),
+    /** NATS server(s) of the `nats` queue: `nats://[user:password@]host[:port]`, comma-separated for a cluster's seeds. */
+    nats_url: str()
+      .regex(/^(nats|tls):\/\/[^,\s]+(,\s*(nats|tls):\/\/[^,\s]+)*$/, 'must be a nats:// (or tls://) URL, or a comma-separated list of them')
+      .default('nats://localhost:4222'),
     kafka_bootstrap_servers: str().default('localhost:9092'),
     kafka_consumer_group: str().default('openhqm-workers'),
     kafka_topics: list(str()).default(['openhqm-requests']),
@@ -255,6 +259,31 @@ const postgres = z
       .default('public'),
     connect_timeout_ms: int().pipe(z.number().min(100)).default(10_000),
     statement_timeout_ms: int().pipe(z.number().min(100)).default(5_000),
+  })
+  .strict();
+
+/** Settings of the NATS JetStream queue; the URL stays in queue.nats_url. */
+const nats = z
+  .object({
+    /** Streams are `<stream_prefix>_<queue>` (and `…_DLQ`), so several deployments can share one server. */
+    stream_prefix: str()
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1–32 letters, digits, "-" or "_"')
+      .default('OPENHQM'),
+    /** Subjects are `<subject_prefix>.<queue>`: where outside producers publish. */
+    subject_prefix: str()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated tokens of letters, digits, "-" or "_"')
+      .default('openhqm'),
+    /** Copies of each stream: 3 on a cluster. */
+    replicas: int().pipe(z.number().min(1).max(5)).default(1),
+    storage: str()
+      .transform((v) => v.toLowerCase())
+      .pipe(z.enum(['file', 'memory'], { error: 'expected file or memory' }))
+      .default('file'),
+    username: str().default(''),
+    password: str().default(''),
+    token: str().default(''),
+    connect_timeout_ms: int().pipe(z.number().min(100)).default(10_000),
+    request_timeout_ms: int().pipe(z.number().min(100)).default(5_000),
   })
   .strict();
 
@@ -725,6 +754,7 @@ export const configSchema = z
     sqlite: sqlite.prefault({}),
     redis: redis.prefault({}),
     postgres: postgres.prefault({}),
+    nats: nats.prefault({}),
     worker: worker.prefault({}),
     monitoring: monitoring.prefault({}),
     proxy: proxy.prefault({}),

@@ -1,7 +1,7 @@
 /**
  * docs/adapters.md's capability table says what every queue backend declares: one row per
  * `queue.type` of the registry, one column per capability value, checked against the values the
- * backend itself reports once opened (Redis and PostgreSQL on the machine's servers).
+ * backend itself reports once opened (Redis, PostgreSQL and NATS on the machine's servers).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,15 +11,18 @@ import { silentLogger } from '../../src/ports/logger.js';
 import type { QueueCapabilityValues } from '../../src/ports/queue-backend.js';
 import { dropSchema, POSTGRES_URL, requirePostgres, testSchema } from '../helpers/postgres.js';
 import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
+import { dropNatsStreams, NATS_URL, natsPrefixes, requireNats } from '../helpers/nats.js';
 import { tempDir } from '../helpers/temp.js';
 
 const doc = readFileSync(new URL('../../docs/adapters.md', import.meta.url), 'utf8');
 const schema = testSchema();
 const prefix = testPrefix();
+const nats = natsPrefixes();
 
 afterAll(async () => {
   if ((await requirePostgres()) === undefined) await dropSchema(schema);
   if ((await requireRedis()) === undefined) await deleteKeys(prefix, { url: REDIS_URL });
+  if ((await requireNats()) === undefined) await dropNatsStreams(nats.stream_prefix);
 });
 
 /** How each backend is opened here; a skip reason when its server is not there. */
@@ -28,6 +31,7 @@ const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | 
   sqlite: async () => ({ path: join(tempDir(), 'queue.db') }),
   redis: async () => (await requireRedis()) ?? { redis_url: REDIS_URL, key_prefix: prefix },
   postgres: async () => (await requirePostgres()) ?? { postgres_url: POSTGRES_URL, schema, pool_size: 1 },
+  nats: async () => (await requireNats()) ?? { nats_url: NATS_URL, ...nats },
 };
 
 const LONGEST_TIMER_MS = 2_147_483_647;
