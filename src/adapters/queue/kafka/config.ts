@@ -81,6 +81,16 @@ export interface KafkaSettings {
   readonly fetchMaxWaitMs: number;
   readonly deadLetterRetentionMs: number;
   readonly deadLetterMax: number;
+  /** Queue names starting with `from` (itself, or `from.<name>`) go to topics starting with `to` instead (an Event Hub's name); null: a queue is its topic. */
+  readonly rename: { readonly from: string; readonly to: string } | null;
+}
+
+/** The topic of `queue` under `settings.rename`. */
+export function topicOf(settings: Pick<KafkaSettings, 'rename'>, queue: string): string {
+  const rename = settings.rename;
+  if (rename === null) return queue;
+  if (queue === rename.from) return rename.to;
+  return queue.startsWith(`${rename.from}.`) ? rename.to + queue.slice(rename.from.length) : queue;
 }
 
 export function settingsOf(options: KafkaQueueOptions): KafkaSettings {
@@ -90,6 +100,7 @@ export function settingsOf(options: KafkaQueueOptions): KafkaSettings {
     groupId: options.kafka_consumer_group,
     ssl: options.ssl ? (options.ssl_ca === '' ? true : { ca: options.ssl_ca }) : false,
     sasl: options.sasl_mechanism === '' ? null : { mechanism: options.sasl_mechanism, username: options.sasl_username, password: options.sasl_password },
+    rename: null,
     ...tuningOf(options),
   };
 }

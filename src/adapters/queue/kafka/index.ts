@@ -32,7 +32,7 @@ import type {
 import { assertSize } from '../../shared/messages.js';
 import { parseOptions } from '../../shared/options.js';
 import { KafkaClient } from './client.js';
-import { kafkaQueueOptionsSchema, settingsOf, type KafkaSettings } from './config.js';
+import { kafkaQueueOptionsSchema, settingsOf, topicOf, type KafkaSettings } from './config.js';
 import { TopicConsumer, type OwnedPartition } from './consumer.js';
 import { DeadLetterReader } from './dead-letters.js';
 import { DelayMover } from './delays.js';
@@ -115,15 +115,22 @@ export class KafkaQueue implements QueueBackend {
     return ready;
   }
 
-  async publish(queue: string, message: OutboundMessage): Promise<PublishReceipt> {
+  async publish(name: string, message: OutboundMessage): Promise<PublishReceipt> {
     this.#assertOpen();
     assertSize(message.body, this.capabilities.maxMessageBytes);
+    const queue = this.#topic(name);
     await this.#topics(queue);
     return { messageId: await this.#publisher.publish(queue, message) };
   }
 
-  consume(queue: string, options: ConsumeOptions, handler: DeliveryHandler): Subscription {
+  /** The topic a queue name is (the name itself, or an Event Hub's under the preset). */
+  #topic(queue: string): string {
+    return topicOf(this.settings, queue);
+  }
+
+  consume(name: string, options: ConsumeOptions, handler: DeliveryHandler): Subscription {
     this.#assertOpen();
+    const queue = this.#topic(name);
     let consumer = this.#consumers.get(queue);
     if (consumer === undefined) {
       const groupId = `${this.settings.groupId}.${queue}`;
@@ -139,7 +146,7 @@ export class KafkaQueue implements QueueBackend {
 
   /** The consumer of `queue` in this instance, if any (tests reach the driver through it). */
   consumerOf(queue: string): TopicConsumer | undefined {
-    return this.#consumers.get(queue);
+    return this.#consumers.get(this.#topic(queue));
   }
 
   /**
@@ -147,7 +154,8 @@ export class KafkaQueue implements QueueBackend {
    * and has not committed yet, plus the lag of the delay tiers. Offsets of partitions this
    * member owns are its own; other members' are what they last committed.
    */
-  async stats(queue: string): Promise<QueueStats> {
+  async stats(name: string): Promise<QueueStats> {
+    const queue = this.#topic(name);
     const groupId = `${this.settings.groupId}.${queue}`;
     const consumer = this.#consumers.get(queue);
     const owned = consumer?.owned() ?? new Map<number, OwnedPartition>();
@@ -159,7 +167,7 @@ export class KafkaQueue implements QueueBackend {
     const moved = this.#movers.get(queue)?.moved() ?? new Map<string, bigint>();
     const tiers = await Promise.all(tierTopics(queue, this.settings.delayTiers).map((topic) => this.#lag(topic, `${groupId}.delays`, (p) => moved.get(`${topic}:${p}`))));
     const delayed = tiers.reduce((a, b) => a + b, 0);
-    const dead = await this.deadLetters(queue, { limit: this.settings.deadLetterMax });
+    const dead = await this.deadLetters(name, { limit: this.settings.deadLetterMax });
     return { depth: Math.max(0, waiting) + delayed, delayed, inFlight: consumer?.inFlight ?? 0, deadLettered: dead.length };
   }
 
@@ -184,8 +192,9 @@ export class KafkaQueue implements QueueBackend {
     return Number(lag);
   }
 
-  async deadLetters(queue: string, options: { limit: number }): Promise<readonly DeadLetter[]> {
+  async deadLetters(name: string, options: { limit: number }): Promise<readonly DeadLetter[]> {
     this.#assertOpen();
+    const queue = this.#topic(name);
     let reader = this.#readers.get(queue);
     if (reader === undefined) {
       await this.#topics(queue);
