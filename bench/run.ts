@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis|postgres]
+ * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis|postgres|kafka]
  * [-- --profile] [-- --processes N|auto]`: measures OpenHQM side by side with its anchors in one run on this machine
  * and prints the figures with their ratios. With --write the Markdown table also replaces this
  * backend's section of docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
@@ -14,6 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Report } from './lib/report.js';
+import { kafkaScenario, type KafkaFigures } from './scenarios/kafka.js';
 import { postgresScenario, type PostgresFigures } from './scenarios/postgres.js';
 import { proxyScenario } from './scenarios/proxy.js';
 import { redisScenario, type RedisFigures } from './scenarios/redis.js';
@@ -31,7 +32,7 @@ const { values } = parseArgs({
   },
 });
 // A mistyped backend would otherwise measure SQLite under another name.
-if (!['sqlite', 'redis', 'postgres'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis or postgres`);
+if (!['sqlite', 'redis', 'postgres', 'kafka'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis, postgres or kafka`);
 // Every OpenHQM server the scenarios start inherits it (the anchors ignore it).
 if (values.processes !== undefined) process.env.OPENHQM_SERVER__PROCESSES = values.processes;
 const section = values.processes === undefined ? values.backend : `${values.backend}-processes-${values.processes}`;
@@ -60,6 +61,17 @@ if (values.backend === 'redis') {
     ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
   });
   summarizePostgres(report, figures);
+} else if (values.backend === 'kafka') {
+  // Kafka on librdkafka's mock cluster (kcat), with the machine's Redis as the result store.
+  const figures = await kafkaScenario(report, {
+    redisUrl: process.env.OPENHQM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    durationS: quick ? 3 : 10,
+    e2eRequests: quick ? 5_000 : 20_000,
+    connections: 50,
+    inFlight: 64,
+    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+  });
+  summarizeKafka(report, figures);
 } else {
   if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
   if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
@@ -126,4 +138,17 @@ function summarizePostgres(r: Report, figures: PostgresFigures): void {
   }
   const e2eRatio = figures.e2eAllInOne / figures.pgboss.combined;
   r.target('end-to-end (openhqm start, with the HTTP hop) ≥ 1.0× pg-boss send + work', e2eRatio >= 1, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.pgboss.combined)} per s)`);
+}
+
+function summarizeKafka(r: Report, figures: KafkaFigures): void {
+  const find = (prefix: string) => r.rows.find((row) => row.label.startsWith(prefix));
+  const bare = find('bare Fastify');
+  const api = find('OpenHQM submit (openhqm api, Kafka queue');
+  if (bare !== undefined && api !== undefined) {
+    const ratio = api.rate / bare.rate;
+    r.target('submit ≥ 0.5× bare Fastify', ratio >= 0.5, `${ratio.toFixed(2)}×`);
+    r.target('p99 submit ≤ 10 ms at 50 connections', (api.p99 ?? Infinity) <= 10, `${api.p99?.toFixed(2)} ms`);
+  }
+  const e2eRatio = figures.e2eAllInOne / figures.kafkajs.combined;
+  r.target('end-to-end (openhqm start, with the HTTP hop and the store) ≥ 0.5× kafkajs produce + consume', e2eRatio >= 0.5, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.kafkajs.combined)} per s)`);
 }

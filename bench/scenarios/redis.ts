@@ -111,7 +111,7 @@ async function endToEndSplit(options: RedisBenchOptions, prefix: string): Promis
 }
 
 /** Counts COMPLETED transitions of a prefix from the store's change channel. */
-async function completions(redisUrl: string, prefix: string): Promise<{ readonly count: number; close(): void }> {
+export async function completions(redisUrl: string, prefix: string): Promise<{ readonly count: number; close(): void }> {
   const subscriber = new Redis(redisUrl);
   let count = 0;
   subscriber.on('message', (_channel: string, message: string) => {
@@ -131,7 +131,7 @@ function runBullmq(options: RedisBenchOptions, prefix: string): Promise<{ combin
 }
 
 /** Runs `work` under a fresh key prefix and deletes the prefix's keys afterwards. */
-async function withPrefix<T>(redisUrl: string, work: (prefix: string) => Promise<T>): Promise<T> {
+export async function withPrefix<T>(redisUrl: string, work: (prefix: string) => Promise<T>): Promise<T> {
   const prefix = `hqm-bench-${randomUUID().slice(0, 8)}`;
   try {
     return await work(prefix);

@@ -113,7 +113,7 @@ describe('Kafka queue', () => {
     expect((error as Error).message).toContain(`"${queue}"`);
   });
 
-  it('reads dead letters but refuses to remove, purge or replay one (HQM_ERR_CAPABILITY)', async (ctx) => {
+  it('reads dead letters but refuses to remove, purge or replay one (HQM_ERR_UNSUPPORTED, 409)', async (ctx) => {
     if (mock === undefined) return ctx.skip(requireKcat()?.skip ?? 'no mock');
     const q = await open();
     const queue = `hqm-test-${randomUUID()}`;
@@ -129,7 +129,7 @@ describe('Kafka queue', () => {
     expect((await q.browseDeadLetters(queue, { limit: 5 })).letters).toEqual([dead]);
     for (const refused of [q.removeDeadLetter(), q.purgeDeadLetters(), q.replayDeadLetter()]) {
       const error = await (refused as Promise<unknown>).catch((e: unknown) => e);
-      expect(isHqmError(error) && error.code).toBe('HQM_ERR_CAPABILITY');
+      expect(isHqmError(error) && error.code).toBe('HQM_ERR_UNSUPPORTED');
     }
   });
 

@@ -283,7 +283,7 @@ export class KafkaQueue implements QueueBackend {
 }
 
 function notManaged(): HqmError {
-  return new HqmError('HQM_ERR_CAPABILITY', 'Kafka dead letters are records of a topic: they can be read, but not removed or replayed one by one (capability deadLetterBrowsing is false)');
+  return new HqmError('HQM_ERR_UNSUPPORTED', 'Kafka dead letters are records of a topic: they can be read, but not removed or replayed one by one (capability deadLetterBrowsing is false)');
 }
 
 /** The first record of partition 0 of `topic`, through a group of its own. */
