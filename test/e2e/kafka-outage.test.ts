@@ -88,7 +88,17 @@ describe('Kafka outage under load', () => {
 
       // After: Kafka back; the same process picks up where it was.
       mock.resume();
-      await waitFor(async () => (await getJson(`${server.url}/health/ready`)).status === 200, { timeoutMs: 60_000, what: 'ready again' });
+      let lastReady: unknown;
+      await waitFor(
+        async () => {
+          const ready = await getJson(`${server.url}/health/ready`);
+          lastReady = ready.body;
+          return ready.status === 200;
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: 'ready again' },
+      ).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}: ${JSON.stringify(lastReady)}\n${server.output.filter((l) => /warn|error/i.test(l)).slice(-30).join('\n')}`);
+      });
       phase = 'after';
       const afterFrom = accepted.size;
       await load(() => accepted.size - afterFrom >= 1000);

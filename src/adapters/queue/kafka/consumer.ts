@@ -94,6 +94,8 @@ export class TopicConsumer {
   #closed = false;
   #consumer: Consumer | undefined;
   readonly #started: Promise<void>;
+  /** A start after kafkajs gave up on the consumer. */
+  #restarted: Promise<void> | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
   /** Last sign of life of the kafkajs consumer (a fetch, a heartbeat, a join). */
   #lastActivity = Date.now();
@@ -185,8 +187,30 @@ export class TopicConsumer {
     consumer.on(events.CRASH, (event) => {
       const error = event.payload.error;
       this.#crash = error.message;
-      this.ctx.logger.warn({ err: error, topic: this.ctx.topic, restart: event.payload.restart }, 'kafka: the consumer failed; kafkajs restarts it');
+      // The member is gone: what it held is the next owner's (perhaps this process again, as a
+      // new member), read from the committed offsets. Its deliveries' settles change nothing now.
+      this.#forgetAll();
+      if (event.payload.restart) {
+        this.ctx.logger.warn({ err: error, topic: this.ctx.topic }, 'kafka: the consumer failed; kafkajs restarts it');
+        return;
+      }
+      // kafkajs gives up on errors it does not call retriable (a broker connection lost mid-request):
+      // a consumer that stays down would leave the worker alive but idle. Start a new one.
+      this.ctx.logger.warn({ err: error, topic: this.ctx.topic }, 'kafka: the consumer failed and kafkajs will not restart it; starting a new one');
+      if (this.#consumer === consumer) this.#consumer = undefined;
+      void this.#restart();
     });
+  }
+
+  #forgetAll(): void {
+    this.#windows.clear();
+    this.#buffer.length = 0;
+    this.#wakeRoom();
+  }
+
+  async #restart(): Promise<void> {
+    await this.#sleep(START_RETRY_MS.min);
+    if (!this.#closed) this.#restarted = this.#start();
   }
 
   /** A rebalance ended: partitions no longer ours are forgotten, with what was taken of them. */
@@ -384,6 +408,7 @@ export class TopicConsumer {
     this.#wakeRoom();
     this.#buffer.length = 0;
     await this.#started.catch(() => undefined);
+    await this.#restarted?.catch(() => undefined);
     await this.#consumer?.disconnect().catch((error: unknown) => this.ctx.logger.debug({ err: error }, 'kafka: leaving the group failed'));
     this.#windows.clear();
   }

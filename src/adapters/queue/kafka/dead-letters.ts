@@ -66,6 +66,13 @@ export class DeadLetterReader {
 
   async #start(topic: string): Promise<void> {
     const consumer = this.client.consumer(`${this.groupId}.reader-${randomBytes(6).toString('hex')}`);
+    consumer.on(consumer.events.CRASH, (event) => {
+      // Not restarted by kafkajs: the next read starts another reader (what was read is kept).
+      if (!event.payload.restart && this.#consumer === consumer) {
+        this.#consumer = undefined;
+        this.#starting = undefined;
+      }
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     this.#consumer = consumer;

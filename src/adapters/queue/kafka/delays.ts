@@ -23,6 +23,7 @@ export class DelayMover {
   #closed = false;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #started: Promise<void>;
+  #restarted: Promise<void> | undefined;
   /** Per tier partition this member owns: the offset after the last record it moved (its commit may still be on the way). */
   readonly #moved = new Map<string, bigint>();
   #crash: string | undefined;
@@ -63,6 +64,15 @@ export class DelayMover {
       const consumer = this.client.consumer(this.groupId);
       consumer.on(consumer.events.CRASH, (event) => {
         this.#crash = event.payload.error.message;
+        this.#moved.clear();
+        // kafkajs gives up on errors it does not call retriable: start a new member then.
+        if (!event.payload.restart && !this.#closed) {
+          const timer = setTimeout(() => {
+            this.#timers.delete(timer);
+            if (!this.#closed) this.#restarted = this.#start();
+          }, START_RETRY_MS);
+          this.#timers.add(timer);
+        }
       });
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         this.#crash = undefined;
@@ -143,6 +153,7 @@ export class DelayMover {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     await this.#started.catch(() => undefined);
+    await this.#restarted?.catch(() => undefined);
     await this.#consumer?.disconnect().catch((error: unknown) => this.logger.debug({ err: error }, 'kafka: leaving the delay group failed'));
   }
 }
