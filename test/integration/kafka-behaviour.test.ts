@@ -104,13 +104,13 @@ describe('Kafka queue', () => {
     expect(again).toEqual(['b', 'c', 'd']);
   });
 
-  it('with create_topics off, refuses a queue whose topic is missing with HQM_ERR_CONFIG naming it', async (ctx) => {
+  it('with create_topics off, refuses to start when the default queue\'s topic is missing, with HQM_ERR_CONFIG naming it', async (ctx) => {
     if (mock === undefined) return ctx.skip(requireKcat()?.skip ?? 'no mock');
-    const q = await open({ create_topics: false });
     const queue = `hqm-test-${randomUUID()}`;
-    const error = await q.publish(queue, { body: 'x' }).catch((e: unknown) => e);
+    const error = await open({ create_topics: false, request_queue_name: queue }).catch((e: unknown) => e);
     expect(isHqmError(error) && error.code).toBe('HQM_ERR_CONFIG');
     expect((error as Error).message).toContain(`"${queue}"`);
+    expect((error as Error).message).toContain('create_topics');
   });
 
   it('reads dead letters but refuses to remove, purge or replay one (HQM_ERR_UNSUPPORTED, 409)', async (ctx) => {

@@ -47,6 +47,8 @@ export const kafkaQueueOptionsSchema = z
     /** Comma-separated host:port list (the original's queue.kafka_bootstrap_servers). */
     kafka_bootstrap_servers: z.string().min(1).default('localhost:9092'),
     kafka_consumer_group: z.string().min(1).default('openhqm-workers'),
+    /** The default queue's name: its topics are made sure of at start, so a missing one stops start-up. */
+    request_queue_name: z.string().min(1).default('openhqm-requests'),
     ...kafkaTuningShape,
     /** TLS to the brokers; `ssl_ca` is a PEM bundle to trust instead of the system's. */
     ssl: z.boolean().default(false),
@@ -81,6 +83,8 @@ export interface KafkaSettings {
   readonly fetchMaxWaitMs: number;
   readonly deadLetterRetentionMs: number;
   readonly deadLetterMax: number;
+  /** The queue whose topics start-up makes sure of (the default queue), or null. */
+  readonly startupQueue: string | null;
   /** Queue names starting with `from` (itself, or `from.<name>`) go to topics starting with `to` instead (an Event Hub's name); null: a queue is its topic. */
   readonly rename: { readonly from: string; readonly to: string } | null;
 }
@@ -101,6 +105,7 @@ export function settingsOf(options: KafkaQueueOptions): KafkaSettings {
     ssl: options.ssl ? (options.ssl_ca === '' ? true : { ca: options.ssl_ca }) : false,
     sasl: options.sasl_mechanism === '' ? null : { mechanism: options.sasl_mechanism, username: options.sasl_username, password: options.sasl_password },
     rename: null,
+    startupQueue: options.request_queue_name,
     ...tuningOf(options),
   };
 }

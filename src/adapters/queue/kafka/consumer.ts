@@ -15,6 +15,7 @@
  * @module
  */
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { isHqmError } from '../../../core/errors.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
 import type { ConsumeGate, Delivery, DeliveryHandler, Subscription } from '../../../ports/queue-backend.js';
@@ -164,7 +165,9 @@ export class TopicConsumer {
         return;
       } catch (error) {
         this.#crash = error instanceof Error ? error.message : String(error);
-        this.ctx.logger.warn({ err: error, topic: this.ctx.topic }, 'kafka: starting the consumer failed; trying again');
+        // A missing topic waits for an operator (health says so); an outage for Kafka.
+        const missing = isHqmError(error) && error.code === 'HQM_ERR_CONFIG';
+        this.ctx.logger[missing ? 'error' : 'warn']({ err: error, topic: this.ctx.topic }, 'kafka: starting the consumer failed; trying again');
         await consumer.disconnect().catch(() => undefined);
         await this.#sleep(wait);
         wait = Math.min(START_RETRY_MS.max, wait * 2);

@@ -39,6 +39,7 @@ export function eventHubsSettings(options: EventHubsOptions): KafkaSettings {
     ssl: true,
     sasl: endpoint.sasl,
     rename: { from: options.request_queue_name, to: options.azure_eventhubs_name },
+    startupQueue: options.request_queue_name,
     ...tuningOf(options),
   };
 }

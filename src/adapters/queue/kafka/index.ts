@@ -95,7 +95,15 @@ export class KafkaQueue implements QueueBackend {
 
   static async open(settings: KafkaSettings, parent: Logger): Promise<KafkaQueue> {
     const logger = parent.child({ component: 'queue', backend: settings.type });
-    return new KafkaQueue(await KafkaClient.connect(settings, logger), logger);
+    const queue = new KafkaQueue(await KafkaClient.connect(settings, logger), logger);
+    try {
+      // The default queue's topics, now: a missing one (creation off or refused) stops start-up, named.
+      if (settings.startupQueue !== null) await queue.#topics(topicOf(settings, settings.startupQueue));
+    } catch (error) {
+      await queue.close();
+      throw error;
+    }
+    return queue;
   }
 
   get settings(): KafkaSettings {
