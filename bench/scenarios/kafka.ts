@@ -100,12 +100,12 @@ function kafkaEnv(options: KafkaBenchOptions, brokers: string, prefix: string, e
 
 /** `kcat`'s mock cluster (three brokers); its bootstrap servers from its log. */
 async function startMock(): Promise<{ brokers: string; stop(): void }> {
-  const child = spawn('kcat', ['-b', 'localhost:9092', '-X', 'test.mock.num.brokers=3', '-X', 'debug=mock', '-C', '-q', '-t', `bench-probe-${randomUUID()}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('kcat', ['-b', 'localhost:9092', '-X', 'test.mock.num.brokers=3', '-C', '-q', '-t', `bench-probe-${randomUUID()}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   const brokers = await new Promise<string>((resolve, reject) => {
     let seen = '';
     const onData = (chunk: Buffer): void => {
       seen += chunk.toString();
-      const match = /bootstrap\.servers=(\S+)/.exec(seen);
+      const match = /replaced with (\S+)/.exec(seen);
       if (match?.[1] === undefined) return;
       child.stderr.off('data', onData);
       child.stderr.resume();

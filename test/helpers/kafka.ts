@@ -1,7 +1,9 @@
 /**
  * Kafka for tests: librdkafka's mock cluster, as Debian's `kcat` carries it (no Kafka broker
  * installs here). `kcat -X test.mock.num.brokers=3` runs three mock brokers in its own process
- * and logs their `bootstrap.servers`; every test file starts its own and kills it after. The
+ * and logs their addresses ("Mock cluster enabled: … replaced with 127.0.0.1:…", a notice: no
+ * `-X debug=mock`, whose log of every request would cost the mock most of its time); every test
+ * file starts its own and kills it after. The
  * mock keeps everything in memory: a restart loses the log, so an outage is played by stopping
  * the process (SIGSTOP: every connection hangs) and continuing it (SIGCONT).
  */
@@ -29,7 +31,7 @@ export function requireKcat(): { skip: string } | undefined {
 
 export async function startMockKafka(): Promise<MockKafka> {
   // kcat needs something to do while the mock runs: consume a topic nobody writes to.
-  const child = spawn('kcat', ['-b', 'localhost:9092', '-X', 'test.mock.num.brokers=3', '-X', 'debug=mock', '-C', '-q', '-t', `hqm-mock-probe-${randomUUID()}`], {
+  const child = spawn('kcat', ['-b', 'localhost:9092', '-X', 'test.mock.num.brokers=3', '-C', '-q', '-t', `hqm-mock-probe-${randomUUID()}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const brokers = await new Promise<string>((resolve, reject) => {
@@ -37,10 +39,10 @@ export async function startMockKafka(): Promise<MockKafka> {
     const timer = setTimeout(() => reject(new Error(`kcat did not report its mock cluster within 10 s: ${seen.slice(-500)}`)), 10_000);
     const onData = (chunk: Buffer): void => {
       seen += chunk.toString('utf8');
-      const match = /bootstrap\.servers=(\S+)/.exec(seen);
+      const match = /replaced with (\S+)/.exec(seen);
       if (match?.[1] !== undefined) {
         clearTimeout(timer);
-        // The mock logs every request at debug level: keep draining, or kcat blocks on a full pipe.
+        // Keep draining whatever else kcat says, or it would block on a full pipe.
         seen = '';
         child.stderr?.off('data', onData);
         child.stderr?.resume();

@@ -153,4 +153,36 @@ describe('Kafka queue', () => {
     }, { ...longWait, what: 'health to say so' });
     expect(report.detail).toMatch(/not consuming/);
   });
+
+  it('hands in-flight work over in a rebalance: the new owner gets what moved, the old owner\'s late settles of it change nothing', async (ctx) => {
+    if (mock === undefined) return ctx.skip(requireKcat()?.skip ?? 'no mock');
+    const queue = `hqm-test-${randomUUID()}`;
+    const a = await open();
+    // Keys spread over the partitions, so some move when a second member joins.
+    const keys = Array.from({ length: 12 }, (_, i) => `key-${i}`);
+    for (const key of keys) await a.publish(queue, { body: key, partitionKey: key });
+    const heldByA: Delivery[] = [];
+    a.consume(queue, { concurrency: 32, visibilityTimeoutMs: 30_000 }, async (d) => void heldByA.push(d));
+    await waitFor(() => heldByA.length === keys.length, { ...longWait, what: 'the first member to hold every message' });
+    const b = await open();
+    const seenByB: Delivery[] = [];
+    b.consume(queue, { concurrency: 32, visibilityTimeoutMs: 30_000 }, async (d) => void seenByB.push(d));
+    // The rebalance gives B some partitions; it reads them from the committed offsets (nothing committed yet).
+    await waitFor(() => seenByB.length > 0, { ...longWait, what: 'the second member to receive what moved' });
+    await waitFor(async () => (await b.stats(queue)).inFlight === seenByB.length && seenByB.length > 0, { what: 'B settled in' });
+    const moved = new Set(seenByB.map((d) => d.body));
+    expect(moved.size).toBeLessThan(keys.length);
+    // The old owner finishes everything it held: only what stayed with it is committed.
+    for (const d of heldByA) await d.ack();
+    await waitFor(async () => (await a.stats(queue)).inFlight === 0, { what: 'A settled' });
+    // What moved is still B's to finish: its copies were not settled by A's late acks.
+    expect((await b.stats(queue)).inFlight).toBe(moved.size);
+    for (const d of seenByB) await d.ack();
+    await waitFor(async () => {
+      const stats = await b.stats(queue);
+      return stats.depth === 0 && stats.inFlight === 0;
+    }, { ...longWait, what: 'the queue to drain' });
+    // Nothing came back to either: every message was delivered to B at most once.
+    expect(new Set(seenByB.map((d) => d.messageId)).size).toBe(seenByB.length);
+  });
 });
