@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 /** Short session timeouts: a member that goes away hands its partitions over quickly. */
-export const kafkaTestOptions = (brokers: string): Record<string, unknown> => ({
+const kafkaTestOptions = (brokers: string): Record<string, unknown> => ({
   kafka_bootstrap_servers: brokers,
   kafka_consumer_group: `hqm-test-${Math.random().toString(36).slice(2)}`,
   session_timeout_ms: 6000,
