@@ -41,3 +41,20 @@ describe('PartitionWindow', () => {
     expect(w.pendingCommit()).toBe(10n);
   });
 });
+
+describe('PartitionWindow at scale', () => {
+  it('keeps up with many messages finishing behind one slow one, then commits them all at once', () => {
+    const w = new PartitionWindow();
+    const n = 50_000n;
+    for (let o = 0n; o < n; o += 1n) w.take(o);
+    for (let o = 1n; o < n; o += 1n) w.finish(o);
+    expect(w.next).toBe(0n);
+    expect(w.finishedAhead).toBe(Number(n) - 1);
+    expect(w.finish(0n)).toBe(true);
+    expect(w.next).toBe(n);
+    expect(w.open).toBe(0);
+    w.take(n);
+    expect(w.knows(n)).toBe(true);
+    expect(w.knows(5n)).toBe(true);
+  });
+});

@@ -10,8 +10,12 @@
  * @module
  */
 export class PartitionWindow {
-  /** Taken offsets at or above `#next`, ascending, with whether each is finished. */
-  readonly #entries: Array<{ offset: bigint; done: boolean }> = [];
+  /** Taken offsets at or above `#next`, ascending, from `#head` on; with whether each is finished. */
+  #entries: Array<{ offset: bigint; done: boolean }> = [];
+  #head = 0;
+  /** The same entries by offset: a window can grow large behind one slow message. */
+  readonly #byOffset = new Map<bigint, { offset: bigint; done: boolean }>();
+  #finishedAhead = 0;
   /** The first offset not finished: what a commit would say (undefined until one is taken). */
   #next: bigint | undefined;
   /** What the broker last confirmed as committed by this consumer. */
@@ -20,27 +24,37 @@ export class PartitionWindow {
   /** True when `offset` is already taken or finished here (a refetch after a rebalance). */
   knows(offset: bigint): boolean {
     if (this.#next !== undefined && offset < this.#next) return true;
-    return this.#entries.some((e) => e.offset === offset);
+    return this.#byOffset.has(offset);
   }
 
   /** Takes a newly fetched offset; offsets come in ascending order. */
   take(offset: bigint): void {
-    if (this.#entries.length === 0 && (this.#next === undefined || offset > this.#next)) this.#next = offset;
-    this.#entries.push({ offset, done: false });
+    if (this.#byOffset.size === 0 && (this.#next === undefined || offset > this.#next)) this.#next = offset;
+    const entry = { offset, done: false };
+    this.#entries.push(entry);
+    this.#byOffset.set(offset, entry);
   }
 
   /** Marks `offset` finished; returns true when the commit point moved. */
   finish(offset: bigint): boolean {
-    const entry = this.#entries.find((e) => e.offset === offset);
+    const entry = this.#byOffset.get(offset);
     if (entry === undefined || entry.done) return false;
     entry.done = true;
+    this.#finishedAhead += 1;
     let moved = false;
-    while (this.#entries[0]?.done === true) {
-      const head = this.#entries.shift() as { offset: bigint };
+    for (let head = this.#entries[this.#head]; head?.done === true; head = this.#entries[this.#head]) {
+      this.#head += 1;
+      this.#byOffset.delete(head.offset);
+      this.#finishedAhead -= 1;
       this.#next = head.offset + 1n;
       moved = true;
     }
-    const head = this.#entries[0];
+    // Drop the consumed prefix now and then, so the array does not grow without end.
+    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
+    const head = this.#entries[this.#head];
     if (head !== undefined && this.#next !== undefined && head.offset > this.#next) this.#next = head.offset;
     return moved;
   }
@@ -62,11 +76,11 @@ export class PartitionWindow {
 
   /** Finished offsets above the commit point (they wait for a lower one). */
   get finishedAhead(): number {
-    return this.#entries.filter((e) => e.done).length;
+    return this.#finishedAhead;
   }
 
   /** Taken and not finished. */
   get open(): number {
-    return this.#entries.filter((e) => !e.done).length;
+    return this.#byOffset.size - this.#finishedAhead;
   }
 }
