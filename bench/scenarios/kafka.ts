@@ -90,6 +90,9 @@ function kafkaEnv(options: KafkaBenchOptions, brokers: string, prefix: string, e
     OPENHQM_QUEUE__REQUEST_QUEUE_NAME: `${prefix}-requests`,
     // librdkafka's mock answers a fetch when its wait is over, not when records arrive.
     OPENHQM_KAFKA__FETCH_MAX_WAIT_MS: '20',
+    // The mock is one process on a machine the load generator shares: a publish may wait long
+    // behind it, and a 503 would stall the end-to-end count (which expects every 202).
+    OPENHQM_KAFKA__REQUEST_TIMEOUT_MS: '30000',
     OPENHQM_CACHE__TYPE: 'redis',
     OPENHQM_CACHE__REDIS_URL: options.redisUrl,
     OPENHQM_REDIS__KEY_PREFIX: prefix,

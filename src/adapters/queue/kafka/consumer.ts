@@ -14,13 +14,14 @@
  *
  * @module
  */
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { isHqmError } from '../../../core/errors.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
-import type { ConsumeGate, Delivery, DeliveryHandler, Subscription } from '../../../ports/queue-backend.js';
+import type { ConsumeGate, DeliveryHandler, Subscription } from '../../../ports/queue-backend.js';
 import { isRebalanceError, type KafkaClient } from './client.js';
-import { carriedOf, type Carried } from './headers.js';
+import { KafkaDelivery, type DeliveryOwner, type Taken } from './delivery.js';
+import { carriedOf } from './headers.js';
 import type { Publisher } from './producer.js';
 import { PartitionWindow } from './window.js';
 
@@ -30,12 +31,6 @@ const COMMIT_RETRY_MS = 500;
 /** A delivery whose settle could not be written is handed out again after this long. */
 const SETTLE_FAILURE_PAUSE_MS = 1000;
 const START_RETRY_MS = { min: 500, max: 10_000 };
-
-interface Taken {
-  readonly partition: number;
-  readonly window: PartitionWindow;
-  readonly message: KafkaMessage;
-}
 
 class LocalSubscription implements Subscription {
   held = 0;
@@ -81,7 +76,7 @@ export interface OwnedPartition {
   readonly finishedAhead: number;
 }
 
-export class TopicConsumer {
+export class TopicConsumer implements DeliveryOwner {
   readonly #subs: LocalSubscription[] = [];
   #turn = 0;
   readonly #buffer: Taken[] = [];
@@ -414,72 +409,5 @@ export class TopicConsumer {
     await this.#restarted?.catch(() => undefined);
     await this.#consumer?.disconnect().catch((error: unknown) => this.ctx.logger.debug({ err: error }, 'kafka: leaving the group failed'));
     this.#windows.clear();
-  }
-}
-
-type Settle = 'ack' | 'retry' | 'release' | 'deadLetter';
-
-/** One hand-out of a record. Its settles are no-ops once it was settled, or once its partition left this member. */
-class KafkaDelivery implements Delivery {
-  readonly messageId: string;
-  readonly body: string;
-  readonly deliveryCount: number;
-  readonly priority: number;
-  readonly partitionKey: string | null;
-  readonly enqueuedAt: number;
-  #done = false;
-
-  constructor(
-    private readonly owner: TopicConsumer,
-    private readonly taken: Taken,
-    private readonly carried: Carried,
-  ) {
-    this.messageId = carried.id;
-    this.body = taken.message.value?.toString('utf8') ?? '';
-    this.deliveryCount = carried.attempts + 1;
-    this.priority = carried.priority;
-    this.partitionKey = taken.message.key === null ? null : taken.message.key.toString('utf8');
-    this.enqueuedAt = carried.enqueuedAt;
-  }
-
-  ack(): Promise<void> {
-    return this.#settle('ack', async () => undefined);
-  }
-
-  retry(delayMs: number): Promise<void> {
-    return this.#settle('retry', () => this.#again(this.carried.attempts + 1, delayMs));
-  }
-
-  release(delayMs = 0): Promise<void> {
-    return this.#settle('release', () => this.#again(this.carried.attempts, delayMs));
-  }
-
-  deadLetter(reason: string): Promise<void> {
-    return this.#settle('deadLetter', () => this.owner.publisher.deadLetter(this.owner.topic, this.carried, this.body, this.partitionKey, reason, this.deliveryCount));
-  }
-
-  /** Sessions, not leases, bring a message back on Kafka: there is nothing to extend. */
-  async extend(): Promise<void> {}
-
-  #again(attempts: number, delayMs: number): Promise<void> {
-    return this.owner.publisher.send(this.owner.topic, { ...this.carried, attempts }, this.body, this.partitionKey, delayMs);
-  }
-
-  async #settle(_kind: Settle, write: () => Promise<void>): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    if (!this.owner.current(this.taken)) {
-      this.owner.ended();
-      return;
-    }
-    try {
-      await write();
-    } catch (error) {
-      this.owner.ended();
-      this.owner.again(this.taken);
-      throw error;
-    }
-    this.owner.finish(this.taken);
-    this.owner.ended();
   }
 }
