@@ -287,6 +287,43 @@ const nats = z
   })
   .strict();
 
+/** The tuning keys of the Kafka backends (`kafka:` and, for the Event Hubs preset, `azure_eventhubs:`); the adapter validates them again. */
+const kafkaTuning = {
+  client_id: str().min(1).default('openhqm'),
+  /** Create the queues' topics (and their delay tiers and dead-letter topic) when missing; off: a missing one stops start-up, named. */
+  create_topics: bool().default(true),
+  /** Partitions of the topics this process creates: the most worker processes that share a queue's work. */
+  partitions: int().pipe(z.number().min(1).max(10_000)).default(6),
+  replication_factor: int().pipe(z.number().min(-1).max(32)).default(-1),
+  /** Delay tiers per queue (`<topic>.retry.<n>`, 1 s × 4^n each). */
+  delay_tiers: int().pipe(z.number().min(1).max(12)).default(8),
+  session_timeout_ms: int().pipe(z.number().min(1000)).default(30_000),
+  heartbeat_interval_ms: int().pipe(z.number().min(100)).default(3_000),
+  connection_timeout_ms: int().pipe(z.number().min(100)).default(3_000),
+  request_timeout_ms: int().pipe(z.number().min(100)).default(5_000),
+  fetch_max_wait_ms: int().pipe(z.number().min(10).max(30_000)).default(500),
+};
+
+/** Settings of the Kafka queue beyond the original's queue.kafka_* keys: security, topics, timeouts. */
+const kafka = z
+  .object({
+    ...kafkaTuning,
+    ssl: bool().default(false),
+    /** A PEM bundle to trust for the brokers' certificates instead of the system's. */
+    ssl_ca: str().default(''),
+    sasl_mechanism: str()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(['', 'plain', 'scram-sha-256', 'scram-sha-512'], { error: 'expected plain, scram-sha-256 or scram-sha-512 (or empty for none)' }))
+      .default(''),
+    sasl_username: str().default(''),
+    sasl_password: str().default(''),
+  })
+  .strict();
+
+/** Settings of the Event Hubs preset beyond the original's queue.azure_eventhubs_* keys (TLS and SASL come from the connection string). */
+const azureEventhubs = z.object(kafkaTuning).strict();
+
 const worker = z
   .object({
     /** Requests processed at once by one worker process. */
@@ -755,6 +792,8 @@ export const configSchema = z
     redis: redis.prefault({}),
     postgres: postgres.prefault({}),
     nats: nats.prefault({}),
+    kafka: kafka.prefault({}),
+    azure_eventhubs: azureEventhubs.prefault({}),
     worker: worker.prefault({}),
     monitoring: monitoring.prefault({}),
     proxy: proxy.prefault({}),

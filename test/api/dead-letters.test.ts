@@ -229,4 +229,22 @@ describe('dead letters', () => {
     expect(Object.keys(doc.paths['/api/v1/dead-letters/{id}'] ?? {}).sort()).toEqual(['delete', 'get']);
     expect(Object.keys(doc.paths['/api/v1/dead-letters/{id}/replay'] ?? {})).toEqual(['post']);
   });
+
+  it('answers 409 HQM_ERR_UNSUPPORTED to remove, purge and replay on a backend whose dead letters are read-only, moving nothing', async () => {
+    const g = await failing();
+    const { id, letter } = await deadLettered(g, { fail: true, n: 9 });
+    // As the kafka and azure_eventhubs queues declare (D265).
+    Object.defineProperty(g.queue, 'capabilities', { value: { ...g.queue.capabilities, deadLetterBrowsing: false } });
+    for (const call of [
+      { method: 'DELETE' as const, url: `/api/v1/dead-letters/${letter.id}` },
+      { method: 'DELETE' as const, url: `/api/v1/dead-letters?before=${new Date(Date.now() + 60_000).toISOString()}` },
+      { method: 'POST' as const, url: `/api/v1/dead-letters/${letter.id}/replay` },
+    ]) {
+      const res = await g.app.inject(call);
+      expect(res.statusCode, call.url).toBe(409);
+      expect(res.json(), call.url).toMatchObject({ code: 'HQM_ERR_UNSUPPORTED' });
+    }
+    expect((await g.app.inject({ method: 'GET', url: `/api/v1/status/${id}` })).json()).toMatchObject({ status: 'FAILED' });
+    expect((await g.app.inject({ method: 'GET', url: `/api/v1/dead-letters/${letter.id}` })).statusCode).toBe(200);
+  });
 });

@@ -6,9 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventHubsOptionsSchema, eventHubsSettings } from '../../src/adapters/queue/kafka/event-hubs.js';
+import { KafkaQueue } from '../../src/adapters/queue/kafka/index.js';
 import { queueBackends } from '../../src/adapters/queue/registry.js';
 import { silentLogger } from '../../src/ports/logger.js';
-import type { QueueCapabilityValues } from '../../src/ports/queue-backend.js';
+import type { QueueBackend, QueueCapabilityValues } from '../../src/ports/queue-backend.js';
+import { requireKcat, startMockKafka, type MockKafka } from '../helpers/kafka.js';
 import { dropSchema, POSTGRES_URL, requirePostgres, testSchema } from '../helpers/postgres.js';
 import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
 import { dropNatsStreams, NATS_URL, natsPrefixes, requireNats } from '../helpers/nats.js';
@@ -19,19 +22,39 @@ const schema = testSchema();
 const prefix = testPrefix();
 const nats = natsPrefixes();
 
+let kafka: MockKafka | undefined;
+/** A mock Kafka cluster, started by the first backend that needs it. */
+async function mockKafka(): Promise<MockKafka | { skip: string }> {
+  const missing = requireKcat();
+  if (missing !== undefined) return missing;
+  return (kafka ??= await startMockKafka());
+}
+
 afterAll(async () => {
+  await kafka?.stop();
   if ((await requirePostgres()) === undefined) await dropSchema(schema);
   if ((await requireRedis()) === undefined) await deleteKeys(prefix, { url: REDIS_URL });
   if ((await requireNats()) === undefined) await dropNatsStreams(nats.stream_prefix);
 });
 
-/** How each backend is opened here; a skip reason when its server is not there. */
-const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | { skip: string }>>> = {
+/** How each backend is opened here (its options, or the backend itself); a skip reason when its server is not there. */
+const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | { skip: string } | { open: () => Promise<QueueBackend> }>>> = {
   memory: async () => ({}),
   sqlite: async () => ({ path: join(tempDir(), 'queue.db') }),
   redis: async () => (await requireRedis()) ?? { redis_url: REDIS_URL, key_prefix: prefix },
   postgres: async () => (await requirePostgres()) ?? { postgres_url: POSTGRES_URL, schema, pool_size: 1 },
   nats: async () => (await requireNats()) ?? { nats_url: NATS_URL, ...nats },
+  kafka: async () => {
+    const mock = await mockKafka();
+    return 'skip' in mock ? mock : { kafka_bootstrap_servers: mock.brokers };
+  },
+  // The Event Hubs preset on the mock: its namespace's endpoint swapped for the mock's, without TLS and SASL.
+  azure_eventhubs: async () => {
+    const mock = await mockKafka();
+    if ('skip' in mock) return mock;
+    const preset = eventHubsSettings(eventHubsOptionsSchema.parse({ azure_eventhubs_connection_string: 'Endpoint=sb://hqm.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=a2V5' }));
+    return { open: () => KafkaQueue.open({ ...preset, brokers: mock.brokers.split(','), ssl: false, sasl: null }, silentLogger) };
+  },
 };
 
 const LONGEST_TIMER_MS = 2_147_483_647;
@@ -83,7 +106,7 @@ describe('docs/adapters.md capability table', () => {
       if (options === undefined) throw new Error(`no settings for ${type}: add them to this test`);
       if ('skip' in options && typeof options.skip === 'string') return ctx.skip(options.skip);
       const { factory } = await queueBackends[type]!();
-      const backend = await factory.create(options, { logger: silentLogger });
+      const backend = 'open' in options && typeof options.open === 'function' ? await (options.open as () => Promise<QueueBackend>)() : await factory.create(options, { logger: silentLogger });
       try {
         expect(documentedRows().get(type)).toEqual(cells(backend.capabilities));
       } finally {

@@ -14,4 +14,6 @@ export const queueBackends: Readonly<Record<string, Loader>> = {
   redis: () => import('./redis/index.js'),
   postgres: () => import('./postgres/index.js'),
   nats: () => import('./nats/index.js'),
+  kafka: () => import('./kafka/index.js'),
+  azure_eventhubs: () => import('./kafka/event-hubs.js'),
 };

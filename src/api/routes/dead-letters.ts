@@ -10,7 +10,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { isHqmError, ValidationError } from '../../core/errors.js';
+import { HqmError, isHqmError, ValidationError } from '../../core/errors.js';
 import type { RouteContext } from '../context.js';
 import { parseId, parseLimit, parseTime, queueOf, type DeadLetterRef } from '../dead-letters/ids.js';
 import { deadLetterNotFound, replayDeadLetter, type Replacement } from '../dead-letters/replay.js';
@@ -27,6 +27,12 @@ const ADMIN = { access: 'admin' } as const;
 export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const queues = ctx.options.queues;
   const logicalQueues = new Set(queues.keys());
+  /** A backend whose dead letters are read-only (Kafka, D265) refuses before anything moves in the store. */
+  const assertManaged = (): void => {
+    if (!ctx.queue.capabilities.deadLetterBrowsing) {
+      throw new HqmError('HQM_ERR_UNSUPPORTED', `the ${ctx.queue.type} queue keeps dead letters as records it cannot remove or replay one by one; they can be listed and read`);
+    }
+  };
   const refOf = (raw: string): DeadLetterRef => {
     const ref = parseId(raw, queues);
     if (ref === undefined) throw deadLetterNotFound();
@@ -89,13 +95,14 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
         description:
           'Puts the same correlation id back to PENDING with a fresh attempt budget and deadline, queues its message again and removes the dead letter. ' +
           'An optional body `{payload?, headers?, metadata?}` replaces those of the request (checked as a submit\'s); what is absent is kept. ' +
-          'A request whose record expired is recreated. 202 as a submit; 409 HQM_ERR_NOT_REPLAYABLE when its request is no longer FAILED or TIMEOUT (with its `status`) or the message is not an OpenHQM request.',
+          'A request whose record expired is recreated. 202 as a submit; 409 HQM_ERR_NOT_REPLAYABLE when its request is no longer FAILED or TIMEOUT (with its `status`) or the message is not an OpenHQM request; 409 HQM_ERR_UNSUPPORTED when the queue backend cannot replay one dead letter (kafka, azure_eventhubs).',
         params: deadLetterParams,
         body: replayBody,
         response: { 202: submitAccepted, 404: errorResponse, 409: alreadyFinishedResponse, 413: errorResponse, 422: errorResponse, 503: errorResponse },
       },
     },
     async (request, reply) => {
+      assertManaged();
       const ref = refOf(request.params.id);
       const body = request.body ?? {};
       // The schema's own issues and the submit's range checks in one 422.
@@ -118,9 +125,16 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
     '/api/v1/dead-letters/:id',
     {
       config: ADMIN,
-      schema: { tags: TAGS, summary: 'Remove one dead letter', params: deadLetterParams, response: { 204: { type: 'null' }, 404: errorResponse } },
+      schema: {
+        tags: TAGS,
+        summary: 'Remove one dead letter',
+        description: '409 HQM_ERR_UNSUPPORTED when the queue backend cannot remove one dead letter (kafka, azure_eventhubs).',
+        params: deadLetterParams,
+        response: { 204: { type: 'null' }, 404: errorResponse, 409: errorResponse },
+      },
     },
     async (request, reply) => {
+      assertManaged();
       const ref = refOf(request.params.id);
       if (!(await ctx.queue.removeDeadLetter(ref.backendQueue, ref.id))) throw deadLetterNotFound();
       return reply.code(204).send();
@@ -135,14 +149,15 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
       schema: {
         tags: TAGS,
         summary: 'Purge dead letters older than a time',
-        description: 'Removes a queue\'s dead letters dead-lettered before `before` (ISO 8601, required: a time in the future removes them all).',
+        description: 'Removes a queue\'s dead letters dead-lettered before `before` (ISO 8601, required: a time in the future removes them all). 409 HQM_ERR_UNSUPPORTED when the queue backend cannot remove dead letters (kafka, azure_eventhubs).',
         querystring: deadLetterPurgeQuery,
-        response: { 200: purged, 422: errorResponse },
+        response: { 200: purged, 409: errorResponse, 422: errorResponse },
       },
     },
     async (request) => {
       const issues = schemaIssues(request.validationError);
       if (issues !== undefined && issues.length > 0) throw new ValidationError(issues);
+      assertManaged();
       const { queue, backendQueue } = queueOf(request.query.queue, queues);
       const before = parseTime(request.query.before, 'query.before');
       return { queue, purged: await ctx.queue.purgeDeadLetters(backendQueue, before) };
