@@ -106,7 +106,7 @@ describe('openhqm CLI', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/invalid configuration \(3 problems\)/);
     expect(stderr).toMatch(/server\.port: expected a whole number, got "abc"/);
-    expect(stderr).toMatch(/queue\.type: unknown backend "bogus" \(available: sqlite, memory, redis, postgres\) \(from environment OPENHQM_QUEUE__TYPE\)/);
+    expect(stderr).toMatch(/queue\.type: unknown backend "bogus" \(available: sqlite, memory, redis, postgres, rabbitmq\) \(from environment OPENHQM_QUEUE__TYPE\)/);
     expect(stderr).toMatch(/cache\.type: unknown backend "nope" \(available: sqlite, memory, redis, postgres\) \(from environment OPENHQM_CACHE__TYPE\)/);
   });
 

@@ -35,7 +35,7 @@ const routing = { OPENHQM_PROXY__ENABLED: 'true', OPENHQM_ROUTING__ENABLED: 'tru
 
 describe('openhqm config check refuses what start refuses', () => {
   const cases: Array<[string, Record<string, string>, RegExp]> = [
-    ['an unknown queue backend', { OPENHQM_QUEUE__TYPE: 'bogus' }, /queue\.type: unknown backend "bogus" \(available: sqlite, memory, redis, postgres\)/],
+    ['an unknown queue backend', { OPENHQM_QUEUE__TYPE: 'bogus' }, /queue\.type: unknown backend "bogus" \(available: sqlite, memory, redis, postgres, rabbitmq\)/],
     ['a backend that is not in this build', { OPENHQM_QUEUE__TYPE: 'kafka' }, /queue\.type: unknown backend "kafka"/],
     ['an unknown result store', { OPENHQM_CACHE__TYPE: 'bogus' }, /cache\.type: unknown backend "bogus"/],
     ['a Redis URL of another scheme', { OPENHQM_QUEUE__TYPE: 'redis', OPENHQM_QUEUE__REDIS_URL: 'http://127.0.0.1:6379' }, /queue\.redis_url: expected a redis:\/\/ or rediss:\/\/ URL .*not http:\/\//],

@@ -10,16 +10,19 @@ import { queueBackends } from '../../src/adapters/queue/registry.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import type { QueueCapabilityValues } from '../../src/ports/queue-backend.js';
 import { dropSchema, POSTGRES_URL, requirePostgres, testSchema } from '../helpers/postgres.js';
+import * as rabbit from '../helpers/rabbitmq.js';
 import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp.js';
 
 const doc = readFileSync(new URL('../../docs/adapters.md', import.meta.url), 'utf8');
 const schema = testSchema();
 const prefix = testPrefix();
+const rabbitPrefix = rabbit.testPrefix();
 
 afterAll(async () => {
   if ((await requirePostgres()) === undefined) await dropSchema(schema);
   if ((await requireRedis()) === undefined) await deleteKeys(prefix, { url: REDIS_URL });
+  if ((await rabbit.requireRabbitMQ()) === undefined) rabbit.deleteWithPrefix(rabbitPrefix);
 });
 
 /** How each backend is opened here; a skip reason when its server is not there. */
@@ -28,6 +31,7 @@ const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | 
   sqlite: async () => ({ path: join(tempDir(), 'queue.db') }),
   redis: async () => (await requireRedis()) ?? { redis_url: REDIS_URL, key_prefix: prefix },
   postgres: async () => (await requirePostgres()) ?? { postgres_url: POSTGRES_URL, schema, pool_size: 1 },
+  rabbitmq: async () => (await rabbit.requireRabbitMQ()) ?? { rabbitmq_url: rabbit.RABBITMQ_URL, prefix: rabbitPrefix },
 };
 
 const LONGEST_TIMER_MS = 2_147_483_647;

@@ -13,4 +13,5 @@ export const queueBackends: Readonly<Record<string, Loader>> = {
   memory: () => import('./memory/index.js'),
   redis: () => import('./redis/index.js'),
   postgres: () => import('./postgres/index.js'),
+  rabbitmq: () => import('./rabbitmq/index.js'),
 };
