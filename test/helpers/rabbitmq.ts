@@ -117,7 +117,13 @@ export async function startPrivateRabbit(options: { consumerTimeoutMs?: number }
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const started = ctl(['await_startup', '--timeout', '60']);
+  // await_startup fails at once while the node has not yet registered with epmd: look again.
+  let started = { ok: false, output: '' };
+  const deadline = Date.now() + 90_000;
+  while (!started.ok && !exited && Date.now() < deadline) {
+    started = ctl(['await_startup', '--timeout', '60']);
+    if (!started.ok) await new Promise((resolve) => setTimeout(resolve, 500));
+  }
   if (!started.ok) {
     await destroy();
     throw new Error(`the private RabbitMQ node did not start: ${started.output}`);
