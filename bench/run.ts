@@ -1,11 +1,13 @@
 /**
- * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis|postgres]
+ * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis|postgres|rabbitmq]
  * [-- --profile] [-- --processes N|auto]`: measures OpenHQM side by side with its anchors in one run on this machine
  * and prints the figures with their ratios. With --write the Markdown table also replaces this
  * backend's section of docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
  * OPENHQM_BENCH_REDIS_URL, default redis://127.0.0.1:6379); with --backend postgres the PostgreSQL
  * one beside pg-boss (PostgreSQL at OPENHQM_BENCH_POSTGRES_URL, default
  * postgres://postgres@127.0.0.1:5432/test, each run in a schema of its own, dropped afterwards);
+ * with --backend rabbitmq the RabbitMQ queue (with the Redis store) beside the raw client on the
+ * same broker (OPENHQM_BENCH_RABBITMQ_URL, default amqp://guest:guest@127.0.0.1:5672);
  * --profile writes CPU profiles of
  * the server processes to .bench/profiles; --processes runs every OpenHQM server with that many
  * processes (server.processes; anchors unchanged), its RSS summed over them, in a section of its own.
@@ -16,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { Report } from './lib/report.js';
 import { postgresScenario, type PostgresFigures } from './scenarios/postgres.js';
 import { proxyScenario } from './scenarios/proxy.js';
+import { rabbitmqScenario, type RabbitFigures } from './scenarios/rabbitmq.js';
 import { redisScenario, type RedisFigures } from './scenarios/redis.js';
 import { routingScenario } from './scenarios/routing.js';
 import { sqliteScenario } from './scenarios/sqlite.js';
@@ -31,7 +34,7 @@ const { values } = parseArgs({
   },
 });
 // A mistyped backend would otherwise measure SQLite under another name.
-if (!['sqlite', 'redis', 'postgres'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis or postgres`);
+if (!['sqlite', 'redis', 'postgres', 'rabbitmq'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis, postgres or rabbitmq`);
 // Every OpenHQM server the scenarios start inherits it (the anchors ignore it).
 if (values.processes !== undefined) process.env.OPENHQM_SERVER__PROCESSES = values.processes;
 const section = values.processes === undefined ? values.backend : `${values.backend}-processes-${values.processes}`;
@@ -60,6 +63,17 @@ if (values.backend === 'redis') {
     ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
   });
   summarizePostgres(report, figures);
+} else if (values.backend === 'rabbitmq') {
+  const figures = await rabbitmqScenario(report, {
+    rabbitUrl: process.env.OPENHQM_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    redisUrl: process.env.OPENHQM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    durationS: quick ? 3 : 10,
+    e2eRequests: quick ? 5_000 : 20_000,
+    connections: 50,
+    inFlight: 64,
+    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+  });
+  summarizeRabbit(report, figures);
 } else {
   if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
   if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
@@ -126,4 +140,17 @@ function summarizePostgres(r: Report, figures: PostgresFigures): void {
   }
   const e2eRatio = figures.e2eAllInOne / figures.pgboss.combined;
   r.target('end-to-end (openhqm start, with the HTTP hop) ≥ 1.0× pg-boss send + work', e2eRatio >= 1, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.pgboss.combined)} per s)`);
+}
+
+function summarizeRabbit(r: Report, figures: RabbitFigures): void {
+  const find = (prefix: string) => r.rows.find((row) => row.label.startsWith(prefix));
+  const bare = find('bare Fastify');
+  const api = find('OpenHQM submit (openhqm api, RabbitMQ');
+  if (bare !== undefined && api !== undefined) {
+    const ratio = api.rate / bare.rate;
+    r.target('submit ≥ 0.6× bare Fastify', ratio >= 0.6, `${ratio.toFixed(2)}×`);
+    r.target('p99 submit ≤ 10 ms at 50 connections', (api.p99 ?? Infinity) <= 10, `${api.p99?.toFixed(2)} ms`);
+  }
+  const e2eRatio = figures.e2eAllInOne / figures.raw.combined;
+  r.target('end-to-end (openhqm start) beside the raw client publish + consume', e2eRatio >= 0.5, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.raw.combined)} per s)`);
 }
