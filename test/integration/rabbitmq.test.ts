@@ -2,13 +2,15 @@
  * The RabbitMQ queue against the machine's broker (127.0.0.1:5672, guest/guest). Every run of this
  * file names its queues under a prefix of its own, deleted afterwards.
  */
-import { afterAll, afterEach } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { factory } from '../../src/adapters/queue/rabbitmq/index.js';
 import { describeQueueBackend } from '../../src/conformance/index.js';
 import type { HealthReport } from '../../src/ports/health.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { deleteWithPrefix, RABBITMQ_URL, requireRabbitMQ, testPrefix } from '../helpers/rabbitmq.js';
 import { vanishingProxy } from '../helpers/vanishing-proxy.js';
+import { waitFor } from '../helpers/wait.js';
 
 const context = { logger: silentLogger };
 const prefix = testPrefix();
@@ -47,3 +49,27 @@ async function unreachableHealth(): Promise<HealthReport> {
     await queue.close();
   }
 }
+
+describe('rabbitmq dead letters across processes', () => {
+  it('shows a dead letter written by one process to another, in its stats and its pages', async (ctx) => {
+    const missing = await requireRabbitMQ();
+    if (missing !== undefined) return ctx.skip(missing.skip);
+    const queue = `hqm-test-${randomUUID()}`;
+    const [writer, reader] = [await factory.create(connection, context), await factory.create(connection, context)];
+    try {
+      // The reader looks first: its view follows the stream from then on.
+      expect((await reader.stats(queue)).deadLettered).toBe(0);
+      await writer.publish(queue, { body: 'poison' });
+      const sub = writer.consume(queue, { concurrency: 1, visibilityTimeoutMs: 30_000 }, (d) => d.deadLetter('no good'));
+      await waitFor(async () => (await reader.stats(queue)).deadLettered === 1, { what: 'the other process to count the dead letter' });
+      await sub.stop();
+      const page = await reader.browseDeadLetters(queue, { limit: 10 });
+      expect(page.letters).toMatchObject([{ body: 'poison', reason: 'no good', attempts: 1 }]);
+      // Removed by the reader: gone for the writer too, once it reads.
+      expect(await reader.removeDeadLetter(queue, page.letters[0]?.id ?? '')).toBe(true);
+      expect((await writer.browseDeadLetters(queue, { limit: 10 })).letters).toEqual([]);
+    } finally {
+      await Promise.all([writer.close(), reader.close()]);
+    }
+  });
+});

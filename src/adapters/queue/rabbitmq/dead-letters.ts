@@ -76,6 +76,11 @@ export class DeadLetterLog {
     await this.#append('letter', { ...headersOf(message, this.stream), [REASON]: reason, [DEAD_AT]: Date.now(), 'x-hqm-attempts': attempts }, message.body);
   }
 
+  /** Follows the stream from now on (the view fills as it catches up), without waiting for it. */
+  async follow(): Promise<void> {
+    await this.#ensureTail();
+  }
+
   /** Waits until every entry appended before now (by any process) is folded in. */
   async sync(): Promise<void> {
     await this.#append('sync', {});

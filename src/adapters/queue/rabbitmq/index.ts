@@ -158,7 +158,10 @@ export class RabbitQueue implements QueueBackend {
     const topology = await this.client.declare(queue);
     const ready = (await this.client.count(topology.bands.map((b) => b.queue))).reduce((sum, n) => sum + n, 0);
     const delayed = await this.client.delayed(queue);
+    // Counted from this process's view of the stream, which follows it from the first read on
+    // (no sync: a metrics scrape should not write to the broker).
     const log = await this.#log(queue);
+    await log.follow();
     return { depth: ready + delayed, delayed, inFlight: this.#inFlight.get(queue) ?? 0, deadLettered: log.live().length };
   }
 
