@@ -76,10 +76,11 @@ export class RabbitQueue implements QueueBackend {
     private readonly logger: Logger,
   ) {
     this.#deadBounds = deadLetterBounds(options);
+    // Bands, each a queue of its own: higher bands are handed out first from what a consumer holds.
+    const banded = options.priority_bands.length > 0;
     this.capabilities = {
       delay: true,
-      // Bands, each a queue of its own: higher bands are handed out first from what a consumer holds.
-      priority: true,
+      priority: banded,
       fifo: true,
       maxMessageBytes: options.max_message_bytes,
       durable: true,
@@ -90,7 +91,7 @@ export class RabbitQueue implements QueueBackend {
       redelivery: 'session',
       deliveryCounting: 'deliveries',
       staleSettles: 'harmless',
-      priorities: 'approximate',
+      priorities: banded ? 'approximate' : 'none',
       ordering: 'none',
       stats: 'approximate',
       deadLetterBrowsing: true,
