@@ -135,9 +135,15 @@ export class RabbitSubscription implements Subscription {
     await channel?.close().catch(() => undefined);
   }
 
+  /** How many deliveries the handler may hold now (the gate may say none for a while). */
   #window(): number {
     const gate: ConsumeGate | undefined = this.options.gate;
-    return Math.max(1, gate === undefined ? this.options.concurrency : Math.min(this.options.concurrency, gate.limit()));
+    return gate === undefined ? this.options.concurrency : Math.min(this.options.concurrency, gate.limit());
+  }
+
+  /** The prefetch to consume with: the window, but at least 1 (0 would mean no limit at all). */
+  #prefetchNow(): number {
+    return Math.max(1, this.#window());
   }
 
   #connect(): void {
@@ -195,7 +201,7 @@ export class RabbitSubscription implements Subscription {
 
   /** Starts a consumer on every band with the current window as prefetch (new consumers take a new qos). */
   async #consume(channel: Channel): Promise<void> {
-    const prefetch = this.#window();
+    const prefetch = this.#prefetchNow();
     await channel.basicQos({ prefetchCount: prefetch });
     const tags: string[] = [];
     for (const [band, { queue }] of this.topology.bands.entries()) {
@@ -210,7 +216,7 @@ export class RabbitSubscription implements Subscription {
   readonly #onRaise = (): void => {
     this.#pump();
     const channel = this.#channel;
-    if (this.#stopped || this.#reconsuming || !this.#consuming || channel?.active !== true || this.#window() <= this.#prefetch) return;
+    if (this.#stopped || this.#reconsuming || !this.#consuming || channel?.active !== true || this.#prefetchNow() <= this.#prefetch) return;
     this.#reconsuming = true;
     const old = this.#tags;
     void (async () => {
