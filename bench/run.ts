@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis|postgres|nats|kafka]
+ * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis|postgres|nats|kafka|rabbitmq]
  * [-- --profile] [-- --processes N|auto]`: measures OpenHQM side by side with its anchors in one run on this machine
  * and prints the figures with their ratios. With --write the Markdown table also replaces this
  * backend's section of docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
@@ -20,6 +20,7 @@ import type { ClientFigures } from './lib/clients.js';
 import { LOAD_TOOLS } from './lib/measure.js';
 import { Report } from './lib/report.js';
 import { kafkaScenario, type KafkaFigures } from './scenarios/kafka.js';
+import { rabbitmqScenario, type RabbitFigures } from './scenarios/rabbitmq.js';
 import { postgresScenario, type PostgresFigures } from './scenarios/postgres.js';
 import { natsScenario, type NatsFigures } from './scenarios/nats.js';
 import { proxyScenario } from './scenarios/proxy.js';
@@ -38,7 +39,7 @@ const { values } = parseArgs({
   },
 });
 // A mistyped backend would otherwise measure SQLite under another name.
-if (!['sqlite', 'redis', 'postgres', 'nats', 'kafka'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis, postgres, nats or kafka`);
+if (!['sqlite', 'redis', 'postgres', 'nats', 'kafka', 'rabbitmq'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis, postgres, nats, kafka or rabbitmq`);
 // Every OpenHQM server the scenarios start inherits it (the anchors ignore it).
 if (values.processes !== undefined) process.env.OPENHQM_SERVER__PROCESSES = values.processes;
 const section = values.processes === undefined ? values.backend : `${values.backend}-processes-${values.processes}`;
@@ -89,6 +90,17 @@ if (values.backend === 'redis') {
     ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
   });
   summarizeKafka(report, figures);
+} else if (values.backend === 'rabbitmq') {
+  const figures = await rabbitmqScenario(report, {
+    rabbitUrl: process.env.OPENHQM_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    redisUrl: process.env.OPENHQM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    durationS: quick ? 3 : 10,
+    e2eRequests: quick ? 5_000 : 20_000,
+    connections: 50,
+    inFlight: 64,
+    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+  });
+  summarizeRabbit(report, figures);
 } else {
   if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
   if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
@@ -185,4 +197,16 @@ function summarizeKafka(r: Report, figures: KafkaFigures): void {
   }
   const e2eRatio = figures.e2eAllInOne / figures.kafkajs.combined;
   r.target('end-to-end (openhqm start, with the HTTP hop and the store) ≥ 0.5× kafkajs produce + consume', e2eRatio >= 0.5, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.kafkajs.combined)} per s)`);
+}
+function summarizeRabbit(r: Report, figures: RabbitFigures): void {
+  const find = (prefix: string) => r.rows.find((row) => row.label.startsWith(prefix));
+  const bare = find('bare Fastify');
+  const api = find('OpenHQM submit (openhqm api, RabbitMQ');
+  if (bare !== undefined && api !== undefined) {
+    const ratio = api.rate / bare.rate;
+    r.target('submit ≥ 0.6× bare Fastify', ratio >= 0.6, `${ratio.toFixed(2)}×`);
+    r.target('p99 submit ≤ 10 ms at 50 connections', (api.p99 ?? Infinity) <= 10, `${api.p99?.toFixed(2)} ms`);
+  }
+  const e2eRatio = figures.e2eAllInOne / figures.raw.combined;
+  r.target('end-to-end (openhqm start) beside the raw client publish + consume', e2eRatio >= 0.5, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.raw.combined)} per s)`);
 }

@@ -174,6 +174,10 @@ const queue = z
     nats_url: str()
       .regex(/^(nats|tls):\/\/[^,\s]+(,\s*(nats|tls):\/\/[^,\s]+)*$/, 'must be a nats:// (or tls://) URL, or a comma-separated list of them')
       .default('nats://localhost:4222'),
+    /** queue.type rabbitmq: an AMQP 0-9-1 URL (amqps:// for TLS), credentials and virtual host included. */
+    rabbitmq_url: str()
+      .regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL')
+      .default('amqp://guest:guest@localhost:5672'),
     kafka_bootstrap_servers: str().default('localhost:9092'),
     kafka_consumer_group: str().default('openhqm-workers'),
     kafka_topics: list(str()).default(['openhqm-requests']),
@@ -323,6 +327,21 @@ const kafka = z
 
 /** Settings of the Event Hubs preset beyond the original's queue.azure_eventhubs_* keys (TLS and SASL come from the connection string). */
 const azureEventhubs = z.object(kafkaTuning).strict();
+
+/** Settings of the RabbitMQ queue; the URL stays in queue.rabbitmq_url. */
+const rabbitmq = z
+  .object({
+    /** Put before every queue, stream and exchange name the adapter declares, so deployments can share a virtual host. */
+    prefix: str().regex(/^[^\s]*$/, 'must not contain spaces').default(''),
+    /** The lowest priority of each band above 0; each band is a quorum queue of its own (D221). */
+    priority_bands: list(int().pipe(z.number().min(1).max(9))).default([5, 9]),
+    /** The broker's consumer_timeout (30 minutes by default): a delivery held half as long is parked so its channel is not closed. */
+    consumer_timeout_ms: int().pipe(z.number().min(1000)).default(1_800_000),
+    connect_timeout_ms: int().pipe(z.number().min(100)).default(10_000),
+    /** AMQP heartbeat: a broker silent for twice this long counts as gone. 0 turns it off. */
+    heartbeat_seconds: int().pipe(z.number().min(0).max(600)).default(30),
+  })
+  .strict();
 
 const worker = z
   .object({
@@ -794,6 +813,7 @@ export const configSchema = z
     nats: nats.prefault({}),
     kafka: kafka.prefault({}),
     azure_eventhubs: azureEventhubs.prefault({}),
+    rabbitmq: rabbitmq.prefault({}),
     worker: worker.prefault({}),
     monitoring: monitoring.prefault({}),
     proxy: proxy.prefault({}),

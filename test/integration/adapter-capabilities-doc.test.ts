@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/ports/logger.js';
 import type { QueueBackend, QueueCapabilityValues } from '../../src/ports/queue-backend.js';
 import { requireKcat, startMockKafka, type MockKafka } from '../helpers/kafka.js';
 import { dropSchema, POSTGRES_URL, requirePostgres, testSchema } from '../helpers/postgres.js';
+import * as rabbit from '../helpers/rabbitmq.js';
 import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
 import { dropNatsStreams, NATS_URL, natsPrefixes, requireNats } from '../helpers/nats.js';
 import { tempDir } from '../helpers/temp.js';
@@ -29,12 +30,14 @@ async function mockKafka(): Promise<MockKafka | { skip: string }> {
   if (missing !== undefined) return missing;
   return (kafka ??= await startMockKafka());
 }
+const rabbitPrefix = rabbit.testPrefix();
 
 afterAll(async () => {
   await kafka?.stop();
   if ((await requirePostgres()) === undefined) await dropSchema(schema);
   if ((await requireRedis()) === undefined) await deleteKeys(prefix, { url: REDIS_URL });
   if ((await requireNats()) === undefined) await dropNatsStreams(nats.stream_prefix);
+  if ((await rabbit.requireRabbitMQ()) === undefined) rabbit.deleteWithPrefix(rabbitPrefix);
 });
 
 /** How each backend is opened here (its options, or the backend itself); a skip reason when its server is not there. */
@@ -55,6 +58,7 @@ const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | 
     const preset = eventHubsSettings(eventHubsOptionsSchema.parse({ azure_eventhubs_connection_string: 'Endpoint=sb://hqm.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=a2V5' }));
     return { open: () => KafkaQueue.open({ ...preset, brokers: mock.brokers.split(','), ssl: false, sasl: null }, silentLogger) };
   },
+  rabbitmq: async () => (await rabbit.requireRabbitMQ()) ?? { rabbitmq_url: rabbit.RABBITMQ_URL, prefix: rabbitPrefix },
 };
 
 const LONGEST_TIMER_MS = 2_147_483_647;

@@ -16,4 +16,5 @@ export const queueBackends: Readonly<Record<string, Loader>> = {
   nats: () => import('./nats/index.js'),
   kafka: () => import('./kafka/index.js'),
   azure_eventhubs: () => import('./kafka/event-hubs.js'),
+  rabbitmq: () => import('./rabbitmq/index.js'),
 };
