@@ -9,6 +9,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { HealthReport } from '../ports/health.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
+import type { Tracing } from '../ports/tracing.js';
 import type { CompletionWaiters } from './completion-waiters.js';
 import type { ApiAuth } from './auth.js';
 import type { DepthGates } from './load-shedding.js';
@@ -119,6 +120,8 @@ export interface ApiDeps {
   readonly store: ResultStore;
   readonly events: HqmEvents;
   readonly metrics?: Metrics;
+  /** Spans of HTTP requests and of the requests they queue; undefined while tracing is off. */
+  readonly tracing?: Tracing;
   /** Extra components for /health (e.g. the worker pool of the same process). */
   readonly components?: () => Promise<Record<string, HealthReport>>;
   /**

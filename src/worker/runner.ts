@@ -16,6 +16,7 @@ import type { HqmEvents } from '../core/events.js';
 import type { Logger } from '../ports/logger.js';
 import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
 import type { RecordChange, ResultStore } from '../ports/result-store.js';
+import type { Tracing } from '../ports/tracing.js';
 import { DEFAULT_QUEUE } from '../core/request/envelope.js';
 import { CancelAbort, runAttempt, ShutdownAbort, type AttemptDeps, type AttemptProgress } from './attempt.js';
 import type { FollowUps } from './chain.js';
@@ -69,6 +70,8 @@ export interface WorkerDeps {
   readonly logger: Logger;
   /** Submits follow-ups of completed requests (metadata.then); without it `then` is ignored. */
   readonly followUps?: FollowUps;
+  /** Spans of attempts (D201); undefined while tracing is off. */
+  readonly tracing?: Tracing;
 }
 
 type PoolState = 'created' | 'running' | 'stopping' | 'stopped';
@@ -121,6 +124,7 @@ export class WorkerPool {
       tenantBackoff: new TenantBackoff(),
       followUps: deps.followUps,
       onTerminal: options.onTerminal,
+      tracing: deps.tracing,
     };
     this.#queues = options.queues ?? [{ name: DEFAULT_QUEUE, backendQueue: options.queueName, weight: 1, concurrency: null }];
     this.#slots = new WeightedSlots(options.concurrency, this.#queues);

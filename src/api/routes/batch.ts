@@ -20,6 +20,7 @@ import { DEFAULT_MAX_DELAY_SECONDS, delayIssues } from '../delay.js';
 import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency.js';
 import { errorResponse, idempotencyHeader, submitAccepted, submitBody } from '../schemas.js';
 import { schemaIssues } from '../schema-issues.js';
+import { traceparentOf } from '../tracing.js';
 import { assertCallback, validateSubmit, type SubmitBody } from '../validate.js';
 
 const DEFAULT_MAX_BATCH = 1000;
@@ -112,7 +113,7 @@ function validateBatch(body: BatchBody, schema: readonly FieldIssue[], maxBatch:
 }
 
 async function acceptAll(ctx: RouteContext, items: readonly SubmitBody[], ids: readonly string[], request: Parameters<typeof tenantOf>[0]): Promise<RequestRecord[]> {
-  const traceparent = request.headers.traceparent;
+  const traceparent = traceparentOf(request);
   const forwarding = forwardingOf(request, flatHeaders(request), ctx.trust);
   const tenant = tenantOf(request);
   // All in one turn: see the module comment.
@@ -124,7 +125,7 @@ async function acceptAll(ctx: RouteContext, items: readonly SubmitBody[], ids: r
         headers: item.headers ?? {},
         metadata: item.metadata ?? {},
         request: null,
-        traceparent: typeof traceparent === 'string' ? traceparent : null,
+        traceparent,
         forwarding,
         tenant,
       }),

@@ -70,6 +70,11 @@ export interface WebhookMessage {
   readonly tenant: string | null;
   /** When the terminal transition was enqueued (epoch ms). */
   readonly created_at: number;
+  /**
+   * The trace context the delivery continues (the attempt that ended the request, or the
+   * request's own); absent from messages queued before it was added (still version 1).
+   */
+  readonly traceparent?: string | null;
 }
 
 export function encodeWebhookMessage(message: WebhookMessage): string {
@@ -88,7 +93,9 @@ export function decodeWebhookMessage(raw: string): WebhookMessage {
     typeof m === 'object' && m !== null && m.v === 1 && m.kind === 'webhook' && typeof m.webhook_id === 'string' && typeof m.correlation_id === 'string' &&
     isWebhookEvent(m.event) && typeof m.url === 'string' && typeof m.body === 'string' && (m.tenant === null || typeof m.tenant === 'string') && typeof m.created_at === 'number';
   if (!valid) throw new HqmError('HQM_ERR_MESSAGE_INVALID', 'not a webhook message of version 1');
-  return value as WebhookMessage;
+  const message = value as WebhookMessage;
+  // Only a string is a context; anything else reads as none.
+  return typeof message.traceparent === 'string' || message.traceparent === undefined ? message : { ...message, traceparent: null };
 }
 
 /**
