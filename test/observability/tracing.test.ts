@@ -108,7 +108,6 @@ describe('tracing (one process)', () => {
       [2, 'completed', 0, send.spanId],
     ]);
     expect(attempts[0]?.attributes['openhqm.retry.delay_ms']).toBeTypeOf('number');
-    expect(wait.end <= (attempts[0] as ReceivedSpan).start + 1_000_000n).toBe(true);
 
     // Each upstream call is a child of its attempt, and its traceparent header names that call's span.
     const calls = spans.filter((s) => s.kind === SPAN_KIND.client && s.name.startsWith('POST http://127.0.0.1')).sort((a, b) => Number(a.start - b.start));
@@ -171,6 +170,16 @@ describe('tracing (one process)', () => {
     const replayed = one(otlp.spans, 'POST /api/v1/dead-letters/:id/replay');
     expect(replayed.traceId).not.toBe(CLIENT_TRACE);
     expect(replayed.links).toEqual([{ traceId: CLIENT_TRACE, spanId: send.spanId }]);
+  }, 30_000);
+
+  it('exports protobuf (the default protocol of the specification) to the traces path of the endpoint', async () => {
+    const otlp = await new OtlpReceiver().start();
+    const { app, url } = await start({}, { OTEL_EXPORTER_OTLP_ENDPOINT: `${otlp.endpoint}/collector` });
+    await finished(url, ((await (await submit(url, { payload: {} }, `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`)).json()) as { correlation_id: string }).correlation_id);
+    await app.stop();
+    expect(otlp.paths[0]).toBe('/collector/v1/traces');
+    // Undecoded (the exporter ships no decoder), but the trace id's 16 bytes are in it.
+    expect(otlp.protobuf.some((body) => body.includes(Buffer.from(CLIENT_TRACE, 'hex')))).toBe(true);
   }, 30_000);
 
   it('off: nothing is exported, the client’s traceparent reaches the upstream as it came, and one that is not valid is dropped', async () => {
