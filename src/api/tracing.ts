@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { validTraceparent } from '../core/trace-context.js';
 import type { OpenSpan, Tracing } from '../ports/tracing.js';
 
@@ -22,7 +22,7 @@ export function registerTracing(app: FastifyInstance, tracing: Tracing, prefix: 
     if (route !== undefined && untraced.test(route)) return done();
     const span = tracing.httpServer({ method: request.method, route, parent: validTraceparent(request.headers.traceparent) });
     spans.set(request, span);
-    request.log = request.log.child({ trace_id: span.traceId, span_id: span.spanId });
+    request.log = lazyChild(request.log, { trace_id: span.traceId, span_id: span.spanId });
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -47,6 +47,35 @@ export function traceparentOf(request: FastifyRequest): string | null {
 /** The open server span of `request`; undefined when tracing is off or the route is not traced. */
 export function spanOf(request: FastifyRequest): OpenSpan | undefined {
   return spans.get(request);
+}
+
+/**
+ * A child logger made on first use: most requests log nothing (request logging is off), and a
+ * pino child per request would be a cost of tracing on every submit.
+ */
+function lazyChild(parent: FastifyBaseLogger, bindings: Record<string, string>): FastifyBaseLogger {
+  let child: FastifyBaseLogger | undefined;
+  const get = (): FastifyBaseLogger => (child ??= parent.child(bindings));
+  const at = (level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent') => (...args: unknown[]): void => {
+    const logger = get();
+    Reflect.apply(logger[level], logger, args);
+  };
+  return {
+    get level() {
+      return child?.level ?? parent.level;
+    },
+    set level(value) {
+      get().level = value;
+    },
+    fatal: at('fatal'),
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
+    trace: at('trace'),
+    silent: at('silent'),
+    child: (more, options) => get().child(more, options),
+  };
 }
 
 function escape(text: string): string {

@@ -150,7 +150,7 @@ describe('tracing (one process)', () => {
 
   it('a replayed dead letter keeps the request in its trace; the replay links to it', async () => {
     const otlp = await new OtlpReceiver().start();
-    const { app, url } = await start({ worker: { max_retries: 0 } }, { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    const { app, url, logs } = await start({ worker: { max_retries: 0 } }, { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
     const id = ((await (await submit(url, { payload: { operation: 'error' } }, `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`)).json()) as { correlation_id: string }).correlation_id;
     expect(await finished(url, id)).toMatchObject({ status: 'FAILED' });
     const letters = (await (await fetch(`${url}/api/v1/dead-letters`)).json()) as { dead_letters: Array<{ id: string; correlation_id: string }> };
@@ -170,6 +170,8 @@ describe('tracing (one process)', () => {
     const replayed = one(otlp.spans, 'POST /api/v1/dead-letters/:id/replay');
     expect(replayed.traceId).not.toBe(CLIENT_TRACE);
     expect(replayed.links).toEqual([{ traceId: CLIENT_TRACE, spanId: send.spanId }]);
+    // The API's own log line about it carries the HTTP span's ids.
+    expect(logs.find((l) => l.msg === 'dead letter replayed')).toMatchObject({ correlation_id: id, trace_id: replayed.traceId, span_id: replayed.spanId });
   }, 30_000);
 
   it('exports protobuf (the default protocol of the specification) to the traces path of the endpoint', async () => {

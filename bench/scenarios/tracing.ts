@@ -1,0 +1,101 @@
+/**
+ * Issue 16 item 1 figure: what tracing costs. The same `openhqm start` (SQLite) with tracing off
+ * (the default: the SDK is not loaded), on with every request sampled, and on with one request
+ * in ten sampled (`parentbased_traceidratio` 0.1), spans exported as protobuf to a local OTLP sink
+ * in its own process: submit throughput and end-to-end completion. With
+ * OPENHQM_BENCH_BASELINE=<another build's dist/cli/main.js> that build runs first as `baseline`
+ * (a build from before tracing existed: "off" against it is what tracing costs when off).
+ *
+ * The modes run interleaved, `rounds` times, and each figure is the median of its mode's runs:
+ * on a shared machine the load drifts, and one run per mode would measure the drift.
+ * `npm run bench -- --only tracing`; not part of the default run.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoadResult } from '../lib/load.js';
+import { measureEndToEnd, measureSubmit } from '../lib/measure.js';
+import { completed } from '../lib/metrics.js';
+import { CLI, startServer } from '../lib/process.js';
+import type { Report } from '../lib/report.js';
+
+const SINK = fileURLToPath(new URL('../otlp-sink.ts', import.meta.url));
+
+export interface TracingOptions {
+  readonly durationS: number;
+  readonly e2eRequests: number;
+  readonly connections: number;
+  readonly rounds: number;
+}
+
+interface Mode {
+  readonly name: string;
+  readonly cli: string;
+  readonly env: Record<string, string>;
+}
+
+export async function tracingScenario(report: Report, options: TracingOptions): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'openhqm-bench-tracing-'));
+  const sink = await startServer([SINK], {}, ['--import', 'tsx']);
+  // OTEL_* variables the bench may have inherited must not turn "off" on.
+  const off = { OTEL_SDK_DISABLED: 'true' };
+  const on = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url };
+  const baseline = process.env.OPENHQM_BENCH_BASELINE;
+  const modes: Mode[] = [
+    ...(baseline === undefined ? [] : [{ name: 'baseline (a build without tracing)', cli: baseline, env: off }]),
+    { name: 'off', cli: CLI, env: off },
+    { name: 'on, every request sampled', cli: CLI, env: { ...on, OTEL_TRACES_SAMPLER: 'always_on' } },
+    { name: 'on, 1 in 10 sampled', cli: CLI, env: { ...on, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' } },
+  ];
+  const submits = new Map<string, Array<{ result: LoadResult; rssMb: number }>>();
+  const e2es = new Map<string, Array<{ perSecond: number; rssMb: number }>>();
+  try {
+    for (let round = 0; round < options.rounds; round += 1) {
+      for (const mode of modes) {
+        const db = (what: string): string => join(dir, `${what}-${modes.indexOf(mode)}-${round}.db`);
+        const measured = await measureSubmit(mode.name, { args: [mode.cli, 'start'], env: { OPENHQM_SQLITE__PATH: db('submit'), OPENHQM_WORKER__COUNT: '64', ...mode.env } }, options);
+        push(submits, mode.name, { result: measured.result, rssMb: measured.rssMb });
+        const server = await startServer([mode.cli, 'start'], { OPENHQM_SQLITE__PATH: db('e2e'), OPENHQM_WORKER__COUNT: '64', ...mode.env });
+        const e2e = await measureEndToEnd(server, { requests: options.e2eRequests, connections: options.connections, completed: () => completed(server.url) }).finally(() => server.stop());
+        push(e2es, mode.name, e2e);
+      }
+    }
+    const runs = options.rounds === 1 ? '1 run' : `median of ${options.rounds} interleaved runs`;
+    const reference = modes.find((m) => m.name === 'off') as Mode;
+    const offSubmit = median(submits.get(reference.name) ?? [], (r) => r.result.requestsPerSecond);
+    const offE2e = median(e2es.get(reference.name) ?? [], (r) => r.perSecond);
+    for (const mode of modes) {
+      const s = median(submits.get(mode.name) ?? [], (r) => r.result.requestsPerSecond);
+      report.rate('tracing', `OpenHQM submit, tracing ${mode.name} (openhqm start, SQLite; ${runs})`, s.result.requestsPerSecond, {
+        p50: s.result.p50Ms,
+        p99: s.result.p99Ms,
+        rssMb: s.rssMb,
+        ...(mode === reference ? {} : { ratioTo: offSubmit.result.requestsPerSecond }),
+      });
+    }
+    for (const mode of modes) {
+      const e = median(e2es.get(mode.name) ?? [], (r) => r.perSecond);
+      report.rate('tracing', `OpenHQM ${options.e2eRequests} echo requests, submit → COMPLETED, tracing ${mode.name} (openhqm start, SQLite; ${runs})`, e.perSecond, {
+        rssMb: e.rssMb,
+        ...(mode === reference ? {} : { ratioTo: offE2e.perSecond }),
+      });
+    }
+    // Proof the spans really left the processes.
+    const sunk = (await (await fetch(`${sink.url}/stats`)).json()) as { posts: number; bytes: number };
+    report.targets.push(`tracing: the OTLP sink received ${sunk.posts} batches, ${(sunk.bytes / 1024 / 1024).toFixed(1)} MiB of spans`);
+  } finally {
+    await sink.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  map.set(key, [...(map.get(key) ?? []), value]);
+}
+
+/** The run with the median figure (the lower middle one of an even count), whole, so its latencies and RSS go with it. */
+function median<T>(runs: readonly T[], figure: (run: T) => number): T {
+  const sorted = [...runs].sort((a, b) => figure(a) - figure(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)] as T;
+}
