@@ -202,9 +202,9 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   }
   const attempt = claim.record.attempt;
   progress.attempt = attempt;
+  progress.claimed = true;
   // Opened before the claim is announced: the tracer reads the queue wait from that event.
   const span = openAttemptSpan(deps, envelope, attempt);
-  progress.claimed = true;
   try {
     await runClaimed(deps, delivery, controller, { envelope, claimed: claim.record, span });
     span?.end();

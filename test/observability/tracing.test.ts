@@ -174,6 +174,44 @@ describe('tracing (one process)', () => {
     expect(logs.find((l) => l.msg === 'dead letter replayed')).toMatchObject({ correlation_id: id, trace_id: replayed.traceId, span_id: replayed.spanId });
   }, 30_000);
 
+  it('a captured request, the items of a batch and a follow-up stay in their client\u2019s trace', async () => {
+    const otlp = await new OtlpReceiver().start();
+    const upstream = await startUpstream();
+    const { app, url } = await start({ proxy: { enabled: true, default_endpoint: `${upstream.url}/echo`, capture: { enabled: true } } }, { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    const traces = ['a1', 'b2', 'c3'].map((t) => t.repeat(16));
+    const header = (i: number): string => `00-${traces[i] as string}-${CLIENT_SPAN}-01`;
+
+    // Sidecar: the captured request came with the client's traceparent; the upstream hears the call's span instead.
+    const captured = await fetch(`${url}/legacy/orders`, { method: 'POST', headers: { traceparent: header(0), 'content-type': 'text/plain' }, body: 'x' });
+    expect(captured.status).toBe(202);
+    await finished(url, ((await captured.json()) as { correlation_id: string }).correlation_id);
+    // A batch: one send span per item, each under the batch's HTTP span.
+    const batch = await fetch(`${url}/api/v1/submit/batch`, { method: 'POST', headers: { traceparent: header(1), 'content-type': 'application/json' }, body: JSON.stringify({ requests: [{ payload: { a: 1 } }, { payload: { a: 2 } }] }) });
+    expect(batch.status).toBe(202);
+    // A chain: the follow-up is submitted under the attempt that completed its parent.
+    const chained = ((await (await submit(url, { payload: { step: 1 }, metadata: { then: { payload: { step: 2 } } } }, header(2))).json()) as { correlation_id: string }).correlation_id;
+    await finished(url, chained);
+    await waitFor(() => upstream.received.length === 5, { what: 'every call to reach the upstream' });
+    // The follow-up's own attempt may still be storing its outcome: stop waits for it, then exports.
+    await app.stop();
+
+    const capture = otlp.trace(traces[0] as string);
+    const call = one(capture, new RegExp(`^POST ${new URL(upstream.url).origin}`));
+    expect(one(capture, 'POST /*').parentSpanId).toBe(CLIENT_SPAN);
+    const heard = upstream.received.find((r) => r.path === '/echo/legacy/orders');
+    expect(heard?.headers.traceparent).toBe(`00-${traces[0] as string}-${call.spanId}-01`);
+
+    const batchSpans = otlp.trace(traces[1] as string);
+    const batchHttp = one(batchSpans, 'POST /api/v1/submit/batch');
+    expect(batchSpans.filter((s) => s.name === 'send default').map((s) => s.parentSpanId)).toEqual([batchHttp.spanId, batchHttp.spanId]);
+
+    const chain = otlp.trace(traces[2] as string);
+    const sends = chain.filter((s) => s.name === 'send default');
+    const parentAttempt = chain.find((s) => s.name === 'process default' && s.attributes['openhqm.correlation_id'] === chained);
+    expect(sends.map((s) => s.parentSpanId).sort()).toEqual([one(chain, 'POST /api/v1/submit').spanId, parentAttempt?.spanId].sort());
+    expect(chain.filter((s) => s.name === 'process default')).toHaveLength(2);
+  }, 30_000);
+
   it('exports protobuf (the default protocol of the specification) to the traces path of the endpoint', async () => {
     const otlp = await new OtlpReceiver().start();
     const { app, url } = await start({}, { OTEL_EXPORTER_OTLP_ENDPOINT: `${otlp.endpoint}/collector` });
