@@ -38,6 +38,9 @@ interface Mode {
 export async function tracingScenario(report: Report, options: TracingOptions): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'openhqm-bench-tracing-'));
   const sink = await startServer([SINK], {}, ['--import', 'tsx']);
+  // Capacity, not protection: neither load shedding (queue depth) nor the event-loop guard
+  // answers 503 while a busy machine measures. (A refused submit never completes.)
+  const server = { OPENHQM_WORKER__COUNT: '64', OPENHQM_API__MAX_QUEUE_DEPTH: '0', OPENHQM_API__MAX_EVENT_LOOP_DELAY_MS: '0' };
   // OTEL_* variables the bench may have inherited must not turn "off" on.
   const off = { OTEL_SDK_DISABLED: 'true' };
   const on = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url };
@@ -54,10 +57,10 @@ export async function tracingScenario(report: Report, options: TracingOptions): 
     for (let round = 0; round < options.rounds; round += 1) {
       for (const mode of modes) {
         const db = (what: string): string => join(dir, `${what}-${modes.indexOf(mode)}-${round}.db`);
-        const measured = await measureSubmit(mode.name, { args: [mode.cli, 'start'], env: { OPENHQM_SQLITE__PATH: db('submit'), OPENHQM_WORKER__COUNT: '64', ...mode.env } }, options);
+        const measured = await measureSubmit(mode.name, { args: [mode.cli, 'start'], env: { OPENHQM_SQLITE__PATH: db('submit'), ...server, ...mode.env } }, options);
         push(submits, mode.name, { result: measured.result, rssMb: measured.rssMb });
-        const server = await startServer([mode.cli, 'start'], { OPENHQM_SQLITE__PATH: db('e2e'), OPENHQM_WORKER__COUNT: '64', ...mode.env });
-        const e2e = await measureEndToEnd(server, { requests: options.e2eRequests, connections: options.connections, completed: () => completed(server.url) }).finally(() => server.stop());
+        const running = await startServer([mode.cli, 'start'], { OPENHQM_SQLITE__PATH: db('e2e'), ...server, ...mode.env });
+        const e2e = await measureEndToEnd(running, { requests: options.e2eRequests, connections: options.connections, completed: () => completed(running.url) }).finally(() => running.stop());
         push(e2es, mode.name, e2e);
       }
     }
