@@ -7,10 +7,12 @@
  * (a build from before tracing existed: "off" against it is what tracing costs when off).
  *
  * The modes run interleaved, `rounds` times, and each figure is the median of its mode's runs:
- * on a shared machine the load drifts, and one run per mode would measure the drift.
+ * on a shared machine the load drifts, and one run per mode would measure the drift. Beside the
+ * rates, the server's CPU time per end-to-end request (from /proc): what other processes on the
+ * machine do changes a rate far more than it changes the CPU one request costs.
  * `npm run bench -- --only tracing`; not part of the default run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +54,7 @@ export async function tracingScenario(report: Report, options: TracingOptions): 
     { name: 'on, 1 in 10 sampled', cli: CLI, env: { ...on, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' } },
   ];
   const submits = new Map<string, Array<{ result: LoadResult; rssMb: number }>>();
-  const e2es = new Map<string, Array<{ perSecond: number; rssMb: number }>>();
+  const e2es = new Map<string, Array<{ perSecond: number; rssMb: number; cpuUs: number }>>();
   try {
     for (let round = 0; round < options.rounds; round += 1) {
       for (const mode of modes) {
@@ -60,7 +62,11 @@ export async function tracingScenario(report: Report, options: TracingOptions): 
         const measured = await measureSubmit(mode.name, { args: [mode.cli, 'start'], env: { OPENHQM_SQLITE__PATH: db('submit'), ...server, ...mode.env } }, options);
         push(submits, mode.name, { result: measured.result, rssMb: measured.rssMb });
         const running = await startServer([mode.cli, 'start'], { OPENHQM_SQLITE__PATH: db('e2e'), ...server, ...mode.env });
-        const e2e = await measureEndToEnd(running, { requests: options.e2eRequests, connections: options.connections, completed: () => completed(running.url) }).finally(() => running.stop());
+        const pid = running.child.pid as number;
+        const cpuBefore = cpuSeconds(pid);
+        const e2e = await measureEndToEnd(running, { requests: options.e2eRequests, connections: options.connections, completed: () => completed(running.url) })
+          .then((measured) => ({ ...measured, cpuUs: ((cpuSeconds(pid) - cpuBefore) / options.e2eRequests) * 1e6 }))
+          .finally(() => running.stop());
         push(e2es, mode.name, e2e);
       }
     }
@@ -84,6 +90,11 @@ export async function tracingScenario(report: Report, options: TracingOptions): 
         ...(mode === reference ? {} : { ratioTo: offE2e.perSecond }),
       });
     }
+    const offCpu = median(e2es.get(reference.name) ?? [], (r) => r.cpuUs);
+    for (const mode of modes) {
+      const c = median(e2es.get(mode.name) ?? [], (r) => r.cpuUs);
+      report.rate('tracing', `server CPU per end-to-end request, tracing ${mode.name} (${runs})`, c.cpuUs, { unit: 'µs', ...(mode === reference ? {} : { ratioTo: offCpu.cpuUs }) });
+    }
     // Proof the spans really left the processes.
     const sunk = (await (await fetch(`${sink.url}/stats`)).json()) as { posts: number; bytes: number };
     report.targets.push(`tracing: the OTLP sink received ${sunk.posts} batches, ${(sunk.bytes / 1024 / 1024).toFixed(1)} MiB of spans`);
@@ -91,6 +102,14 @@ export async function tracingScenario(report: Report, options: TracingOptions): 
     await sink.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** User and system CPU time of a process so far (Linux /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), from the third: utime is the 14th field, stime the 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {
