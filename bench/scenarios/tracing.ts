@@ -9,13 +9,17 @@
  * The modes run interleaved, `rounds` times, and each figure is the median of its mode's runs:
  * on a shared machine the load drifts, and one run per mode would measure the drift. Beside the
  * rates, the server's CPU time per end-to-end request (from /proc): what other processes on the
- * machine do changes a rate far more than it changes the CPU one request costs.
+ * machine do changes a rate far more than it changes the CPU one request costs. And, in this
+ * process, the CPU the spans of one request cost by themselves (the tracer alone, exporting to
+ * the sink), per sampler.
  * `npm run bench -- --only tracing`; not part of the default run.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HqmEvents } from '../../src/core/events.js';
+import { startTracing } from '../../src/observability/tracing.js';
 import type { LoadResult } from '../lib/load.js';
 import { measureEndToEnd, measureSubmit } from '../lib/measure.js';
 import { completed } from '../lib/metrics.js';
@@ -95,6 +99,10 @@ export async function tracingScenario(report: Report, options: TracingOptions): 
       const c = median(e2es.get(mode.name) ?? [], (r) => r.cpuUs);
       report.rate('tracing', `server CPU per end-to-end request, tracing ${mode.name} (${runs})`, c.cpuUs, { unit: 'µs', ...(mode === reference ? {} : { ratioTo: offCpu.cpuUs }) });
     }
+    for (const sampler of [{ name: 'always_on', ratio: 1 }, { name: 'parentbased_traceidratio', ratio: 0.1 }, { name: 'always_off', ratio: 0 }]) {
+      const us = await spanCost(`${sink.url}/v1/traces`, sampler, options.rounds * 20_000);
+      report.rate('tracing', `the spans of one request alone (HTTP, send, wait, process; in process, exported), sampler ${sampler.name}${sampler.ratio > 0 && sampler.ratio < 1 ? ` ${sampler.ratio}` : ''}`, us, { unit: 'µs CPU' });
+    }
     // Proof the spans really left the processes.
     const sunk = (await (await fetch(`${sink.url}/stats`)).json()) as { posts: number; bytes: number };
     report.targets.push(`tracing: the OTLP sink received ${sunk.posts} batches, ${(sunk.bytes / 1024 / 1024).toFixed(1)} MiB of spans`);
@@ -102,6 +110,33 @@ export async function tracingScenario(report: Report, options: TracingOptions): 
     await sink.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * CPU per request of what tracing does for one request in `openhqm start` (the spans a submit
+ * and its attempt open, the events that close them, the export), with nothing else around it.
+ */
+async function spanCost(endpoint: string, sampler: { name: string; ratio: number }, requests: number): Promise<number> {
+  const tracing = await startTracing({ endpoint, protocol: 'http/protobuf', sampler, serviceName: 'bench', serviceVersion: 'bench', instanceId: 'bench', logger: { warn: () => undefined } });
+  const events = new HqmEvents();
+  tracing.observe(events);
+  const started = process.cpuUsage();
+  for (let i = 0; i < requests; i += 1) {
+    const id = `request-${i}`;
+    const http = tracing.httpServer({ method: 'POST', route: '/api/v1/submit', parent: null });
+    const send = tracing.publish({ id, queue: 'default', parent: http.traceparent });
+    send.end();
+    http.end({ status: 202 });
+    const attempt = tracing.attempt({ id, queue: 'default', attempt: 1, parent: send.traceparent, workerId: 'bench', queuedAt: Date.now() });
+    events.emit('request:claimed', { id, queue: 'default', attempt: 1, waitMs: 1 });
+    events.emit('request:completed', { id, queue: 'default', attempt: 1, durationMs: 1 });
+    attempt.end();
+    // Let the batch processor export as it would between requests.
+    if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await tracing.shutdown();
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / requests;
 }
 
 /** User and system CPU time of a process so far (Linux /proc; clock ticks of 1/100 s). */
