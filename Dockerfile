@@ -9,6 +9,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The admin dashboard's sources: `npm ci` builds them (Vite) into dist/dashboard/static.
+COPY dashboard ./dashboard
 RUN npm ci && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime

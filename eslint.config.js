@@ -62,6 +62,8 @@ export default tseslint.config(
   boundary(['src/observability/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'proxy', 'config', 'app', 'cli'], 'observability depends on core only'),
   boundary(['src/config/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'proxy', 'observability', 'app', 'cli'], 'config depends on core only'),
   boundary(['src/app/**'], ['cli'], 'nothing imports the CLI'),
+  // The dashboard's server side only serves the built page; every figure on it comes from the HTTP API.
+  boundary(['src/dashboard/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'proxy', 'observability', 'config', 'app', 'cli', 'webhooks', 'auth', 'conformance'], 'the dashboard serves files: core only; app/ mounts it'),
   boundary(['src/webhooks/**'], ['adapters', 'api', 'worker', 'routing', 'proxy', 'observability', 'config', 'app', 'cli', 'dashboard'], 'webhooks depend on core and ports only; the sender is injected'),
   boundary(['src/auth/**'], ['ports', 'adapters', 'api', 'worker', 'routing', 'observability', 'config', 'app', 'cli', 'dashboard'], 'auth verifies credentials: core and its libraries only; api/ and app/ use it'),
   // The conformance suites (`openhqm/conformance`) are test code shipped for adapter authors: they test a backend through its

@@ -18,7 +18,8 @@ export class Report {
   readonly rows: Row[] = [];
   readonly targets: string[] = [];
 
-  row(group: string, label: string, result: LoadResult, extra: { rssMb?: number; ratioTo?: LoadResult } = {}): void {
+  /** `ratioTo`: another load's requests/s; `ratioToRate`: a rate measured otherwise (an anchor's jobs/s). */
+  row(group: string, label: string, result: LoadResult, extra: { rssMb?: number; ratioTo?: LoadResult; ratioToRate?: number } = {}): void {
     if (result.non2xx > 0 || result.errors > 0) this.targets.push(`⚠ ${label}: ${result.non2xx} non-2xx answers and ${result.errors} errors`);
     this.#warnIfNoneCompleted(label, result);
     this.#add({
@@ -29,7 +30,7 @@ export class Report {
       p50: result.p50Ms,
       p99: result.p99Ms,
       rssMb: extra.rssMb,
-      ratio: extra.ratioTo === undefined ? undefined : result.requestsPerSecond / extra.ratioTo.requestsPerSecond,
+      ratio: extra.ratioTo !== undefined ? result.requestsPerSecond / extra.ratioTo.requestsPerSecond : extra.ratioToRate === undefined ? undefined : result.requestsPerSecond / extra.ratioToRate,
     });
   }
 

@@ -2,8 +2,10 @@
  * Issue #13 figures on PostgreSQL, all against the same server in one run: pg-boss (send and work
  * in one process, 64 sends in flight, 64 jobs in flight in its workers; and sending alone, working
  * alone), the bare-Fastify ceiling, and OpenHQM on PostgreSQL — submit rate and latency, batch
- * submit (1,000 per request) in items/s, end-to-end with `openhqm start`, end-to-end with one
- * `openhqm api` and two `openhqm worker` processes, and GET /response latency. Every run gets a
+ * submit (1,000 per request) in items/s, end-to-end with `openhqm start` (counted by NOTIFY, and
+ * as clients see it: ?wait= clients, and clients that submit then ask GET /response?wait=),
+ * end-to-end with one `openhqm api` and two `openhqm worker` processes, and GET /response
+ * latency. The submit rows are measured with autocannon and, where installed, wrk. Every run gets a
  * schema of its own, dropped afterwards, so the database (`test` by default) is left as found.
  *
  * With `profileDir`, the OpenHQM server processes run under `node --cpu-prof`.
@@ -12,8 +14,9 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runAnchor } from '../lib/anchor.js';
+import { clientRows, type ClientFigures } from '../lib/clients.js';
 import { BATCH_SIZE, type LoadResult } from '../lib/load.js';
-import { BATCH_CONNECTIONS, BATCH_SUBMIT, measureEndToEnd, measureResponseLatency, measureSubmit } from '../lib/measure.js';
+import { BATCH_CONNECTIONS, BATCH_SUBMIT, LOAD_TOOLS, measureEndToEnd, measureResponseLatency, measureSubmit, type LoadTool } from '../lib/measure.js';
 import { CLI, cpuProfileArgs, startServer, type Server } from '../lib/process.js';
 import type { Report } from '../lib/report.js';
 
@@ -40,6 +43,8 @@ export interface PgBossFigures {
 export interface PostgresFigures {
   readonly pgboss: PgBossFigures;
   readonly e2eAllInOne: number;
+  /** End to end as clients see it (openhqm start), by how they learn the result. */
+  readonly clients: ClientFigures;
 }
 
 export async function postgresScenario(report: Report, options: PostgresBenchOptions): Promise<PostgresFigures> {
@@ -50,16 +55,22 @@ export async function postgresScenario(report: Report, options: PostgresBenchOpt
   report.rate('anchor', 'pg-boss sending alone', pgboss.sends, { unit: 'jobs/s' });
   report.rate('anchor', 'pg-boss working alone', pgboss.working, { unit: 'jobs/s' });
 
-  const bare = await measureSubmit('bare Fastify (202, no work), 50 connections', { args: [BARE], nodeArgs: ['--import', 'tsx'] }, options);
-  report.row('submit', bare.label, bare.result, { rssMb: bare.rssMb });
+  const bare = new Map<LoadTool, LoadResult>();
+  for (const tool of LOAD_TOOLS) {
+    const measured = await measureSubmit(`bare Fastify (202, no work), 50 connections, ${tool}`, { args: [BARE], nodeArgs: ['--import', 'tsx'] }, { ...options, tool });
+    report.row('submit', measured.label, measured.result, { rssMb: measured.rssMb });
+    bare.set(tool, measured.result);
+  }
 
   let single: LoadResult | undefined;
-  for (const connections of [options.connections, options.inFlight]) {
-    const api = await withSchema(options.postgresUrl, (schema) =>
-      measureSubmit(`OpenHQM submit (openhqm api, PostgreSQL), ${connections} connections`, { args: [CLI, 'api'], env: postgresEnv(options, schema), nodeArgs: cpuProfileArgs(options.profileDir, 'submit') }, { ...options, connections }),
-    );
-    report.row('submit', api.label, api.result, { rssMb: api.rssMb, ratioTo: bare.result });
-    single ??= api.result;
+  for (const tool of LOAD_TOOLS) {
+    for (const connections of [options.connections, options.inFlight]) {
+      const api = await withSchema(options.postgresUrl, (schema) =>
+        measureSubmit(`OpenHQM submit (openhqm api, PostgreSQL), ${connections} connections, ${tool}`, { args: [CLI, 'api'], env: postgresEnv(options, schema), nodeArgs: cpuProfileArgs(options.profileDir, `submit-${tool}`) }, { ...options, connections, tool }),
+      );
+      report.row('submit', api.label, api.result, { rssMb: api.rssMb, ratioTo: bare.get(tool) });
+      single ??= api.result;
+    }
   }
   // Beside the single submits: items per second, its ratio to single submits per second.
   const batch = await withSchema(options.postgresUrl, (schema) =>
@@ -70,9 +81,26 @@ export async function postgresScenario(report: Report, options: PostgresBenchOpt
   const allInOne = await withSchema(options.postgresUrl, (schema) => endToEndAllInOne(report, options, schema));
   report.rate('end-to-end', `OpenHQM ${options.e2eRequests} echo requests, submit → COMPLETED (openhqm start, PostgreSQL, ${options.inFlight} in flight)`, allInOne.perSecond, { rssMb: allInOne.rssMb, ratioTo: pgboss.combined });
 
+  const clients = await clientRows(report, {
+    backend: 'PostgreSQL',
+    requests: options.e2eRequests,
+    connections: options.inFlight,
+    durationS: options.durationS,
+    anchor: pgboss.combined,
+    start: (measure) =>
+      withSchema(options.postgresUrl, async (schema) => {
+        const server = await startServer([CLI, 'start'], postgresEnv(options, schema), cpuProfileArgs(options.profileDir, 'start-clients'));
+        try {
+          return await measure(server);
+        } finally {
+          await server.stop();
+        }
+      }),
+  });
+
   const split = await withSchema(options.postgresUrl, (schema) => endToEndSplit(options, schema));
   report.rate('end-to-end', `OpenHQM ${options.e2eRequests} echo requests (1 × openhqm api + 2 × openhqm worker, PostgreSQL)`, split.perSecond, { rssMb: split.rssMb, ratioTo: pgboss.combined });
-  return { pgboss, e2eAllInOne: allInOne.perSecond };
+  return { pgboss, e2eAllInOne: allInOne.perSecond, clients };
 }
 
 function postgresEnv(options: PostgresBenchOptions, schema: string, extra: Record<string, string> = {}): Record<string, string> {

@@ -3,8 +3,11 @@
  * process, 64 adds in flight, Worker concurrency 64; and adding alone, processing alone), the
  * bare-Fastify ceiling, and OpenHQM on Redis — submit rate and latency, batch submit (1,000 per
  * request) in items/s, end-to-end with
- * `openhqm start`, end-to-end with one `openhqm api` and two `openhqm worker` processes, and
- * GET /response latency. Load comes from this process (autocannon), never from the server's.
+ * `openhqm start` (completions counted from the change channel, and as clients see them: each
+ * waiting with ?wait=, or submitting then asking GET /response?wait=), end-to-end with one
+ * `openhqm api` and two `openhqm worker` processes, and GET /response latency. Load comes from
+ * this process (autocannon) and, where installed, from wrk (C), never from the server's; the
+ * submit rows are measured with both, each against the bare route measured with the same tool.
  *
  * With `profileDir`, the OpenHQM server processes run under `node --cpu-prof`.
  */
@@ -13,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { runAnchor } from '../lib/anchor.js';
 import { BATCH_SIZE, type LoadResult } from '../lib/load.js';
-import { BATCH_CONNECTIONS, BATCH_SUBMIT, measureEndToEnd, measureResponseLatency, measureSubmit } from '../lib/measure.js';
+import { BATCH_CONNECTIONS, BATCH_SUBMIT, LOAD_TOOLS, measureEndToEnd, measureResponseLatency, measureSubmit, type LoadTool } from '../lib/measure.js';
+import { clientRows, type ClientFigures } from '../lib/clients.js';
 import { CLI, cpuProfileArgs, startServer, type Server } from '../lib/process.js';
 import type { Report } from '../lib/report.js';
 
@@ -34,6 +38,8 @@ export interface RedisBenchOptions {
 export interface RedisFigures {
   readonly bullmq: { combined: number; adds: number; processing: number };
   readonly e2eAllInOne: number;
+  /** End to end as clients see it (openhqm start), by how they learn the result. */
+  readonly clients: ClientFigures;
 }
 
 export async function redisScenario(report: Report, options: RedisBenchOptions): Promise<RedisFigures> {
@@ -42,16 +48,22 @@ export async function redisScenario(report: Report, options: RedisBenchOptions):
   report.rate('anchor', 'BullMQ adding alone', bullmq.adds, { unit: 'jobs/s' });
   report.rate('anchor', 'BullMQ processing alone', bullmq.processing, { unit: 'jobs/s' });
 
-  const bare = await measureSubmit('bare Fastify (202, no work), 50 connections', { args: [BARE], nodeArgs: ['--import', 'tsx'] }, options);
-  report.row('submit', bare.label, bare.result, { rssMb: bare.rssMb });
+  const bare = new Map<LoadTool, LoadResult>();
+  for (const tool of LOAD_TOOLS) {
+    const measured = await measureSubmit(`bare Fastify (202, no work), 50 connections, ${tool}`, { args: [BARE], nodeArgs: ['--import', 'tsx'] }, { ...options, tool });
+    report.row('submit', measured.label, measured.result, { rssMb: measured.rssMb });
+    bare.set(tool, measured.result);
+  }
 
   let single: LoadResult | undefined;
-  for (const connections of [options.connections, options.inFlight]) {
-    const api = await withPrefix(options.redisUrl, (prefix) =>
-      measureSubmit(`OpenHQM submit (openhqm api, Redis), ${connections} connections`, { args: [CLI, 'api'], env: redisEnv(options, prefix), nodeArgs: profile(options, 'submit') }, { ...options, connections }),
-    );
-    report.row('submit', api.label, api.result, { rssMb: api.rssMb, ratioTo: bare.result });
-    single ??= api.result;
+  for (const tool of LOAD_TOOLS) {
+    for (const connections of [options.connections, options.inFlight]) {
+      const api = await withPrefix(options.redisUrl, (prefix) =>
+        measureSubmit(`OpenHQM submit (openhqm api, Redis), ${connections} connections, ${tool}`, { args: [CLI, 'api'], env: redisEnv(options, prefix), nodeArgs: profile(options, `submit-${tool}`) }, { ...options, connections, tool }),
+      );
+      report.row('submit', api.label, api.result, { rssMb: api.rssMb, ratioTo: bare.get(tool) });
+      single ??= api.result;
+    }
   }
   // Beside the single submits: items per second, its ratio to single submits per second.
   const batch = await withPrefix(options.redisUrl, (prefix) =>
@@ -62,9 +74,25 @@ export async function redisScenario(report: Report, options: RedisBenchOptions):
   const allInOne = await withPrefix(options.redisUrl, (prefix) => endToEndAllInOne(report, options, prefix));
   report.rate('end-to-end', `OpenHQM ${options.e2eRequests} echo requests, submit → COMPLETED (openhqm start, Redis, ${options.inFlight} in flight)`, allInOne.perSecond, { rssMb: allInOne.rssMb, ratioTo: bullmq.combined });
 
+  const clients = await clientRows(report, {
+    backend: 'Redis',
+    requests: options.e2eRequests,
+    connections: options.inFlight,
+    durationS: options.durationS,
+    anchor: bullmq.combined,
+    start: (run) => withPrefix(options.redisUrl, async (prefix) => {
+      const server = await startServer([CLI, 'start'], redisEnv(options, prefix), profile(options, 'start-clients'));
+      try {
+        return await run(server);
+      } finally {
+        await server.stop();
+      }
+    }),
+  });
+
   const split = await withPrefix(options.redisUrl, (prefix) => endToEndSplit(options, prefix));
   report.rate('end-to-end', `OpenHQM ${options.e2eRequests} echo requests (1 × openhqm api + 2 × openhqm worker, Redis)`, split.perSecond, { rssMb: split.rssMb, ratioTo: bullmq.combined });
-  return { bullmq, e2eAllInOne: allInOne.perSecond };
+  return { bullmq, e2eAllInOne: allInOne.perSecond, clients };
 }
 
 function redisEnv(options: RedisBenchOptions, prefix: string, extra: Record<string, string> = {}): Record<string, string> {

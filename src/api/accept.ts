@@ -1,19 +1,24 @@
 /**
  * Accepting a request — from `POST /submit` or captured in sidecar mode — and waiting for its
  * outcome. Nothing is half-written: the record and the queue message are both stored before
- * the caller hears 202, or neither is.
+ * the caller hears 202, or neither is — in one atomic write where the queue and the store are
+ * fused (ports/fused.ts), else in two overlapping writes with a withdrawal on failure.
  *
  * @module
  */
 import type { FastifyReply } from 'fastify';
 import { chainedDelay } from '../ports/queue-capabilities.js';
 import { HqmError, isHqmError } from '../core/errors.js';
+import { isoTime } from '../core/iso-time.js';
 import { DEFAULT_QUEUE, encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, sentMetadata, type CapturedRequest, type Envelope, type RequestMetadata } from '../core/request/envelope.js';
 import { partitionOf } from '../core/partition.js';
 import { newCorrelationId } from '../core/request/ids.js';
 import { isTerminal } from '../core/request/lifecycle.js';
 import type { RequestRecord } from '../core/request/record.js';
+import { initialRecord } from '../core/request/transition.js';
+import type { FusedBackend, FusedSubmission } from '../ports/fused.js';
 import type { ResultStore } from '../ports/result-store.js';
+import type { Ticket } from './completion-waiters.js';
 import type { RouteContext } from './context.js';
 import { requestedRunAt } from './delay.js';
 import { settleOverdue } from './overdue.js';
@@ -33,7 +38,7 @@ export interface Submission {
 }
 
 /** What accepting needs: a route's context, or the worker's when it submits a follow-up (metadata.then). */
-export type AcceptContext = Pick<RouteContext, 'store' | 'queue' | 'events' | 'options' | 'depthGate' | 'tracing'>;
+export type AcceptContext = Pick<RouteContext, 'store' | 'queue' | 'fused' | 'events' | 'options' | 'depthGate' | 'tracing'>;
 
 export async function accept(ctx: AcceptContext, submission: Submission): Promise<RequestRecord> {
   const { options } = ctx;
@@ -79,7 +84,7 @@ async function enqueue(ctx: AcceptContext, submission: Submission, resolved: Res
   const envelope: Envelope = {
     v: ENVELOPE_VERSION,
     correlation_id: id,
-    timestamp: new Date(now).toISOString(),
+    timestamp: isoTime(now),
     payload: submission.payload,
     headers: submission.headers,
     metadata,
@@ -99,13 +104,17 @@ async function enqueue(ctx: AcceptContext, submission: Submission, resolved: Res
   }
   const backendQueue = options.queues.get(metadata.queue) as string;
   ctx.depthGate.check(backendQueue);
+  const request = { id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: (runAt ?? now) + metadata.timeout * 1000, ttlMs: options.ttlMs, tenant, runAt };
+  if (ctx.fused !== undefined) return acceptFused(ctx, ctx.fused, { request, queue: backendQueue, message });
   // Both writes start in the same tick: on a shared SQLite file they land in one transaction,
   // and elsewhere the two round trips overlap. A worker that sees the message before the
   // record waits for it (see worker/attempt.ts), so the order between them does not matter.
-  const [created, published] = await Promise.allSettled([
-    store.create({ id, queue: metadata.queue, priority: metadata.priority, submittedAt: now, deadlineAt: (runAt ?? now) + metadata.timeout * 1000, ttlMs: options.ttlMs, tenant, runAt }),
-    queue.publish(backendQueue, message),
-  ]);
+  const [created, published] = await Promise.allSettled([store.create(request), queue.publish(backendQueue, message)]);
+  if (created.status === 'rejected' && isRefusal(created.reason, 'HQM_ERR_DUPLICATE_ID')) {
+    // The id is another submission's (a follow-up submitted twice): its record stays. A message
+    // published beside it is one more delivery of that request, which its claim makes harmless.
+    throw created.reason;
+  }
   if (published.status === 'rejected' || created.status === 'rejected') {
     // Nothing half-written: the record goes, and the client hears 503 (or 413), not 202. It goes
     // even when its write failed: a write that timed out may still land when the server catches
@@ -124,12 +133,42 @@ async function enqueue(ctx: AcceptContext, submission: Submission, resolved: Res
     if (published.status === 'rejected') {
       const error: unknown = published.reason;
       events.emit('request:publish_failed', { id, queue: backendQueue, error: error as Error });
-      throw isHqmError(error) && error.code === 'HQM_ERR_BODY_TOO_LARGE' ? error : unavailable(error, 'the queue');
+      throw isRefusal(error, 'HQM_ERR_BODY_TOO_LARGE') ? error : unavailable(error, 'the queue');
     }
     throw unavailable((created as PromiseRejectedResult).reason, 'the result store');
   }
   events.emit('request:submitted', { id, queue: backendQueue, tenant });
   return created.value;
+}
+
+/**
+ * The fused submit (D183): record and message in one atomic write, batched with the turn's other
+ * submits where the server rewards it. A refusal (a duplicate id, a body over the queue's limit)
+ * wrote nothing and is the answer. Any other failure may have landed whole after all (a write
+ * that timed out): it is withdrawn exactly as the two-port path withdraws a half-written submit,
+ * so a request answered 503 never runs (D133).
+ */
+async function acceptFused(ctx: AcceptContext, fused: FusedBackend, submission: FusedSubmission): Promise<RequestRecord> {
+  const { store, events } = ctx;
+  const { id, tenant } = submission.request;
+  try {
+    const { record } = await fused.submit(submission);
+    events.emit('request:submitted', { id, queue: submission.queue, tenant: tenant ?? null });
+    return record;
+  } catch (error) {
+    if (isRefusal(error, 'HQM_ERR_DUPLICATE_ID') || isRefusal(error, 'HQM_ERR_BODY_TOO_LARGE')) throw error;
+    if ((await withdrawn(store, id)) === false) {
+      events.emit('request:submitted', { id, queue: submission.queue, tenant: tenant ?? null });
+      return initialRecord(submission.request).record;
+    }
+    await store.delete(id).catch(() => undefined);
+    events.emit('request:publish_failed', { id, queue: submission.queue, error: error as Error });
+    throw unavailable(error, 'the queue and the result store');
+  }
+}
+
+function isRefusal(error: unknown, code: 'HQM_ERR_DUPLICATE_ID' | 'HQM_ERR_BODY_TOO_LARGE'): error is HqmError {
+  return isHqmError(error) && error.code === code;
 }
 
 /**
@@ -144,13 +183,32 @@ export async function waitForTerminal(ctx: RouteContext, id: string, ms: number,
     const now = await ctx.store.get(id);
     return now && (await settleOverdue(ctx, now));
   }
+  // Registered before the read, so no change falls in between.
+  const first = await ctx.store.get(id).catch((error: unknown) => {
+    ticket.cancel();
+    throw error;
+  });
+  return awaitTicket(ctx, id, first, ticket, ms, reply);
+}
+
+/**
+ * Waits up to `ms` for a request this call has just submitted, with the ticket it registered
+ * before writing the record: no change can have slipped by unseen, so the record is not read
+ * first (a round trip per waiting submit on a shared store). Without a ticket (api.max_waiters
+ * already wait) the request is answered at once, as with wait=0.
+ */
+export async function waitForSubmitted(ctx: RouteContext, submitted: RequestRecord, ticket: Ticket | undefined, ms: number, reply: FastifyReply): Promise<RequestRecord | undefined> {
+  if (ticket === undefined) return submitted;
+  return awaitTicket(ctx, submitted.id, submitted, ticket, ms, reply);
+}
+
+async function awaitTicket(ctx: RouteContext, id: string, first: RequestRecord | undefined, ticket: Ticket, ms: number, reply: FastifyReply): Promise<RequestRecord | undefined> {
   // The response's 'close' tells a client that went away (the request's has already fired
   // once its body was read).
   const onClose = (): void => ticket.cancel();
   reply.raw.once('close', onClose);
   let deadlineTimer: NodeJS.Timeout | undefined;
   try {
-    const first = await ctx.store.get(id);
     if (first === undefined || isTerminal(first.status) || ctx.closing()) return first && (await settleOverdue(ctx, first));
     const deadline = first.deadlineAt;
     if (first.status === 'PENDING' && deadline !== null && deadline - Date.now() < ms) {
@@ -183,9 +241,10 @@ export function unavailable(error: unknown, what: string): HqmError {
  * Ends a just-created record whose submission failed, before it is deleted: a compare-and-set
  * from PENDING, so a worker that finds the message (a publish that timed out may still land)
  * finds a finished record and never runs it. False when a worker claimed it first; undefined
- * when the store could not be asked (the delete follows regardless).
+ * when the store could not be asked (the delete follows regardless). Batch submits undo their
+ * stored items with it too (routes/batch.ts, D176).
  */
-async function withdrawn(store: ResultStore, id: string): Promise<boolean | undefined> {
+export async function withdrawn(store: ResultStore, id: string): Promise<boolean | undefined> {
   const result = await store
     .transition({ id, from: ['PENDING'], to: 'CANCELLED', attempt: 0, error: 'submission failed: the client was answered 503' })
     .catch(() => undefined);

@@ -3,8 +3,8 @@
  * drive it with `app.inject()` on the in-memory backends and the composition root listens.
  *
  * Scopes: the control routes (under `capture.controlPrefix`, '' by default) with, inside them,
- * the ingress route guarded by load shedding; and, in sidecar mode, the capture route that
- * takes every other path with raw bodies.
+ * the ingress route guarded by load shedding and the dashboard's files when one is handed in;
+ * and, in sidecar mode, the capture route that takes every other path with raw bodies.
  *
  * @module
  */
@@ -21,6 +21,7 @@ import { CompletionWaiters } from './completion-waiters.js';
 import type { ApiDeps, ApiOptions, RouteContext } from './context.js';
 import { registerErrorHandling, routeNotFound, sendError } from './error-handler.js';
 import { registerJsonParser } from './json-body.js';
+import { lazyRequestLogger } from './request-logger.js';
 import { DepthGates } from './load-shedding.js';
 import { registerCaptureRoute } from './routes/capture.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -51,7 +52,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const trust = trustFunction(options.trustProxy);
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const app = Fastify({
-    ...(args.logger === undefined ? { logger: false } : { loggerInstance: args.logger }),
+    ...(args.logger === undefined ? { logger: false } : { loggerInstance: args.logger, childLoggerFactory: lazyRequestLogger }),
     // HTTPS when server.tls is set (Fastify then builds an https server; the routes are the same).
     ...(options.tls === undefined ? {} : ({ https: options.tls } as object)),
     // One log line per request would cost more than the rest of a submit; metrics count them.
@@ -181,6 +182,7 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
       registerRoutesTestRoute(control, ctx);
       registerHealthRoutes(control, { ...ctx, self: 'api', version: options.version });
       control.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      if (args.dashboard !== undefined) await control.register(args.dashboard, { prefix: '/dashboard' });
     },
     { prefix },
   );

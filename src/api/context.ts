@@ -1,4 +1,5 @@
 /** What the API routes need, handed in by the composition root. */
+import type { FastifyPluginAsync } from 'fastify';
 import type { HqmEvents } from '../core/events.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { PartitionSettings } from '../core/partition.js';
@@ -6,6 +7,7 @@ import type { RateWindow } from '../core/request/tenant-rate.js';
 import type { TrustFunction, TrustProxy } from '../core/trust.js';
 
 import type { Metrics } from '../observability/metrics.js';
+import type { FusedBackend } from '../ports/fused.js';
 import type { HealthReport } from '../ports/health.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
@@ -118,6 +120,8 @@ export interface CaptureOptions {
 export interface ApiDeps {
   readonly queue: QueueBackend;
   readonly store: ResultStore;
+  /** The fused fast path where queue and store share one server (ports/fused.ts); absent: the two ports. */
+  readonly fused?: FusedBackend;
   readonly events: HqmEvents;
   readonly metrics?: Metrics;
   /** Spans of HTTP requests and of the requests they queue; undefined while tracing is off. */
@@ -129,6 +133,12 @@ export interface ApiDeps {
    * refused (503) and /health/ready turns 503 while in-flight work drains.
    */
   readonly closing?: () => boolean;
+  /**
+   * The admin dashboard's files (src/dashboard), served at `<control prefix>/dashboard`, which
+   * then is a control path like /docs; undefined: no dashboard (api.dashboard_enabled false), and
+   * in sidecar mode /dashboard is captured like any other path. The API never imports it.
+   */
+  readonly dashboard?: FastifyPluginAsync;
 }
 
 export interface RouteContext extends ApiDeps {

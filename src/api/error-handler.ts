@@ -33,14 +33,15 @@ export function routeNotFound(request: FastifyRequest): HqmError {
   return new HqmError('HQM_ERR_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${request.url.split('?')[0] ?? ''}`);
 }
 
-export function sendError(reply: FastifyReply, error: HqmError): FastifyReply {
+/** Sends `error` as its status and body; `extra` adds fields a route documents for that answer (a batch's `running`). */
+export function sendError(reply: FastifyReply, error: HqmError, extra: Readonly<Record<string, unknown>> = {}): FastifyReply {
   if (error.httpStatus === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   challenge(reply, error);
   if (error instanceof ValidationError) {
     return reply.code(422).send({ detail: error.issues.map(toFastApiDetail), code: error.code, message: error.message });
   }
   const detail = error.httpStatus >= 500 && error.code === 'HQM_ERR_INTERNAL' ? 'Internal Server Error' : error.message;
-  return reply.code(error.httpStatus).send({ detail, code: error.code });
+  return reply.code(error.httpStatus).send({ detail, code: error.code, ...extra });
 }
 
 function toFastApiDetail(issue: FieldIssue): { loc: string[]; msg: string; type: string } {

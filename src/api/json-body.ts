@@ -2,11 +2,12 @@
  * The JSON body parser: strict UTF-8, no prototype-poisoning keys, bounded nesting, finite
  * numbers and no lone surrogates — so anything that reaches a route handler can be stored and
  * echoed back exactly. Bad bytes or syntax are 400; well-formed JSON outside the limits is 422.
+ * Every check after JSON.parse is one walk over the parsed value (core/json-limits.ts), which
+ * also refuses the prototype keys secure-json-parse would (D192).
  *
  * @module
  */
 import type { FastifyInstance } from 'fastify';
-import sjson from 'secure-json-parse';
 import { HqmError, ValidationError } from '../core/errors.js';
 import { findJsonProblem } from '../core/json-limits.js';
 
@@ -38,18 +39,15 @@ export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
   } catch {
     throw new HqmError('HQM_ERR_MALFORMED_BODY', 'the body is not valid UTF-8');
   }
-  if (text.trim() === '') throw new HqmError('HQM_ERR_MALFORMED_BODY', 'the body is empty; send a JSON object');
   let value: unknown;
   try {
-    value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    value = JSON.parse(text);
   } catch (error) {
-    // Well-formed JSON that would poison prototypes is refused as a value, not as bad syntax.
-    if (/forbidden (prototype|constructor) property/.test((error as Error).message)) {
-      throw new ValidationError([{ path: 'body', message: 'keys named __proto__, or constructor with a prototype key, are not accepted' }]);
-    }
+    // Only now: an empty body is the rare case, and trimming every body would copy it.
+    if (text.trim() === '') throw new HqmError('HQM_ERR_MALFORMED_BODY', 'the body is empty; send a JSON object');
     throw new HqmError('HQM_ERR_MALFORMED_BODY', `the body is not valid JSON: ${(error as Error).message}`);
   }
-  const problem = findJsonProblem(value, maxDepth + 1);
+  const problem = findJsonProblem(value, maxDepth + 1, { forbidPrototypeKeys: true });
   if (problem === undefined) return value;
   // Told in the payload's terms: the limit counts the payload's levels, not the wrapper's.
   const message = problem.kind === 'depth' ? `nesting is deeper than ${maxDepth} levels (api.max_json_depth)` : problem.message;

@@ -2,8 +2,8 @@
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import { isReplayEvent, isTerminal } from '../core/request/lifecycle.js';
 import type { RequestEvent, RequestRecord } from '../core/request/record.js';
+import { isoTime as iso } from '../core/iso-time.js';
 
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function presentStatus(record: RequestRecord) {
   return {

@@ -1,25 +1,28 @@
 /**
  * The API's part of tracing: one server span per HTTP request (a child of the client's
  * `traceparent`), its ids on the request's log lines, and the context a request accepted by that
- * HTTP request carries into its envelope. Probes, /metrics, the docs and the WebSocket upgrade
- * are not traced: they would fill a trace store with noise (a WebSocket's span would last as
- * long as its socket).
+ * HTTP request carries into its envelope. Probes, /metrics, the docs, the dashboard's files, the
+ * WebSocket upgrade and live SSE streams are not traced: they would fill a trace store with noise
+ * (a WebSocket's or an event stream's span would last as long as its connection).
  *
  * @module
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { validTraceparent } from '../core/trace-context.js';
 import type { OpenSpan, Tracing } from '../ports/tracing.js';
+import { wantsEventStream } from './streams/sse.js';
 
 /** The open server span of each traced request. */
 const spans = new WeakMap<FastifyRequest, OpenSpan>();
 
 /** Registers the span hooks; first of all hooks, so a request refused early (401, 404, 503) is traced too. */
 export function registerTracing(app: FastifyInstance, tracing: Tracing, prefix: string): void {
-  const untraced = new RegExp(`^${escape(prefix)}/(health(/.*)?|metrics|openapi\\.json|docs(/.*)?|api/v1/ws)$`);
+  const untraced = new RegExp(`^${escape(prefix)}/(health(/.*)?|metrics|openapi\\.json|docs(/.*)?|api/v1/ws|dashboard(/.*)?)$`);
   app.addHook('onRequest', (request, _reply, done) => {
     const route = request.routeOptions.url;
     if (route !== undefined && untraced.test(route)) return done();
+    // A live event stream (the queue table, a request's events) is not traced: its span would last as long as the stream (D203).
+    if (wantsEventStream(request)) return done();
     const span = tracing.httpServer({ method: request.method, route, parent: validTraceparent(request.headers.traceparent) });
     spans.set(request, span);
     request.log = lazyChild(request.log, { trace_id: span.traceId, span_id: span.spanId });

@@ -4,12 +4,14 @@
  *
  * @module
  */
+import { fusedPair } from '../adapters/fused/registry.js';
 import { queueBackends } from '../adapters/queue/registry.js';
 import { resultStores } from '../adapters/result-store/registry.js';
 import type { Config } from '../config/schema.js';
 import { queueCapabilityIssues } from '../ports/queue-capabilities.js';
 import { HqmError } from '../core/errors.js';
 import type { AdapterContext } from '../ports/adapter.js';
+import type { FusedBackend } from '../ports/fused.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
 import { processCount } from './cluster/count.js';
@@ -40,6 +42,17 @@ export async function createStore(config: Config, context: AdapterContext): Prom
   const { factory } = await load();
   const section = (config as unknown as Record<string, object | undefined>)[config.cache.type] ?? {};
   return factory.create({ ...config.cache, ...section }, context);
+}
+
+/**
+ * The fused fast path of the two (ports/fused.ts) when they share one server and `queue.fused`
+ * is on; undefined otherwise, and the API and the workers use the two ports apart (D181).
+ */
+export async function createFused(config: Config, queue: QueueBackend, store: ResultStore, context: AdapterContext): Promise<FusedBackend | undefined> {
+  if (!config.queue.fused) return undefined;
+  const fused = await fusedPair(queue, store);
+  if (fused !== undefined) context.logger.info({ fused: fused.type }, 'queue and result store share one server: submits and finishes write both in one step');
+  return fused;
 }
 
 /** Fails fast when the configuration asks for what the chosen backends cannot do. */

@@ -17,6 +17,7 @@ import type { TracingSettings } from '../config/tracing.js';
 import { HqmEvents } from '../core/events.js';
 import type { PinoLogger } from '../observability/logger.js';
 import type { AnalyticsRecorder } from '../observability/analytics.js';
+import { dashboardPlugin } from '../dashboard/plugin.js';
 import { Metrics } from '../observability/metrics.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
@@ -27,7 +28,7 @@ import { loadProcessorModule } from '../worker/processors/load-module.js';
 import { WorkerPool } from '../worker/runner.js';
 import { startAnalytics } from './analytics.js';
 import { createAuth, type AppAuth } from './auth.js';
-import { checkCapabilities, createQueue, createStore, type Roles } from './backends.js';
+import { checkCapabilities, createFused, createQueue, createStore, type Roles } from './backends.js';
 import { followUpSubmitter } from './follow-ups.js';
 import { createProxy, type Proxy } from './proxy.js';
 import { closeInTurn, type ShutdownStep } from './shutdown.js';
@@ -101,6 +102,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger,
     queue = await createQueue(config, context);
     store = await createStore(config, context);
     checkCapabilities(config, roles, queue, store);
+    const fused = await createFused(config, queue, store, context);
     analytics = startAnalytics(config, events, store, logger.child({ component: 'analytics' }));
     const liveQueue = queue;
     for (const { backendQueue } of configuredQueues(config)) metrics?.trackQueue(backendQueue, () => liveQueue.stats(backendQueue));
@@ -119,12 +121,12 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger,
       // Configured, or made once and kept in the queue's backend: every worker of the deployment agrees.
       const idSecret = config.queue.id_secret ?? (await queue.deploymentSecret());
       // Follow-ups (metadata.then) are checked and submitted as the API would: same options, same path.
-      const followUps = followUpSubmitter({ queue, store, events, tracing }, apiOptions(config, { proxy, routes }));
+      const followUps = followUpSubmitter({ queue, store, fused, events, tracing }, apiOptions(config, { proxy, routes }));
       webhooks = await createWebhooks(config, { queue, store, logger, tracing });
       const onTerminal = webhooks?.enqueuer.onTerminal;
       worker = new WorkerPool(
-        { queue, store, processor, events, logger: logger.child({ component: 'worker' }), followUps, tracing },
-        { ...workerOptions(config, workerId), idSecret, ...(onTerminal === undefined ? {} : { onTerminal }) },
+        { queue, store, fused, processor, events, logger: logger.child({ component: 'worker' }), followUps, tracing },
+        { ...workerOptions(config, workerId), idSecret, ...(onTerminal === undefined ? {} : { onTerminal, onTerminalWants: webhooks?.enqueuer.wants }) },
       );
     }
 
@@ -132,7 +134,8 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger,
     const pool = worker;
     const components = pool === undefined ? undefined : async () => ({ worker: { ok: pool.state === 'running', detail: pool.state } });
     if (roles.api) {
-      api = await buildApi({ queue, store, events, metrics, tracing, logger, components, closing: () => closing, options: apiOptions(config, { proxy, routes, auth, tls }) });
+      const dashboard = config.api.dashboard_enabled ? dashboardPlugin() : undefined;
+      api = await buildApi({ queue, store, fused, events, metrics, tracing, logger, components, dashboard, closing: () => closing, options: apiOptions(config, { proxy, routes, auth, tls }) });
       url = await api.listen({ host: config.server.host, port: config.server.port });
       const warning = exposureWarning(config);
       if (warning !== undefined) logger.warn({ host: config.server.host }, warning);

@@ -57,6 +57,7 @@ export function apiOptions(config: Config, parts: { proxy?: Proxy; routes?: Rout
       heartbeatMs: config.api.stream_heartbeat_seconds * 1000,
       wsMaxSubscriptions: config.api.ws_max_subscriptions,
       wsMaxBufferedBytes: config.api.ws_max_buffered_bytes,
+      queuesIntervalMs: config.api.queues_stream_interval_seconds * 1000,
     },
     // A key outliving its record could only answer 409 after the record expired.
     idempotencyTtlMs: Math.min(config.api.idempotency_ttl_seconds ?? config.cache.ttl_seconds, config.cache.ttl_seconds) * 1000,

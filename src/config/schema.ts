@@ -106,8 +106,12 @@ const api = z
     ws_max_subscriptions: int().pipe(z.number().min(1).max(1_000_000)).default(1000),
     /** A WebSocket client that leaves more than this unread is closed with 1008 instead of the server buffering for it. */
     ws_max_buffered_bytes: int().pipe(z.number().min(1024)).default(1024 * 1024),
+    /** How often the live queue table (GET /api/v1/queues as Server-Sent Events) is read and sent; one read per process, shared by every stream. */
+    queues_stream_interval_seconds: num().pipe(z.number().min(0.1).max(60)).default(2),
     /** Serve /docs (Swagger UI). /openapi.json is always served. */
     docs_enabled: bool().default(true),
+    /** Serve the admin dashboard at /dashboard (its data comes from the API, with the operator's credential). */
+    dashboard_enabled: bool().default(true),
     /**
      * Peers trusted to speak for the client: their X-Forwarded-* and Forwarded headers are
      * believed (request.ip), kept and appended to upstream; an untrusted client's are dropped.
@@ -146,6 +150,12 @@ const queue = z
     visibility_timeout_seconds: num().pipe(z.number().gt(0).max(43_200)).default(30),
     /** How often an idle consumer checks for work published by other processes (SQLite). */
     poll_interval_ms: int().pipe(z.number().min(1).max(60_000)).default(25),
+    /**
+     * Where the queue and the result store share one server (one SQLite file, one Redis, one
+     * PostgreSQL database and schema), submit and finish each write both in one atomic step
+     * (ports/fused.ts). Off: the two ports are used separately, as for a mixed deployment.
+     */
+    fused: bool().default(true),
     max_message_bytes: int().pipe(z.number().min(1024)).optional(),
     /**
      * Keys the ids of messages outside producers write without one (HMAC-SHA256), so they cannot

@@ -7,4 +7,5 @@
 export { describeQueueBackend, type QueueHarness } from './queue-backend.js';
 export { describeResultStore } from './result-store.js';
 export { describeAnalyticsStore } from './analytics-store.js';
+export { describeFusedBackend, fusedQueueView, fusedStoreView, type FusedHarness, type FusedPair } from './fused.js';
 export { newRequest, outcome, type StoreHarness } from './fixtures.js';

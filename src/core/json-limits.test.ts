@@ -29,3 +29,29 @@ describe('findJsonProblem', () => {
     expect(findJsonProblem(deep, 64)?.message).toMatch(/deeper than 64/);
   });
 });
+
+describe('findJsonProblem with forbidPrototypeKeys', () => {
+  const forbid = { forbidPrototypeKeys: true } as const;
+
+  it('refuses __proto__ keys and constructor objects holding a prototype, anywhere, naming the key', () => {
+    expect(findJsonProblem(JSON.parse('{"payload": {"__proto__": {"x": 1}}}'), 10, forbid)).toEqual({
+      path: 'payload.__proto__',
+      kind: 'key',
+      message: expect.stringContaining('__proto__'),
+    });
+    expect(findJsonProblem(JSON.parse('{"a": [{"constructor": {"prototype": {}}}]}'), 10, forbid)?.path).toBe('a.0.constructor');
+    // Spelled with escapes, it is the same key once parsed.
+    expect(findJsonProblem(JSON.parse('{"\\u005f_proto__": 1}'), 10, forbid)?.path).toBe('__proto__');
+  });
+
+  it('accepts a constructor that holds no prototype, and leaves prototype keys alone without the option', () => {
+    expect(findJsonProblem({ constructor: 'Ada', b: { constructor: { name: 'x' } } }, 10, forbid)).toBeUndefined();
+    expect(findJsonProblem(JSON.parse('{"__proto__": {}}'), 10)).toBeUndefined();
+  });
+
+  it('still finds the other problems', () => {
+    expect(findJsonProblem({ a: [1, 'ok', { b: Number.NaN }] }, 10, forbid)?.path).toBe('a.2.b');
+    expect(findJsonProblem([[['\ud800']]], 10, forbid)?.path).toBe('0.0.0');
+    expect(findJsonProblem(Number.NaN, 10, forbid)).toMatchObject({ path: '', kind: 'value' });
+  });
+});

@@ -2,11 +2,14 @@
  * Every Prometheus metric, defined in one place. Names follow the original project (so its
  * dashboards keep working) and labels stay bounded: queue names, outcomes, routes — never ids.
  * Metrics are fed by the typed events the API and the worker emit, not by calls in the hot path.
+ * Those updated per request or per delivery are tallies (./tally.ts): a labelled series is found
+ * once and kept, and an update is an addition, with no label set built or hashed (D190).
  *
  * @module
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HqmEvents } from '../core/events.js';
+import { CounterTally, HistogramTally, type CounterSeries, type HistogramSeries, type RegistryMetric } from './tally.js';
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 /** What trackQueue reads (the QueueStats of the port, which this module does not import). */
@@ -18,40 +21,26 @@ interface TrackedStats {
   readonly oldestReadyAt?: number | null;
 }
 
+interface ApiSeries {
+  readonly count: CounterSeries;
+  readonly duration: HistogramSeries;
+}
+
 /** How long one queue stats() answer serves scrapes: a burst of scrapers costs the backend one count. */
 const STATS_REUSE_MS = 1000;
 
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly apiRequests = new Counter({
-    name: 'openhqm_api_requests_total',
-    help: 'HTTP requests answered, by method, route and status code',
-    labelNames: ['method', 'endpoint', 'status'] as const,
-    registers: [this.registry],
-  });
+  readonly apiRequests = this.#tally(new CounterTally('openhqm_api_requests_total', 'HTTP requests answered, by method, route and status code', ['method', 'endpoint', 'status']));
 
-  readonly apiDuration = new Histogram({
-    name: 'openhqm_api_request_duration_seconds',
-    help: 'Time to answer an HTTP request',
-    labelNames: ['method', 'endpoint'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30],
-    registers: [this.registry],
-  });
+  readonly apiDuration = this.#tally(
+    new HistogramTally('openhqm_api_request_duration_seconds', 'Time to answer an HTTP request', ['method', 'endpoint'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30]),
+  );
 
-  readonly queuePublish = new Counter({
-    name: 'openhqm_queue_publish_total',
-    help: 'Messages published to the queue, by outcome',
-    labelNames: ['queue_name', 'status'] as const,
-    registers: [this.registry],
-  });
+  readonly queuePublish = this.#tally(new CounterTally('openhqm_queue_publish_total', 'Messages published to the queue, by outcome', ['queue_name', 'status']));
 
-  readonly queueConsume = new Counter({
-    name: 'openhqm_queue_consume_total',
-    help: 'Deliveries received by this process',
-    labelNames: ['queue_name'] as const,
-    registers: [this.registry],
-  });
+  readonly queueConsume = this.#tally(new CounterTally('openhqm_queue_consume_total', 'Deliveries received by this process', ['queue_name']));
 
   readonly queueDlq = new Counter({
     name: 'openhqm_queue_dlq_total',
@@ -60,11 +49,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Requests in progress by worker, as the last worker:busy event told: read at scrape time, not set per event. */
+  #active: { readonly workerId: string; count: number } | undefined;
+
   readonly workerActive = new Gauge({
     name: 'openhqm_worker_active',
     help: 'Requests being processed right now by this worker process',
     labelNames: ['worker_id'] as const,
     registers: [this.registry],
+    collect: (): void => {
+      if (this.#active !== undefined) this.workerActive.set({ worker_id: this.#active.workerId }, this.#active.count);
+    },
   });
 
   readonly workerHeartbeat = new Gauge({
@@ -74,20 +69,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly workerDuration = new Histogram({
-    name: 'openhqm_worker_processing_duration_seconds',
-    help: 'Time a worker spent on one attempt, by outcome',
-    labelNames: ['status'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly workerDuration = this.#tally(new HistogramTally('openhqm_worker_processing_duration_seconds', 'Time a worker spent on one attempt, by outcome', ['status'], DURATION_BUCKETS));
 
-  readonly workerErrors = new Counter({
-    name: 'openhqm_worker_errors_total',
-    help: 'Failed attempts, by kind',
-    labelNames: ['error_type'] as const,
-    registers: [this.registry],
-  });
+  readonly workerErrors = this.#tally(new CounterTally('openhqm_worker_errors_total', 'Failed attempts, by kind', ['error_type']));
 
   readonly proxyRequests = new Counter({
     name: 'openhqm_proxy_requests_total',
@@ -119,33 +103,40 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly tenantRequests = new Counter({
-    name: 'openhqm_tenant_requests_total',
-    help: 'Requests by tenant (auth.enabled) and outcome (submitted, completed, failed, timeout, cancelled); tenants not configured count as "other", requests without one as "none"',
-    labelNames: ['tenant', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly tenantRequests = this.#tally(
+    new CounterTally(
+      'openhqm_tenant_requests_total',
+      'Requests by tenant (auth.enabled) and outcome (submitted, completed, failed, timeout, cancelled); tenants not configured count as "other", requests without one as "none"',
+      ['tenant', 'outcome'],
+    ),
+  );
 
-  readonly queueFinished = new Counter({
-    name: 'openhqm_queue_finished_total',
-    help: 'Requests this process finished, by queue and outcome (completed, failed, timeout); sum rate() over processes for a deployment',
-    labelNames: ['queue_name', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly queueFinished = this.#tally(
+    new CounterTally('openhqm_queue_finished_total', 'Requests this process finished, by queue and outcome (completed, failed, timeout); sum rate() over processes for a deployment', ['queue_name', 'outcome']),
+  );
 
-  /** Labelled children by label values: prom-client hashes labels on every call otherwise. */
-  readonly #apiChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+  /** The series of each answered route: endpoint → method → status (no key is built per request). */
+  readonly #apiSeries = new Map<string, Map<string, Map<number, ApiSeries>>>();
 
   /** Counts one answered HTTP request; `endpoint` is the route pattern, never the raw URL. */
   recordApiRequest(method: string, endpoint: string, status: number, seconds: number): void {
-    const key = `${method} ${endpoint} ${status}`;
-    let child = this.#apiChildren.get(key);
-    if (child === undefined) {
-      child = { count: this.apiRequests.labels(method, endpoint, String(status)), duration: this.apiDuration.labels(method, endpoint) };
-      this.#apiChildren.set(key, child);
+    let byMethod = this.#apiSeries.get(endpoint);
+    if (byMethod === undefined) this.#apiSeries.set(endpoint, (byMethod = new Map<string, Map<number, ApiSeries>>()));
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map<number, ApiSeries>()));
+    let series = byStatus.get(status);
+    if (series === undefined) {
+      series = { count: this.apiRequests.series({ method, endpoint, status: String(status) }), duration: this.apiDuration.series({ method, endpoint }) };
+      byStatus.set(status, series);
     }
-    child.count.inc();
-    child.duration.observe(seconds);
+    series.count.inc();
+    series.duration.observe(seconds);
+  }
+
+  #tally<T extends RegistryMetric>(metric: T): T {
+    // prom-client's registry takes any object of its metric's shape (get, reset, name, help, type).
+    this.registry.registerMetric(metric as unknown as Counter);
+    return metric;
   }
 
   #liveStreams: (() => number) | undefined;
@@ -266,44 +257,51 @@ export class Metrics {
   observe(events: HqmEvents, workerId: string, options: { tenantLabel?: (tenant: string | null) => string } = {}): void {
     const tenantLabel = options.tenantLabel;
     if (tenantLabel !== undefined) {
-      const count = (outcome: string) => ({ tenant }: { tenant?: string | null }) => this.tenantRequests.inc({ tenant: tenantLabel(tenant ?? null), outcome });
+      const tenants = memo((key: string) => {
+        const [tenant = '', outcome = ''] = key.split('\0');
+        return this.tenantRequests.series({ tenant, outcome });
+      });
+      const count = (outcome: string) => ({ tenant }: { tenant?: string | null }) => tenants(`${tenantLabel(tenant ?? null)}\0${outcome}`).inc();
       events.on('request:submitted', count('submitted'));
       events.on('request:completed', count('completed'));
       events.on('request:failed', count('failed'));
       events.on('request:timeout', count('timeout'));
       events.on('request:cancelled', count('cancelled'));
     }
-    // Hot paths (one call per request) use labelled children: prom-client hashes labels otherwise.
-    const published = memo((queue: string) => this.queuePublish.labels(queue, 'success'));
-    const consumed = memo((queue: string) => this.queueConsume.labels(queue));
-    const succeeded = this.workerDuration.labels('success');
+    // Hot paths (one call per request) keep their series: finding one costs a key.
+    const published = memo((queue: string) => this.queuePublish.series({ queue_name: queue, status: 'success' }));
+    const consumed = memo((queue: string) => this.queueConsume.series({ queue_name: queue }));
+    // Series appear with their first update, as prom-client's do: none is shown at 0 before.
+    let succeeded: HistogramSeries | undefined;
     events.on('request:submitted', ({ queue }) => published(queue).inc());
     // A replay publishes the message again (it is no new submission).
     events.on('request:replayed', ({ queue }) => published(queue).inc());
-    events.on('request:publish_failed', ({ queue }) => this.queuePublish.inc({ queue_name: queue, status: 'failed' }));
+    events.on('request:publish_failed', ({ queue }) => this.queuePublish.series({ queue_name: queue, status: 'failed' }).inc());
     events.on('delivery:received', ({ queue }) => consumed(queue).inc());
-    events.on('request:completed', ({ durationMs }) => succeeded.observe(durationMs / 1000));
+    events.on('request:completed', ({ durationMs }) => (succeeded ??= this.workerDuration.series({ status: 'success' })).observe(durationMs / 1000));
     const finished = memo((key: string) => {
       const [queue = '', outcome = ''] = key.split('\0');
-      return this.queueFinished.labels(queue, outcome);
+      return this.queueFinished.series({ queue_name: queue, outcome });
     });
     events.on('request:completed', ({ queue }) => finished(`${queue}\0completed`).inc());
     events.on('request:failed', ({ queue }) => finished(`${queue}\0failed`).inc());
     events.on('request:timeout', ({ queue }) => finished(`${queue}\0timeout`).inc());
-    events.on('request:retrying', ({ durationMs }) => {
-      this.workerDuration.observe({ status: 'retry' }, durationMs / 1000);
-      this.workerErrors.inc({ error_type: 'retryable' });
-    });
-    events.on('request:failed', ({ durationMs }) => {
-      this.workerDuration.observe({ status: 'failed' }, durationMs / 1000);
-      this.workerErrors.inc({ error_type: 'fatal' });
-    });
-    events.on('request:timeout', ({ durationMs }) => {
-      this.workerDuration.observe({ status: 'timeout' }, durationMs / 1000);
-      this.workerErrors.inc({ error_type: 'timeout' });
-    });
+    const failure = (status: string, errorType: string) => {
+      let series: { duration: HistogramSeries; error: CounterSeries } | undefined;
+      return ({ durationMs }: { durationMs: number }): void => {
+        series ??= { duration: this.workerDuration.series({ status }), error: this.workerErrors.series({ error_type: errorType }) };
+        series.duration.observe(durationMs / 1000);
+        series.error.inc();
+      };
+    };
+    events.on('request:retrying', failure('retry', 'retryable'));
+    events.on('request:failed', failure('failed', 'fatal'));
+    events.on('request:timeout', failure('timeout', 'timeout'));
     events.on('request:dead_lettered', ({ queue, reason }) => this.queueDlq.inc({ queue_name: queue, reason }));
-    events.on('worker:busy', ({ active }) => this.workerActive.set({ worker_id: workerId }, active));
+    events.on('worker:busy', ({ active }) => {
+      this.#active ??= { workerId, count: 0 };
+      this.#active.count = active;
+    });
     events.on('worker:heartbeat', ({ at }) => this.workerHeartbeat.set({ worker_id: workerId }, at / 1000));
     events.on('request:deferred', () => this.workerDeferred.inc());
     // An endpoint's circuit reads closed (0) from its first call, not only after a first change.

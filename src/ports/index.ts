@@ -12,6 +12,7 @@ export type * from './logger.js';
 export type * from './queue-backend.js';
 export type * from './result-store.js';
 export type * from './analytics-store.js';
+export type * from './fused.js';
 export type { NewRequest, Outcome, RequestEvent, RequestRecord, TrailNote } from '../core/request/record.js';
 export type { Status } from '../core/request/lifecycle.js';
 export { ERROR_CATALOGUE, HqmError, isHqmError, type ErrorCode } from '../core/errors.js';

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { decodeWebhookMessage, type WebhookMessage } from '../core/webhooks/message.js';
+import { decodeWebhookMessage, encodeWebhookMessage, firstWebhookAttempt, type WebhookMessage } from '../core/webhooks/message.js';
 import type { DeadLetter, QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
 import { shownUrl } from './notes.js';
@@ -55,7 +55,8 @@ export async function redeliver(deps: WebhookAdminDeps, webhookId: string): Prom
     const page = await deps.queue.browseDeadLetters(deps.queueName, { limit: SCAN_PAGE, ...(before === undefined ? {} : { before }) });
     const found = decoded(page.letters).find((d) => d.message.webhook_id === webhookId);
     if (found !== undefined) {
-      const published = await deps.queue.replayDeadLetter(deps.queueName, found.letter.id, { body: found.letter.body });
+      // As first queued: the attempts start again at 1, due at once (D177).
+      const published = await deps.queue.replayDeadLetter(deps.queueName, found.letter.id, { body: encodeWebhookMessage(firstWebhookAttempt(found.message)) });
       if (published === undefined) return undefined; // redelivered or removed meanwhile
       // The request may have expired; the redelivery goes out regardless.
       await deps.store.appendNote(found.message.correlation_id, { kind: 'webhook', detail: { webhook_id: webhookId, event: found.message.event, state: 'redelivered' } });
@@ -99,7 +100,8 @@ function present({ letter, message }: Decoded): FailedDelivery {
     event: message.event,
     url: shownUrl(message.url),
     tenant: message.tenant,
-    attempts: letter.attempts,
+    // The attempts the message counted; the broker's count only for a message queued before messages counted them (D177).
+    attempts: message.attempt ?? letter.attempts,
     reason: letter.reason,
     dead_lettered_at: new Date(letter.deadLetteredAt).toISOString(),
   };

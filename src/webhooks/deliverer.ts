@@ -1,10 +1,19 @@
 /**
  * The webhook consumer of a worker process: takes deliveries from the webhook queue, signs each
  * attempt (a fresh `webhook-timestamp`, the same `webhook-id` and body), posts it, writes the
- * attempt to the request's trail, and settles the queue message — ack when delivered, a delayed
- * retry on connection errors, timeouts, 5xx and 429 (honouring Retry-After) while attempts are
- * left, the webhook queue's dead letters otherwise. Retries are queue messages, not timers, so a
- * restart mid-backoff loses nothing.
+ * attempt to the request's trail, and settles the queue message — ack when delivered, the next
+ * attempt queued on connection errors, timeouts, 5xx and 429 (honouring Retry-After) while
+ * attempts are left, the webhook queue's dead letters otherwise. Retries are queue messages, not
+ * timers, so a restart mid-backoff loses nothing.
+ *
+ * The attempt number travels in the message (D177), never in the broker's `deliveryCount`,
+ * which is a hint: some brokers count every hand-back (a consumer that stopped, a message
+ * delivered before it was due), so they would burn attempts without a call; others count
+ * nothing, so a webhook would never give up. A retry therefore publishes the next attempt as a
+ * new message carrying its number and due time, then acknowledges this one; a delivery that
+ * arrives before its due time (a queue whose delays are shorter than the backoff) is handed
+ * back for the rest, uncounted. A crash between that publish and the ack repeats the attempt
+ * once, under the same `webhook-id`, which receivers de-duplicate by.
  *
  * States: created → running → stopping → stopped.
  *
@@ -12,9 +21,10 @@
  */
 import { coerceError, isHqmError } from '../core/errors.js';
 import { validTraceparent } from '../core/trace-context.js';
-import { decodeWebhookMessage, type WebhookMessage } from '../core/webhooks/message.js';
+import { decodeWebhookMessage, encodeWebhookMessage, nextWebhookAttempt, webhookAttemptOf, type WebhookMessage } from '../core/webhooks/message.js';
 import { isRetryableWebhookStatus, parseRetryAfter, webhookRetryDelayMs, type WebhookRetryPolicy } from '../core/webhooks/retry.js';
 import type { Logger } from '../ports/logger.js';
+import { chainedDelay } from '../ports/queue-capabilities.js';
 import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
 import type { Tracing } from '../ports/tracing.js';
@@ -112,13 +122,19 @@ export class WebhookDeliverer {
       await delivery.deadLetter(coerceError(error).message);
       return;
     }
-    const log = this.deps.logger.child({ correlation_id: message.correlation_id, webhook_id: message.webhook_id, attempt: delivery.deliveryCount });
+    const attempt = webhookAttemptOf(message);
+    const log = this.deps.logger.child({ correlation_id: message.correlation_id, webhook_id: message.webhook_id, attempt, delivery_count: delivery.deliveryCount });
+    const early = message.due_at === undefined ? 0 : message.due_at - Date.now();
+    if (early > 0) {
+      // Its backoff is longer than the queue could delay it: back for the rest, uncounted.
+      await delivery.release(chainedDelay(this.deps.queue.capabilities, early));
+      return;
+    }
     if (hasWebhookNote(await this.deps.store.events(message.correlation_id), message.webhook_id, 'delivered')) {
       log.info({}, 'webhook already delivered: a repeated message is dropped');
       await delivery.ack();
       return;
     }
-    const attempt = delivery.deliveryCount;
     const parent = validTraceparent(message.traceparent);
     const span = this.deps.tracing?.webhook({ url: message.url, event: message.event, webhookId: message.webhook_id, attempt, parent });
     const traced = span === undefined ? log : log.child({ trace_id: span.traceId, span_id: span.spanId });
@@ -129,16 +145,21 @@ export class WebhookDeliverer {
     await this.deps.store
       .appendNote(message.correlation_id, {
         kind: 'webhook',
-        detail: { webhook_id: message.webhook_id, event: message.event, state: report.state, attempt: delivery.deliveryCount, status: report.status, latency_ms: latencyMs, error: report.error, ...(report.retryInMs === undefined ? {} : { retry_in_ms: report.retryInMs }) },
+        detail: { webhook_id: message.webhook_id, event: message.event, state: report.state, attempt, status: report.status, latency_ms: latencyMs, error: report.error, ...(report.retryInMs === undefined ? {} : { retry_in_ms: report.retryInMs }) },
       })
       .catch((error: unknown) => traced.warn({ err: error }, 'webhook attempt could not be recorded in the trail'));
     switch (report.state) {
       case 'delivered':
         traced.debug({ status: report.status, latency_ms: latencyMs }, 'webhook delivered');
         return delivery.ack();
-      case 'retrying':
+      case 'retrying': {
         traced.info({ status: report.status, error: report.error, retry_in_ms: report.retryInMs }, 'webhook attempt failed; will retry');
-        return delivery.retry(report.retryInMs ?? 0);
+        const waitMs = report.retryInMs ?? 0;
+        const next = nextWebhookAttempt(message, Date.now() + waitMs);
+        // Queued before this one is acknowledged: a crash in between repeats an attempt, never loses one.
+        await this.deps.queue.publish(this.options.queueName, { body: encodeWebhookMessage(next), delayMs: chainedDelay(this.deps.queue.capabilities, waitMs) });
+        return delivery.ack();
+      }
       case 'failed':
         traced.warn({ status: report.status, error: report.error }, 'webhook failed for good: dead-lettered');
         return delivery.deadLetter(report.error ?? `the receiver answered ${report.status ?? 'nothing'}`);

@@ -57,11 +57,14 @@ export class WebhookEnqueuer {
     private readonly settings: EnqueueSettings,
   ) {}
 
+  /** Whether a request submitted with `metadata` may have a webhook at all (else onTerminal does nothing for it). */
+  readonly wants = (metadata: CallbackChoice): boolean => typeof metadata.callback_url === 'string' || this.settings.defaultUrl !== null;
+
   /** Enqueues the webhook of a terminal record, if it has one; resolves once it is durable. */
   readonly onTerminal = async (seen: TerminalSeen): Promise<void> => {
     const { store, queue } = this.deps;
     // Most requests have no webhook at all: they cost nothing here, not even a read.
-    if (typeof seen.metadata.callback_url !== 'string' && this.settings.defaultUrl === null) return;
+    if (!this.wants(seen.metadata)) return;
     const record = seen.record ?? (await store.get(seen.id));
     if (record === undefined || !isTerminal(record.status)) return;
     const event = webhookEventOf(record.status);
@@ -72,7 +75,7 @@ export class WebhookEnqueuer {
     if (!seen.applied && hasWebhookNote(await store.events(record.id), webhookId, 'queued')) return;
     const body = webhookBody(event, this.deps.present(record), this.settings.maxBodyBytes);
     const traceparent = validTraceparent(seen.traceparent);
-    const message = { v: 1, kind: 'webhook', webhook_id: webhookId, correlation_id: record.id, event, url, body, tenant: seen.tenant, created_at: Date.now(), ...(traceparent === null ? {} : { traceparent }) } as const;
+    const message = { v: 1, kind: 'webhook', webhook_id: webhookId, correlation_id: record.id, event, url, body, tenant: seen.tenant, created_at: Date.now(), attempt: 1, ...(traceparent === null ? {} : { traceparent }) } as const;
     await queue.publish(this.settings.queueName, { body: encodeWebhookMessage(message) });
     const noted = await store.appendNote(record.id, { kind: 'webhook', detail: { webhook_id: webhookId, event, state: 'queued', url: shownUrl(url) } });
     if (!noted) this.deps.logger.debug({ correlation_id: record.id, webhook_id: webhookId }, 'webhook queued for a record that expired meanwhile');

@@ -13,9 +13,10 @@ import type { DeadLetterReason, HqmEvents } from '../core/events.js';
 import { DEADLINE_MESSAGE, deadlineOf, decodeMessage, dueAt, wrapBare, type Envelope } from '../core/request/envelope.js';
 import { correlationIdFor } from '../core/request/ids.js';
 import { validTraceparent } from '../core/trace-context.js';
-import { type Status } from '../core/request/lifecycle.js';
+import { isTerminal, type Status } from '../core/request/lifecycle.js';
 import type { RequestRecord } from '../core/request/record.js';
 import { lazyChild, type Logger } from '../ports/logger.js';
+import type { FusedBackend, Settlement } from '../ports/fused.js';
 import type { Delivery, QueueCapabilityValues } from '../ports/queue-backend.js';
 import type { ResultStore, TransitionRequest } from '../ports/result-store.js';
 import type { OpenSpan, Tracing } from '../ports/tracing.js';
@@ -50,6 +51,8 @@ const fallbackBackoff = new TenantBackoff();
 
 export interface AttemptDeps {
   readonly store: ResultStore;
+  /** The fused write-and-settle where queue and store share one server (ports/fused.ts); absent: the two ports. */
+  readonly fused?: FusedBackend;
   readonly processor: Processor;
   readonly events: HqmEvents;
   readonly logger: Logger;
@@ -92,6 +95,12 @@ export interface AttemptDeps {
   readonly onTerminal?: (seen: TerminalSeen) => Promise<void>;
   /** Opens each attempt's span (D201); undefined while tracing is off. */
   readonly tracing?: Tracing;
+  /**
+   * Whether `onTerminal` has anything to do for a request submitted with this metadata (a
+   * webhook to enqueue). Where it has not, the fused path may write and settle in one step;
+   * absent, it is assumed to have (D184).
+   */
+  readonly onTerminalWants?: (metadata: Envelope['metadata']) => boolean;
 }
 
 export interface TerminalSeen {
@@ -255,7 +264,7 @@ function openAttemptSpan(deps: AttemptDeps, envelope: Envelope, attempt: number)
 /** Decodes the delivery; a bare message from an outside producer gets its envelope and record here. */
 async function receive(deps: AttemptDeps, delivery: Delivery): Promise<Envelope | undefined> {
   // A message without a timestamp was submitted when it was enqueued.
-  const defaults = { timeout: deps.defaultTimeoutSeconds, timestamp: new Date(delivery.enqueuedAt).toISOString() };
+  const defaults = { timeout: deps.defaultTimeoutSeconds, timestamp: delivery.enqueuedAt };
   let decoded;
   try {
     decoded = decodeMessage(delivery.body, defaults);
@@ -316,7 +325,16 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
   }
 }
 
-/** Writes the decision to the store, then settles the delivery accordingly. */
+/** A settlement that acknowledges the message of a request that ended by another hand (after the terminal hook). */
+const ENDED = 'ended' as const;
+const ACK: Settlement = { kind: 'ack' };
+
+/**
+ * Writes the decision to the store and settles the delivery accordingly: in one atomic step
+ * where the queue and the store are fused and nothing has to run between the two (D184), else
+ * the write first and the settlement after it (a crash between leaves a redelivery that finds
+ * the record finished and acknowledges it).
+ */
 async function apply(
   deps: AttemptDeps,
   delivery: Delivery,
@@ -326,68 +344,107 @@ async function apply(
 ): Promise<void> {
   const { events, queueName: queue } = deps;
   const { id, attempt, log, finish, tenant, envelope } = at;
-  // After a lost compare-and-set the record may have ended by another hand (a cancel): its webhook is enqueued as found.
-  const ackEnded = (): void => deps.settle(afterTerminal(deps, envelope, null, false, () => delivery.ack()));
-  const ended = (record: RequestRecord, settle: () => Promise<void>): void => deps.settle(afterTerminal(deps, envelope, record, true, settle, at.traceparent));
+  const fused = fusedFinish(deps, delivery, at);
+  /**
+   * Writes `to`; when it applied, runs `onApplied` and settles as `applied` (a terminal record's
+   * after the terminal hook); when it did not, settles as `otherwise`, or acknowledges a request
+   * that ended by another hand (its webhook is enqueued as found). The record as moved, or undefined.
+   */
+  const conclude = async (to: Status, extra: Partial<TransitionRequest>, applied: Settlement, otherwise: Settlement | typeof ENDED, onApplied?: (record: RequestRecord) => Promise<void> | void): Promise<RequestRecord | undefined> => {
+    if (fused !== undefined) {
+      const moved = await fused(to, extra, applied, otherwise === ENDED ? ACK : otherwise);
+      if (moved !== undefined) await onApplied?.(moved);
+      return moved;
+    }
+    const done = await finish(to, extra);
+    if (done === undefined) {
+      deps.settle(otherwise === ENDED ? afterTerminal(deps, envelope, null, false, () => delivery.ack()) : settleBy(delivery, otherwise));
+      return undefined;
+    }
+    await onApplied?.(done);
+    deps.settle(isTerminal(to) ? afterTerminal(deps, envelope, done, true, () => settleBy(delivery, applied), at.traceparent) : settleBy(delivery, applied));
+    return done;
+  };
   switch (decision.kind) {
     case 'complete': {
-      const done = await finish('COMPLETED', { outcome: decision.outcome, error: null });
-      if (done) {
+      const done = await conclude('COMPLETED', { outcome: decision.outcome, error: null }, ACK, ENDED, async () => {
         events.emit('request:completed', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
         // Before the ack: should this fail, the redelivery finds COMPLETED and submits it then.
         if (at.chain !== undefined && deps.followUps !== undefined) await submitFollowUp({ store: deps.store, followUps: deps.followUps, logger: log }, id, at.chain);
-        ended(done, () => delivery.ack());
-      } else {
-        log.warn({}, 'the result was not stored: the request was taken over, finished or expired meanwhile');
-        ackEnded();
-      }
+      });
+      if (done === undefined) log.warn({}, 'the result was not stored: the request was taken over, finished or expired meanwhile');
       return;
     }
-    case 'timeout': {
-      const done = await finish('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: decision.outcome });
-      if (done) {
+    case 'timeout':
+      await conclude('TIMEOUT', { error: DEADLINE_MESSAGE, outcome: decision.outcome }, ACK, ENDED, () => {
         events.emit('request:timeout', { id, queue, attempt, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
-        ended(done, () => delivery.ack());
-      } else {
-        ackEnded();
-      }
+      });
       return;
-    }
     case 'cancelled':
       // The store already says CANCELLED (the client's compare-and-set): nothing left to write or run.
       log.info({}, 'cancelled while it ran: processor aborted, delivery acknowledged');
-      ackEnded();
+      deps.settle(afterTerminal(deps, envelope, null, false, () => delivery.ack()));
       return;
-    case 'release':
+    case 'release': {
       // Given back uncounted: the next claim runs under this same attempt number (D131).
-      await finish('PENDING', { error: 'released: the worker shut down before the request finished', refund: true });
-      deps.settle(delivery.release());
+      const back: Settlement = { kind: 'release', delayMs: 0 };
+      await conclude('PENDING', { error: 'released: the worker shut down before the request finished', refund: true }, back, back);
       events.emit('request:released', { id, queue, attempt });
       return;
+    }
     case 'defer':
       log.info({ reason: decision.error.message, retry_in_ms: decision.delayMs }, 'deferred without counting an attempt');
-      if (await finish('PENDING', { error: `deferred: ${decision.error.message}`, refund: true })) deps.settle(delivery.release(decision.delayMs));
-      else ackEnded();
+      await conclude('PENDING', { error: `deferred: ${decision.error.message}`, refund: true }, { kind: 'release', delayMs: decision.delayMs }, ENDED);
       events.emit('request:deferred', { id, queue, attempt, delayMs: decision.delayMs, reason: decision.error.message });
       return;
     case 'retry':
       log.warn({ err: decision.error, retry_in_ms: decision.delayMs }, 'attempt failed; will retry');
-      if (await finish('PENDING', { error: decision.error.message })) deps.settle(delivery.retry(decision.delayMs));
-      else ackEnded();
+      await conclude('PENDING', { error: decision.error.message }, { kind: 'retry', delayMs: decision.delayMs }, ENDED);
       events.emit('request:retrying', { id, queue, attempt, delayMs: decision.delayMs, error: decision.error, durationMs: decision.elapsedMs });
       return;
     case 'fail': {
       log.error({ err: decision.error }, 'request failed');
-      const done = await finish('FAILED', { error: decision.outcome.error, outcome: decision.outcome });
-      if (done) {
-        ended(done, () => delivery.deadLetter(decision.outcome.error ?? decision.error.message));
-        reportDeadLettered(deps, { id, reason: failReason, attempts: attempt, error: decision.outcome.error ?? decision.error.message });
+      const reason = decision.outcome.error ?? decision.error.message;
+      await conclude('FAILED', { error: decision.outcome.error, outcome: decision.outcome }, { kind: 'deadLetter', reason }, ENDED, () => {
+        reportDeadLettered(deps, { id, reason: failReason, attempts: attempt, error: reason });
         events.emit('request:failed', { id, queue, attempt, error: decision.error, durationMs: decision.outcome.processingTimeMs ?? 0, tenant });
-      } else {
-        ackEnded();
-      }
+      });
       return;
     }
+  }
+}
+
+/** A fused pair's write-and-settle (D184) */
+type FusedConclude = (to: Status, extra: Partial<TransitionRequest>, applied: Settlement, otherwise: Settlement) => Promise<RequestRecord | undefined>;
+
+/**
+ * The fused write-and-settle of this delivery, where the pair offers one (it owns the delivery)
+ * and nothing has to run between the write and the settlement: no terminal hook that wants this
+ * request (its webhook is enqueued before the message goes) and no follow-up to submit. Else
+ * undefined, and the two-port path runs.
+ */
+function fusedFinish(deps: AttemptDeps, delivery: Delivery, at: { id: string; attempt: number; envelope: Envelope; chain?: ChainPlan | undefined }): FusedConclude | undefined {
+  const { fused } = deps;
+  if (fused === undefined || !fused.owns(delivery)) return undefined;
+  if (deps.onTerminal !== undefined && deps.onTerminalWants?.(at.envelope.metadata) !== false) return undefined;
+  if (at.chain !== undefined && at.chain.kind !== 'none') return undefined;
+  const { id, attempt } = at;
+  return async (to, extra, applied, otherwise) => {
+    const result = await fused.finish(delivery, { transition: { id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }, applied, otherwise });
+    return result.ok ? result.record : undefined;
+  };
+}
+
+function settleBy(delivery: Delivery, settlement: Settlement): Promise<void> {
+  switch (settlement.kind) {
+    case 'ack':
+      return delivery.ack();
+    case 'retry':
+      return delivery.retry(settlement.delayMs);
+    case 'release':
+      return delivery.release(settlement.delayMs);
+    case 'deadLetter':
+      return delivery.deadLetter(settlement.reason);
   }
 }
 

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isHqmError } from '../core/errors.js';
 import type { HqmEvents } from '../core/events.js';
+import type { FusedBackend } from '../ports/fused.js';
 import type { Logger } from '../ports/logger.js';
 import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
 import type { RecordChange, ResultStore } from '../ports/result-store.js';
@@ -60,11 +61,15 @@ export interface WorkerOptions {
   readonly tenantLimit?: (tenant: string | null) => number | null;
   /** Runs before the message of a terminal record is settled (the webhook enqueuer); see AttemptDeps.onTerminal. */
   readonly onTerminal?: AttemptDeps['onTerminal'];
+  /** Whether onTerminal has anything to do for a request; see AttemptDeps.onTerminalWants. */
+  readonly onTerminalWants?: AttemptDeps['onTerminalWants'];
 }
 
 export interface WorkerDeps {
   readonly queue: QueueBackend;
   readonly store: ResultStore;
+  /** The fused fast path where queue and store share one server; absent: the two ports. */
+  readonly fused?: FusedBackend;
   readonly processor: Processor;
   readonly events: HqmEvents;
   readonly logger: Logger;
@@ -106,6 +111,7 @@ export class WorkerPool {
   ) {
     this.#attemptDeps = {
       store: deps.store,
+      fused: deps.fused,
       processor: deps.processor,
       events: deps.events,
       logger: deps.logger,
@@ -125,6 +131,7 @@ export class WorkerPool {
       followUps: deps.followUps,
       onTerminal: options.onTerminal,
       tracing: deps.tracing,
+      onTerminalWants: options.onTerminalWants,
     };
     this.#queues = options.queues ?? [{ name: DEFAULT_QUEUE, backendQueue: options.queueName, weight: 1, concurrency: null }];
     this.#slots = new WeightedSlots(options.concurrency, this.#queues);

@@ -86,6 +86,8 @@ export class WeightedSlots {
     const q = this.#queue(queue);
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     return new Promise<ReleaseSlot>((resolve, reject) => {
+      let granted = false;
+      let listening = false;
       const onAbort = (): void => {
         const at = q.waiters.indexOf(waiter);
         if (at < 0) return; // Granted in the same turn: the holder releases it.
@@ -95,13 +97,18 @@ export class WeightedSlots {
       };
       const waiter: Waiter = {
         grant: (release) => {
-          signal?.removeEventListener('abort', onAbort);
+          granted = true;
+          if (listening) signal?.removeEventListener('abort', onAbort);
           resolve(release);
         },
       };
       q.waiters.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
       this.#dispatch();
+      // Granted at once (a slot was free, the usual case): nothing left to abort, no listener.
+      if (!granted && signal !== undefined) {
+        signal.addEventListener('abort', onAbort, { once: true });
+        listening = true;
+      }
       this.#changed();
     });
   }

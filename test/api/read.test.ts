@@ -120,6 +120,23 @@ describe('reading requests', () => {
     expect(res.json()).toMatchObject({ status: 'COMPLETED', result: { output: 'SYNC' } });
   });
 
+  it('submit ?wait=N reads the record once, when it finished: its ticket is taken before the record is written', async () => {
+    const g = await gateway();
+    const get = vi.spyOn(g.store, 'get');
+    const res = await g.app.inject({ method: 'POST', url: '/api/v1/submit?wait=10', payload: { payload: { operation: 'echo', data: 'x' } } });
+    expect(res.statusCode).toBe(200);
+    expect(get).toHaveBeenCalledTimes(1);
+  });
+
+  it('submit ?wait=N past api.max_waiters answers 202 at once, without a read', async () => {
+    const { app, store } = await testApi({ maxWaiters: 0 });
+    const get = vi.spyOn(store, 'get');
+    const res = await app.inject({ method: 'POST', url: '/api/v1/submit?wait=10', payload: { payload: {} } });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ status: 'PENDING' });
+    expect(get).not.toHaveBeenCalled();
+  });
+
   it('submit ?wait=N that runs out answers 202 with the status the request has by then', async () => {
     const started = deferred();
     const g = await gateway({

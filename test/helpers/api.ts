@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { afterEach } from 'vitest';
 import { MemoryQueue } from '../../src/adapters/queue/memory/index.js';
 import { MemoryResultStore } from '../../src/adapters/result-store/memory/index.js';
@@ -45,14 +45,14 @@ afterEach(async () => {
   }));
 });
 
-/** An API on the in-memory backends, closed after each test. */
-export async function testApi(overrides: Partial<ApiOptions> = {}): Promise<TestApi> {
+/** An API on the in-memory backends, closed after each test; `deps.dashboard` as app/ mounts it. */
+export async function testApi(overrides: Partial<ApiOptions> = {}, deps: { dashboard?: FastifyPluginAsync } = {}): Promise<TestApi> {
   const queue = new MemoryQueue(silentLogger);
   const store = new MemoryResultStore();
   const events = new HqmEvents();
   const metrics = new Metrics({ defaultMetrics: false });
   metrics.observe(events, 'test');
-  const app = await buildApi({ queue, store, events, metrics, options: apiOptions(overrides) });
+  const app = await buildApi({ queue, store, events, metrics, ...deps, options: apiOptions(overrides) });
   const api = { app, queue, store, events, metrics };
   open.push(api);
   return api;

@@ -3,7 +3,6 @@
  * gauge switched on), and the metric names a PromQL expression uses: what the alert rules and
  * the Grafana dashboard in deploy/ are checked against.
  */
-import { Histogram } from 'prom-client';
 import { Metrics } from '../../src/observability/metrics.js';
 
 /** Every series name a scrape can show: histograms as their _bucket, _sum and _count. */
@@ -13,7 +12,7 @@ export function exportedMetricNames(): Set<string> {
   metrics.trackQueue('q', async () => ({ depth: 0, inFlight: 0, deadLettered: 0 }));
   metrics.watchLiveStreams(() => 0);
   metrics.watchBackends(async () => ({}));
-  return new Set(metrics.registry.getMetricsAsArray().flatMap((m) => (m instanceof Histogram ? ['_bucket', '_sum', '_count'].map((s) => `${m.name}${s}`) : [m.name])));
+  return new Set(metrics.registry.getMetricsAsArray().flatMap((m) => (String(m.type) === 'histogram' ? ['_bucket', '_sum', '_count'].map((s) => `${m.name}${s}`) : [m.name])));
 }
 
 /** PromQL functions, aggregations and keywords: every other identifier in an expression is a metric. */

@@ -305,6 +305,30 @@ describe('worker pool', () => {
     expect(reasons).toEqual(['no_record']);
   });
 
+  it('an orphan message (no record) looks again after half its age, 250 ms to 15 s: about fifteen looks in its grace, not one every 250 ms (D133)', async () => {
+    const g = await gateway();
+    await g.pool.stop();
+    const envelope = envelopeFor(newCorrelationId(), {});
+    const waits: Array<number | undefined> = [];
+    const delivery = (age: number) => ({
+      messageId: 'm', body: encodeEnvelope(envelope), deliveryCount: 1, priority: 0, partitionKey: null, enqueuedAt: Date.now() - age,
+      ack: async () => void waits.push(-1),
+      retry: async () => void waits.push(-2),
+      release: async (delayMs?: number) => void waits.push(delayMs),
+      deadLetter: async () => void waits.push(-3),
+      extend: async () => undefined,
+    });
+    const deps = attemptDeps(g.store, { processor: async () => 'never', maxAttempts: 3 });
+    for (const age of [0, 2_000, 10_000, 45_000]) await runAttempt(deps, delivery(age), new AbortController());
+    // Math.floor(age / 2) of an age read a moment after enqueuedAt: allowed a few ms more.
+    expect(waits[0]).toBe(250);
+    expect(waits[1]).toBeGreaterThanOrEqual(1_000);
+    expect(waits[1]).toBeLessThan(1_050);
+    expect(waits[2]).toBeGreaterThanOrEqual(5_000);
+    expect(waits[2]).toBeLessThan(5_050);
+    expect(waits[3]).toBe(15_000);
+  });
+
   it('gives up on a message whose workers kept dying, as FAILED with HQM_ERR_ATTEMPTS_EXHAUSTED', async () => {
     const g = await gateway();
     await g.pool.stop();

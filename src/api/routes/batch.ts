@@ -3,21 +3,26 @@
  * stored, so a bad item stores nothing; then all are accepted in one event-loop turn, which on
  * SQLite puts every record and message into one group-commit transaction (the group commit
  * flushes what one turn queued, on setImmediate) and elsewhere overlaps the round trips. Should
- * any item fail to store, the others are deleted again and the client hears 503: never half a batch.
+ * any item fail to store, the others are withdrawn and deleted again and the client hears 503:
+ * never half a batch. The one exception is an item a worker took before the failure was known
+ * (its sibling's publish timed out, say): it runs, so it is left alone and the 503 names it in
+ * `running` rather than pretend it will not run (D176).
  *
  * @module
  */
 import type { FastifyInstance } from 'fastify';
 import { builtinSleepIssue } from '../../core/builtin-sleep.js';
+import { isoTime } from '../../core/iso-time.js';
 import { HqmError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { newCorrelationId } from '../../core/request/ids.js';
 import type { RequestRecord } from '../../core/request/record.js';
-import { accept } from '../accept.js';
+import { accept, withdrawn } from '../accept.js';
 import { tenantOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
-import { flatHeaders, forwardingOf } from '../forwarding.js';
+import { requestForwarding } from '../forwarding.js';
 import { DEFAULT_MAX_DELAY_SECONDS, delayIssues } from '../delay.js';
 import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency.js';
+import { sendError } from '../error-handler.js';
 import { errorResponse, idempotencyHeader, submitAccepted, submitBody } from '../schemas.js';
 import { schemaIssues } from '../schema-issues.js';
 import { traceparentOf } from '../tracing.js';
@@ -30,6 +35,28 @@ const MAX_ISSUES = 50;
 interface BatchBody {
   readonly requests: readonly SubmitBody[];
 }
+
+/** The refusal of a batch that could not be undone whole: some of its items already run. */
+class PartlyRunning extends Error {
+  constructor(
+    readonly error: HqmError,
+    readonly running: readonly string[],
+  ) {
+    super(error.message, { cause: error });
+  }
+}
+
+const batchRefused = {
+  ...errorResponse,
+  properties: {
+    ...errorResponse.properties,
+    running: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Present only when some items could not be withdrawn because a worker had already taken them: their correlation ids. They run to the end; every other item of the batch never runs. Resubmit the others only.',
+    },
+  },
+} as const;
 
 export function registerBatchRoute(app: FastifyInstance, ctx: RouteContext): void {
   const logicalQueues = new Set(ctx.options.queues.keys());
@@ -64,10 +91,10 @@ export function registerBatchRoute(app: FastifyInstance, ctx: RouteContext): voi
           },
           400: errorResponse,
           409: errorResponse,
-          413: errorResponse,
+          413: batchRefused,
           415: errorResponse,
           422: errorResponse,
-          503: errorResponse,
+          503: batchRefused,
         },
       },
     },
@@ -83,9 +110,15 @@ export function registerBatchRoute(app: FastifyInstance, ctx: RouteContext): voi
       const ids = items.map(() => newCorrelationId(now));
       const idem = idempotencyOf(request, 'batch', request.body);
       const claim = idem === undefined ? undefined : await claimOrReplay(ctx, idem, ids, ctx.options.idempotencyTtlMs ?? ctx.options.ttlMs, reply);
-      const records = claim?.replayed === true ? claim.records : await releasingOnFailure(ctx, idem, ids[0] as string, () => acceptAll(ctx, items, ids, request));
+      let records: readonly RequestRecord[];
+      try {
+        records = claim?.replayed === true ? claim.records : await releasingOnFailure(ctx, idem, ids[0] as string, () => acceptAll(ctx, items, ids, request));
+      } catch (error) {
+        if (error instanceof PartlyRunning) return sendError(reply, error.error, { running: error.running });
+        throw error;
+      }
       return reply.code(202).send({
-        requests: records.map((r) => ({ correlation_id: r.id, status: r.status, submitted_at: new Date(r.submittedAt).toISOString(), location: `${prefix}/api/v1/requests/${r.id}` })),
+        requests: records.map((r) => ({ correlation_id: r.id, status: r.status, submitted_at: isoTime(r.submittedAt), location: `${prefix}/api/v1/requests/${r.id}` })),
       });
     },
   );
@@ -114,7 +147,7 @@ function validateBatch(body: BatchBody, schema: readonly FieldIssue[], maxBatch:
 
 async function acceptAll(ctx: RouteContext, items: readonly SubmitBody[], ids: readonly string[], request: Parameters<typeof tenantOf>[0]): Promise<RequestRecord[]> {
   const traceparent = traceparentOf(request);
-  const forwarding = forwardingOf(request, flatHeaders(request), ctx.trust);
+  const forwarding = requestForwarding(request, ctx.trust);
   const tenant = tenantOf(request);
   // All in one turn: see the module comment.
   const settled = await Promise.allSettled(
@@ -133,9 +166,20 @@ async function acceptAll(ctx: RouteContext, items: readonly SubmitBody[], ids: r
   );
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure === undefined) return settled.map((s) => (s as PromiseFulfilledResult<RequestRecord>).value);
-  // A failed item deleted its own record (accept); the stored ones go too. Their queue messages
-  // find no record and are dead-lettered by the worker, as a single submit's would be.
-  await Promise.all(settled.flatMap((s) => (s.status === 'fulfilled' ? [ctx.store.delete(s.value.id).catch(() => undefined)] : [])));
-  const error: unknown = failure.reason;
-  throw error instanceof HqmError ? error : new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'a backend is unavailable; nothing was stored, try again', { cause: error });
+  // A failed item took back its own record (accept). The stored ones are withdrawn, then deleted,
+  // as a single submit's record is (D133): a worker that finds one of their messages before the
+  // delete finds it CANCELLED and acknowledges it; after the delete, it finds no record and
+  // dead-letters it once its grace period has passed. One a worker claimed first is running.
+  const stored = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.id] : []));
+  const taken = new Set<string>();
+  await Promise.all(
+    stored.map(async (id) => {
+      if ((await withdrawn(ctx.store, id)) === false) taken.add(id);
+      else await ctx.store.delete(id).catch(() => undefined);
+    }),
+  );
+  const reason: unknown = failure.reason;
+  const error = reason instanceof HqmError ? reason : new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'a backend is unavailable; nothing was stored, try again', { cause: reason });
+  if (taken.size === 0) throw error;
+  throw new PartlyRunning(error, stored.filter((id) => taken.has(id)));
 }

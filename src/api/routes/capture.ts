@@ -13,9 +13,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HqmError } from '../../core/errors.js';
 import { rawBody } from '../../core/http.js';
 import type { CapturedRequest } from '../../core/request/envelope.js';
+import { isoTime } from '../../core/iso-time.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
 import { capturedTarget } from '../../core/request/target.js';
-import { accept, waitForTerminal } from '../accept.js';
+import { accept, waitForSubmitted } from '../accept.js';
+import { newCorrelationId } from '../../core/request/ids.js';
 import { tenantOf, withoutCredential } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { flatHeaders, forwardingOf } from '../forwarding.js';
@@ -27,7 +29,8 @@ const CONTROL_PATHS = ['/api/v1', '/health', '/metrics', '/docs', '/openapi.json
 
 export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): void {
   const prefix = ctx.options.capture.controlPrefix;
-  const control = CONTROL_PATHS.map((p) => `${prefix}${p}`);
+  // The dashboard is a control path only where it is served: turned off, /dashboard is the application's.
+  const control = [...CONTROL_PATHS, ...(ctx.dashboard === undefined ? [] : ['/dashboard'])].map((p) => `${prefix}${p}`);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
@@ -45,7 +48,12 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
       }
       const headers = flatHeaders(request);
       const captured = withoutCredential(capture(request, headers, path, query), request, ctx.options.capture.keepCredentialHeaders);
+      const wait = preferredWait(header(request, 'prefer'), ctx.options.maxWaitSeconds);
+      const id = newCorrelationId(Date.now());
+      // Taken before the record is written, so its completion cannot slip by unseen (waitForSubmitted).
+      const ticket = wait > 0 ? ctx.waiters.register(id, wait * 1000) : undefined;
       const record = await accept(ctx, {
+        id,
         payload: {},
         headers: {},
         metadata: {},
@@ -53,10 +61,12 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
         traceparent: traceparentOf(request),
         forwarding: forwardingOf(request, headers, ctx.trust),
         tenant: tenantOf(request),
+      }).catch((error: unknown) => {
+        ticket?.cancel();
+        throw error;
       });
-      const wait = preferredWait(header(request, 'prefer'), ctx.options.maxWaitSeconds);
       if (wait > 0) {
-        const finished = await waitForTerminal(ctx, record.id, wait * 1000, reply);
+        const finished = await waitForSubmitted(ctx, record, ticket, wait * 1000, reply);
         if (finished !== undefined && isTerminal(finished.status)) return sendUpstreamAnswer(reply.header('preference-applied', `wait=${wait}`), finished);
       }
       const location = `${prefix}/api/v1/requests/${record.id}`;
@@ -65,7 +75,7 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
         .header('location', location)
         .header('retry-after', String(ctx.options.capture.retryAfterSeconds))
         .header('x-correlation-id', record.id)
-        .send({ correlation_id: record.id, status: record.status, submitted_at: new Date(record.submittedAt).toISOString(), location });
+        .send({ correlation_id: record.id, status: record.status, submitted_at: isoTime(record.submittedAt), location });
     },
   });
 }

@@ -7,6 +7,9 @@
  * Bounded by configuration: one stats() call per configured queue and one read of a few minute
  * rows, no pagination needed.
  *
+ * With `Accept: text/event-stream` the same table live (streams/queue-stream.ts), read once per
+ * interval by one feed that every stream of this process shares.
+ *
  * @module
  */
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +17,10 @@ import { RECENT_WINDOW_MS, recentCounts, recentWindowSince } from '../../core/an
 import { unavailable } from '../accept.js';
 import type { QueueListing, RouteContext } from '../context.js';
 import { errorResponse } from '../schemas.js';
+import { streamOptions } from '../streams/options.js';
+import { QueueFeed } from '../streams/queue-feed.js';
+import { streamQueues } from '../streams/queue-stream.js';
+import { wantsEventStream } from '../streams/sse.js';
 
 const count = { type: 'integer', minimum: 0 } as const;
 
@@ -48,51 +55,77 @@ const queuesResponse = {
   },
 } as const;
 
+const QUEUES_STREAM_DESCRIPTION =
+  'With `Accept: text/event-stream`: the same table live, as Server-Sent Events — `event: queues` with this body every api.queues_stream_interval_seconds (the first at once), ' +
+  'or `event: unavailable` with `{code, detail}` when a read failed (the stream stays open). One read per interval serves every stream of the process; a client that reads slowly skips snapshots rather than queueing them. ' +
+  'Past api.max_streams open streams: 503 with Retry-After.';
+
 export function registerQueuesRoute(app: FastifyInstance, ctx: RouteContext): void {
   const listed: readonly QueueListing[] = ctx.options.queueShares ?? [...ctx.options.queues].map(([name, backendQueue]) => ({ name, backendQueue, weight: 1, concurrency: null }));
   // Shared store, shared counts: the same test that says other processes' changes reach us.
   const scope = ctx.store.capabilities.sharedChangeFeed ? 'deployment' : 'process';
+  const read = () => readQueues(ctx, listed, scope);
+  const feed = new QueueFeed(read, streamOptions(ctx.options.streams).queuesIntervalMs);
   app.get(
     '/api/v1/queues',
     {
       // Not in the access table: admin only (queue depths say how busy every tenant is).
       schema: {
         tags: ['queues'],
-        summary: 'List the queues with their backlog and recent throughput',
+        summary: 'List the queues with their backlog and recent throughput; JSON, or a live Server-Sent Events stream',
         description:
-          'Admin only. Each configured queue (queues: in the configuration; `default` always) with its depth, delayed and in-flight counts, dead letters and the age of its oldest ready message, read from the queue backend, and the requests completed and failed in about the last minute, by every worker sharing the result store (see `window`).',
-        response: { 200: queuesResponse, 401: errorResponse, 403: errorResponse, 503: errorResponse },
+          'Admin only. Each configured queue (queues: in the configuration; `default` always) with its depth, delayed and in-flight counts, dead letters and the age of its oldest ready message, read from the queue backend, and the requests completed and failed in about the last minute, by every worker sharing the result store (see `window`). ' +
+          QUEUES_STREAM_DESCRIPTION,
+        response: {
+          200: {
+            description: 'The queue table (JSON), or its live event stream (text/event-stream).',
+            content: {
+              'application/json': { schema: queuesResponse },
+              'text/event-stream': { schema: { type: 'string', description: 'Server-Sent Events: queues and unavailable events, as described above.' } },
+            },
+          },
+          401: errorResponse,
+          403: errorResponse,
+          503: errorResponse,
+        },
       },
     },
-    async () => {
-      const now = Date.now();
-      const minutes = await ctx.store.analytics.minutes(recentWindowSince(now)).catch((error: unknown) => {
-        throw unavailable(error, 'the result store');
-      });
-      const recent = recentCounts(minutes, now);
-      const queues = await Promise.all(
-        listed.map(async (q) => {
-          const stats = await ctx.queue.stats(q.backendQueue).catch((error: unknown) => {
-            throw unavailable(error, 'the queue');
-          });
-          const oldest = stats.oldestReadyAt ?? null;
-          const outcomes = recent.get(q.name) ?? { completed: 0, failed: 0 };
-          return {
-            name: q.name,
-            backend_queue: q.backendQueue,
-            weight: q.weight,
-            concurrency: q.concurrency,
-            depth: stats.depth,
-            delayed: stats.delayed,
-            in_flight: stats.inFlight,
-            dead_letters: stats.deadLettered,
-            oldest_waiting_seconds: oldest === null ? null : Math.max(0, now - oldest) / 1000,
-            completed_last_minute: outcomes.completed,
-            failed_last_minute: outcomes.failed,
-          };
-        }),
-      );
-      return { queues, window: { seconds: RECENT_WINDOW_MS / 1000, scope } };
+    async (request, reply) => {
+      if (!wantsEventStream(request)) return read();
+      streamQueues(ctx, reply, feed);
+      return reply;
     },
   );
+}
+
+/** The body of GET /api/v1/queues: each queue's backend counts and its last minute's outcomes. */
+async function readQueues(ctx: RouteContext, listed: readonly QueueListing[], scope: 'deployment' | 'process') {
+  const now = Date.now();
+  const minutes = await ctx.store.analytics.minutes(recentWindowSince(now)).catch((error: unknown) => {
+    throw unavailable(error, 'the result store');
+  });
+  const recent = recentCounts(minutes, now);
+  const queues = await Promise.all(
+    listed.map(async (q) => {
+      const stats = await ctx.queue.stats(q.backendQueue).catch((error: unknown) => {
+        throw unavailable(error, 'the queue');
+      });
+      const oldest = stats.oldestReadyAt ?? null;
+      const outcomes = recent.get(q.name) ?? { completed: 0, failed: 0 };
+      return {
+        name: q.name,
+        backend_queue: q.backendQueue,
+        weight: q.weight,
+        concurrency: q.concurrency,
+        depth: stats.depth,
+        delayed: stats.delayed,
+        in_flight: stats.inFlight,
+        dead_letters: stats.deadLettered,
+        oldest_waiting_seconds: oldest === null ? null : Math.max(0, now - oldest) / 1000,
+        completed_last_minute: outcomes.completed,
+        failed_last_minute: outcomes.failed,
+      };
+    }),
+  );
+  return { queues, window: { seconds: RECENT_WINDOW_MS / 1000, scope } };
 }

@@ -2,11 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import { builtinSleepIssue } from '../../core/builtin-sleep.js';
 import { ValidationError } from '../../core/errors.js';
+import { isoTime } from '../../core/iso-time.js';
 import { isTerminal } from '../../core/request/lifecycle.js';
-import { accept, waitForTerminal } from '../accept.js';
+import { accept, waitForSubmitted, waitForTerminal } from '../accept.js';
 import { tenantOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
-import { flatHeaders, forwardingOf } from '../forwarding.js';
+import { requestForwarding } from '../forwarding.js';
 import { DEFAULT_MAX_DELAY_SECONDS, delayIssues } from '../delay.js';
 import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency.js';
 import { newCorrelationId } from '../../core/request/ids.js';
@@ -48,30 +49,42 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
       const idem = idempotencyOf(request, 'submit', body);
       const id = newCorrelationId(Date.now());
       const claim = idem === undefined ? undefined : await claimOrReplay(ctx, idem, [id], ctx.options.idempotencyTtlMs ?? ctx.options.ttlMs, reply);
-      const record =
-        claim?.replayed === true
-          ? (claim.records[0] as RequestRecord)
-          : await releasingOnFailure(ctx, idem, id, () =>
-              accept(ctx, {
-                id,
-                payload: body.payload,
-                headers: body.headers ?? {},
-                metadata: body.metadata ?? {},
-                request: null,
-                traceparent: traceparentOf(request),
-                forwarding: forwardingOf(request, flatHeaders(request), ctx.trust),
-                tenant: tenantOf(request),
-              }),
-            );
+      const replayed = claim?.replayed === true ? (claim.records[0] as RequestRecord) : undefined;
+      // Taken before the record is written, so its completion cannot slip by unseen (and the
+      // record need not be read back before the wait).
+      const ticket = waitSeconds > 0 && replayed === undefined ? ctx.waiters.register(id, waitSeconds * 1000) : undefined;
+      let record: RequestRecord;
+      try {
+        record =
+          replayed ??
+          (await releasingOnFailure(ctx, idem, id, () =>
+            accept(ctx, {
+              id,
+              payload: body.payload,
+              headers: body.headers ?? {},
+              metadata: body.metadata ?? {},
+              request: null,
+              traceparent: traceparentOf(request),
+              forwarding: requestForwarding(request, ctx.trust),
+              tenant: tenantOf(request),
+            }),
+          ));
+      } catch (error) {
+        ticket?.cancel();
+        throw error;
+      }
       // After a wait that ran out, the 202 tells the status the request has now (PROCESSING, say).
-      const current = waitSeconds > 0 && !isTerminal(record.status) ? ((await waitForTerminal(ctx, record.id, waitSeconds * 1000, reply)) ?? record) : record;
+      const waitMs = waitSeconds * 1000;
+      const waited =
+        waitSeconds === 0 ? record : replayed === undefined ? await waitForSubmitted(ctx, record, ticket, waitMs, reply) : isTerminal(record.status) ? record : await waitForTerminal(ctx, record.id, waitMs, reply);
+      const current = waited ?? record;
       if (isTerminal(current.status)) return reply.code(200).send(presentResult(current));
       // The asynchronous request-reply pattern, as a captured request's 202: where and when to look.
       return reply
         .code(202)
         .header('location', `${ctx.options.capture.controlPrefix}/api/v1/requests/${record.id}`)
         .header('retry-after', String(ctx.options.capture.retryAfterSeconds))
-        .send({ correlation_id: record.id, status: current.status, submitted_at: new Date(record.submittedAt).toISOString() });
+        .send({ correlation_id: record.id, status: current.status, submitted_at: isoTime(record.submittedAt) });
     },
   );
 }

@@ -10,6 +10,8 @@ export interface StreamOptions {
   readonly wsMaxSubscriptions: number;
   /** A WebSocket client that leaves more than this unread is closed with 1008 (`api.ws_max_buffered_bytes`). */
   readonly wsMaxBufferedBytes: number;
+  /** How often the live queue table (GET /api/v1/queues as SSE) is read and sent (`api.queues_stream_interval_seconds`). */
+  readonly queuesIntervalMs: number;
 }
 
 export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
@@ -17,6 +19,7 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
   heartbeatMs: 15_000,
   wsMaxSubscriptions: 1000,
   wsMaxBufferedBytes: 1024 * 1024,
+  queuesIntervalMs: 2000,
 };
 
 export function streamOptions(given: Partial<StreamOptions> | undefined): StreamOptions {

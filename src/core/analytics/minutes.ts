@@ -52,19 +52,22 @@ export function oldestKeptMinute(now: number): number {
  * HourlyAccumulator, with the same take / restore protocol for the recorder's flush.
  */
 export class MinuteAccumulator {
-  readonly #rows = new Map<string, { minute: number; queue: string; completed: number; failed: number }>();
+  /** minute → queue → row: an event finds its row without building a key. */
+  readonly #minutes = new Map<number, Map<string, { minute: number; queue: string; completed: number; failed: number }>>();
 
   count(at: number, queue: string, outcome: MinuteOutcome, n = 1): void {
     this.#add(minuteOf(at), queue, outcome === 'completed' ? n : 0, outcome === 'failed' ? n : 0);
   }
 
   get size(): number {
-    return this.#rows.size;
+    let rows = 0;
+    for (const queues of this.#minutes.values()) rows += queues.size;
+    return rows;
   }
 
   take(): MinuteCount[] {
-    const rows = [...this.#rows.values()];
-    this.#rows.clear();
+    const rows = [...this.#minutes.values()].flatMap((queues) => [...queues.values()]);
+    this.#minutes.clear();
     return rows;
   }
 
@@ -73,9 +76,13 @@ export class MinuteAccumulator {
   }
 
   #add(minute: number, queue: string, completed: number, failed: number): void {
-    const key = `${minute}\0${queue}`;
-    const row = this.#rows.get(key);
-    if (row === undefined) this.#rows.set(key, { minute, queue, completed, failed });
+    let queues = this.#minutes.get(minute);
+    if (queues === undefined) {
+      queues = new Map();
+      this.#minutes.set(minute, queues);
+    }
+    const row = queues.get(queue);
+    if (row === undefined) queues.set(queue, { minute, queue, completed, failed });
     else {
       row.completed += completed;
       row.failed += failed;

@@ -5,6 +5,7 @@
  * @module
  */
 import { HqmError } from '../errors.js';
+import { isoTime } from '../iso-time.js';
 import { normalizeCorrelationId } from './ids.js';
 
 export const ENVELOPE_VERSION = 1;
@@ -88,7 +89,7 @@ export type DecodedMessage = { readonly kind: 'envelope'; readonly envelope: Env
  * becomes `{value}`). Text that is not JSON, or an envelope of an unknown version, is refused
  * with HQM_ERR_MESSAGE_INVALID, which the worker dead-letters instead of retrying.
  */
-export function decodeMessage(raw: string, defaults: { timeout: number; timestamp?: string }): DecodedMessage {
+export function decodeMessage(raw: string, defaults: { timeout: number; timestamp?: string | number }): DecodedMessage {
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -106,7 +107,7 @@ export function decodeMessage(raw: string, defaults: { timeout: number; timestam
     envelope: {
       v: ENVELOPE_VERSION,
       correlation_id: id,
-      timestamp: typeof value.timestamp === 'string' ? value.timestamp : (defaults.timestamp ?? new Date().toISOString()),
+      timestamp: typeof value.timestamp === 'string' ? value.timestamp : defaultTimestamp(defaults.timestamp),
       payload: value.payload,
       headers: (value.headers ?? {}) as Record<string, string>,
       metadata: normalizeMetadata(value.metadata ?? {}, defaults),
@@ -119,6 +120,11 @@ export function decodeMessage(raw: string, defaults: { timeout: number; timestam
       run_at: typeof value.run_at === 'string' ? value.run_at : null,
     },
   };
+}
+
+/** A message's submission time when it carries none: given as text, or as epoch ms formatted only now; else the present. */
+function defaultTimestamp(given: string | number | undefined): string {
+  return typeof given === 'string' ? given : isoTime(given ?? Date.now());
 }
 
 function stringValues(record: Readonly<Record<string, unknown>>): Record<string, string> {

@@ -75,6 +75,31 @@ export interface WebhookMessage {
    * request's own); absent from messages queued before it was added (still version 1).
    */
   readonly traceparent?: string | null;
+  /**
+   * Which attempt this message is, from 1 (absent only on messages queued by an earlier
+   * version, taken as 1). A retry is a new message carrying the next number: the count of
+   * attempts travels with the delivery, not in the broker's `deliveryCount`, which some brokers
+   * raise on every hand-back and others never (D177). An operator's redelivery starts again at 1.
+   */
+  readonly attempt?: number;
+  /** Not to be attempted before this time (epoch ms): a retry's backoff, kept by the message when the queue cannot delay it that long. */
+  readonly due_at?: number;
+}
+
+/** The attempt a message carries (1 when it names none). */
+export function webhookAttemptOf(message: WebhookMessage): number {
+  return message.attempt ?? 1;
+}
+
+/** The message of the attempt after `message`, due at `dueAt`. */
+export function nextWebhookAttempt(message: WebhookMessage, dueAt: number): WebhookMessage {
+  return { ...message, attempt: webhookAttemptOf(message) + 1, due_at: dueAt };
+}
+
+/** The message as first queued: a redelivery's fresh set of attempts, due at once. */
+export function firstWebhookAttempt(message: WebhookMessage): WebhookMessage {
+  const { due_at: _due, ...first } = message;
+  return { ...first, attempt: 1 };
 }
 
 export function encodeWebhookMessage(message: WebhookMessage): string {
@@ -91,7 +116,8 @@ export function decodeWebhookMessage(raw: string): WebhookMessage {
   const m = value as Partial<Record<keyof WebhookMessage, unknown>> | null;
   const valid =
     typeof m === 'object' && m !== null && m.v === 1 && m.kind === 'webhook' && typeof m.webhook_id === 'string' && typeof m.correlation_id === 'string' &&
-    isWebhookEvent(m.event) && typeof m.url === 'string' && typeof m.body === 'string' && (m.tenant === null || typeof m.tenant === 'string') && typeof m.created_at === 'number';
+    isWebhookEvent(m.event) && typeof m.url === 'string' && typeof m.body === 'string' && (m.tenant === null || typeof m.tenant === 'string') && typeof m.created_at === 'number' &&
+    (m.attempt === undefined || (Number.isSafeInteger(m.attempt) && (m.attempt as number) >= 1)) && (m.due_at === undefined || Number.isFinite(m.due_at));
   if (!valid) throw new HqmError('HQM_ERR_MESSAGE_INVALID', 'not a webhook message of version 1');
   const message = value as WebhookMessage;
   // Only a string is a context; anything else reads as none.

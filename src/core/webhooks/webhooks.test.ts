@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeWebhookMessage, encodeWebhookMessage, webhookBody, webhookEventOf, webhookIdFor, webhookTarget } from './message.js';
+import { decodeWebhookMessage, encodeWebhookMessage, firstWebhookAttempt, nextWebhookAttempt, webhookAttemptOf, webhookBody, webhookEventOf, webhookIdFor, webhookTarget } from './message.js';
 import { isRetryableWebhookStatus, parseRetryAfter, webhookRetryDelayMs, webhookSchedule } from './retry.js';
 
 describe('webhook messages', () => {
@@ -30,6 +30,17 @@ describe('webhook messages', () => {
     const view = { correlation_id: 'x', status: 'COMPLETED', result: 'y'.repeat(2000), headers: { a: 'b' } };
     expect(JSON.parse(webhookBody('request.completed', view, 10_000))).toEqual({ event: 'request.completed', ...view });
     expect(JSON.parse(webhookBody('request.completed', view, 1000))).toEqual({ event: 'request.completed', correlation_id: 'x', status: 'COMPLETED', result: null, headers: null, result_omitted: true });
+  });
+
+  it('numbers attempts in the message: the next one carries its number and due time, a redelivery starts again at 1', () => {
+    const message = { v: 1, kind: 'webhook', webhook_id: 'msg_1', correlation_id: 'c', event: 'request.failed', url: 'https://a/', body: '{}', tenant: null, created_at: 1 } as const;
+    expect(webhookAttemptOf(message)).toBe(1);
+    const third = nextWebhookAttempt(nextWebhookAttempt(message, 10), 20);
+    expect(third).toMatchObject({ attempt: 3, due_at: 20 });
+    expect(decodeWebhookMessage(encodeWebhookMessage(third))).toEqual(third);
+    expect(firstWebhookAttempt(third)).toEqual({ ...message, attempt: 1 });
+    for (const attempt of [0, 1.5, '2', null]) expect(() => decodeWebhookMessage(JSON.stringify({ ...message, attempt }))).toThrow(expect.objectContaining({ code: 'HQM_ERR_MESSAGE_INVALID' }));
+    expect(() => decodeWebhookMessage(JSON.stringify({ ...message, due_at: 'soon' }))).toThrow(expect.objectContaining({ code: 'HQM_ERR_MESSAGE_INVALID' }));
   });
 
   it('round-trips a message and refuses anything else', () => {

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { isoTime } from '../../core/iso-time.js';
 import { setTimeout } from 'node:timers/promises';
 import { builtinSleepIssue, DEFAULT_SLEEP_MAX_SECONDS, sleepSeconds } from '../../core/builtin-sleep.js';
 import { ValidationError } from '../../core/errors.js';
@@ -58,7 +59,7 @@ async function runBuiltin(request: ProcessorRequest, ctx: ProcessorContext, opti
     default:
       output = `Unknown operation: ${asText(operation)}`;
   }
-  return { output, processed_at: new Date().toISOString() };
+  return { output, processed_at: isoTime(Date.now()) };
 }
 
 function asText(value: unknown): string {

@@ -8,7 +8,9 @@
 import type { Delivery } from '../../../ports/queue-backend.js';
 import type { Logger } from '../../../ports/logger.js';
 import type { DeadLetterBounds } from '../../shared/dead-letters.js';
+import { FUSION } from '../../shared/fusion.js';
 import type { PgDatabase } from '../../shared/postgres/database.js';
+import type { PgDeliveryFusion, PgQueueFusion } from '../../shared/postgres/fusion.js';
 import { ACK, BURY, CLAIM, EXTEND, NEXT_DUE, RELEASE, RETRY, TRIM_DEAD } from '../../shared/postgres/sql.js';
 import type { PullSource } from '../../shared/pull-consumer.js';
 
@@ -32,6 +34,8 @@ export interface SourceContext {
   observeSkew(serverNow: number): void;
   /** Server epoch ms to this process's clock. */
   toLocal(serverAt: number): number;
+  /** The queue's fusion parts, which its deliveries name as their owner. */
+  readonly fusion: PgQueueFusion;
 }
 
 export class PostgresSource implements PullSource {
@@ -75,13 +79,13 @@ export class PostgresSource implements PullSource {
   }
 
   #delivery(row: MessageRow, lease: string): Delivery {
-    const { db, channel, deadBounds } = this.context;
+    const { db, channel, deadBounds, logger } = this.context;
     const { queue } = this;
     const id = row.id;
     const settle = async (what: string, sql: string, extra: readonly unknown[] = []): Promise<void> => {
       await db.query(what, sql, [id, lease, ...extra]);
     };
-    return {
+    const delivery: Delivery & { readonly [FUSION]: PgDeliveryFusion } = {
       messageId: String(id),
       body: row.body,
       deliveryCount: row.attempts,
@@ -95,12 +99,21 @@ export class PostgresSource implements PullSource {
       deadLetter: async (reason) => {
         const buried = await db.query('dead-lettering a message', BURY, [id, lease, channel, reason]);
         if (buried.length === 0) return;
-        // Not in the same statement: the count cap must see the row just added. Reads apply the
-        // retention anyway, and the minute's sweep trims what a failure here leaves.
-        await db.query('trimming dead letters', TRIM_DEAD, [queue, deadBounds.retentionMs, deadBounds.max]).catch((error: unknown) => {
-          this.context.logger.warn({ err: error, queue }, 'postgres queue: trimming dead letters failed; the next sweep trims them');
-        });
+        await trimDeadLetters(db, queue, deadBounds, logger);
       },
+      [FUSION]: { technology: 'postgres', role: 'delivery', queue: this.context.fusion, messageId: id, lease },
     };
+    return delivery;
   }
+}
+
+/**
+ * Trims a queue's dead letters to their bounds after a dead-lettering. Not in the burying
+ * statement: the count cap must see the row just added. Reads apply the retention anyway, and
+ * the minute's sweep trims what a failure here leaves.
+ */
+export async function trimDeadLetters(db: PgDatabase, queue: string, bounds: DeadLetterBounds, logger: Logger): Promise<void> {
+  await db.query('trimming dead letters', TRIM_DEAD, [queue, bounds.retentionMs, bounds.max]).catch((error: unknown) => {
+    logger.warn({ err: error, queue }, 'postgres queue: trimming dead letters failed; the next sweep trims them');
+  });
 }

@@ -29,7 +29,9 @@ import { deadLetterBounds, type DeadLetterBounds } from '../../shared/dead-lette
 import { assertSize, clampPriority } from '../../shared/messages.js';
 import { parseOptions } from '../../shared/options.js';
 import { STORED_QUEUE_VALUES } from '../../shared/capabilities.js';
+import { FUSION } from '../../shared/fusion.js';
 import { PgDatabase } from '../../shared/postgres/database.js';
+import type { PgQueueFusion } from '../../shared/postgres/fusion.js';
 import { PgListener } from '../../shared/postgres/listener.js';
 import { migrate } from '../../shared/postgres/migrate.js';
 import {
@@ -47,7 +49,7 @@ import {
 } from '../../shared/postgres/sql.js';
 import { PullConsumer } from '../../shared/pull-consumer.js';
 import { postgresQueueOptionsSchema, type PostgresQueueOptions } from './config.js';
-import { PostgresSource } from './consumer.js';
+import { PostgresSource, trimDeadLetters } from './consumer.js';
 
 const DEAD_LETTER_SWEEP_MS = 60_000;
 const SECRET_KEY = 'deployment_secret';
@@ -91,6 +93,8 @@ export class PostgresQueue implements QueueBackend {
   /** Server clock minus ours, in ms: notifications and due times come in the server's. */
   #skew = 0;
   #closed = false;
+  /** What a fused pairing with the PostgreSQL store on this database and schema needs (D185). */
+  readonly [FUSION]: PgQueueFusion;
 
   constructor(
     private readonly db: PgDatabase,
@@ -111,6 +115,16 @@ export class PostgresQueue implements QueueBackend {
       partitionOrdering: true,
       // Times are the server's milliseconds, leases are tokens: the values of the stored backends (D132).
       ...STORED_QUEUE_VALUES,
+    };
+    this[FUSION] = {
+      technology: 'postgres',
+      role: 'queue',
+      db,
+      channel: this.#channel,
+      maxMessageBytes: options.max_message_bytes,
+      logger,
+      assertOpen: () => this.#assertOpen(),
+      trimDeadLetters: (queue) => trimDeadLetters(db, queue, this.#deadBounds, logger),
     };
   }
 
@@ -135,6 +149,7 @@ export class PostgresQueue implements QueueBackend {
           this.#skew = serverNow - Date.now();
         },
         toLocal: (serverAt) => serverAt - this.#skew,
+        fusion: this[FUSION],
       },
       queue,
       options.visibilityTimeoutMs,

@@ -19,11 +19,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../ports/logger.js';
+import type { Settlement } from '../../../ports/fused.js';
 import type { Delivery } from '../../../ports/queue-backend.js';
 import { deadLetterCutoff, type DeadLetterBounds } from '../../shared/dead-letters.js';
+import { FUSION } from '../../shared/fusion.js';
 import type { PullConsumer, PullSource } from '../../shared/pull-consumer.js';
 import type { RedisClient, RedisHandle } from '../../shared/redis/client.js';
 import { guarded } from '../../shared/redis/errors.js';
+import type { RedisDeliveryFusion, RedisQueueFusion } from '../../shared/redis/fusion.js';
 import { BANDS, type QueueKeys } from './keys.js';
 import type { QueueScripts } from './scripts.js';
 
@@ -52,6 +55,8 @@ export interface ConsumerContext {
   readonly logger: Logger;
   /** Tells this process's subscriptions of the queue that a message becomes visible at `at`. */
   readonly notify: (at: number) => void;
+  /** The queue's fusion parts, which its deliveries name as their owner. */
+  readonly fusion: RedisQueueFusion;
 }
 
 interface Claimed {
@@ -193,51 +198,82 @@ export class RedisSource implements PullSource {
     this.#held.set(member, deliveries);
     // Forgotten when a settle is sent, not when it is answered: a later orphan hand-back runs after
     // it. Only by this delivery: a lapsed older one settling (a no-op in Redis) keeps the newer one.
-    const settled = (): void => {
+    const sent = (): void => {
       if (this.#held.get(member) === deliveries) this.#held.delete(member);
     };
-    const settle = (what: string, call: Promise<unknown>): Promise<void> => guarded(what, call).then(() => undefined);
     // Ending the head of a key promotes the next message of the key: wake this process's consumers for it.
-    const end = async (what: string, call: Promise<unknown>): Promise<void> => {
-      settled();
-      const reply = await guarded(what, call);
+    const promoted = (reply: unknown): void => {
       const promotedDue: unknown = Array.isArray(reply) ? reply[1] : undefined;
       if (typeof promotedDue === 'string' && promotedDue !== '') ctx.notify(Number(promotedDue));
     };
     const partitionKeys = partitionKey === null ? [] : [ctx.keys.heads, ctx.keys.partition(partitionKey), ctx.keys.held, ctx.keys.delayed, ctx.keys.delayedData, ...ctx.keys.streams];
-    const reschedule = async (countedSoFar: number, delayMs: number): Promise<void> => {
-      settled();
+    const reschedule = (countedSoFar: number, delayMs: number): SettleStep => {
       const now = Date.now();
       const due = now + Math.max(0, delayMs);
       const uid = randomBytes(9).toString('base64url');
-      const keys = [...leaseKeys, ctx.keys.delayed, ctx.keys.delayedData];
-      const moved = await guarded('rescheduling a message', ctx.scripts.reschedule(keys, [...lease, band, countedSoFar, due, now, uid, messageId]));
-      if (moved === 1) ctx.notify(due);
+      return {
+        script: 'reschedule',
+        what: 'rescheduling a message',
+        keys: [...leaseKeys, ctx.keys.delayed, ctx.keys.delayedData],
+        args: [...lease, band, countedSoFar, due, now, uid, messageId],
+        sent,
+        reply: (moved) => {
+          if (moved === 1) ctx.notify(due);
+        },
+      };
     };
-    return {
+    // Each settlement as a call: sent alone here, or inside a fused finish's script (D187).
+    const step = (settle: Settlement): SettleStep => {
+      switch (settle.kind) {
+        case 'ack':
+          return partitionKey === null
+            ? { script: 'ack', what: 'acknowledging a message', keys: leaseKeys, args: lease, sent, reply: promoted }
+            : { script: 'ack', what: 'acknowledging a message', keys: [...leaseKeys, ...partitionKeys], args: [...lease, partitionKey, messageId, Date.now()], sent, reply: promoted };
+        case 'retry':
+          return reschedule(attempt, settle.delayMs);
+        case 'release':
+          return reschedule(attempt - 1, settle.delayMs);
+        case 'deadLetter': {
+          const now = Date.now();
+          const bounds = [ctx.deadLetters.max, messageId, deadLetterCutoff(now, ctx.deadLetters)];
+          const args = [...lease, settle.reason, attempt, now, ...bounds, ...(partitionKey === null ? [] : [partitionKey])];
+          return { script: 'deadLetter', what: 'dead-lettering a message', keys: [...leaseKeys, ctx.keys.dead, ...partitionKeys], args, sent, reply: promoted };
+        }
+      }
+    };
+    const settleAlone = async (settle: Settlement): Promise<void> => {
+      const call = step(settle);
+      call.sent();
+      const keyed = partitionKey !== null;
+      const script = call.script === 'ack' ? (keyed ? ctx.scripts.ackKeyed : ctx.scripts.ack) : call.script === 'deadLetter' ? (keyed ? ctx.scripts.deadLetterKeyed : ctx.scripts.deadLetter) : ctx.scripts.reschedule;
+      call.reply(await guarded(call.what, script(call.keys, call.args)));
+    };
+    const delivery: Delivery & { readonly [FUSION]: RedisDeliveryFusion } = {
       messageId,
       body: fields.b ?? '',
       deliveryCount: attempt,
       priority: band,
       partitionKey,
       enqueuedAt: Number(fields.t ?? 0),
-      ack: () =>
-        end(
-          'acknowledging a message',
-          partitionKey === null ? ctx.scripts.ack(leaseKeys, lease) : ctx.scripts.ackKeyed([...leaseKeys, ...partitionKeys], [...lease, partitionKey, messageId, Date.now()]),
-        ),
-      retry: (delayMs) => reschedule(attempt, delayMs),
-      release: (delayMs = 0) => reschedule(attempt - 1, delayMs),
-      extend: (ms) => settle('extending a delivery', ctx.scripts.extend(leaseKeys, [...lease, Date.now() + ms])),
-      deadLetter: (reason) => {
-        const keys = [...leaseKeys, ctx.keys.dead, ...partitionKeys];
-        const now = Date.now();
-        const bounds = [ctx.deadLetters.max, messageId, deadLetterCutoff(now, ctx.deadLetters)];
-        const args = [...lease, reason, attempt, now, ...bounds, ...(partitionKey === null ? [] : [partitionKey])];
-        return end('dead-lettering a message', partitionKey === null ? ctx.scripts.deadLetter(keys, args) : ctx.scripts.deadLetterKeyed(keys, args));
-      },
+      ack: () => settleAlone({ kind: 'ack' }),
+      retry: (delayMs) => settleAlone({ kind: 'retry', delayMs }),
+      release: (delayMs = 0) => settleAlone({ kind: 'release', delayMs }),
+      extend: (ms) => guarded('extending a delivery', ctx.scripts.extend(leaseKeys, [...lease, Date.now() + ms])).then(() => undefined),
+      deadLetter: (reason) => settleAlone({ kind: 'deadLetter', reason }),
+      [FUSION]: { technology: 'redis', role: 'delivery', queue: ctx.fusion, settlement: step },
     };
+    return delivery;
   }
+}
+
+/** A settle as one script call, and what to do before it is sent and with its reply. */
+interface SettleStep {
+  readonly script: 'ack' | 'reschedule' | 'deadLetter';
+  readonly what: string;
+  readonly keys: readonly string[];
+  readonly args: ReadonlyArray<string | number>;
+  sent(): void;
+  reply(reply: unknown): void;
 }
 
 /** A consumer name unique to this subscription, readable in XINFO CONSUMERS. */

@@ -40,16 +40,18 @@ import type {
 } from '../../../ports/queue-backend.js';
 import { STORED_QUEUE_VALUES } from '../../shared/capabilities.js';
 import { deadLetterBounds, deadLetterCutoff, type DeadLetterBounds } from '../../shared/dead-letters.js';
+import { FUSION } from '../../shared/fusion.js';
 import { parseOptions } from '../../shared/options.js';
 import { PullConsumer } from '../../shared/pull-consumer.js';
 import { acquireRedis, type RedisHandle } from '../../shared/redis/client.js';
 import { guarded } from '../../shared/redis/errors.js';
+import type { RedisQueueFusion } from '../../shared/redis/fusion.js';
 import { redisQueueOptionsSchema, type RedisQueueOptions } from './config.js';
 import { consumerName, fieldMap, RedisSource } from './consumer.js';
 import { RedisDeadLetters } from './dead-letters.js';
 import { queueKeys, type QueueKeys } from './keys.js';
 import { RedisProducer } from './producer.js';
-import { queueScripts, type QueueScripts } from './scripts.js';
+import { QUEUE_LUA, queueScripts, type QueueScripts } from './scripts.js';
 
 /** The consumer group every OpenHQM worker joins. */
 const GROUP = 'openhqm';
@@ -79,6 +81,8 @@ class RedisQueue implements QueueBackend {
   readonly #deadBounds: DeadLetterBounds;
   readonly #dead: RedisDeadLetters;
   #closed = false;
+  /** What a fused pairing with the Redis store on this connection needs (D187). */
+  readonly [FUSION]: RedisQueueFusion;
 
   constructor(
     private readonly handle: RedisHandle,
@@ -92,6 +96,24 @@ class RedisQueue implements QueueBackend {
     const bounds = deadLetterBounds(options);
     this.#deadBounds = { ...bounds, max: options.dead_letter_max_len ?? bounds.max };
     this.#dead = new RedisDeadLetters(handle.client, this.#deadBounds, options.max_message_bytes);
+    this[FUSION] = {
+      technology: 'redis',
+      role: 'queue',
+      handle,
+      lua: QUEUE_LUA,
+      assertOpen: () => this.#assertOpen(),
+      publish: (queue, message) => {
+        const plan = this.#producer.plan(this.#keysOf(queue), message);
+        return {
+          ...plan,
+          published: (reply) => {
+            const published = plan.published(reply);
+            if (published.visibleAt !== undefined) this.#notify(queue, published.visibleAt);
+            return published;
+          },
+        };
+      },
+    };
   }
 
   async publish(queue: string, message: OutboundMessage): Promise<PublishReceipt> {
@@ -114,6 +136,7 @@ class RedisQueue implements QueueBackend {
       deadLetters: this.#deadBounds,
       logger,
       notify: (at) => this.#notify(queue, at),
+      fusion: this[FUSION],
     });
     const local = this.#subscriptions.get(queue) ?? new Set<PullConsumer>();
     this.#subscriptions.set(queue, local);

@@ -22,6 +22,17 @@ export interface Published {
   readonly visibleAt: number | undefined;
 }
 
+/**
+ * A publish ready to send: plain XADD to a band's stream, or one of the queue's scripts, with its
+ * KEYS and ARGV; `published` reads the reply. Sent by `publish`, or inside a fused submit.
+ */
+export interface PublishPlan {
+  readonly command: 'xadd' | 'schedule' | 'publishKeyed';
+  readonly keys: readonly string[];
+  readonly args: ReadonlyArray<string | number>;
+  published(reply: unknown): Published;
+}
+
 export class RedisProducer {
   constructor(
     private readonly client: RedisClient,
@@ -30,30 +41,43 @@ export class RedisProducer {
   ) {}
 
   async publish(keys: QueueKeys, message: OutboundMessage): Promise<Published> {
+    const plan = this.plan(keys, message);
+    const reply =
+      plan.command === 'xadd'
+        ? await guarded('publishing a message', this.client.xadd(plan.keys[0] as string, '*', ...plan.args))
+        : await guarded(plan.command === 'schedule' ? 'scheduling a message' : 'publishing a message', this.scripts[plan.command](plan.keys, plan.args));
+    return plan.published(reply);
+  }
+
+  /** What `publish` sends for `message` (the size checked first). */
+  plan(keys: QueueKeys, message: OutboundMessage): PublishPlan {
     assertSize(message.body, this.maxMessageBytes);
     const band = clampPriority(message.priority);
     const now = Date.now();
     const delay = Math.max(0, message.delayMs ?? 0);
     const fields = ['b', message.body, 't', String(now)];
     const key = message.partitionKey ?? null;
-    if (key !== null) return this.#publishKeyed(keys, key, band, now, now + delay, fields);
-    if (delay === 0) {
-      const id = await guarded('publishing a message', this.client.xadd(keys.streams[band] as string, '*', ...fields));
-      return { messageId: id ?? '', visibleAt: now };
+    if (key !== null) {
+      // The id is chosen here because the message may reach a stream only much later, behind its key's head.
+      const messageId = `p-${newUid()}`;
+      const due = now + delay;
+      return {
+        command: 'publishKeyed',
+        keys: [keys.heads, keys.partition(key), keys.held, keys.streams[band] as string, keys.delayed, keys.delayedData],
+        args: [key, messageId, due, now, band, ...fields, 'k', key, 'm', messageId],
+        published: (head) => ({ messageId, visibleAt: head === 1 ? due : undefined }),
+      };
     }
+    if (delay === 0) return { command: 'xadd', keys: [keys.streams[band] as string], args: fields, published: (id) => ({ messageId: typeof id === 'string' ? id : '', visibleAt: now }) };
     const uid = newUid();
     // A delayed message keeps this id through its promotion to a stream entry (field m).
     const messageId = `d-${uid}`;
-    await guarded('scheduling a message', this.scripts.schedule([keys.delayed, keys.delayedData], [uid, now + delay, band, ...fields, 'm', messageId]));
-    return { messageId, visibleAt: now + delay };
-  }
-
-  /** The id is chosen here because the message may reach a stream only much later, behind its key's head. */
-  async #publishKeyed(keys: QueueKeys, key: string, band: number, now: number, due: number, fields: string[]): Promise<Published> {
-    const messageId = `p-${newUid()}`;
-    const scriptKeys = [keys.heads, keys.partition(key), keys.held, keys.streams[band] as string, keys.delayed, keys.delayedData];
-    const head = await guarded('publishing a message', this.scripts.publishKeyed(scriptKeys, [key, messageId, due, now, band, ...fields, 'k', key, 'm', messageId]));
-    return { messageId, visibleAt: head === 1 ? due : undefined };
+    return {
+      command: 'schedule',
+      keys: [keys.delayed, keys.delayedData],
+      args: [uid, now + delay, band, ...fields, 'm', messageId],
+      published: () => ({ messageId, visibleAt: now + delay }),
+    };
   }
 }
 

@@ -411,6 +411,12 @@ end
 return removed
 `;
 
+/**
+ * The bodies a fused pairing runs inside its own scripts (shared/redis/fused.ts, D187): each is
+ * run there as a function of its own KEYS and ARGV, so it does exactly what it does here.
+ */
+export const QUEUE_LUA = { schedule: SCHEDULE, publishKeyed: PUBLISH_KEYED, ack: ACK, reschedule: RESCHEDULE, deadLetter: DEAD_LETTER } as const;
+
 export interface QueueScripts {
   readonly claim: ScriptCall;
   readonly schedule: ScriptCall;

@@ -4,9 +4,12 @@
  *
  * @module
  */
+import type { Settlement } from '../../../ports/fused.js';
 import type { Delivery } from '../../../ports/queue-backend.js';
 import type { DeadLetterBounds } from '../../shared/dead-letters.js';
+import { FUSION } from '../../shared/fusion.js';
 import type { SqliteHandle } from '../../shared/sqlite/database.js';
+import type { SqliteDeliveryFusion, SqliteQueueFusion, SqliteStep } from '../../shared/sqlite/fusion.js';
 import type { PullSource } from '../../shared/pull-consumer.js';
 import { trimDeadLetters } from './dead-letters.js';
 import type { MessageRow, QueueStatements } from './statements.js';
@@ -19,6 +22,8 @@ export class SqliteSource implements PullSource {
     private readonly visibilityTimeoutMs: number,
     private readonly newLease: () => string,
     private readonly deadBounds: DeadLetterBounds,
+    /** The queue's fusion parts, which its deliveries name as their owner. */
+    private readonly owner: SqliteQueueFusion,
   ) {}
 
   async claim(limit: number): Promise<Delivery[]> {
@@ -39,43 +44,61 @@ export class SqliteSource implements PullSource {
   #delivery(row: MessageRow, lease: string): Delivery {
     const { stmts, handle, queue, deadBounds } = this;
     const id = row.id;
-    const write = (op: () => unknown, options?: { atomic: boolean }): Promise<void> => handle.commit.run(op, options).then(() => undefined);
     // Settling a key's head lets its next message go: wake this process's consumers now, not at
     // their safety timer (other processes see the commit through their own watch).
     const keyMoves = (): void => {
       if (row.partition_key !== null) handle.local.emit('published', queue);
     };
-    return {
+    const wakeAt = (at: number) => (): void => {
+      if (at > Date.now()) handle.local.emit('scheduled', queue, at);
+      else handle.local.emit('published', queue);
+    };
+    // Each settlement as a step: run alone in a group commit here, or inside a fused finish's (D182).
+    const step = (settle: Settlement): SqliteStep => {
+      switch (settle.kind) {
+        case 'ack':
+          return { run: () => void stmts.ack.run({ id, lease }), after: keyMoves };
+        case 'retry': {
+          const at = Date.now() + Math.max(0, settle.delayMs);
+          return { run: () => void stmts.retry.run({ id, lease, visible_at: at }), after: () => handle.local.emit('scheduled', queue, at) };
+        }
+        case 'release': {
+          const at = Date.now() + Math.max(0, settle.delayMs);
+          return { run: () => void stmts.release.run({ id, lease, visible_at: at }), after: wakeAt(at) };
+        }
+        case 'deadLetter':
+          return {
+            run: () => {
+              const taken = stmts.take.get({ id, lease });
+              if (taken === undefined) return;
+              const at = Date.now();
+              stmts.bury.run({ queue, message_id: String(id), body: taken.body, attempts: taken.attempts, reason: settle.reason, at });
+              trimDeadLetters(stmts, queue, at, deadBounds);
+            },
+            after: keyMoves,
+          };
+      }
+    };
+    // Dead-lettering writes two rows and trims: atomic, so a failure half-way undoes it all.
+    const settleAlone = async (settle: Settlement): Promise<void> => {
+      const { run, after } = step(settle);
+      await handle.commit.run(run, settle.kind === 'deadLetter' ? { atomic: true } : undefined);
+      after();
+    };
+    const delivery: Delivery & { readonly [FUSION]: SqliteDeliveryFusion } = {
       messageId: String(id),
       body: row.body,
       deliveryCount: row.attempts,
       priority: row.priority,
       partitionKey: row.partition_key,
       enqueuedAt: row.enqueued_at,
-      ack: () => write(() => stmts.ack.run({ id, lease })).then(keyMoves),
-      retry: async (delayMs) => {
-        const at = Date.now() + Math.max(0, delayMs);
-        await write(() => stmts.retry.run({ id, lease, visible_at: at }));
-        handle.local.emit('scheduled', queue, at);
-      },
-      release: async (delayMs = 0) => {
-        const at = Date.now() + Math.max(0, delayMs);
-        await write(() => stmts.release.run({ id, lease, visible_at: at }));
-        if (at > Date.now()) handle.local.emit('scheduled', queue, at);
-        else handle.local.emit('published', queue);
-      },
-      extend: (ms) => write(() => stmts.extend.run({ id, lease, until: Date.now() + ms })),
-      deadLetter: (reason) =>
-        write(
-          () => {
-            const taken = stmts.take.get({ id, lease });
-            if (taken === undefined) return;
-            const at = Date.now();
-            stmts.bury.run({ queue, message_id: String(id), body: taken.body, attempts: taken.attempts, reason, at });
-            trimDeadLetters(stmts, queue, at, deadBounds);
-          },
-          { atomic: true },
-        ).then(keyMoves),
+      ack: () => settleAlone({ kind: 'ack' }),
+      retry: (delayMs) => settleAlone({ kind: 'retry', delayMs }),
+      release: (delayMs = 0) => settleAlone({ kind: 'release', delayMs }),
+      extend: (ms) => handle.commit.run(() => void stmts.extend.run({ id, lease, until: Date.now() + ms })),
+      deadLetter: (reason) => settleAlone({ kind: 'deadLetter', reason }),
+      [FUSION]: { technology: 'sqlite', role: 'delivery', queue: this.owner, settlement: step },
     };
+    return delivery;
   }
 }

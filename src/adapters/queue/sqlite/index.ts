@@ -26,9 +26,11 @@ import type {
 import { STORED_QUEUE_VALUES } from '../../shared/capabilities.js';
 import { deadLetterBounds, type DeadLetterBounds } from '../../shared/dead-letters.js';
 import { assertSize, clampPriority } from '../../shared/messages.js';
+import { FUSION } from '../../shared/fusion.js';
 import { parseOptions } from '../../shared/options.js';
 import { PullConsumer } from '../../shared/pull-consumer.js';
 import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.js';
+import type { SqliteQueueFusion } from '../../shared/sqlite/fusion.js';
 import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteQueueOptionsSchema, type SqliteQueueOptions } from './config.js';
 import { SqliteSource } from './consumer.js';
@@ -62,6 +64,8 @@ class SqliteQueue implements QueueBackend {
   readonly #dead: DeadLetterStatements;
   #leases = 0;
   #closed = false;
+  /** What a fused pairing with the SQLite store on this file needs (D182). */
+  readonly [FUSION]: SqliteQueueFusion;
 
   constructor(
     private readonly handle: SqliteHandle,
@@ -83,6 +87,18 @@ class SqliteQueue implements QueueBackend {
       shared: handle.path !== ':memory:',
       partitionOrdering: true,
     };
+    this[FUSION] = {
+      technology: 'sqlite',
+      role: 'queue',
+      handle,
+      maxMessageBytes: options.max_message_bytes,
+      assertOpen: () => this.#assertOpen(),
+      insert: (queue, message) => {
+        const row = messageRow(queue, message);
+        return { messageId: String(this.stmts.insert.run(row).lastInsertRowid), visibleAt: row.visible_at };
+      },
+      announce: (queue, visibleAt) => this.#announce(queue, visibleAt),
+    };
   }
 
   async publish(queue: string, message: OutboundMessage): Promise<PublishReceipt> {
@@ -98,7 +114,7 @@ class SqliteQueue implements QueueBackend {
   consume(queue: string, options: ConsumeOptions, handler: DeliveryHandler): Subscription {
     this.#assertOpen();
     const newLease = (): string => `${this.#leasePrefix}-${(this.#leases += 1)}`;
-    const source = new SqliteSource(this.handle, this.stmts, queue, options.visibilityTimeoutMs, newLease, this.#deadBounds);
+    const source = new SqliteSource(this.handle, this.stmts, queue, options.visibilityTimeoutMs, newLease, this.#deadBounds, this[FUSION]);
     const { local } = this.handle;
     const onPublished = (q: string): void => {
       if (q === queue) consumer.wake();

@@ -2,11 +2,12 @@
  * `cache.type: postgres` — request records, their trail, idempotency keys, rate windows and
  * analytics in PostgreSQL, shared by every process on the database.
  *
- * A transition is a compare-and-set in one statement: the record is read, core plans the move,
- * and one UPDATE … WHERE version = <the version read> writes the record, inserts the trail event
- * and notifies listeners; if another writer got in between, the statement changes nothing and
- * the move is planned again on a fresh read. A claim under a tenant limit runs in a transaction
- * holding the tenant's advisory lock, so the count and the claim are one step across processes.
+ * A transition or a claim is one statement: core compiles the move (its guard and writes), and
+ * the statement locks and reads the record, checks the guard, writes the record, inserts the
+ * trail event and notifies listeners (shared/postgres/compiled.ts, D185); the transitions and
+ * claims of one event-loop turn share one such statement (D186). One under a tenant limit runs
+ * in a transaction holding the tenant's advisory lock, so the count and the claim are one step
+ * across processes; a replay reads, plans, and writes only if the row's `version` is unchanged.
  *
  * The change feed is LISTEN/NOTIFY on a dedicated connection; after every (re)connection a
  * catch-up read of the trail re-announces what landed while nobody listened.
@@ -24,7 +25,7 @@ import { planClaim } from '../../../core/request/claim.js';
 import { planReplay, type ReplayChange } from '../../../core/request/replay.js';
 import { takesTenantSlot } from '../../../core/request/tenant-slots.js';
 import { encodeNote } from '../../../core/request/trail.js';
-import { initialRecord, planTransition, type TransitionPlan } from '../../../core/request/transition.js';
+import { compileTransition, initialRecord, planTransition, type TransitionPlan } from '../../../core/request/transition.js';
 import type { ResultStoreFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
@@ -41,8 +42,12 @@ import type {
   TransitionResult,
 } from '../../../ports/result-store.js';
 import { ChangeFeed } from '../../shared/change-feed.js';
+import { FUSION } from '../../shared/fusion.js';
 import { parseOptions } from '../../shared/options.js';
+import { readTransition, TRANSITION_BATCH, transitionBatchValues, type CompiledOutcome, type CompiledTransition, type TransitionItem, type TransitionRow } from '../../shared/postgres/compiled.js';
 import { PgDatabase } from '../../shared/postgres/database.js';
+import type { PgStoreFusion } from '../../shared/postgres/fusion.js';
+import { TurnBatch } from '../../shared/postgres/turn-batch.js';
 import { isUniqueViolation } from '../../shared/postgres/errors.js';
 import { PgListener } from '../../shared/postgres/listener.js';
 import { migrate } from '../../shared/postgres/migrate.js';
@@ -93,6 +98,8 @@ const CATCH_UP_BATCH = 10_000;
 const CATCH_UP_SLACK_MS = 2_000;
 /** How many announced event numbers are remembered, so a change heard twice (notified and caught up) is told once. */
 const SEEN_MAX = 50_000;
+/** Most transitions in one statement (those of one turn beyond it go in the next). */
+const TRANSITION_BATCH_MAX = 500;
 /** Rounds of read, plan, compare-and-set before a transition gives up under constant contention. */
 const MAX_ROUNDS = 50;
 
@@ -128,6 +135,10 @@ export class PostgresResultStore implements ResultStore {
   #listener: PgListener | undefined;
   #sweeping: Promise<number> | undefined;
   #closed = false;
+  /** What a fused pairing with the PostgreSQL queue on this database and schema needs (D185). */
+  readonly [FUSION]: PgStoreFusion;
+  /** Transitions and claims of one turn, in one statement (D186). */
+  readonly #transitions: TurnBatch<TransitionItem, TransitionRow>;
 
   constructor(
     private readonly db: PgDatabase,
@@ -146,6 +157,22 @@ export class PostgresResultStore implements ResultStore {
     };
     this.#sweeper = setInterval(() => void this.sweep(), options.sweep_interval_ms);
     this.#sweeper.unref();
+    this.#transitions = new TurnBatch(
+      (items) => this.db.query<TransitionRow>('applying transitions', TRANSITION_BATCH, transitionBatchValues(items, this.#channel, this.#origin)),
+      (item) => [item.transition.id],
+      TRANSITION_BATCH_MAX,
+    );
+    this[FUSION] = {
+      technology: 'postgres',
+      role: 'store',
+      db,
+      channel: this.#channel,
+      origin: this.#origin,
+      assertOpen: () => this.#assertOpen(),
+      compiled: (request, now) => this.#compiled(request, now, null),
+      settled: (outcome) => this.#settled(outcome),
+      created: (record) => this.#feed.emit({ id: record.id, status: record.status }),
+    };
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {
@@ -177,7 +204,26 @@ export class PostgresResultStore implements ResultStore {
   }
 
   async transition(request: TransitionRequest): Promise<TransitionResult> {
-    return this.#compareAndSet('applying a transition', request.id, (current, now) => planTransition(current, request, now), request.tenantLimit ?? null, request.to);
+    // A move that may take a tenant slot under a limit needs the tenant's count: a transaction.
+    if ((request.tenantLimit ?? null) !== null) {
+      return this.#compareAndSet('applying a transition', request.id, (current, now) => planTransition(current, request, now), request.tenantLimit ?? null, request.to);
+    }
+    this.#assertOpen();
+    const t = this.#compiled(request, Date.now(), null);
+    return this.#settled(readTransition(await this.#transitions.run({ transition: t }), t));
+  }
+
+  /** The compiled form of a transition (or, with `claimLeaseMs`, a claim) for this store (compiled.ts, D185). */
+  #compiled(request: Omit<TransitionRequest, 'tenantLimit'>, now: number, claimLeaseMs: number | null): CompiledTransition {
+    const { guard, writes } = compileTransition(request, now);
+    return { id: request.id, now, guard, writes, claimLeaseMs };
+  }
+
+  /** What a compiled transition did, as `transition` answers it; an applied one is told to this process's listeners. */
+  #settled(outcome: CompiledOutcome): TransitionResult {
+    if (outcome.kind === 'not_found') return { ok: false, reason: 'not_found' };
+    if (outcome.kind === 'refused') return { ok: false, reason: 'conflict', current: outcome.current };
+    return this.#applied(outcome.seq, outcome.record);
   }
 
   async replay(request: ReplayChange): Promise<TransitionResult> {
@@ -191,6 +237,7 @@ export class PostgresResultStore implements ResultStore {
    */
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     this.#assertOpen();
+    if ((request.tenantLimit ?? null) === null) return this.#compiledClaim(request);
     const what = 'claiming a request';
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const now = Date.now();
@@ -208,6 +255,19 @@ export class PostgresResultStore implements ResultStore {
       if (applied !== undefined) return { ...this.#applied(applied.seq, planned.record), leaseUntil: plan.leaseUntil };
     }
     throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', `${what}: record ${request.id} kept changing under ${MAX_ROUNDS} attempts to write it`);
+  }
+
+  /** A claim without a tenant limit in one statement: the lease checked and the attempt counted in SQL. */
+  async #compiledClaim(request: ClaimRequest): Promise<ClaimResult> {
+    const now = Date.now();
+    const t = this.#compiled({ id: request.id, from: ['PENDING', 'PROCESSING'], to: 'PROCESSING', attempt: 0, workerId: request.workerId, error: null }, now, request.leaseMs);
+    const outcome = readTransition(await this.#transitions.run({ transition: t }), t);
+    if (outcome.kind === 'applied') return { ...this.#applied(outcome.seq, outcome.record), leaseUntil: now + request.leaseMs };
+    if (outcome.kind === 'not_found') return { ok: false, reason: 'not_found' };
+    const { current } = outcome;
+    const plan = planClaim(current, outcome.leaseUntil, request, now);
+    if (plan.kind === 'held') return { ok: false, reason: 'held', current, leaseUntil: plan.leaseUntil };
+    return { ok: false, reason: 'conflict', current };
   }
 
   async renewLease(id: string, attempt: number, leaseMs: number): Promise<boolean> {

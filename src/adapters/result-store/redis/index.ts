@@ -28,18 +28,20 @@ import type {
   TransitionRequest,
   TransitionResult,
 } from '../../../ports/result-store.js';
+import { FUSION } from '../../shared/fusion.js';
 import { parseOptions } from '../../shared/options.js';
 import { acquireRedis, type RedisHandle } from '../../shared/redis/client.js';
 import { guarded } from '../../shared/redis/errors.js';
+import type { RedisCall, RedisStoreFusion } from '../../shared/redis/fusion.js';
 import { redisConnectionSchema, type RedisConnectionOptions } from '../../shared/redis/options.js';
 import { RedisAnalytics } from './analytics.js';
 import { RedisChangeFeed } from './change-feed.js';
 import { RedisIdempotency } from './idempotency.js';
 import { RedisRateWindows } from './rate-windows.js';
-import { RedisListIndex } from './list-index.js';
+import { INDEX_LUA, RedisListIndex } from './list-index.js';
 import { currentHash, eventFromJson, fromHash, pairs, recordFields, recordKeys, tenantSlotsPrefix, transitionArgs } from './records.js';
 import { RedisReplay } from './replay.js';
-import { storeScripts, type StoreScripts } from './scripts.js';
+import { STORE_LUA, storeScripts, type StoreScripts } from './scripts.js';
 
 export const factory: ResultStoreFactory = {
   type: 'redis',
@@ -67,6 +69,8 @@ export class RedisResultStore implements ResultStore {
   #pruning: Promise<number> | undefined;
   readonly analytics: RedisAnalytics;
   #closed = false;
+  /** What a fused pairing with the Redis queue on this connection needs (D187). */
+  readonly [FUSION]: RedisStoreFusion;
 
   constructor(
     private readonly handle: RedisHandle,
@@ -85,27 +89,49 @@ export class RedisResultStore implements ResultStore {
     this.#pruner = setInterval(() => void this.pruneListIndex().catch((error: unknown) => logger.warn({ err: error }, 'redis store: pruning the list index failed; the next run goes on')), PRUNE_INTERVAL_MS);
     this.#pruner.unref();
     this.analytics = new RedisAnalytics(handle.client, options.key_prefix, () => this.#assertOpen());
+    this[FUSION] = {
+      technology: 'redis',
+      role: 'store',
+      handle,
+      lua: { ...STORE_LUA, index: INDEX_LUA },
+      assertOpen: () => this.#assertOpen(),
+      creation: (request) => this.#creation(request),
+      transition: (request) => {
+        const call = this.#transitionCall(request, null);
+        return { ...call, result: (reply) => holdIsConflict(call.result(reply)) };
+      },
+    };
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {
     this.#assertOpen();
-    const { record } = initialRecord(request);
+    const { record, create, index, created } = this.#creation(request);
     // The index entry is written in the same turn, not after: a record is never left out of the
     // list, while an entry whose record was not created is skipped and dropped by readers.
     const [indexed, stored] = await Promise.allSettled([
-      this.#lists.put(record, 'create'),
-      guarded('creating a request record', this.#scripts.create(this.#keys(record.id), [record.expiresAt, ...recordFields(record)])),
+      guarded('indexing a request', this.#lists.index(index.keys, index.args)),
+      guarded('creating a request record', this.#scripts.create(create.keys, create.args)),
     ]);
     if (stored.status === 'rejected') throw stored.reason;
-    const created = stored.value;
-    if (created === 1 && indexed.status === 'rejected') {
+    if (stored.value === 1 && indexed.status === 'rejected') {
       await this.handle.client.del(...this.#keys(record.id)).catch(() => undefined);
       throw indexed.reason;
     }
-    if (created !== 1) throw new HqmError('HQM_ERR_DUPLICATE_ID', `a request with id ${record.id} already exists`, { details: { id: record.id } });
-    // Creation is not published (as with the SQLite store): nobody waits for a PENDING.
-    this.#feed.emitLocal({ id: record.id, status: record.status });
+    if (stored.value !== 1) throw duplicate(record.id);
+    created();
     return record;
+  }
+
+  /** A create's record, its script call and its list-index call, and what to tell once it is stored. */
+  #creation(request: NewRequest): { record: RequestRecord; create: RedisCall; index: RedisCall; created: () => void } {
+    const { record } = initialRecord(request);
+    return {
+      record,
+      create: { keys: this.#keys(record.id), args: [record.expiresAt, ...recordFields(record)] },
+      index: this.#lists.putCall(record, 'create'),
+      // Creation is not published (as with the SQLite store): nobody waits for a PENDING.
+      created: () => this.#feed.emitLocal({ id: record.id, status: record.status }),
+    };
   }
 
   async get(id: string): Promise<RequestRecord | undefined> {
@@ -115,8 +141,7 @@ export class RedisResultStore implements ResultStore {
   }
 
   async transition(request: TransitionRequest): Promise<TransitionResult> {
-    const result = await this.#compareAndSet(request, null);
-    return result.ok || result.reason !== 'held' ? result : { ok: false, reason: 'conflict', current: result.current };
+    return holdIsConflict(await this.#compareAndSet(request, null));
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
@@ -137,32 +162,40 @@ export class RedisResultStore implements ResultStore {
 
   async #compareAndSet(request: TransitionRequest, claim: { leaseMs: number; now: number } | null): Promise<TransitionResult | Extract<ClaimResult, { reason: 'held' }>> {
     this.#assertOpen();
+    const call = this.#transitionCall(request, claim);
+    return call.result(await guarded('changing a request status', this.#scripts.transition(call.keys, call.args)));
+  }
+
+  /** The transition script's KEYS and ARGV for `request`, and the reading of its reply (sent alone, or inside a fused finish). */
+  #transitionCall(request: TransitionRequest, claim: { leaseMs: number; now: number } | null): RedisCall & { result(reply: unknown): TransitionResult | Extract<ClaimResult, { reason: 'held' }> } {
     const { guard, writes } = compileTransition(request, claim?.now ?? Date.now());
     const limit = request.tenantLimit ?? null;
     if (limit !== null && !this.capabilities.tenantConcurrency) {
       throw new HqmError('HQM_ERR_CAPABILITY', 'per-tenant max_concurrency needs a single Redis node (not redis.cluster) as result store', { retryable: false });
     }
     const args = transitionArgs(request.id, guard, writes, this.#feed, { slotsPrefix: this.capabilities.tenantConcurrency ? tenantSlotsPrefix(this.options.key_prefix) : '', limit }, claim?.leaseMs ?? null);
-    const reply = (await guarded('changing a request status', this.#scripts.transition(this.#keys(request.id), args))) as [number, Array<string | null>?];
-    const [code, values = []] = reply;
-    if (code === 0) return { ok: false, reason: 'not_found' };
-    if (code === 1 || code === 3 || code === 4) {
-      const hash = pairs(values as string[]);
-      const current = fromHash(request.id, hash);
-      if (current === undefined) return { ok: false, reason: 'not_found' };
-      if (code === 4) return { ok: false, reason: 'held', current, leaseUntil: Number(hash.lu) };
-      return { ok: false, reason: code === 3 ? 'tenant_busy' : 'conflict', current };
-    }
-    // The script applied `writes` to this record; the same function gives the new record here.
-    const before = fromHash(request.id, currentHash(values), null) as RequestRecord;
-    const attempt = claim === null ? writes.attempt : before.attempt + 1;
-    const { record } = applyWrites(before, claim === null ? writes : { ...writes, attempt, recordAttempt: attempt });
-    // Not awaited: the index write is queued on this connection now, so every later command of
-    // this process (a list among them) runs after it, and no transition waits a round trip for
-    // an index that readers repair anyway (D90).
-    void this.#lists.moved(record);
-    this.#feed.emitLocal({ id: record.id, status: record.status });
-    return { ok: true, record };
+    const result = (raw: unknown): TransitionResult | Extract<ClaimResult, { reason: 'held' }> => {
+      const [code, values = []] = raw as [number, Array<string | null>?];
+      if (code === 0) return { ok: false, reason: 'not_found' };
+      if (code === 1 || code === 3 || code === 4) {
+        const hash = pairs(values as string[]);
+        const current = fromHash(request.id, hash);
+        if (current === undefined) return { ok: false, reason: 'not_found' };
+        if (code === 4) return { ok: false, reason: 'held', current, leaseUntil: Number(hash.lu) };
+        return { ok: false, reason: code === 3 ? 'tenant_busy' : 'conflict', current };
+      }
+      // The script applied `writes` to this record; the same function gives the new record here.
+      const before = fromHash(request.id, currentHash(values), null) as RequestRecord;
+      const attempt = claim === null ? writes.attempt : before.attempt + 1;
+      const { record } = applyWrites(before, claim === null ? writes : { ...writes, attempt, recordAttempt: attempt });
+      // Not awaited: the index write is queued on this connection now, so every later command of
+      // this process (a list among them) runs after it, and no transition waits a round trip for
+      // an index that readers repair anyway (D90).
+      void this.#lists.moved(record);
+      this.#feed.emitLocal({ id: record.id, status: record.status });
+      return { ok: true, record };
+    };
+    return { keys: this.#keys(request.id), args, result };
   }
 
   async replay(request: ReplayChange): Promise<TransitionResult> {
@@ -251,4 +284,13 @@ export class RedisResultStore implements ResultStore {
   #assertOpen(): void {
     if (this.#closed) throw new HqmError('HQM_ERR_BACKEND_UNAVAILABLE', 'the Redis result store is closed', { retryable: false });
   }
+}
+
+/** A plain transition never holds: a lease refusal (claims only) reads as the conflict it is. */
+function holdIsConflict(result: TransitionResult | Extract<ClaimResult, { reason: 'held' }>): TransitionResult {
+  return result.ok || result.reason !== 'held' ? result : { ok: false, reason: 'conflict', current: result.current };
+}
+
+function duplicate(id: string): HqmError {
+  return new HqmError('HQM_ERR_DUPLICATE_ID', `a request with id ${id} already exists`, { details: { id } });
 }

@@ -56,6 +56,9 @@ redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
 return 1
 `;
 
+/** INDEX's body, which a fused submit runs inside its own script (shared/redis/fused.ts). */
+export const INDEX_LUA = INDEX;
+
 /**
  * Takes a record out of every index.
  * KEYS[1] meta hash   KEYS[2] expiry set   ARGV[1] prefix of the index sets   ARGV[2] id
@@ -102,9 +105,19 @@ export class RedisListIndex {
 
   /** Indexes a record as it is now; 'create' for a new one (see INDEX). */
   async put(record: RequestRecord, mode: 'create' | 'update'): Promise<void> {
+    const { keys, args } = this.putCall(record, mode);
+    await guarded('indexing a request', this.#index(keys, args));
+  }
+
+  /** Runs INDEX with these KEYS and ARGV (a `putCall`'s). */
+  index(keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    return this.#index(keys, args);
+  }
+
+  /** The KEYS and ARGV of INDEX for `put` (a fused submit runs INDEX inside its own script). */
+  putCall(record: RequestRecord, mode: 'create' | 'update'): { keys: readonly string[]; args: ReadonlyArray<string | number> } {
     const names = [...fixedIndexes(record), ...statusIndexes(record, record.status)];
-    const args = [this.#base, record.id, mode, positionKey(record), record.updatedAt, record.expiresAt, Date.now(), ...names];
-    await guarded('indexing a request', this.#index(this.#keys, args));
+    return { keys: this.#keys, args: [this.#base, record.id, mode, positionKey(record), record.updatedAt, record.expiresAt, Date.now(), ...names] };
   }
 
   /** Moves a record after a transition; a failure is logged, not thrown: the transition stands and readers repair. */

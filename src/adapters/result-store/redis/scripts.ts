@@ -167,6 +167,9 @@ redis.call('HSET', KEYS[1], 'lu', ARGV[2])
 return 1
 `;
 
+/** The bodies a fused pairing runs inside its own scripts (shared/redis/fused.ts, D187). */
+export const STORE_LUA = { create: CREATE, transition: TRANSITION } as const;
+
 export interface StoreScripts {
   readonly create: ScriptCall;
   readonly transition: ScriptCall;

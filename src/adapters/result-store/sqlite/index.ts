@@ -34,9 +34,11 @@ import type {
   TransitionResult,
 } from '../../../ports/result-store.js';
 import { ChangeFeed } from '../../shared/change-feed.js';
+import { FUSION } from '../../shared/fusion.js';
 import { parseOptions } from '../../shared/options.js';
 import { acquireSqlite, type SqliteHandle } from '../../shared/sqlite/database.js';
 import { isConstraintViolation } from '../../shared/sqlite/errors.js';
+import type { SqliteStoreFusion } from '../../shared/sqlite/fusion.js';
 import { probeSqlite } from '../../shared/sqlite/probe.js';
 import { sqliteOptionsSchema } from '../../shared/sqlite/options.js';
 import { SqliteAnalytics } from './analytics.js';
@@ -91,6 +93,8 @@ export class SqliteResultStore implements ResultStore {
   #sweeping: Promise<number> | undefined;
   readonly #replaceExpired: (id: string, row: ReturnType<typeof toRow>) => void;
   readonly analytics: SqliteAnalytics;
+  /** What a fused pairing with the SQLite queue on this file needs (D182). */
+  readonly [FUSION]: SqliteStoreFusion;
 
   constructor(
     private readonly handle: SqliteHandle,
@@ -111,17 +115,35 @@ export class SqliteResultStore implements ResultStore {
     this.#sweeper = setInterval(() => void this.sweep(), options.sweep_interval_ms);
     this.#sweeper.unref();
     this.analytics = new SqliteAnalytics(handle, () => this.#assertOpen());
+    this[FUSION] = {
+      technology: 'sqlite',
+      role: 'store',
+      handle,
+      assertOpen: () => this.#assertOpen(),
+      creation: (request) => this.#creation(request),
+      remove: (id) => this.#remove(id),
+      transition: (request) => this.#applyTransition(request),
+      announce: (change) => this.#announce(change),
+    };
   }
 
   async create(request: NewRequest): Promise<RequestRecord> {
     this.#assertOpen();
+    const { record, run } = this.#creation(request);
+    // Not atomic as a whole (a savepoint per submit costs); the rare path that writes more than
+    // one row runs in its own savepoint.
+    await this.handle.commit.run(run);
+    this.#announce({ id: record.id, status: record.status });
+    return record;
+  }
+
+  /** The record of `request`, and its insert to run inside a group commit. */
+  #creation(request: NewRequest): { record: RequestRecord; run: () => void } {
     // The creation event is not stored: it is fully given by the record (see `events`), and
     // one insert instead of two is a sixth of the cost of a submit.
     const { record } = initialRecord(request);
     const row = toRow(record);
-    // Not atomic as a whole (a savepoint per submit costs); the rare path that writes more than
-    // one row runs in its own savepoint.
-    await this.handle.commit.run(() => {
+    const run = (): void => {
       try {
         this.stmts.insert.run(row);
       } catch (error) {
@@ -131,9 +153,8 @@ export class SqliteResultStore implements ResultStore {
         }
         this.#replaceExpired(record.id, row); // An expired record not swept yet: its id is free again.
       }
-    });
-    this.#announce({ id: record.id, status: record.status });
-    return record;
+    };
+    return { record, run };
   }
 
   async get(id: string): Promise<RequestRecord | undefined> {

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { settleCtes } from './compiled.js';
 
 /** Epoch ms of the statement's start by the server's clock; STABLE, so an index can compare with it. */
 const NOW_FUNCTION = `
@@ -183,32 +184,21 @@ export const NEXT_DUE = `
  * Settles match on (id, lease): a settle from a delivery whose lease lapsed and was claimed
  * again changes nothing. Each notifies when it may let another message go (the next of a key,
  * a message due later), so consumers in every process look again without waiting for a timer.
- * $1 id, $2 lease, $3 channel.
+ * $1 id, $2 lease, $3 channel. Built from the same CTEs a fused finish uses (compiled.ts).
  */
-export const ACK = `
-  WITH d AS (DELETE FROM hqm_queue_messages WHERE id = $1 AND lease = $2 RETURNING queue, partition_key)
-  SELECT pg_notify($3, hqm_now_ms() || ':' || queue) FROM d WHERE partition_key IS NOT NULL`;
+export const ACK = `WITH ${settleCtes('s', { kind: 'ack', id: '$1', lease: '$2', arg: '' })} SELECT pg_notify($3, note) FROM s WHERE note IS NOT NULL`;
 
 /** $1 id, $2 lease, $3 channel, $4 delay ms. Counts the attempt (it was counted at the claim). */
-export const RETRY = `
-  WITH u AS (UPDATE hqm_queue_messages SET lease = NULL, visible_at = hqm_now_ms() + $4 WHERE id = $1 AND lease = $2 RETURNING queue, visible_at)
-  SELECT pg_notify($3, visible_at || ':' || queue) FROM u`;
+export const RETRY = `WITH ${settleCtes('s', { kind: 'retry', id: '$1', lease: '$2', arg: '$4' })} SELECT pg_notify($3, note) FROM s`;
 
 /** As RETRY, giving the attempt the claim counted back. */
-export const RELEASE = `
-  WITH u AS (UPDATE hqm_queue_messages SET lease = NULL, visible_at = hqm_now_ms() + $4, attempts = attempts - 1
-             WHERE id = $1 AND lease = $2 RETURNING queue, visible_at)
-  SELECT pg_notify($3, visible_at || ':' || queue) FROM u`;
+export const RELEASE = `WITH ${settleCtes('s', { kind: 'release', id: '$1', lease: '$2', arg: '$4' })} SELECT pg_notify($3, note) FROM s`;
 
 /** $1 id, $2 lease, $3 ms from now. */
 export const EXTEND = 'UPDATE hqm_queue_messages SET visible_at = hqm_now_ms() + $3 WHERE id = $1 AND lease = $2';
 
 /** Moves the message to the dead letters in one statement. $1 id, $2 lease, $3 channel, $4 reason. */
-export const BURY = `
-  WITH t AS (DELETE FROM hqm_queue_messages WHERE id = $1 AND lease = $2 RETURNING id, queue, body, attempts, partition_key),
-  b AS (INSERT INTO hqm_dead_letters (queue, message_id, body, attempts, reason, dead_lettered_at)
-        SELECT queue, id::text, body, attempts, $4, hqm_now_ms() FROM t RETURNING queue)
-  SELECT b.queue, pg_notify($3, hqm_now_ms() || ':' || t.queue) FROM b, t`;
+export const BURY = `WITH ${settleCtes('s', { kind: 'deadLetter', id: '$1', lease: '$2', arg: '$4' })} SELECT queue, pg_notify($3, note) FROM s`;
 
 /** Drops queue $1's dead letters older than $2 ms, and those beyond the newest $3. */
 export const TRIM_DEAD = `

@@ -387,3 +387,11 @@ export function defineScript(client: RedisClient, name: string, numberOfKeys: nu
   if (command === undefined) throw new Error(`ioredis did not define the script ${name}`);
   return (keys, args) => command.call(client, ...keys, ...args);
 }
+
+/** As `defineScript`, for a script whose number of KEYS varies from call to call (ioredis takes it as the first argument). */
+export function defineVariadicScript(client: RedisClient, name: string, lua: string): ScriptCall {
+  client.defineCommand(name, { lua });
+  const command = (client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[name];
+  if (command === undefined) throw new Error(`ioredis did not define the script ${name}`);
+  return (keys, args) => command.call(client, keys.length, ...keys, ...args);
+}
