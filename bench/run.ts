@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing] [-- --backend redis|postgres|nats|kafka|rabbitmq]
+ * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing,tracing] [-- --backend redis|postgres|nats|kafka|rabbitmq]
  * [-- --profile] [-- --processes N|auto]`: measures OpenHQM side by side with its anchors in one run on this machine
  * and prints the figures with their ratios. With --write the Markdown table also replaces this
  * backend's section of docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
@@ -27,6 +27,7 @@ import { proxyScenario } from './scenarios/proxy.js';
 import { redisScenario, type RedisFigures } from './scenarios/redis.js';
 import { routingScenario } from './scenarios/routing.js';
 import { sqliteScenario } from './scenarios/sqlite.js';
+import { tracingScenario } from './scenarios/tracing.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,9 +43,12 @@ const { values } = parseArgs({
 if (!['sqlite', 'redis', 'postgres', 'nats', 'kafka', 'rabbitmq'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis, postgres, nats, kafka or rabbitmq`);
 // Every OpenHQM server the scenarios start inherits it (the anchors ignore it).
 if (values.processes !== undefined) process.env.OPENHQM_SERVER__PROCESSES = values.processes;
-const section = values.processes === undefined ? values.backend : `${values.backend}-processes-${values.processes}`;
+/** Scenarios run only when --only names them: the default run stays as long as it was. They --write a section of their own. */
+const OPT_IN = new Set(['tracing']);
+const optIn = values.only !== undefined && values.only.split(',').every((name) => OPT_IN.has(name));
+const section = optIn ? (values.only as string).replaceAll(',', '-') : values.processes === undefined ? values.backend : `${values.backend}-processes-${values.processes}`;
 
-const wanted = (name: string): boolean => values.only === undefined || values.only.split(',').includes(name);
+const wanted = (name: string): boolean => (values.only === undefined ? !OPT_IN.has(name) : values.only.split(',').includes(name));
 
 const quick = values.quick === true;
 const report = new Report();
@@ -105,9 +109,11 @@ if (values.backend === 'redis') {
   if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
   if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
   if (wanted('routing')) await routingScenario(report, { iterations: quick ? 20_000 : 100_000 });
+  // Three rounds of four modes: 10,000 end-to-end requests each keeps the whole run near five minutes.
+  if (wanted('tracing')) await tracingScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 10_000, connections: 50, rounds: quick ? 1 : 3 });
   summarize(report);
 }
-const markdown = report.markdown(`Benchmarks (${values.backend}${values.processes === undefined ? '' : `, --processes ${values.processes}`})`);
+const markdown = report.markdown(`Benchmarks (${optIn ? `${section}, ` : ''}${values.backend}${values.processes === undefined ? '' : `, --processes ${values.processes}`})`);
 process.stdout.write(`\n${markdown}`);
 if (values.write === true) writeSection(section, markdown);
 

@@ -174,6 +174,16 @@ describe('docker-compose.yml', () => {
     expect(Object.entries(services).filter(([, s]) => s.profiles?.includes('sidecar') === true).map(([, s]) => s.command?.[0])).toEqual(expect.arrayContaining(['api', 'worker']));
   });
 
+  it('offers a local Jaeger in the tracing profile, and passes the OTLP endpoint through (tracing stays off without it)', (ctx) => {
+    if (resolved(ctx) === undefined) return;
+    const run = spawnSync('docker-compose', ['--profile', 'tracing', 'config'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' } });
+    expect(run.status, run.stderr).toBe(0);
+    const services = (parse(run.stdout) as { services: Record<string, ComposeService & { ports?: unknown[] }> }).services;
+    expect(services.jaeger?.ports).toHaveLength(1);
+    expect(services.api?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
+    expect(loadConfig({ env: { ...services.api?.environment } }).tracing).toMatchObject({ enabled: true, endpoint: 'http://jaeger:4318/v1/traces' });
+  });
+
   it('gives every OpenHQM service a configuration the schema accepts, and time to drain before SIGKILL', (ctx) => {
     const services = resolved(ctx);
     if (services === undefined) return;

@@ -65,9 +65,17 @@ export async function measureEndToEnd(
   const rss = (options.sampleRssOf ?? [server]).map((s) => sampleRss(s.child.pid as number));
   const started = performance.now();
   const submitted = load({ url: `${server.url}/api/v1/submit`, body: SUBMIT_BODY, connections: options.connections, amount: options.requests });
+  // A submit that failed never completes: say so at once instead of waiting out the guard below.
+  let refused: string | undefined;
+  void submitted.then((s) => {
+    if (s.non2xx > 0 || s.errors > 0) refused = `end-to-end submit saw ${s.non2xx} non-2xx and ${s.errors} errors`;
+  }, (error: unknown) => {
+    refused = `end-to-end submit failed: ${String(error)}`;
+  });
   let done = 0;
   while (done < options.requests) {
     await new Promise((resolve) => setTimeout(resolve, 50));
+    if (refused !== undefined) throw new Error(refused);
     done = await options.completed();
     if (performance.now() - started > 600_000) throw new Error(`only ${done} of ${options.requests} completed in 10 minutes`);
   }

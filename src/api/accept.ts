@@ -10,7 +10,7 @@ import type { FastifyReply } from 'fastify';
 import { chainedDelay } from '../ports/queue-capabilities.js';
 import { HqmError, isHqmError } from '../core/errors.js';
 import { isoTime } from '../core/iso-time.js';
-import { DEFAULT_QUEUE, encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, sentMetadata, type CapturedRequest, type Envelope } from '../core/request/envelope.js';
+import { DEFAULT_QUEUE, encodeEnvelope, ENVELOPE_VERSION, normalizeMetadata, sentMetadata, type CapturedRequest, type Envelope, type RequestMetadata } from '../core/request/envelope.js';
 import { partitionOf } from '../core/partition.js';
 import { newCorrelationId } from '../core/request/ids.js';
 import { isTerminal } from '../core/request/lifecycle.js';
@@ -38,10 +38,10 @@ export interface Submission {
 }
 
 /** What accepting needs: a route's context, or the worker's when it submits a follow-up (metadata.then). */
-export type AcceptContext = Pick<RouteContext, 'store' | 'queue' | 'fused' | 'events' | 'options' | 'depthGate'>;
+export type AcceptContext = Pick<RouteContext, 'store' | 'queue' | 'fused' | 'events' | 'options' | 'depthGate' | 'tracing'>;
 
 export async function accept(ctx: AcceptContext, submission: Submission): Promise<RequestRecord> {
-  const { store, queue, events, options } = ctx;
+  const { options } = ctx;
   const now = Date.now();
   const id = submission.id ?? newCorrelationId(now);
   const partition = options.partitioning === undefined ? null : partitionOf({ correlation_id: id, ...submission }, options.partitioning);
@@ -52,6 +52,32 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
   const metadata = normalizeMetadata(partition === null ? chosen : { ...chosen, partition_key: partition.key }, {
     timeout: options.queueTimeouts?.get(typeof asked === 'string' ? asked : DEFAULT_QUEUE) ?? options.defaultTimeoutSeconds,
   });
+  // Its context is what the envelope carries: the worker's spans continue from it (D201).
+  const span = ctx.tracing?.publish({ id, queue: metadata.queue, parent: submission.traceparent });
+  if (span === undefined) return enqueue(ctx, submission, { id, now, metadata, partition, traceparent: submission.traceparent });
+  try {
+    const record = await enqueue(ctx, submission, { id, now, metadata, partition, traceparent: span.traceparent });
+    span.end();
+    return record;
+  } catch (error) {
+    span.end({ error });
+    throw error;
+  }
+}
+
+/** The request as accept resolved it. */
+interface Resolved {
+  readonly id: string;
+  readonly now: number;
+  readonly metadata: RequestMetadata;
+  readonly partition: ReturnType<typeof partitionOf> | null;
+  readonly traceparent: string | null;
+}
+
+/** Stores the record and publishes the message, both or neither. */
+async function enqueue(ctx: AcceptContext, submission: Submission, resolved: Resolved): Promise<RequestRecord> {
+  const { store, queue, events, options } = ctx;
+  const { id, now, metadata, partition } = resolved;
   const tenant = submission.tenant ?? null;
   // A delayed request waits in the queue until it is due; its deadline counts from then (D100).
   const runAt = requestedRunAt(submission.metadata, now);
@@ -63,7 +89,7 @@ export async function accept(ctx: AcceptContext, submission: Submission): Promis
     headers: submission.headers,
     metadata,
     request: submission.request,
-    traceparent: submission.traceparent,
+    traceparent: resolved.traceparent,
     forwarding: submission.forwarding,
     // Without authentication the message stays exactly as it was.
     ...(tenant === null ? {} : { tenant }),

@@ -37,6 +37,7 @@ import { registerSubmitRoute } from './routes/submit.js';
 import { registerTenantRate } from './tenant-rate.js';
 import { registerWebhookDeliveryRoutes } from './routes/webhook-deliveries.js';
 import { registerWebSocketRoute } from './routes/ws.js';
+import { registerTracing } from './tracing.js';
 import { streamOptions } from './streams/options.js';
 import { StreamHub } from './streams/stream-hub.js';
 
@@ -88,6 +89,8 @@ export async function buildApi(args: BuildApiArgs): Promise<FastifyInstance> {
   const streamHub = new StreamHub(args.store, streamOptions(options.streams).maxStreams);
   const ctx: RouteContext = { ...args, options, waiters, depthGate, closing, trust, streamHub };
   args.metrics?.watchLiveStreams(() => streamHub.streams);
+  // Before every other hook: a request refused by one of them still has its span.
+  if (args.tracing !== undefined) registerTracing(app, args.tracing, options.capture.controlPrefix);
 
   app.addHook('preClose', async () => {
     closed = true;

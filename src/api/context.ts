@@ -11,6 +11,7 @@ import type { FusedBackend } from '../ports/fused.js';
 import type { HealthReport } from '../ports/health.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
+import type { Tracing } from '../ports/tracing.js';
 import type { CompletionWaiters } from './completion-waiters.js';
 import type { ApiAuth } from './auth.js';
 import type { DepthGates } from './load-shedding.js';
@@ -123,6 +124,8 @@ export interface ApiDeps {
   readonly fused?: FusedBackend;
   readonly events: HqmEvents;
   readonly metrics?: Metrics;
+  /** Spans of HTTP requests and of the requests they queue; undefined while tracing is off. */
+  readonly tracing?: Tracing;
   /** Extra components for /health (e.g. the worker pool of the same process). */
   readonly components?: () => Promise<Record<string, HealthReport>>;
   /**

@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/build-api.js';
 import { buildProbes } from '../api/build-probes.js';
 import type { Config } from '../config/schema.js';
+import type { TracingSettings } from '../config/tracing.js';
 import { HqmEvents } from '../core/events.js';
 import type { PinoLogger } from '../observability/logger.js';
 import type { AnalyticsRecorder } from '../observability/analytics.js';
@@ -36,6 +37,7 @@ import { configuredQueues } from './queues.js';
 import { RoutesHolder, startupCompileOptions } from './routes.js';
 import { exposureWarning, readTls } from './security.js';
 import { VERSION } from './version.js';
+import { startTracingFor, type AppTracing } from './tracing.js';
 import { createWebhooks, webhookQueue, type Webhooks } from './webhooks.js';
 
 export interface RunningApp {
@@ -50,6 +52,8 @@ export interface RunningApp {
 /** What a caller may add to the app as it is built: a cluster member makes /metrics answer for every process (D151). */
 export interface StartHooks {
   readonly onMetrics?: (metrics: Metrics) => void;
+  /** Tracing, from the OTEL_* variables (LoadedConfig.tracing); off when absent. */
+  readonly tracing?: TracingSettings;
 }
 
 export async function startApp(config: Config, roles: Roles, logger: PinoLogger, hooks: StartHooks = {}): Promise<RunningApp> {
@@ -73,6 +77,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger,
   let routes: RoutesHolder | undefined;
   let analytics: AnalyticsRecorder | undefined;
   let webhooks: Webhooks | undefined;
+  let traced: AppTracing | undefined;
   // Read when the shutdown runs, so whatever start-up got as far as opening is closed.
   const backendSteps = (): ShutdownStep[] => [
     { name: 'stop watching the API keys file', run: () => auth?.close() },
@@ -83,9 +88,13 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger,
     { name: 'close the webhook HTTP client', run: () => webhooks?.sender.close() },
     { name: 'close the result store', run: () => store?.close() },
     { name: 'close the queue', run: () => queue?.close() },
+    // Last: every span has ended by now (the drained attempts', the closed listener's).
+    { name: 'export the last spans', run: () => traced?.shutdown() },
   ];
 
   try {
+    traced = await startTracingFor(hooks.tracing, { events, logger, instanceId: workerId });
+    const tracing = traced?.tracing;
     // Routes first: a broken routes file is refused before anything connects, as config check refuses it.
     if (config.routing.enabled) {
       routes = await RoutesHolder.load(config.routing, startupCompileOptions(config), logger.child({ component: 'routing' }), events);
@@ -105,18 +114,18 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger,
 
     const routing = routes;
     const tenantHeader = config.auth.enabled ? config.auth.tenant_header : undefined;
-    if (config.proxy.enabled) proxy = await createProxy(config.proxy, events, routing === undefined ? undefined : () => routing.current, tenantHeader);
+    if (config.proxy.enabled) proxy = await createProxy(config.proxy, events, routing === undefined ? undefined : () => routing.current, tenantHeader, tracing);
 
     if (roles.worker) {
       const processor = await chooseProcessor(config, proxy);
       // Configured, or made once and kept in the queue's backend: every worker of the deployment agrees.
       const idSecret = config.queue.id_secret ?? (await queue.deploymentSecret());
       // Follow-ups (metadata.then) are checked and submitted as the API would: same options, same path.
-      const followUps = followUpSubmitter({ queue, store, fused, events }, apiOptions(config, { proxy, routes }));
-      webhooks = await createWebhooks(config, { queue, store, logger });
+      const followUps = followUpSubmitter({ queue, store, fused, events, tracing }, apiOptions(config, { proxy, routes }));
+      webhooks = await createWebhooks(config, { queue, store, logger, tracing });
       const onTerminal = webhooks?.enqueuer.onTerminal;
       worker = new WorkerPool(
-        { queue, store, fused, processor, events, logger: logger.child({ component: 'worker' }), followUps },
+        { queue, store, fused, processor, events, logger: logger.child({ component: 'worker' }), followUps, tracing },
         { ...workerOptions(config, workerId), idSecret, ...(onTerminal === undefined ? {} : { onTerminal, onTerminalWants: webhooks?.enqueuer.wants }) },
       );
     }
@@ -126,7 +135,7 @@ export async function startApp(config: Config, roles: Roles, logger: PinoLogger,
     const components = pool === undefined ? undefined : async () => ({ worker: { ok: pool.state === 'running', detail: pool.state } });
     if (roles.api) {
       const dashboard = config.api.dashboard_enabled ? dashboardPlugin() : undefined;
-      api = await buildApi({ queue, store, fused, events, metrics, logger, components, dashboard, closing: () => closing, options: apiOptions(config, { proxy, routes, auth, tls }) });
+      api = await buildApi({ queue, store, fused, events, metrics, tracing, logger, components, dashboard, closing: () => closing, options: apiOptions(config, { proxy, routes, auth, tls }) });
       url = await api.listen({ host: config.server.host, port: config.server.port });
       const warning = exposureWarning(config);
       if (warning !== undefined) logger.warn({ host: config.server.host }, warning);

@@ -14,9 +14,10 @@ import type { HqmEvents } from '../core/events.js';
 import type { FusedBackend } from '../ports/fused.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
+import type { Tracing } from '../ports/tracing.js';
 import type { FollowUps } from '../worker/chain.js';
 
-export function followUpSubmitter(deps: { queue: QueueBackend; store: ResultStore; fused?: FusedBackend | undefined; events: HqmEvents }, options: ApiOptions): FollowUps {
+export function followUpSubmitter(deps: { queue: QueueBackend; store: ResultStore; fused?: FusedBackend | undefined; events: HqmEvents; tracing?: Tracing | undefined }, options: ApiOptions): FollowUps {
   const queues = new Set(options.queues.keys());
   // max 0: never refuses.
   const ctx = { ...deps, options, depthGate: new DepthGates(deps.queue, 0) };

@@ -3,6 +3,7 @@ import { createUndiciClient } from '../adapters/http/undici/index.js';
 import type { Config } from '../config/schema.js';
 import type { HqmEvents } from '../core/events.js';
 import type { HttpClient } from '../ports/http-client.js';
+import type { Tracing } from '../ports/tracing.js';
 import { EndpointCatalogue, urlEndpoint, type AuthSpec, type EndpointSpec, type ProxyPolicy } from '../proxy/endpoints.js';
 import { Forwarder } from '../proxy/forwarder.js';
 import type { Router } from '../routing/router.js';
@@ -18,10 +19,10 @@ export interface Proxy {
 }
 
 /** `tenantHeader`: auth.tenant_header when authentication is on. */
-export async function createProxy(config: ProxyConfig, events: HqmEvents, routes?: () => Router, tenantHeader?: string): Promise<Proxy> {
+export async function createProxy(config: ProxyConfig, events: HqmEvents, routes?: () => Router, tenantHeader?: string, tracing?: Tracing): Promise<Proxy> {
   const endpoints = endpointCatalogue(config);
   const http = await createUndiciClient({ maxConnections: config.max_connections });
-  return { forwarder: new Forwarder({ http, endpoints, policy: proxyPolicy(config, tenantHeader), events, routes }), endpoints, http };
+  return { forwarder: new Forwarder({ http, endpoints, policy: proxyPolicy(config, tenantHeader), events, routes, tracing }), endpoints, http };
 }
 
 export function endpointCatalogue(config: ProxyConfig): EndpointCatalogue {

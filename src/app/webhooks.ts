@@ -13,6 +13,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../ports/logger.js';
 import type { QueueBackend } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
+import type { Tracing } from '../ports/tracing.js';
 import type { WebhookSender } from '../ports/webhook-sender.js';
 import { mayConnect, type AddressPolicy } from '../webhooks/address-policy.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
@@ -42,7 +43,7 @@ export interface Webhooks {
 }
 
 /** The worker side of webhooks; undefined while they are off. */
-export async function createWebhooks(config: Config, deps: { queue: QueueBackend; store: ResultStore; logger: Logger }): Promise<Webhooks | undefined> {
+export async function createWebhooks(config: Config, deps: { queue: QueueBackend; store: ResultStore; logger: Logger; tracing?: Tracing | undefined }): Promise<Webhooks | undefined> {
   const w = config.delivery.webhooks;
   if (w.secret.length === 0) return undefined;
   const queueName = webhookQueue(config);
@@ -50,7 +51,7 @@ export async function createWebhooks(config: Config, deps: { queue: QueueBackend
   const sender = await createWebhookSender({ mayConnect: mayConnect(addressPolicy(config)), maxConnections: Math.max(1, w.concurrency) });
   const enqueuer = new WebhookEnqueuer({ queue: deps.queue, store: deps.store, present: presentResult, logger }, { queueName, defaultUrl: w.default_url, maxBodyBytes: w.max_body_bytes });
   const deliverer = new WebhookDeliverer(
-    { queue: deps.queue, store: deps.store, sender, signer: new WebhookSigner(w.secret), logger },
+    { queue: deps.queue, store: deps.store, sender, signer: new WebhookSigner(w.secret), logger, tracing: deps.tracing },
     {
       queueName,
       concurrency: w.concurrency,

@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type FieldIssue } from '../core/errors.js';
 import { configSchema, type Config } from './schema.js';
+import { tracingSettings, type TracingSettings } from './tracing.js';
 
 export const ENV_PREFIX = 'OPENHQM_';
 
@@ -34,6 +35,8 @@ export interface LoadedConfig {
   readonly config: Config;
   /** The file read, if any. */
   readonly file: string | undefined;
+  /** Tracing, from the standard OTEL_* variables of the same environment (config/tracing.ts). */
+  readonly tracing: TracingSettings;
 }
 
 type Tree = Record<string, unknown>;
@@ -56,8 +59,9 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap((issue) => describeIssue(issue, merged, sources)));
   if (options.backends !== undefined) issues.push(...unknownBackends(merged, options.backends, sources));
+  const tracing = tracingSettings(env, issues);
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
-  return { config: deepFreeze(parsed.data), file };
+  return { config: deepFreeze(parsed.data), file, tracing: deepFreeze(tracing) };
 }
 
 /**

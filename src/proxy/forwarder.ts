@@ -14,7 +14,9 @@ import type { HqmEvents } from '../core/events.js';
 import { rawBody, rawBytes } from '../core/http.js';
 import type { Envelope } from '../core/request/envelope.js';
 import { safePath } from '../core/request/target.js';
+import { validTraceparent } from '../core/trace-context.js';
 import type { HttpClient, OutboundHttpRequest } from '../ports/http-client.js';
+import type { Tracing } from '../ports/tracing.js';
 import type { EndpointCatalogue, EndpointSpec, ProxyPolicy } from './endpoints.js';
 import { inboundHeaders, outboundHeaders } from './headers.js';
 import { EndpointGuard } from './protection/guard.js';
@@ -26,6 +28,8 @@ export interface ForwardContext {
   readonly attempt: number;
   readonly maxAttempts: number;
   readonly signal: AbortSignal;
+  /** The attempt's trace context (the processor context's); the envelope's when absent. */
+  readonly traceparent?: string | null;
 }
 
 export interface ForwarderDeps {
@@ -35,6 +39,8 @@ export interface ForwarderDeps {
   readonly events: HqmEvents;
   /** The routes in force, when routing is enabled (read per request: they may be reloaded). */
   readonly routes?: () => Router;
+  /** Opens a span per upstream call, whose context the call's traceparent header carries; undefined while tracing is off. */
+  readonly tracing?: Tracing;
 }
 
 const BODYLESS = new Set(['GET', 'HEAD']);
@@ -47,7 +53,7 @@ export class Forwarder {
   async forward(envelope: Envelope, ctx: ForwardContext): Promise<UpstreamAnswer> {
     const routed = this.deps.routes === undefined ? undefined : await this.deps.routes().route(envelope as unknown as Record<string, unknown>);
     const endpoint = routed === undefined ? this.deps.endpoints.resolve(envelope.metadata.endpoint) : this.deps.endpoints.resolveTarget(routed.endpoint);
-    const call = this.#call(envelope, endpoint, ctx.attempt, routed);
+    const call = this.#call(envelope, endpoint, ctx, routed);
     // A route may allow fewer attempts than the worker (never more): its last one is final.
     const lastAttempt = routed?.max_retries === null || routed?.max_retries === undefined ? ctx.maxAttempts : Math.min(ctx.maxAttempts, routed.max_retries + 1);
     const final = ctx.attempt >= lastAttempt;
@@ -63,12 +69,16 @@ export class Forwarder {
 
   async #send(envelope: Envelope, endpoint: EndpointSpec, call: Omit<OutboundHttpRequest, 'signal'>, ctx: ForwardContext, final: boolean): Promise<UpstreamAnswer> {
     const pass = await this.#guard(endpoint).enter(ctx.signal);
+    // Opened once the guard lets the call go: the span is the call, not the wait for a slot.
+    const span = this.deps.tracing?.upstream({ method: call.method, url: call.url, endpoint: endpoint.name, attempt: ctx.attempt, parent: ctx.traceparent ?? envelope.traceparent });
     const started = performance.now();
     const { events, policy } = this.deps;
     let response;
     try {
-      response = await this.deps.http.send({ ...call, signal: ctx.signal });
+      // The upstream's spans become children of this call's, whatever traceparent a captured request carried.
+      response = await this.deps.http.send({ ...call, ...(span === undefined ? {} : { headers: { ...call.headers, traceparent: span.traceparent } }), signal: ctx.signal });
     } catch (error) {
+      span?.end({ error });
       const durationMs = performance.now() - started;
       // A deadline, a shutdown or a request the client refused to send is not the endpoint's
       // fault; an oversized answer is still an answer.
@@ -78,6 +88,7 @@ export class Forwarder {
       throw error;
     }
     const status = response.status;
+    span?.end({ status });
     pass.done(status < 500 && status !== 429);
     events.emit('upstream:response', { endpoint: endpoint.name, status, durationMs: performance.now() - started });
     const answer: UpstreamAnswer = {
@@ -93,7 +104,7 @@ export class Forwarder {
     return answer;
   }
 
-  #call(envelope: Envelope, endpoint: EndpointSpec, attempt: number, routed: RoutingResult | undefined): Omit<OutboundHttpRequest, 'signal'> {
+  #call(envelope: Envelope, endpoint: EndpointSpec, ctx: ForwardContext, routed: RoutingResult | undefined): Omit<OutboundHttpRequest, 'signal'> {
     const { policy } = this.deps;
     const captured = envelope.request;
     const common = { allow: policy.forwardHeaders, strip: policy.stripHeaders, endpoint: endpoint.headers, auth: endpoint.auth, mapped: routed?.headers, forwarding: envelope.forwarding };
@@ -121,9 +132,11 @@ export class Forwarder {
     }
     // What the upstream needs to de-duplicate at-least-once delivery and to join the trace.
     headers['x-correlation-id'] = envelope.correlation_id;
-    headers['x-openhqm-attempt'] = String(attempt);
+    headers['x-openhqm-attempt'] = String(ctx.attempt);
     headers['idempotency-key'] ??= envelope.correlation_id;
-    if (envelope.traceparent !== null) headers.traceparent ??= envelope.traceparent;
+    // An outside producer's envelope may carry anything there: only a valid context is sent on.
+    const traceparent = ctx.traceparent === undefined ? validTraceparent(envelope.traceparent) : ctx.traceparent;
+    if (traceparent !== null) headers.traceparent ??= traceparent;
     const timeoutMs = routed?.timeout === null || routed?.timeout === undefined ? endpoint.timeoutMs : routed.timeout * 1000;
     return { method, url: withQuery(url, routed?.query_params), headers, body, timeoutMs, maxResponseBytes: policy.maxResponseBytes };
   }

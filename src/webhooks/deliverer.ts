@@ -20,12 +20,14 @@
  * @module
  */
 import { coerceError, isHqmError } from '../core/errors.js';
+import { validTraceparent } from '../core/trace-context.js';
 import { decodeWebhookMessage, encodeWebhookMessage, nextWebhookAttempt, webhookAttemptOf, type WebhookMessage } from '../core/webhooks/message.js';
 import { isRetryableWebhookStatus, parseRetryAfter, webhookRetryDelayMs, type WebhookRetryPolicy } from '../core/webhooks/retry.js';
 import type { Logger } from '../ports/logger.js';
 import { chainedDelay } from '../ports/queue-capabilities.js';
 import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
 import type { ResultStore } from '../ports/result-store.js';
+import type { Tracing } from '../ports/tracing.js';
 import type { WebhookAnswer, WebhookSender } from '../ports/webhook-sender.js';
 import { hasWebhookNote, type WebhookNoteState } from './notes.js';
 import type { WebhookSigner } from './sign.js';
@@ -46,6 +48,8 @@ export interface DelivererDeps {
   readonly sender: WebhookSender;
   readonly signer: WebhookSigner;
   readonly logger: Logger;
+  /** Opens a span per delivery attempt, named in its traceparent header; undefined while tracing is off. */
+  readonly tracing?: Tracing;
 }
 
 /** One attempt as the trail records it. */
@@ -131,21 +135,25 @@ export class WebhookDeliverer {
       await delivery.ack();
       return;
     }
+    const parent = validTraceparent(message.traceparent);
+    const span = this.deps.tracing?.webhook({ url: message.url, event: message.event, webhookId: message.webhook_id, attempt, parent });
+    const traced = span === undefined ? log : log.child({ trace_id: span.traceId, span_id: span.spanId });
     const started = performance.now();
-    const report = await this.#attempt(message, attempt);
+    const report = await this.#attempt(message, attempt, span?.traceparent ?? parent);
     const latencyMs = Math.round(performance.now() - started);
+    span?.end(report.status === null ? { error: new Error(report.error ?? 'no answer') } : { status: report.status });
     await this.deps.store
       .appendNote(message.correlation_id, {
         kind: 'webhook',
         detail: { webhook_id: message.webhook_id, event: message.event, state: report.state, attempt, status: report.status, latency_ms: latencyMs, error: report.error, ...(report.retryInMs === undefined ? {} : { retry_in_ms: report.retryInMs }) },
       })
-      .catch((error: unknown) => log.warn({ err: error }, 'webhook attempt could not be recorded in the trail'));
+      .catch((error: unknown) => traced.warn({ err: error }, 'webhook attempt could not be recorded in the trail'));
     switch (report.state) {
       case 'delivered':
-        log.debug({ status: report.status, latency_ms: latencyMs }, 'webhook delivered');
+        traced.debug({ status: report.status, latency_ms: latencyMs }, 'webhook delivered');
         return delivery.ack();
       case 'retrying': {
-        log.info({ status: report.status, error: report.error, retry_in_ms: report.retryInMs }, 'webhook attempt failed; will retry');
+        traced.info({ status: report.status, error: report.error, retry_in_ms: report.retryInMs }, 'webhook attempt failed; will retry');
         const waitMs = report.retryInMs ?? 0;
         const next = nextWebhookAttempt(message, Date.now() + waitMs);
         // Queued before this one is acknowledged: a crash in between repeats an attempt, never loses one.
@@ -153,15 +161,17 @@ export class WebhookDeliverer {
         return delivery.ack();
       }
       case 'failed':
-        log.warn({ status: report.status, error: report.error }, 'webhook failed for good: dead-lettered');
+        traced.warn({ status: report.status, error: report.error }, 'webhook failed for good: dead-lettered');
         return delivery.deadLetter(report.error ?? `the receiver answered ${report.status ?? 'nothing'}`);
     }
   }
 
-  async #attempt(message: WebhookMessage, attempt: number): Promise<AttemptReport> {
+  /** `traceparent`: sent as the header of that name, so the receiver's spans join the request's trace. */
+  async #attempt(message: WebhookMessage, attempt: number, traceparent: string | null): Promise<AttemptReport> {
     const headers = {
       'content-type': 'application/json',
       'user-agent': this.options.userAgent,
+      ...(traceparent === null ? {} : { traceparent }),
       ...this.deps.signer.sign(message.webhook_id, new Date(), message.body),
     };
     let answer: WebhookAnswer;

@@ -14,6 +14,7 @@
  * @module
  */
 import { isTerminal } from '../core/request/lifecycle.js';
+import { validTraceparent } from '../core/trace-context.js';
 import type { RequestRecord } from '../core/request/record.js';
 import { encodeWebhookMessage, webhookBody, webhookEventOf, webhookIdFor, webhookTarget, type CallbackChoice } from '../core/webhooks/message.js';
 import type { Logger } from '../ports/logger.js';
@@ -46,6 +47,8 @@ export interface TerminalSeen {
   readonly record: RequestRecord | null;
   /** This process just applied the transition (no one else can have enqueued it). */
   readonly applied: boolean;
+  /** The trace context the delivery continues; absent or null: none. */
+  readonly traceparent?: string | null;
 }
 
 export class WebhookEnqueuer {
@@ -71,7 +74,8 @@ export class WebhookEnqueuer {
     const webhookId = webhookIdFor(record.id, event, record.updatedAt);
     if (!seen.applied && hasWebhookNote(await store.events(record.id), webhookId, 'queued')) return;
     const body = webhookBody(event, this.deps.present(record), this.settings.maxBodyBytes);
-    const message = { v: 1, kind: 'webhook', webhook_id: webhookId, correlation_id: record.id, event, url, body, tenant: seen.tenant, created_at: Date.now(), attempt: 1 } as const;
+    const traceparent = validTraceparent(seen.traceparent);
+    const message = { v: 1, kind: 'webhook', webhook_id: webhookId, correlation_id: record.id, event, url, body, tenant: seen.tenant, created_at: Date.now(), attempt: 1, ...(traceparent === null ? {} : { traceparent }) } as const;
     await queue.publish(this.settings.queueName, { body: encodeWebhookMessage(message) });
     const noted = await store.appendNote(record.id, { kind: 'webhook', detail: { webhook_id: webhookId, event, state: 'queued', url: shownUrl(url) } });
     if (!noted) this.deps.logger.debug({ correlation_id: record.id, webhook_id: webhookId }, 'webhook queued for a record that expired meanwhile');

@@ -12,12 +12,14 @@ import { coerceError, HqmError, isHqmError } from '../core/errors.js';
 import type { DeadLetterReason, HqmEvents } from '../core/events.js';
 import { DEADLINE_MESSAGE, deadlineOf, decodeMessage, dueAt, wrapBare, type Envelope } from '../core/request/envelope.js';
 import { correlationIdFor } from '../core/request/ids.js';
+import { validTraceparent } from '../core/trace-context.js';
 import { isTerminal, type Status } from '../core/request/lifecycle.js';
 import type { RequestRecord } from '../core/request/record.js';
 import { lazyChild, type Logger } from '../ports/logger.js';
 import type { FusedBackend, Settlement } from '../ports/fused.js';
 import type { Delivery, QueueCapabilityValues } from '../ports/queue-backend.js';
 import type { ResultStore, TransitionRequest } from '../ports/result-store.js';
+import type { OpenSpan, Tracing } from '../ports/tracing.js';
 import { planFollowUp, resumeFollowUp, submitFollowUp, type ChainPlan, type FollowUps } from './chain.js';
 import { failure, onFailure, onSuccess, type Decision } from './decide.js';
 import type { Processor } from './processor.js';
@@ -91,6 +93,8 @@ export interface AttemptDeps {
    * A rejection leaves the message unsettled, so it comes back and the hook is called again.
    */
   readonly onTerminal?: (seen: TerminalSeen) => Promise<void>;
+  /** Opens each attempt's span (D201); undefined while tracing is off. */
+  readonly tracing?: Tracing;
   /**
    * Whether `onTerminal` has anything to do for a request submitted with this metadata (a
    * webhook to enqueue). Where it has not, the fused path may write and settle in one step;
@@ -105,6 +109,8 @@ export interface TerminalSeen {
   readonly tenant: string | null;
   readonly record: RequestRecord | null;
   readonly applied: boolean;
+  /** The trace context the webhook continues: the attempt's that ended the request, else the envelope's. */
+  readonly traceparent: string | null;
 }
 
 /** The record as moved, or undefined when the compare-and-set did not apply. */
@@ -205,25 +211,54 @@ export async function runAttempt(deps: AttemptDeps, delivery: Delivery, controll
   }
   const attempt = claim.record.attempt;
   progress.attempt = attempt;
-  const log = lazyChild(deps.logger, { correlation_id: id, attempt });
   progress.claimed = true;
+  // Opened before the claim is announced: the tracer reads the queue wait from that event.
+  const span = openAttemptSpan(deps, envelope, attempt);
+  try {
+    await runClaimed(deps, delivery, controller, { envelope, claimed: claim.record, span });
+    span?.end();
+  } catch (error) {
+    span?.end({ error });
+    throw error;
+  }
+}
+
+/** Everything after a successful claim: run the processor, store the outcome, settle. */
+async function runClaimed(deps: AttemptDeps, delivery: Delivery, controller: AbortController, at: { envelope: Envelope; claimed: RequestRecord; span: OpenSpan | undefined }): Promise<void> {
+  const { envelope, claimed, span } = at;
+  const { store, events } = deps;
+  const id = envelope.correlation_id;
+  const attempt = claimed.attempt;
+  const tenant = envelope.tenant ?? null;
+  // What the processor, the upstream call, a follow-up and the webhook continue: the attempt's span, else the client's own context.
+  const traceparent = span?.traceparent ?? validTraceparent(envelope.traceparent);
+  const log = lazyChild(deps.logger, span === undefined ? { correlation_id: id, attempt } : { correlation_id: id, attempt, trace_id: span.traceId, span_id: span.spanId });
   // Queue wait, as the store's clock saw it: from when the request was due (its submission, or
   // its run_at when delayed) to this claim (the analytics' sample).
-  const dueSince = Math.max(claim.record.submittedAt, claim.record.runAt ?? 0);
-  events.emit('request:claimed', { id, queue: deps.queueName, attempt, waitMs: Math.max(0, claim.record.updatedAt - dueSince) });
+  const dueSince = Math.max(claimed.submittedAt, claimed.runAt ?? 0);
+  events.emit('request:claimed', { id, queue: deps.queueName, attempt, waitMs: Math.max(0, claimed.updatedAt - dueSince) });
 
   const finish: Finish = (to, extra) => store.transition({ id, from: ['PROCESSING'], to, attempt, workerId: deps.workerId, ...extra }).then((r) => (r.ok ? r.record : undefined));
   if (attempt > deps.retry.maxAttempts) {
     const error = new HqmError('HQM_ERR_ATTEMPTS_EXHAUSTED', `gave up after ${attempt - 1} runs that never finished (workers lost mid-request)`);
-    await apply(deps, delivery, { id, attempt, log, finish, tenant, envelope }, { kind: 'fail', outcome: failure(error.message, 0, undefined, error.code), error }, 'attempts_exhausted');
+    await apply(deps, delivery, { id, attempt, log, finish, tenant, envelope, traceparent }, { kind: 'fail', outcome: failure(error.message, 0, undefined, error.code), error }, 'attempts_exhausted');
     return;
   }
-  const deadline = claim.record.deadlineAt;
-  const executed = await execute(deps, envelope, { attempt, deadline, log, controller });
+  const deadline = claimed.deadlineAt;
+  const executed = await execute(deps, envelope, { attempt, deadline, log, controller, traceparent });
   // The follow-up's id goes into the COMPLETED write itself (worker/chain.ts).
-  const chain = executed.kind === 'complete' ? planFollowUp(deps.followUps, envelope, executed.outcome.result) : undefined;
+  const chain = executed.kind === 'complete' ? planFollowUp(deps.followUps, envelope, executed.outcome.result, traceparent) : undefined;
   const decision = executed.kind === 'complete' && chain?.kind === 'follow-up' ? { ...executed, outcome: { ...executed.outcome, nextId: chain.followUp.id } } : executed;
-  await apply(deps, delivery, { id, attempt, log, finish, tenant, envelope, chain }, decision, 'processing_failed');
+  await apply(deps, delivery, { id, attempt, log, finish, tenant, envelope, chain, traceparent }, decision, 'processing_failed');
+}
+
+/** The attempt's span, a child of the envelope's context; undefined while tracing is off. */
+function openAttemptSpan(deps: AttemptDeps, envelope: Envelope, attempt: number): OpenSpan | undefined {
+  if (deps.tracing === undefined) return undefined;
+  // Last put in the queue by a client or an operator: its submission (a replay's), or when a delayed one fell due.
+  const submitted = Date.parse(envelope.timestamp);
+  const queuedAt = Math.max(Number.isNaN(submitted) ? 0 : submitted, dueAt(envelope) ?? 0);
+  return deps.tracing.attempt({ id: envelope.correlation_id, queue: envelope.metadata.queue, attempt, parent: envelope.traceparent, workerId: deps.workerId, queuedAt });
 }
 
 /** Decodes the delivery; a bare message from an outside producer gets its envelope and record here. */
@@ -251,7 +286,7 @@ async function receive(deps: AttemptDeps, delivery: Delivery): Promise<Envelope 
   return envelope;
 }
 
-async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: number; deadline: number | null; log: Logger; controller: AbortController }): Promise<Decision> {
+async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: number; deadline: number | null; log: Logger; controller: AbortController; traceparent: string | null }): Promise<Decision> {
   const { attempt, deadline, controller } = at;
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
@@ -269,6 +304,7 @@ async function execute(deps: AttemptDeps, envelope: Envelope, at: { attempt: num
         deadline,
         logger: at.log,
         tenant: envelope.tenant ?? null,
+        traceparent: at.traceparent,
         // Best effort, and never a rejection: a processor may well call it without awaiting.
         progress: async (percent) => {
           await deps.store.setProgress(id, attempt, Math.min(100, Math.max(0, Number(percent) || 0))).catch((error: unknown) => {
@@ -302,7 +338,7 @@ const ACK: Settlement = { kind: 'ack' };
 async function apply(
   deps: AttemptDeps,
   delivery: Delivery,
-  at: { id: string; attempt: number; log: Logger; finish: Finish; tenant: string | null; envelope: Envelope; chain?: ChainPlan | undefined },
+  at: { id: string; attempt: number; log: Logger; finish: Finish; tenant: string | null; envelope: Envelope; chain?: ChainPlan | undefined; traceparent: string | null },
   decision: Decision,
   failReason: DeadLetterReason,
 ): Promise<void> {
@@ -326,7 +362,7 @@ async function apply(
       return undefined;
     }
     await onApplied?.(done);
-    deps.settle(isTerminal(to) ? afterTerminal(deps, envelope, done, true, () => settleBy(delivery, applied)) : settleBy(delivery, applied));
+    deps.settle(isTerminal(to) ? afterTerminal(deps, envelope, done, true, () => settleBy(delivery, applied), at.traceparent) : settleBy(delivery, applied));
     return done;
   };
   switch (decision.kind) {
@@ -424,9 +460,9 @@ function reportDeadLettered(deps: AttemptDeps, at: { id: string | null; reason: 
 }
 
 /** Settles the message of a terminal record only after the terminal hook (the webhook) has run; see AttemptDeps.onTerminal. */
-function afterTerminal(deps: AttemptDeps, envelope: Envelope, record: RequestRecord | null, applied: boolean, settle: () => Promise<void>): Promise<void> {
+function afterTerminal(deps: AttemptDeps, envelope: Envelope, record: RequestRecord | null, applied: boolean, settle: () => Promise<void>, traceparent = validTraceparent(envelope.traceparent)): Promise<void> {
   if (deps.onTerminal === undefined) return settle();
-  return deps.onTerminal({ id: envelope.correlation_id, metadata: envelope.metadata, tenant: envelope.tenant ?? null, record, applied }).then(settle);
+  return deps.onTerminal({ id: envelope.correlation_id, metadata: envelope.metadata, tenant: envelope.tenant ?? null, record, applied, traceparent }).then(settle);
 }
 
 /** Node timers overflow past ~24.8 days: a deadline further away is reached in steps. */

@@ -45,8 +45,8 @@ export type ChainPlan = { readonly kind: 'none' } | { readonly kind: 'follow-up'
 
 const MAX_NOTED_ISSUES = 5;
 
-/** Plans the follow-up of `envelope` completing with `result`. */
-export function planFollowUp(followUps: FollowUps | undefined, envelope: Envelope, result: unknown): ChainPlan {
+/** Plans the follow-up of `envelope` completing with `result`; the follow-up's trace continues from `traceparent` (the completing attempt's). */
+export function planFollowUp(followUps: FollowUps | undefined, envelope: Envelope, result: unknown, traceparent = envelope.traceparent): ChainPlan {
   const then = envelope.metadata.then;
   if (followUps === undefined || then === undefined || then === null) return { kind: 'none' };
   const issues = thenIssues(then, (body) => followUps.check(body));
@@ -58,7 +58,7 @@ export function planFollowUp(followUps: FollowUps | undefined, envelope: Envelop
       // thenIssues found nothing: `then` has the shape of a ThenSpec.
       body: followUpBody(then, result),
       tenant: envelope.tenant ?? null,
-      traceparent: envelope.traceparent,
+      traceparent,
       forwarding: envelope.forwarding ?? {},
     },
   };

@@ -26,6 +26,12 @@ export interface ProcessorContext {
   readonly logger: Logger;
   /** The tenant that submitted the request (auth.enabled); null without authentication. */
   readonly tenant: string | null;
+  /**
+   * The W3C trace context of this attempt: send it as the `traceparent` header of the calls the
+   * processor makes, and they join the request's trace. With tracing off, the client's own
+   * traceparent (or null).
+   */
+  readonly traceparent: string | null;
   /** Reports progress (0–100), shown by GET /api/v1/status. */
   progress(percent: number): Promise<void>;
 }

@@ -17,6 +17,7 @@ import type { FusedBackend } from '../ports/fused.js';
 import type { Logger } from '../ports/logger.js';
 import type { Delivery, QueueBackend, Subscription } from '../ports/queue-backend.js';
 import type { RecordChange, ResultStore } from '../ports/result-store.js';
+import type { Tracing } from '../ports/tracing.js';
 import { DEFAULT_QUEUE } from '../core/request/envelope.js';
 import { CancelAbort, runAttempt, ShutdownAbort, type AttemptDeps, type AttemptProgress } from './attempt.js';
 import type { FollowUps } from './chain.js';
@@ -74,6 +75,8 @@ export interface WorkerDeps {
   readonly logger: Logger;
   /** Submits follow-ups of completed requests (metadata.then); without it `then` is ignored. */
   readonly followUps?: FollowUps;
+  /** Spans of attempts (D201); undefined while tracing is off. */
+  readonly tracing?: Tracing;
 }
 
 type PoolState = 'created' | 'running' | 'stopping' | 'stopped';
@@ -127,6 +130,7 @@ export class WorkerPool {
       tenantBackoff: new TenantBackoff(),
       followUps: deps.followUps,
       onTerminal: options.onTerminal,
+      tracing: deps.tracing,
       onTerminalWants: options.onTerminalWants,
     };
     this.#queues = options.queues ?? [{ name: DEFAULT_QUEUE, backendQueue: options.queueName, weight: 1, concurrency: null }];

@@ -17,6 +17,8 @@ export interface Call {
   /** Which of the receiver's secrets verified it (undefined: none did). */
   readonly verifiedBy: readonly number[];
   readonly path: string;
+  /** The call's traceparent header ('' when it had none). */
+  readonly traceparent: string;
 }
 
 export interface Reply {
@@ -68,7 +70,7 @@ export class WebhookReceiver {
             return [];
           }
         });
-        this.calls.push({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], body: JSON.parse(raw) as Record<string, unknown>, verifiedBy, path: req.url ?? '' });
+        this.calls.push({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], body: JSON.parse(raw) as Record<string, unknown>, verifiedBy, path: req.url ?? '', traceparent: header(req, 'traceparent') });
         const reply = this.program.shift() ?? { status: 200 };
         res.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
         res.end('ok');

@@ -17,7 +17,7 @@ const request = (payload: Record<string, unknown>) => ({
   request: null,
   traceparent: null,
 });
-const ctx = { attempt: 1, maxAttempts: 1, idempotencyKey: 'id', signal: new AbortController().signal, deadline: null, tenant: null, logger: silentLogger, progress: async () => undefined };
+const ctx = { attempt: 1, maxAttempts: 1, idempotencyKey: 'id', signal: new AbortController().signal, deadline: null, tenant: null, traceparent: null, logger: silentLogger, progress: async () => undefined };
 
 describe('built-in sleep cap', () => {
   it('by default refuses more than 60 s at once, as a permanent validation failure', async () => {

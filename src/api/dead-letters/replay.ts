@@ -35,14 +35,19 @@ const MAX_TRIES = 4;
 
 export type Replacement = Partial<SubmitBody>;
 
-/** Replays the dead letter `ref`; resolves to the request's record, now PENDING. */
-export async function replayDeadLetter(ctx: RouteContext, ref: DeadLetterRef, replacement: Replacement): Promise<RequestRecord> {
+/**
+ * Replays the dead letter `ref`; resolves to the request's record, now PENDING. The message keeps
+ * the request's trace context, so its new attempts join the request's trace; `link` is told that
+ * context (the replay's own HTTP span links to it, D202).
+ */
+export async function replayDeadLetter(ctx: RouteContext, ref: DeadLetterRef, replacement: Replacement, link?: (traceparent: string | null) => void): Promise<RequestRecord> {
   const letter = await ctx.queue.getDeadLetter(ref.backendQueue, ref.id);
   if (letter === undefined) throw deadLetterNotFound();
   const original = envelopeOf(letter);
   if (original === undefined) {
     throw new HqmError('HQM_ERR_NOT_REPLAYABLE', 'this dead letter is not an OpenHQM request (an outside producer\'s message, or undecodable): there is no request to bring back; submit its payload anew instead');
   }
+  link?.(original.traceparent);
   const now = Date.now();
   const envelope = replayedEnvelope(ctx, original, replacement, now);
   if (envelope.metadata.queue !== ref.queue) {

@@ -25,6 +25,7 @@ import { claimOrReplay, idempotencyOf, releasingOnFailure } from '../idempotency
 import { sendError } from '../error-handler.js';
 import { errorResponse, idempotencyHeader, submitAccepted, submitBody } from '../schemas.js';
 import { schemaIssues } from '../schema-issues.js';
+import { traceparentOf } from '../tracing.js';
 import { assertCallback, validateSubmit, type SubmitBody } from '../validate.js';
 
 const DEFAULT_MAX_BATCH = 1000;
@@ -145,7 +146,7 @@ function validateBatch(body: BatchBody, schema: readonly FieldIssue[], maxBatch:
 }
 
 async function acceptAll(ctx: RouteContext, items: readonly SubmitBody[], ids: readonly string[], request: Parameters<typeof tenantOf>[0]): Promise<RequestRecord[]> {
-  const traceparent = request.headers.traceparent;
+  const traceparent = traceparentOf(request);
   const forwarding = requestForwarding(request, ctx.trust);
   const tenant = tenantOf(request);
   // All in one turn: see the module comment.
@@ -157,7 +158,7 @@ async function acceptAll(ctx: RouteContext, items: readonly SubmitBody[], ids: r
         headers: item.headers ?? {},
         metadata: item.metadata ?? {},
         request: null,
-        traceparent: typeof traceparent === 'string' ? traceparent : null,
+        traceparent,
         forwarding,
         tenant,
       }),

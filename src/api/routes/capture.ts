@@ -22,6 +22,7 @@ import { tenantOf, withoutCredential } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { flatHeaders, forwardingOf } from '../forwarding.js';
 import { sendUpstreamAnswer } from '../replay.js';
+import { traceparentOf } from '../tracing.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const CONTROL_PATHS = ['/api/v1', '/health', '/metrics', '/docs', '/openapi.json'];
@@ -57,7 +58,7 @@ export function registerCaptureRoute(app: FastifyInstance, ctx: RouteContext): v
         headers: {},
         metadata: {},
         request: captured,
-        traceparent: header(request, 'traceparent'),
+        traceparent: traceparentOf(request),
         forwarding: forwardingOf(request, headers, ctx.trust),
         tenant: tenantOf(request),
       }).catch((error: unknown) => {

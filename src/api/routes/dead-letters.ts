@@ -19,6 +19,7 @@ import { join, presentDeadLetter, presentDeadLetterDetail } from '../dead-letter
 import { alreadyFinishedResponse, errorResponse, submitAccepted } from '../schemas.js';
 import { schemaIssues } from '../schema-issues.js';
 import { validateSubmit } from '../validate.js';
+import { spanOf } from '../tracing.js';
 
 const TAGS = ['dead letters'];
 /** Admin only, declared here rather than left to the default of unlisted routes. */
@@ -108,7 +109,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
       // The schema's own issues and the submit's range checks in one 422.
       validateSubmit({ payload: {}, ...body }, logicalQueues, ctx.options.endpoints, schemaIssues(request.validationError) ?? []);
       try {
-        const record = await replayDeadLetter(ctx, ref, body);
+        const record = await replayDeadLetter(ctx, ref, body, (traceparent) => spanOf(request)?.link(traceparent));
         request.log.info({ correlation_id: record.id, dead_letter: request.params.id }, 'dead letter replayed');
         return await reply
           .code(202)

@@ -15,6 +15,7 @@ import { presentResult } from '../present.js';
 import { errorResponse, idempotencyHeader, resultResponse, submitAccepted, submitBody, waitQuery } from '../schemas.js';
 import type { RequestRecord } from '../../core/request/record.js';
 import { schemaIssues } from '../schema-issues.js';
+import { traceparentOf } from '../tracing.js';
 import { assertCallback, parseWait, validateSubmit, type SubmitBody } from '../validate.js';
 
 export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): void {
@@ -45,7 +46,6 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
       const sleepIssue = sleepMax === undefined ? undefined : builtinSleepIssue(body.payload, sleepMax);
       if (sleepIssue !== undefined) throw new ValidationError([{ ...sleepIssue, path: `body.${sleepIssue.path}` }]);
       const waitSeconds = parseWait(request.query.wait, ctx.options.maxWaitSeconds);
-      const traceparent = request.headers.traceparent;
       const idem = idempotencyOf(request, 'submit', body);
       const id = newCorrelationId(Date.now());
       const claim = idem === undefined ? undefined : await claimOrReplay(ctx, idem, [id], ctx.options.idempotencyTtlMs ?? ctx.options.ttlMs, reply);
@@ -64,7 +64,7 @@ export function registerSubmitRoute(app: FastifyInstance, ctx: RouteContext): vo
               headers: body.headers ?? {},
               metadata: body.metadata ?? {},
               request: null,
-              traceparent: typeof traceparent === 'string' ? traceparent : null,
+              traceparent: traceparentOf(request),
               forwarding: requestForwarding(request, ctx.trust),
               tenant: tenantOf(request),
             }),

@@ -35,7 +35,7 @@ export function registerRunCommands(program: Command): void {
     exitOnUnhandledRejection(() => stop, logger);
     try {
       const member = forked ? joinCluster(logger.child({ component: 'cluster' })) : undefined;
-      const app = await startApp(member?.configure(config) ?? config, roles, logger, { onMetrics: member === undefined ? undefined : (metrics) => member.shareMetrics(metrics) });
+      const app = await startApp(member?.configure(config) ?? config, roles, logger, { onMetrics: member === undefined ? undefined : (metrics) => member.shareMetrics(metrics), tracing: loaded.tracing });
       stop = app.stop;
       exitOnSignals(app.stop, logger);
       member?.ready(app.stop);

@@ -71,6 +71,11 @@ export interface WebhookMessage {
   /** When the terminal transition was enqueued (epoch ms). */
   readonly created_at: number;
   /**
+   * The trace context the delivery continues (the attempt that ended the request, or the
+   * request's own); absent from messages queued before it was added (still version 1).
+   */
+  readonly traceparent?: string | null;
+  /**
    * Which attempt this message is, from 1 (absent only on messages queued by an earlier
    * version, taken as 1). A retry is a new message carrying the next number: the count of
    * attempts travels with the delivery, not in the broker's `deliveryCount`, which some brokers
@@ -114,7 +119,9 @@ export function decodeWebhookMessage(raw: string): WebhookMessage {
     isWebhookEvent(m.event) && typeof m.url === 'string' && typeof m.body === 'string' && (m.tenant === null || typeof m.tenant === 'string') && typeof m.created_at === 'number' &&
     (m.attempt === undefined || (Number.isSafeInteger(m.attempt) && (m.attempt as number) >= 1)) && (m.due_at === undefined || Number.isFinite(m.due_at));
   if (!valid) throw new HqmError('HQM_ERR_MESSAGE_INVALID', 'not a webhook message of version 1');
-  return value as WebhookMessage;
+  const message = value as WebhookMessage;
+  // Only a string is a context; anything else reads as none.
+  return typeof message.traceparent === 'string' || message.traceparent === undefined ? message : { ...message, traceparent: null };
 }
 
 /**

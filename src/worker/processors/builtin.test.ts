@@ -11,6 +11,7 @@ const ctx = (signal = new AbortController().signal): ProcessorContext => ({
   deadline: null,
   logger: silentLogger,
   tenant: null,
+  traceparent: null,
   progress: async () => undefined,
 });
 

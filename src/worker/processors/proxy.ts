@@ -9,7 +9,7 @@ import { ProcessorResponse, type Processor } from '../processor.js';
 
 export function proxyProcessor(forwarder: Forwarder): Processor {
   return async (request, ctx) => {
-    const answer = await forwarder.forward(request, { attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, signal: ctx.signal });
+    const answer = await forwarder.forward(request, { attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, signal: ctx.signal, traceparent: ctx.traceparent });
     return new ProcessorResponse(answer.result, answer.statusCode, answer.headers, answer.body);
   };
 }
