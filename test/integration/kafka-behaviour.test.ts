@@ -35,7 +35,9 @@ async function open(extra: Record<string, unknown> = {}): Promise<KafkaQueue> {
 
 const longWait = { timeoutMs: 30_000 };
 
-describe('Kafka queue', () => {
+// A case waits on the mock's group joins (3 s each) several times, each wait with its own 30 s
+// deadline: the case's own limit must not be shorter than one wait on a loaded machine.
+describe('Kafka queue', { timeout: 120_000 }, () => {
   it('keeps a message\'s id and enqueue time across retry and release, counting only the retry', async (ctx) => {
     if (mock === undefined) return ctx.skip(requireKcat()?.skip ?? 'no mock');
     const q = await open();
