@@ -52,57 +52,47 @@ const wanted = (name: string): boolean => (values.only === undefined ? !OPT_IN.h
 
 const quick = values.quick === true;
 const report = new Report();
+/** What every backend scenario is loaded with; the figures of one run compare only under the same load. */
+const load = {
+  durationS: quick ? 3 : 10,
+  e2eRequests: quick ? 5_000 : 20_000,
+  connections: 50,
+  inFlight: 64,
+  ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+};
+/** The result store of the queue-only backends, and the Redis scenario's server. */
+const redisUrl = process.env.OPENHQM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 if (values.backend === 'redis') {
   const figures = await redisScenario(report, {
-    redisUrl: process.env.OPENHQM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    durationS: quick ? 3 : 10,
-    e2eRequests: quick ? 5_000 : 20_000,
-    connections: 50,
-    inFlight: 64,
-    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+    redisUrl,
+    ...load,
   });
   summarizeRedis(report, figures);
 } else if (values.backend === 'postgres') {
   const figures = await postgresScenario(report, {
     postgresUrl: process.env.OPENHQM_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    durationS: quick ? 3 : 10,
-    e2eRequests: quick ? 5_000 : 20_000,
-    connections: 50,
-    inFlight: 64,
-    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+    ...load,
   });
   summarizePostgres(report, figures);
 } else if (values.backend === 'nats') {
   const figures = await natsScenario(report, {
     natsUrl: process.env.OPENHQM_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
-    redisUrl: process.env.OPENHQM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    durationS: quick ? 3 : 10,
-    e2eRequests: quick ? 5_000 : 20_000,
-    connections: 50,
-    inFlight: 64,
-    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+    redisUrl,
+    ...load,
   });
   summarizeNats(report, figures);
 } else if (values.backend === 'kafka') {
   // Kafka on librdkafka's mock cluster (kcat), with the machine's Redis as the result store.
   const figures = await kafkaScenario(report, {
-    redisUrl: process.env.OPENHQM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    durationS: quick ? 3 : 10,
-    e2eRequests: quick ? 5_000 : 20_000,
-    connections: 50,
-    inFlight: 64,
-    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+    redisUrl,
+    ...load,
   });
   summarizeKafka(report, figures);
 } else if (values.backend === 'rabbitmq') {
   const figures = await rabbitmqScenario(report, {
     rabbitUrl: process.env.OPENHQM_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    redisUrl: process.env.OPENHQM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    durationS: quick ? 3 : 10,
-    e2eRequests: quick ? 5_000 : 20_000,
-    connections: 50,
-    inFlight: 64,
-    ...(values.profile === true ? { profileDir: fileURLToPath(new URL('../.bench/profiles', import.meta.url)) } : {}),
+    redisUrl,
+    ...load,
   });
   summarizeRabbit(report, figures);
 } else {
