@@ -111,9 +111,13 @@ describe('the dashboard in Chromium', () => {
 
     // A reload keeps the key (sessionStorage, this tab) and the theme the toggle chose.
     const theme = await page.locator('html').getAttribute('data-theme');
+    const background = (): Promise<string> => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const before = await background();
     await page.getByRole('button', { name: /switch to the/ }).click();
     const other = theme === 'dark' ? 'light' : 'dark';
     await eventually(() => page.locator('html').getAttribute('data-theme')).toBe(other);
+    // The palette follows the attribute, whatever the system prefers.
+    await eventually(background).not.toBe(before);
     await page.reload();
     await row.waitFor();
     expect(await page.locator('html').getAttribute('data-theme')).toBe(other);
