@@ -111,7 +111,7 @@ describe('the dashboard in Chromium', () => {
 
     // A reload keeps the key (sessionStorage, this tab) and the theme the toggle chose.
     const theme = await page.locator('html').getAttribute('data-theme');
-    const background = (): Promise<string> => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const background = (): Promise<string> => page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
     const before = await background();
     await page.getByRole('button', { name: /switch to the/ }).click();
     const other = theme === 'dark' ? 'light' : 'dark';

@@ -9,8 +9,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { finished, getJson, startCli } from '../helpers/cli.js';
+import { getJson, startCli } from '../helpers/cli.js';
 import { requireKcat, startMockKafka } from '../helpers/kafka.js';
+import { SubmissionLoad } from '../helpers/submission-load.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -34,56 +35,22 @@ describe('Kafka outage under load', () => {
       OPENHQM_WORKER__COUNT: '16',
     };
     const server = startCli(['start'], env);
-    const accepted = new Map<string, string>();
-    const refusals = new Map<number, number>();
-    let next = 0;
-    let withoutRetryAfter = 0;
-    let hung = 0;
     let phase: 'before' | 'down' | 'after' = 'before';
-
-    const submitOne = async (): Promise<void> => {
-      const token = `token-${next}`;
-      next += 1;
-      let res: Response;
-      try {
-        res = await fetch(`${server.url}/api/v1/submit`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ payload: { operation: 'echo', data: token } }),
-          signal: AbortSignal.timeout(10_000),
-        });
-      } catch {
-        hung += 1;
-        return;
-      }
-      if (res.status === 202) {
-        accepted.set(((await res.json()) as { correlation_id: string }).correlation_id, token);
-        return;
-      }
-      refusals.set(res.status, (refusals.get(res.status) ?? 0) + 1);
-      if (res.status === 503 && res.headers.get('retry-after') === null) withoutRetryAfter += 1;
-      await res.body?.cancel();
-    };
-    const load = (until: () => boolean): Promise<unknown> =>
-      Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (!until()) await submitOne();
-        }),
-      );
 
     try {
       await server.ready();
+      const submissions = new SubmissionLoad(server.url, { concurrency: CONCURRENCY });
       // Before: load until some are accepted, then freeze Kafka with submissions in flight.
-      const firstLoad = load(() => phase !== 'before');
-      await waitFor(() => accepted.size >= 900, { timeoutMs: 120_000, what: '900 accepted requests' });
+      const firstLoad = submissions.run(() => phase !== 'before');
+      await waitFor(() => submissions.accepted.size >= 900, { timeoutMs: 120_000, what: '900 accepted requests' });
       mock.pause();
       phase = 'down';
       await firstLoad;
 
       // Down: submissions are refused with 503, and the process says it is not ready.
-      const downFrom = next;
-      await load(() => next - downFrom >= 100);
-      expect(refusals.get(503) ?? 0).toBeGreaterThan(50);
+      const downFrom = submissions.sent;
+      await submissions.run(() => submissions.sent - downFrom >= 100);
+      expect(submissions.refused(503)).toBeGreaterThan(50);
       expect((await getJson(`${server.url}/health/ready`)).status).toBe(503);
 
       // After: Kafka back; the same process picks up where it was.
@@ -100,17 +67,12 @@ describe('Kafka outage under load', () => {
         throw new Error(`${(error as Error).message}: ${JSON.stringify(lastReady)}\n${server.output.filter((l) => /warn|error/i.test(l)).slice(-30).join('\n')}`);
       });
       phase = 'after';
-      const afterFrom = accepted.size;
-      await load(() => accepted.size - afterFrom >= 1000);
+      const afterFrom = submissions.accepted.size;
+      await submissions.run(() => submissions.accepted.size - afterFrom >= 1000);
 
-      expect([...refusals.keys()].filter((status) => status !== 503)).toEqual([]);
-      expect(withoutRetryAfter).toBe(0);
-      expect(hung).toBe(0);
-      expect(accepted.size).toBeGreaterThanOrEqual(1900);
-      for (const [id, token] of accepted) {
-        const result = await finished(server.url, id, 120_000);
-        expect(result, id).toMatchObject({ status: 'COMPLETED', result: { output: token } });
-      }
+      submissions.expectOnlyRetryableRefusals();
+      expect(submissions.accepted.size).toBeGreaterThanOrEqual(1900);
+      await submissions.expectEachCompleted(120_000);
       server.kill('SIGTERM');
       expect((await server.exited).code).toBe(0);
     } finally {

@@ -11,8 +11,9 @@
  * message naming PostgreSQL otherwise.
  */
 import { describe, expect, it } from 'vitest';
-import { finished, getJson, startCli } from '../helpers/cli.js';
+import { getJson, startCli } from '../helpers/cli.js';
 import { startPrivatePostgres } from '../helpers/postgres.js';
+import { SubmissionLoad } from '../helpers/submission-load.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -34,71 +35,32 @@ describe('PostgreSQL outage under load', () => {
       OPENHQM_QUEUE__VISIBILITY_TIMEOUT_SECONDS: '2',
     };
     const server = await startCli(['start'], env).ready();
-    const accepted = new Map<string, string>();
-    const refusals = new Map<number, number>();
-    let next = 0;
-    let withoutRetryAfter = 0;
-    let hung = 0;
+    const submissions = new SubmissionLoad(server.url, { concurrency: CONCURRENCY });
     let phase: 'before' | 'down' | 'after' = 'before';
-
-    const submitOne = async (): Promise<void> => {
-      const token = `token-${next}`;
-      next += 1;
-      let res: Response;
-      try {
-        res = await fetch(`${server.url}/api/v1/submit`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ payload: { operation: 'echo', data: token } }),
-          signal: AbortSignal.timeout(10_000),
-        });
-      } catch {
-        hung += 1;
-        return;
-      }
-      if (res.status === 202) {
-        accepted.set(((await res.json()) as { correlation_id: string }).correlation_id, token);
-        return;
-      }
-      refusals.set(res.status, (refusals.get(res.status) ?? 0) + 1);
-      if (res.status === 503 && res.headers.get('retry-after') === null) withoutRetryAfter += 1;
-      await res.body?.cancel();
-    };
-    const load = (until: () => boolean): Promise<unknown> =>
-      Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (!until()) await submitOne();
-        }),
-      );
 
     try {
       // Before: load until some are accepted, then stop PostgreSQL with submissions in flight.
-      const firstLoad = load(() => phase !== 'before');
-      await waitFor(() => accepted.size >= 300, { what: '300 accepted requests' });
+      const firstLoad = submissions.run(() => phase !== 'before');
+      await waitFor(() => submissions.accepted.size >= 300, { what: '300 accepted requests' });
       postgres.stop();
       phase = 'down';
       await firstLoad;
 
       // Down: submissions are refused quickly with 503, and the process says it is not ready.
-      const downFrom = next;
-      await load(() => next - downFrom >= 200);
-      expect(refusals.get(503) ?? 0).toBeGreaterThan(100);
+      const downFrom = submissions.sent;
+      await submissions.run(() => submissions.sent - downFrom >= 200);
+      expect(submissions.refused(503)).toBeGreaterThan(100);
       expect((await getJson(`${server.url}/health/ready`)).status).toBe(503);
 
       // After: PostgreSQL back; the same process picks up where it was.
       postgres.start();
       await waitFor(async () => (await getJson(`${server.url}/health/ready`)).status === 200, { timeoutMs: 20_000, what: 'ready again' });
       phase = 'after';
-      const afterFrom = accepted.size;
-      await load(() => accepted.size - afterFrom >= 300);
+      const afterFrom = submissions.accepted.size;
+      await submissions.run(() => submissions.accepted.size - afterFrom >= 300);
 
-      expect([...refusals.keys()].filter((status) => status !== 503)).toEqual([]);
-      expect(withoutRetryAfter).toBe(0);
-      expect(hung).toBe(0);
-      for (const [id, token] of accepted) {
-        const result = await finished(server.url, id, 60_000);
-        expect(result, id).toMatchObject({ status: 'COMPLETED', result: { output: token } });
-      }
+      submissions.expectOnlyRetryableRefusals();
+      await submissions.expectEachCompleted(60_000);
       server.kill('SIGTERM');
       expect((await server.exited).code).toBe(0);
     } finally {
