@@ -67,10 +67,21 @@ export class CliProcess {
   }
 }
 
-/** Starts `openhqm <args>` with JSON logs on a free port. */
+/**
+ * Starts `openhqm <args>` with JSON logs on a free port. The event-loop guard is off unless a
+ * test sets it: on a shared CI machine it measures the machine (a process starved of CPU for a
+ * whole sample interval reads as an infinite delay and answers 503), not the code under test.
+ */
 export function startCli(args: readonly string[], env: Record<string, string> = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, OPENHQM_SERVER__HOST: '127.0.0.1', OPENHQM_SERVER__PORT: '0', OPENHQM_MONITORING__LOG_FORMAT: 'json', ...env },
+    env: {
+      ...process.env,
+      OPENHQM_SERVER__HOST: '127.0.0.1',
+      OPENHQM_SERVER__PORT: '0',
+      OPENHQM_MONITORING__LOG_FORMAT: 'json',
+      OPENHQM_API__MAX_EVENT_LOOP_DELAY_MS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new CliProcess(child);

@@ -59,6 +59,8 @@ export async function startServer(backends: Record<string, unknown>): Promise<Te
     // The receiver is on loopback: let webhooks reach it.
     delivery: { webhooks: { secret: WEBHOOK_SECRET, allow_private: true } },
     ...backends,
+    // The event-loop guard measures the CI machine's load, not the client (test/helpers/cli.ts).
+    api: { max_event_loop_delay_ms: 0, ...(backends.api as Record<string, unknown> | undefined) },
   });
   const app = await startApp(config, { api: true, worker: true }, createLogger({ level: 'error', format: 'json', destination: sink }));
   running.push(app);
