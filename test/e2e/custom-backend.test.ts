@@ -4,19 +4,15 @@
  * carries requests end to end; a module missing methods, or naming an export it lacks, stops
  * start-up and `openhqm config check` with the key and the missing members named (exit 2).
  */
-import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exampleProject } from '../helpers/custom-queue.js';
 import { finished, getJson, runCli, startCli, submit, type CliProcess } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const project = join(tempDir(), 'project');
-mkdirSync(join(project, 'node_modules'), { recursive: true });
-symlinkSync(ROOT, join(project, 'node_modules', 'openhqm'), 'dir');
-copyFileSync(join(ROOT, 'examples/custom-queue/queue.js'), join(project, 'queue.js'));
-writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n');
+const project = exampleProject(tempDir());
 writeFileSync(
   join(project, 'half.js'),
   `import backend from './queue.js';
