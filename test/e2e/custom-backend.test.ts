@@ -45,6 +45,8 @@ describe('queue.type custom', () => {
       OPENHQM_WORKER__RETRY_DELAY_BASE: '0.05',
       OPENHQM_WORKER__RETRY_DELAY_MAX: '0.2',
       OPENHQM_WORKER__MAX_RETRIES: '3',
+      // The event-loop guard answers 503 on a machine busy with other work (seen here); it is not under test.
+      OPENHQM_API__MAX_EVENT_LOOP_DELAY_MS: '0',
       OPENHQM_WORKER__PROCESSOR_MODULE: fileURLToPath(new URL('../fixtures/processor.mjs', import.meta.url)),
     }).ready();
   });
@@ -55,7 +57,7 @@ describe('queue.type custom', () => {
 
   it('carries a request from submit to result through the custom queue', async () => {
     const accepted = await submit(server.url, { hello: 'world' });
-    expect(accepted.status).toBe(202);
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
     expect(await finished(server.url, accepted.body.correlation_id as string)).toMatchObject({ status: 'COMPLETED', result: { echo: { hello: 'world' } } });
   });
 
