@@ -98,6 +98,12 @@ describe('a custom module that does not fit the port', () => {
     }
   });
 
+  it('is held to the capabilities its object declares: an in-process queue cannot serve a worker alone', async () => {
+    const { code, stderr } = await runCli(['worker'], custom(join(project, 'queue.js')));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/queue\.type: "example-memory" keeps messages inside one process/);
+  });
+
   it('config check refuses type custom without a module', async () => {
     const { code, stderr } = await runCli(['config', 'check'], { OPENHQM_QUEUE__TYPE: 'custom' });
     expect(code).toBe(2);
