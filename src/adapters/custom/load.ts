@@ -70,9 +70,10 @@ function isFactory<T>(value: unknown): value is AdapterFactory<T> {
 /** Creates the backend through the user's factory and refuses an object that lacks a member of the port, naming each. */
 export async function createChecked<T>(section: Section, spec: CustomSpec, options: Readonly<Record<string, unknown>>, context: AdapterContext, members: Members, cwd?: string): Promise<T> {
   const factory = await loadCustomFactory<T>(section, spec, cwd);
+  const logger = context.logger.child({ component: section === 'cache' ? 'store' : 'queue', backend: 'custom', module: spec.module });
   let created: unknown;
   try {
-    created = await factory.create({ ...options, ...spec.config }, context);
+    created = await factory.create({ ...options, ...spec.config }, { ...context, logger });
   } catch (error) {
     // The backend's own refusals (its options, its server) are already typed; anything else is named as the module's.
     if (isHqmError(error)) throw error;
@@ -85,6 +86,7 @@ export async function createChecked<T>(section: Section, spec: CustomSpec, optio
     if (typeof close === 'function') await Promise.resolve(close.call(created)).catch(() => undefined);
     refuse(`${section}.custom_module`, `the backend ${spec.module} created lacks ${missing.join(', ')} (every member of the port is required: docs/adapters.md "Custom backends")`);
   }
+  logger.info({ type: (created as { type: string }).type }, 'custom backend created');
   return created as T;
 }
 
