@@ -70,7 +70,7 @@ describe('a custom backend module', () => {
     expect(closed).toBe(1);
   });
 
-  it('names missing capability keys and a result store\'s analytics methods', async () => {
+  it('names missing capability keys and a result store\'s analytics methods, and takes a whole store', async () => {
     const queuePath = file('caps.mjs', `import base from './partial.mjs';
 export const factory = { type: 'caps', async create(o, c) { const q = await base.create(o, c); q.capabilities = { ...q.capabilities, lease: undefined }; q.stats = async () => ({}); q.deploymentSecret = async () => ''; return q; } };`);
     expect((await refusal(customQueue.create(queueOptions({ custom_module: queuePath }), context))).message).toMatch(/lacks capabilities\.lease \(/);
@@ -82,6 +82,18 @@ export const noRead = { type: 'x', async create(o, c) {
   return store;
 } };`);
     const issue = await refusal(customStore.create({ ttl_seconds: 60, custom_module: storePath, custom_class: 'noRead' }, context));
+    // The same store with its analytics whole is taken, and works.
+    file('whole-store.mjs', `import { factory as memory } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../result-store/memory/index.ts')).href)};
+export const Whole = { type: 'whole', async create(o, c) {
+  const s = await memory.create(o, c);
+  const store = { type: 'whole', capabilities: s.capabilities, analytics: s.analytics };
+  for (const m of ${JSON.stringify(RESULT_STORE_METHODS)}) store[m] = s[m].bind(s);
+  return store;
+} };`);
+    const store = await customStore.create({ ttl_seconds: 60, custom_module: join(dir, 'whole-store.mjs'), custom_class: 'Whole' }, context);
+    expect(store.type).toBe('whole');
+    expect(await store.get('nobody')).toBeUndefined();
+    await store.close();
     expect(issue).toEqual({ path: 'cache.custom_module', message: expect.stringMatching(/lacks analytics\.read\(\) \(/) as string });
   });
 
