@@ -50,6 +50,8 @@ export async function createStore(config: Config, context: AdapterContext): Prom
  */
 export async function createFused(config: Config, queue: QueueBackend, store: ResultStore, context: AdapterContext): Promise<FusedBackend | undefined> {
   if (!config.queue.fused) return undefined;
+  // A custom backend may name itself after a built-in one, but it is not that adapter's object (D282).
+  if (config.queue.type === 'custom' || config.cache.type === 'custom') return undefined;
   const fused = await fusedPair(queue, store);
   if (fused !== undefined) context.logger.info({ fused: fused.type }, 'queue and result store share one server: submits and finishes write both in one step');
   return fused;

@@ -196,8 +196,11 @@ const queue = z
     mqtt_password: str().default(''),
     mqtt_qos: int().pipe(z.number().min(0).max(2)).default(1),
     mqtt_client_id: str().default(''),
+    /** queue.type custom: an ES module (a path from the working directory, a file: URL or a package name) exporting the backend's factory. */
     custom_module: str().default(''),
+    /** The export of custom_module that is the factory; empty: the default export, else the one named `factory`. */
     custom_class: str().default(''),
+    /** Handed to the factory's create() over the queue section's own keys. */
     custom_config: structured(z.record(z.string(), z.unknown())).default({}),
     /** Accepted for compatibility; results go to the result store, not a response queue. */
     response_queue_name: str().default('openhqm-responses'),
@@ -214,6 +217,10 @@ const cache = z
     redis_url: redisUrl(),
     postgres_url: postgresUrl(),
     max_connections: int().pipe(z.number().min(1)).default(10),
+    /** cache.type custom: as queue.custom_module, queue.custom_class and queue.custom_config, for a result store. */
+    custom_module: str().default(''),
+    custom_class: str().default(''),
+    custom_config: structured(z.record(z.string(), z.unknown())).default({}),
   })
   .strict();
 
@@ -826,6 +833,11 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    for (const section of ['queue', 'cache'] as const) {
+      if (config[section].type === 'custom' && config[section].custom_module.trim() === '') {
+        ctx.addIssue({ code: 'custom', path: [section, 'custom_module'], message: `required when ${section}.type is custom: the module that exports the backend's factory` });
+      }
+    }
     const p = config.proxy;
     const target = p.default_endpoint;
     if (target !== null && !Object.hasOwn(p.endpoints, target) && !isHttpUrl(target)) {

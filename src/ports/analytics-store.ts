@@ -30,6 +30,7 @@
  */
 import type { HourlyDelta } from '../core/analytics/hourly.js';
 import type { MinuteCount } from '../core/analytics/minutes.js';
+import type { MethodNames } from './members.js';
 
 export interface AnalyticsQuery {
   /** Hour start (epoch ms), inclusive. */
@@ -50,3 +51,11 @@ export interface AnalyticsStore {
   /** The (minute, queue) rows with a minute at or after `since` (epoch ms), with their totals. */
   minutes(since: number): Promise<readonly MinuteCount[]>;
 }
+
+/** Every method of AnalyticsStore, which a custom store's `analytics` must have (D280). */
+export const ANALYTICS_STORE_METHODS = Object.keys({
+  add: 0,
+  read: 0,
+  addMinutes: 0,
+  minutes: 0,
+} satisfies Record<MethodNames<AnalyticsStore>, 0>) as ReadonlyArray<MethodNames<AnalyticsStore>>;

@@ -25,6 +25,7 @@
  * @module
  */
 import type { HealthReport } from './health.js';
+import type { MethodNames } from './members.js';
 
 /**
  * What a backend really does, with values (D132): the worker, the start-up check
@@ -217,3 +218,39 @@ export interface QueueBackend {
   /** Stops every subscription and frees the connection. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Every method of QueueBackend, which a custom backend's object must have (D280); the compiler keeps the list whole. */
+export const QUEUE_BACKEND_METHODS = Object.keys({
+  publish: 0,
+  consume: 0,
+  stats: 0,
+  deadLetters: 0,
+  browseDeadLetters: 0,
+  getDeadLetter: 0,
+  removeDeadLetter: 0,
+  purgeDeadLetters: 0,
+  replayDeadLetter: 0,
+  health: 0,
+  deploymentSecret: 0,
+  close: 0,
+} satisfies Record<MethodNames<QueueBackend>, 0>) as ReadonlyArray<MethodNames<QueueBackend>>;
+
+/** Every key of QueueCapabilities: the start-up checks read them all, so a custom backend must declare each. */
+export const QUEUE_CAPABILITY_KEYS = Object.keys({
+  delays: 0,
+  lease: 0,
+  redelivery: 0,
+  deliveryCounting: 0,
+  staleSettles: 0,
+  priorities: 0,
+  ordering: 0,
+  stats: 0,
+  deadLetterBrowsing: 0,
+  delay: 0,
+  priority: 0,
+  fifo: 0,
+  maxMessageBytes: 0,
+  durable: 0,
+  shared: 0,
+  partitionOrdering: 0,
+} satisfies Record<keyof QueueCapabilities, 0>) as ReadonlyArray<keyof QueueCapabilities>;

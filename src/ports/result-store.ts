@@ -51,6 +51,7 @@ import type { ReplayChange } from '../core/request/replay.js';
 import type { TransitionChange } from '../core/request/transition.js';
 import type { AnalyticsStore } from './analytics-store.js';
 import type { HealthReport } from './health.js';
+import type { MethodNames } from './members.js';
 
 /** A compare-and-set on one record; the rules are `planTransition` in core. */
 export interface TransitionRequest extends TransitionChange {
@@ -173,3 +174,30 @@ export interface ResultStore {
   /** Flushes pending writes and frees the connection. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Every method of ResultStore, which a custom store's object must have (D280); the compiler keeps the list whole. */
+export const RESULT_STORE_METHODS = Object.keys({
+  create: 0,
+  get: 0,
+  transition: 0,
+  claim: 0,
+  renewLease: 0,
+  replay: 0,
+  setProgress: 0,
+  events: 0,
+  appendNote: 0,
+  delete: 0,
+  claimIdempotencyKey: 0,
+  releaseIdempotencyKey: 0,
+  list: 0,
+  onChange: 0,
+  health: 0,
+  close: 0,
+} satisfies Record<MethodNames<ResultStore>, 0>) as ReadonlyArray<MethodNames<ResultStore>>;
+
+/** Every key of ResultStoreCapabilities, which a custom store must declare. */
+export const RESULT_STORE_CAPABILITY_KEYS = Object.keys({
+  durable: 0,
+  sharedChangeFeed: 0,
+  tenantConcurrency: 0,
+} satisfies Record<keyof ResultStoreCapabilities, 0>) as ReadonlyArray<keyof ResultStoreCapabilities>;

@@ -107,7 +107,7 @@ describe('openhqm CLI', () => {
     expect(stderr).toMatch(/invalid configuration \(3 problems\)/);
     expect(stderr).toMatch(/server\.port: expected a whole number, got "abc"/);
     expect(stderr).toMatch(/queue\.type: unknown backend "bogus" \(available: sqlite, memory, redis, postgres(, [a-z_]+)*\) \(from environment OPENHQM_QUEUE__TYPE\)/);
-    expect(stderr).toMatch(/cache\.type: unknown backend "nope" \(available: sqlite, memory, redis, postgres\) \(from environment OPENHQM_CACHE__TYPE\)/);
+    expect(stderr).toMatch(/cache\.type: unknown backend "nope" \(available: sqlite, memory, redis, postgres(, [a-z_]+)*\) \(from environment OPENHQM_CACHE__TYPE\)/);
   });
 
   it('refuses to split API and workers over an in-process backend', async () => {

@@ -16,6 +16,7 @@ import { dropSchema, POSTGRES_URL, requirePostgres, testSchema } from '../helper
 import * as rabbit from '../helpers/rabbitmq.js';
 import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
 import { dropNatsStreams, NATS_URL, natsPrefixes, requireNats } from '../helpers/nats.js';
+import { exampleProject } from '../helpers/custom-queue.js';
 import { tempDir } from '../helpers/temp.js';
 
 const doc = readFileSync(new URL('../../docs/adapters.md', import.meta.url), 'utf8');
@@ -59,6 +60,7 @@ const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | 
     return { open: () => KafkaQueue.open({ ...preset, brokers: mock.brokers.split(','), ssl: false, sasl: null }, silentLogger) };
   },
   rabbitmq: async () => (await rabbit.requireRabbitMQ()) ?? { rabbitmq_url: rabbit.RABBITMQ_URL, prefix: rabbitPrefix },
+  custom: async () => ({ custom_module: join(exampleProject(tempDir()), 'queue.js') }),
 };
 
 const LONGEST_TIMER_MS = 2_147_483_647;

@@ -13,4 +13,5 @@ export const resultStores: Readonly<Record<string, Loader>> = {
   memory: () => import('./memory/index.js'),
   redis: () => import('./redis/index.js'),
   postgres: () => import('./postgres/index.js'),
+  custom: () => import('../custom/result-store.js'),
 };
