@@ -50,6 +50,13 @@ export interface QueueCapabilityValues {
   readonly stats: 'exact' | 'approximate' | 'none';
   /** Whether dead letters can be listed, read, removed and replayed by id. */
   readonly deadLetterBrowsing: boolean;
+  /**
+   * At-least-once (absent): a message is kept until a consumer settles it. At-most-once (MQTT
+   * direct, D274): only consumers subscribed when it is published receive it, and a message a
+   * dead consumer held is gone; the start-up refuses such a backend unless its configuration
+   * says the deployment accepts that.
+   */
+  readonly delivery?: 'at-least-once' | 'at-most-once';
 }
 
 export interface QueueCapabilities extends QueueCapabilityValues {
