@@ -140,4 +140,11 @@ describe('MQTT bridge', () => {
     expect(done.code).toBe(1);
     expect(done.stderr).toContain(`MQTT broker at 127.0.0.1:${port}: MQTT is unavailable`);
   }, 60_000);
+
+  it('stops at start with a non-zero exit naming the queue when the durable queue cannot be reached', async () => {
+    const port = await freePort();
+    const done = await runCli([...bridgeArgs.slice(0, 4), '--group', `${name}-y`], env({ OPENHQM_QUEUE__TYPE: 'redis', OPENHQM_CACHE__TYPE: 'redis', OPENHQM_QUEUE__REDIS_URL: `redis://127.0.0.1:${port}`, OPENHQM_CACHE__REDIS_URL: `redis://127.0.0.1:${port}`, OPENHQM_REDIS__CONNECT_TIMEOUT_MS: '500' }));
+    expect(done.code).toBe(1);
+    expect(done.stderr).toContain(`Redis did not answer within 500 ms (connect ECONNREFUSED 127.0.0.1:${port})`);
+  }, 60_000);
 });
