@@ -17,7 +17,7 @@ import { MqttBridge, type BridgeSink } from '../adapters/ingress/mqtt/bridge.js'
 import { mqttConnectionSchema } from '../adapters/shared/mqtt/connection.js';
 import { parseOptions } from '../adapters/shared/options.js';
 import type { Config } from '../config/schema.js';
-import { ConfigError, isHqmError } from '../core/errors.js';
+import { ConfigError, HqmError, isHqmError } from '../core/errors.js';
 import { HqmEvents } from '../core/events.js';
 import { DEFAULT_QUEUE, normalizeMetadata } from '../core/request/envelope.js';
 import type { PinoLogger } from '../observability/logger.js';
@@ -65,6 +65,9 @@ export async function startMqttBridge(config: Config, flags: BridgeFlags, logger
     store = await createStore(config, context);
     // Neither API nor worker here: the queue and the store must be shared with the processes that run the requests.
     checkCapabilities(config, { api: false, worker: false }, queue, store);
+    if (queue.capabilities.delivery === 'at-most-once') {
+      throw new HqmError('HQM_ERR_CAPABILITY', `queue.type: the bridge moves MQTT messages into a queue that keeps them; the ${queue.type} queue delivers at most once, so choose sqlite, redis, postgres, nats, kafka or rabbitmq`);
+    }
     const fused = await createFused(config, queue, store, context);
     const options = apiOptions(config, {});
     const sink = durableSink({ queue, store, fused, events: new HqmEvents(), tracing: undefined, options, depthGate: new DepthGates(queue, 0) }, settings.queue);

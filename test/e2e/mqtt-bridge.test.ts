@@ -141,6 +141,12 @@ describe('MQTT bridge', () => {
     expect(done.stderr).toContain(`MQTT broker at 127.0.0.1:${port}: MQTT is unavailable`);
   }, 60_000);
 
+  it('refuses to bridge into the at-most-once mqtt queue (exit 2)', async () => {
+    const done = await runCli([...bridgeArgs.slice(0, 4), '--group', `${name}-z`], env({ OPENHQM_QUEUE__TYPE: 'mqtt', OPENHQM_QUEUE__MQTT_AT_MOST_ONCE: 'true', OPENHQM_QUEUE__MQTT_TOPIC_PREFIX: name }));
+    expect(done.code).toBe(2);
+    expect(done.stderr).toMatch(/queue\.type: the bridge moves MQTT messages into a queue that keeps them; the mqtt queue delivers at most once/);
+  }, 60_000);
+
   it('stops at start with a non-zero exit naming the queue when the durable queue cannot be reached', async () => {
     const port = await freePort();
     const done = await runCli([...bridgeArgs.slice(0, 4), '--group', `${name}-y`], env({ OPENHQM_QUEUE__TYPE: 'redis', OPENHQM_CACHE__TYPE: 'redis', OPENHQM_QUEUE__REDIS_URL: `redis://127.0.0.1:${port}`, OPENHQM_CACHE__REDIS_URL: `redis://127.0.0.1:${port}`, OPENHQM_REDIS__CONNECT_TIMEOUT_MS: '500' }));
