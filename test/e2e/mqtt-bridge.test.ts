@@ -12,9 +12,10 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { correlationIdFor } from '../../src/core/request/ids.js';
 import { getJson, runCli, startCli, type CliProcess } from '../helpers/cli.js';
-import { deviceClient, dropSession, requireMosquitto, testName } from '../helpers/mqtt.js';
+import { deviceClient, dropSession, MQTT_HOST, MQTT_PORT, requireMosquitto, testName } from '../helpers/mqtt.js';
 import { freePort } from '../helpers/servers.js';
 import { tempDir } from '../helpers/temp.js';
+import { vanishingProxy } from '../helpers/vanishing-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'mqtt-bridge-test-secret-0123456789';
@@ -133,6 +134,49 @@ describe('MQTT bridge', () => {
       await device.endAsync();
     }
   }, 300_000);
+
+  it('reports not ready while the broker is unreachable, reconnects by itself, and then moves what waited in its session', async (ctx) => {
+    const missing = await requireMosquitto();
+    if (missing !== undefined) return ctx.skip(missing.skip);
+    const group = `${name}-r`;
+    const id = `${clientId}-r`;
+    const topic = `${name}/reconnect/jobs`;
+    let proxy = await vanishingProxy(MQTT_HOST, MQTT_PORT);
+    const gateway = startCli(['start'], env({ OPENHQM_SQLITE__PATH: join(dir, 'reconnect.db') }));
+    processes.push(gateway);
+    await gateway.ready();
+    const probePort = await freePort();
+    const bridge = startCli(['bridge', 'mqtt', '--topic', `${name}/+/jobs`, '--group', group, '--client-id', id], env({ OPENHQM_SQLITE__PATH: join(dir, 'reconnect.db'), OPENHQM_MONITORING__METRICS_PORT: String(probePort), OPENHQM_QUEUE__MQTT_BROKER_PORT: String(proxy.port) }));
+    processes.push(bridge);
+    const ready = async (): Promise<{ status: number; body: string }> => {
+      const res = await fetch(`http://127.0.0.1:${probePort}/health/ready`).catch(() => undefined);
+      return res === undefined ? { status: 0, body: '' } : { status: res.status, body: await res.text() };
+    };
+    const device = await deviceClient();
+    try {
+      await waitFor(async () => (await ready()).status === 200, { what: 'the bridge to be ready', timeoutMs: 30_000 });
+      proxy.vanish();
+      const down = await waitFor(async () => {
+        const r = await ready();
+        return r.status === 503 ? r : undefined;
+      }, { what: 'readiness to notice the lost broker' });
+      expect(down.body).toContain('not connected to the MQTT broker');
+      await device.publishAsync(topic, JSON.stringify({ operation: 'echo', data: 'waited' }), { qos: 1, properties: { correlationData: Buffer.from('waited') } });
+      proxy = await vanishingProxy(MQTT_HOST, MQTT_PORT, proxy.port);
+      await waitFor(async () => (await ready()).status === 200, { what: 'the bridge to reconnect', timeoutMs: 30_000 });
+      const record = await waitFor(async () => {
+        const res = await getJson(`${gateway.url}/api/v1/response/${idOf(topic, 'waited')}`);
+        return res.body.status === 'COMPLETED' ? res.body : undefined;
+      }, { what: 'the job published during the outage' });
+      expect((record.result as { output?: unknown }).output).toBe('waited');
+    } finally {
+      proxy.vanish();
+      await device.endAsync();
+      bridge.kill('SIGKILL');
+      await bridge.exited;
+      await dropSession(id).catch(() => undefined);
+    }
+  }, 120_000);
 
   it('stops at start with a non-zero exit naming the broker when MQTT cannot be reached', async () => {
     const port = await freePort();
