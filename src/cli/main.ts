@@ -9,6 +9,7 @@
  */
 import { Command } from 'commander';
 import { VERSION } from '../app/version.js';
+import { registerBridgeCommand } from './commands/bridge.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerHealthcheckCommand } from './commands/healthcheck.js';
 import { registerKeysCommand } from './commands/keys.js';
@@ -30,6 +31,7 @@ registerHealthcheckCommand(program);
 registerKeysCommand(program);
 registerTopCommand(program);
 registerRequestsCommand(program);
+registerBridgeCommand(program);
 
 // `start` is the default command, so commander hands it a word that names no command as an
 // argument ("too many arguments for 'start'"). A first word that is no command is a typo.

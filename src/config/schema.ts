@@ -196,6 +196,18 @@ const queue = z
     mqtt_password: str().default(''),
     mqtt_qos: int().pipe(z.number().min(0).max(2)).default(1),
     mqtt_client_id: str().default(''),
+    /** How long the broker keeps a disconnected MQTT session (its subscriptions and unacknowledged messages). */
+    mqtt_session_expiry_seconds: int().pipe(z.number().min(0).max(4_294_967_295)).default(86_400),
+    /** The shared-subscription group of `openhqm bridge mqtt` (`$share/<group>/<topic>`). */
+    mqtt_share_group: str()
+      .regex(/^[^/+#]+$/, 'must not be empty or contain /, + or #')
+      .default('openhqm'),
+    /** queue.type mqtt: topics are `<prefix>/<queue>`. */
+    mqtt_topic_prefix: str()
+      .regex(/^[^+#]+$/, 'must not be empty or contain + or #')
+      .default('openhqm'),
+    /** queue.type mqtt delivers each request at most once (lost with a worker that dies); it refuses to start until this says so. */
+    mqtt_at_most_once: bool().default(false),
     /** queue.type custom: an ES module (a path from the working directory, a file: URL or a package name) exporting the backend's factory. */
     custom_module: str().default(''),
     /** The export of custom_module that is the factory; empty: the default export, else the one named `factory`. */

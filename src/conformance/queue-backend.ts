@@ -33,12 +33,18 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
   describe(`QueueBackend conformance: ${name}`, () => {
     let harness: QueueHarness;
     let skipReason: string | undefined;
+    let atMostOnce = false;
     const opened: QueueBackend[] = [];
 
     beforeAll(async () => {
       const made = await makeHarness();
       if ('skip' in made) skipReason = made.skip;
-      else harness = made;
+      else {
+        harness = made;
+        const probe = await harness.open();
+        atMostOnce = probe.capabilities.delivery === 'at-most-once';
+        await probe.close();
+      }
     });
 
     afterEach(async () => {
@@ -51,9 +57,15 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       return backend;
     }
 
-    function test(title: string, body: (ctx: { queue: string }) => Promise<void>, needs?: (q: QueueBackend) => string | undefined): void {
+    /**
+     * `holds`: `kept` cases publish before anyone consumes, or count on a message being kept
+     * until settled, so an at-most-once backend (which drops what no consumer is subscribed
+     * for) skips them; `any` cases hold for every delivery guarantee.
+     */
+    function test(title: string, body: (ctx: { queue: string }) => Promise<void>, needs?: (q: QueueBackend) => string | undefined, holds: 'kept' | 'any' = 'kept'): void {
       it(title, async (ctx) => {
         if (skipReason !== undefined) return ctx.skip(skipReason);
+        if (holds === 'kept' && atMostOnce) return ctx.skip(`${name} delivers at most once: it keeps no message for a consumer not yet subscribed, nor one a consumer held`);
         if (needs !== undefined) {
           const probe = await open();
           const missing = needs(probe);
@@ -617,7 +629,7 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       const body = 'x'.repeat(q.capabilities.maxMessageBytes + 1);
       const error = await q.publish(queue, { body }).catch((e: unknown) => e);
       expect(isHqmError(error) && error.code).toBe('HQM_ERR_BODY_TOO_LARGE');
-    });
+    }, undefined, 'any');
 
     test(
       'keeps messages across close and reopen, and redelivers what was in flight',
@@ -837,6 +849,7 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
         expect(report?.detail).toEqual(expect.any(String));
       },
       () => (harness.unreachable === undefined ? 'a server to be unreachable' : undefined),
+      'any',
     );
 
     test('keeps one deployment secret: long and random, the same for every backend opened on the same storage', async () => {
@@ -846,6 +859,74 @@ export function describeQueueBackend(name: string, makeHarness: () => Promise<Qu
       expect(await first.deploymentSecret()).toBe(secret);
       const second = await open();
       expect(await second.deploymentSecret()).toBe(secret);
-    }, (q) => (q.capabilities.shared ? undefined : 'sharing between processes'));
+    }, (q) => (q.capabilities.shared ? undefined : 'sharing between processes'), 'any');
+
+    // At-most-once delivery (D274): what holds for consumers subscribed before the publish.
+    const needsAtMostOnce = (q: QueueBackend): string | undefined => (q.capabilities.delivery === 'at-most-once' ? undefined : 'at-most-once delivery (the cases above cover at-least-once)');
+    /** Publishes probes until `arrived` says one reached the subscriptions: they are subscribed from then on. */
+    const subscribed = (q: QueueBackend, queue: string, arrived: () => boolean): Promise<true> =>
+      until(q, async () => {
+        if (arrived()) return true;
+        await q.publish(queue, { body: `probe:${randomUUID()}` });
+        return arrived();
+      }, 'the subscriptions to be in place');
+    const isProbe = (d: Delivery): boolean => d.body.startsWith('probe:');
+
+    test('at-most-once: delivers each message published while a consumer is subscribed once, intact, as attempt 1', async ({ queue }) => {
+      const q = await open();
+      const { seen, subscription } = collect(q, queue);
+      await subscribed(q, queue, () => seen.some(isProbe));
+      const bodies = Array.from({ length: 20 }, (_, i) => `{"n":${i},"s":"\u00e9\u{1f600}"}`);
+      for (const body of bodies) await q.publish(queue, { body });
+      const real = (): Delivery[] => seen.filter((d) => !isProbe(d));
+      await until(q, () => real().length >= bodies.length, 'every message');
+      // One more message after them: anything duplicated would have arrived before it.
+      await q.publish(queue, { body: 'last' });
+      await until(q, () => real().some((d) => d.body === 'last'), 'the last message');
+      await subscription.stop();
+      expect(real().map((d) => d.body).sort()).toEqual([...bodies, 'last'].sort());
+      expect(real().every((d) => d.deliveryCount === 1)).toBe(true);
+      expect(new Set(real().map((d) => d.messageId)).size).toBe(bodies.length + 1);
+    }, needsAtMostOnce, 'any');
+
+    test('at-most-once: two subscribed consumers share the work with no loss and no double delivery', async ({ queue }) => {
+      const q = await open();
+      const a = collect(q, queue, { concurrency: 4 });
+      const b = collect(q, queue, { concurrency: 4 });
+      await subscribed(q, queue, () => a.seen.some(isProbe) && b.seen.some(isProbe));
+      const total = 200;
+      await Promise.all(Array.from({ length: total }, (_, i) => q.publish(queue, { body: String(i) })));
+      const real = (): Delivery[] => [...a.seen, ...b.seen].filter((d) => !isProbe(d));
+      await until(q, () => real().length >= total, `${total} deliveries`);
+      await Promise.all([a.subscription.stop(), b.subscription.stop()]);
+      const bodies = real().map((d) => d.body);
+      expect(bodies).toHaveLength(total);
+      expect(new Set(bodies).size).toBe(total);
+      expect(a.seen.filter((d) => !isProbe(d)).length).toBeGreaterThan(0);
+      expect(b.seen.filter((d) => !isProbe(d)).length).toBeGreaterThan(0);
+    }, needsAtMostOnce, 'any');
+
+    test('at-most-once: retry and release deliver the message again, once each, with its id; retry counts an attempt', async ({ queue }) => {
+      const q = await open();
+      const seen: Delivery[] = [];
+      const sub = q.consume(queue, { concurrency: 2, visibilityTimeoutMs: longLease(q) }, async (d) => {
+        seen.push(d);
+        if (isProbe(d) || d.body === 'last') return d.ack();
+        const turns = seen.filter((s) => s.body === d.body).length;
+        if (turns === 1) return d.retry(0);
+        if (turns === 2) return d.release();
+        return d.ack();
+      });
+      await subscribed(q, queue, () => seen.some(isProbe));
+      await q.publish(queue, { body: 'flaky' });
+      const flaky = (): Delivery[] => seen.filter((d) => d.body === 'flaky');
+      await until(q, () => flaky().length >= 3, 'the retried and released deliveries');
+      await q.publish(queue, { body: 'last' });
+      await until(q, () => seen.some((d) => d.body === 'last'), 'the last message');
+      await sub.stop();
+      expect(flaky()).toHaveLength(3);
+      expect(new Set(flaky().map((d) => d.messageId)).size).toBe(1);
+      expect(flaky().map((d) => d.deliveryCount)).toEqual(expectedCounts(q.capabilities.deliveryCounting, ['retry', 'release']));
+    }, needsAtMostOnce, 'any');
   });
 }

@@ -6,3 +6,6 @@
  * @module
  */
 export type MethodNames<T> = { [K in keyof T]-?: NonNullable<T[K]> extends (...args: never[]) => unknown ? K : never }[keyof T];
+
+/** The keys `T` requires (an optional key, such as a capability with a default, is left out). */
+export type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];

@@ -25,7 +25,7 @@
  * @module
  */
 import type { HealthReport } from './health.js';
-import type { MethodNames } from './members.js';
+import type { MethodNames, RequiredKeys } from './members.js';
 
 /**
  * What a backend really does, with values (D132): the worker, the start-up check
@@ -51,6 +51,13 @@ export interface QueueCapabilityValues {
   readonly stats: 'exact' | 'approximate' | 'none';
   /** Whether dead letters can be listed, read, removed and replayed by id. */
   readonly deadLetterBrowsing: boolean;
+  /**
+   * At-least-once (absent): a message is kept until a consumer settles it. At-most-once (MQTT
+   * direct, D274): only consumers subscribed when it is published receive it, and a message a
+   * dead consumer held is gone; the start-up refuses such a backend unless its configuration
+   * says the deployment accepts that.
+   */
+  readonly delivery?: 'at-least-once' | 'at-most-once';
 }
 
 export interface QueueCapabilities extends QueueCapabilityValues {
@@ -235,7 +242,7 @@ export const QUEUE_BACKEND_METHODS = Object.keys({
   close: 0,
 } satisfies Record<MethodNames<QueueBackend>, 0>) as ReadonlyArray<MethodNames<QueueBackend>>;
 
-/** Every key of QueueCapabilities: the start-up checks read them all, so a custom backend must declare each. */
+/** Every required key of QueueCapabilities: the start-up checks read them all, so a custom backend must declare each (an optional one, `delivery`, has its default). */
 export const QUEUE_CAPABILITY_KEYS = Object.keys({
   delays: 0,
   lease: 0,
@@ -253,4 +260,4 @@ export const QUEUE_CAPABILITY_KEYS = Object.keys({
   durable: 0,
   shared: 0,
   partitionOrdering: 0,
-} satisfies Record<keyof QueueCapabilities, 0>) as ReadonlyArray<keyof QueueCapabilities>;
+} satisfies Record<RequiredKeys<QueueCapabilities>, 0>) as ReadonlyArray<RequiredKeys<QueueCapabilities>>;

@@ -32,7 +32,8 @@ export function queueCapabilityIssues(type: string, values: QueueCapabilityValue
       message: `the ${type} queue holds a message for ${lease.minMs / 1000}–${lease.maxMs / 1000} s; ${needs.visibilityTimeoutMs / 1000} s is outside that range`,
     });
   }
-  if (needs.worker && values.redelivery === 'none') {
+  // An at-most-once backend declares the loss itself and was created only with the opt-in that accepts it (D274).
+  if (needs.worker && values.redelivery === 'none' && values.delivery !== 'at-most-once') {
     issues.push({ path: 'queue.type', message: `the ${type} queue never redelivers an unsettled message, so a worker that dies would lose its requests; choose a backend with leases or sessions` });
   }
   // Retries wait in the store (PENDING) as long as they asked: a backoff longer than the backend's

@@ -57,7 +57,7 @@ describe('openhqm CLI', () => {
   it('says an unknown command is one and lists the commands, instead of passing it to start', async () => {
     const { code, stderr } = await runCli(['bogus']);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/unknown command 'bogus' \(commands: start, api, worker, config, routes, healthcheck, keys, top, requests, help\)/);
+    expect(stderr).toMatch(/unknown command 'bogus' \(commands: start, api, worker, config, routes, healthcheck, keys, top, requests, bridge, help\)/);
     expect(stderr).not.toMatch(/too many arguments/);
     // Options before no command still go to start, the default.
     const bad = await runCli(['--port', 'abc']);

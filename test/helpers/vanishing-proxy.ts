@@ -12,7 +12,8 @@ export interface VanishingProxy {
   vanish(): void;
 }
 
-export async function vanishingProxy(host: string, port: number): Promise<VanishingProxy> {
+/** `listenPort`: the port to listen on (a proxy brought back where a vanished one was); any free one by default. */
+export async function vanishingProxy(host: string, port: number, listenPort = 0): Promise<VanishingProxy> {
   const sockets = new Set<Socket>();
   const proxy = createServer((client) => {
     const upstream = connect(port, host);
@@ -22,7 +23,7 @@ export async function vanishingProxy(host: string, port: number): Promise<Vanish
     }
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => proxy.listen(listenPort, '127.0.0.1', resolve));
   return {
     port: (proxy.address() as AddressInfo).port,
     vanish: () => {

@@ -12,6 +12,7 @@ import { queueBackends } from '../../src/adapters/queue/registry.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import type { QueueBackend, QueueCapabilityValues } from '../../src/ports/queue-backend.js';
 import { requireKcat, startMockKafka, type MockKafka } from '../helpers/kafka.js';
+import { MQTT_HOST, MQTT_PORT, requireMosquitto, testName } from '../helpers/mqtt.js';
 import { dropSchema, POSTGRES_URL, requirePostgres, testSchema } from '../helpers/postgres.js';
 import * as rabbit from '../helpers/rabbitmq.js';
 import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
@@ -60,6 +61,7 @@ const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | 
     return { open: () => KafkaQueue.open({ ...preset, brokers: mock.brokers.split(','), ssl: false, sasl: null }, silentLogger) };
   },
   rabbitmq: async () => (await rabbit.requireRabbitMQ()) ?? { rabbitmq_url: rabbit.RABBITMQ_URL, prefix: rabbitPrefix },
+  mqtt: async () => (await requireMosquitto()) ?? { mqtt_broker_host: MQTT_HOST, mqtt_broker_port: MQTT_PORT, mqtt_at_most_once: true, mqtt_topic_prefix: testName() },
   custom: async () => ({ custom_module: join(exampleProject(tempDir()), 'queue.js') }),
 };
 
