@@ -46,6 +46,8 @@ describe('SQS outage under load', () => {
       OPENHQM_QUEUE__REQUEST_QUEUE_NAME: `openhqm-${name}`,
       OPENHQM_SQLITE__PATH: join(dir, `${name}.db`),
       OPENHQM_WORKER__COUNT: '16',
+      // Deliveries whose acknowledgement the cut lost come back this soon, not after 30 s.
+      OPENHQM_QUEUE__VISIBILITY_TIMEOUT_SECONDS: '10',
     }).ready();
 
   it('answers 503 while SQS cannot be reached, resumes by itself, and completes every accepted request exactly once', async (ctx) => {
@@ -131,7 +133,7 @@ describe('SQS outage under load', () => {
       server.kill('SIGKILL');
       await server.exited;
     }
-  }, 480_000);
+  }, 600_000);
 
   it('is not ready while its workers cannot receive, though alive and accepting, and receives again once allowed', async (ctx) => {
     if ('skip' in moto || proxy === undefined) return ctx.skip('skip' in moto ? moto.skip : 'no proxy');
@@ -149,7 +151,7 @@ describe('SQS outage under load', () => {
         },
         { timeoutMs: 60_000, what: '/health/ready to say the workers are refused' },
       );
-      expect((notReceiving.body.components as Record<string, string>).queue).toMatch(/^not receiving openhqm-not-receiving: .*AccessDenied/);
+      expect((notReceiving.body.components as Record<string, string>).queue).toMatch(/^not receiving from openhqm-not-receiving: .*AccessDenied/);
       expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
       // Still accepting (sending is allowed): these wait in the queue.
       const ids: string[] = [];
