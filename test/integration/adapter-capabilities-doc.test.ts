@@ -16,6 +16,7 @@ import { dropSchema, POSTGRES_URL, requirePostgres, testSchema } from '../helper
 import * as rabbit from '../helpers/rabbitmq.js';
 import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
 import { dropNatsStreams, NATS_URL, natsPrefixes, requireNats } from '../helpers/nats.js';
+import { startMoto, type Moto } from '../helpers/sqs.js';
 import { tempDir } from '../helpers/temp.js';
 
 const doc = readFileSync(new URL('../../docs/adapters.md', import.meta.url), 'utf8');
@@ -31,9 +32,11 @@ async function mockKafka(): Promise<MockKafka | { skip: string }> {
   return (kafka ??= await startMockKafka());
 }
 const rabbitPrefix = rabbit.testPrefix();
+let moto: Moto | undefined;
 
 afterAll(async () => {
   await kafka?.stop();
+  await moto?.stop();
   if ((await requirePostgres()) === undefined) await dropSchema(schema);
   if ((await requireRedis()) === undefined) await deleteKeys(prefix, { url: REDIS_URL });
   if ((await requireNats()) === undefined) await dropNatsStreams(nats.stream_prefix);
@@ -59,6 +62,13 @@ const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | 
     return { open: () => KafkaQueue.open({ ...preset, brokers: mock.brokers.split(','), ssl: false, sasl: null }, silentLogger) };
   },
   rabbitmq: async () => (await rabbit.requireRabbitMQ()) ?? { rabbitmq_url: rabbit.RABBITMQ_URL, prefix: rabbitPrefix },
+  // A standard queue on a moto of this file's own (the table's remarks say what FIFO changes).
+  sqs: async () => {
+    const started = await startMoto();
+    if ('skip' in started) return started;
+    moto = started;
+    return { sqs_endpoint_url: started.endpoint };
+  },
 };
 
 const LONGEST_TIMER_MS = 2_147_483_647;
