@@ -114,7 +114,9 @@ describe('SQS outage under load', () => {
       expect([...refusals.keys()].filter((status) => status !== 503)).toEqual([]);
       expect(withoutRetryAfter).toBe(0);
       expect(hung).toBe(0);
-      expect(accepted.size).toBeGreaterThan(1500);
+      // At least the 500 before the cut and all 1,000 after the restore (the cut is instant: every
+      // submission after it is refused, so exactly 1,500 is the usual count).
+      expect(accepted.size).toBeGreaterThanOrEqual(1500);
       const ids = [...accepted.keys()];
       for (let i = 0; i < ids.length; i += 20) {
         await Promise.all(
