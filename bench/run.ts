@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing,tracing] [-- --backend redis|postgres|nats|kafka|rabbitmq]
+ * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing,tracing] [-- --backend redis|postgres|nats|kafka|rabbitmq|sqs]
  * [-- --profile] [-- --processes N|auto]`: measures OpenHQM side by side with its anchors in one run on this machine
  * and prints the figures with their ratios. With --write the Markdown table also replaces this
  * backend's section of docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
@@ -8,6 +8,7 @@
  * postgres://postgres@127.0.0.1:5432/test, each run in a schema of its own, dropped afterwards);
  * with --backend nats the NATS JetStream queue beside the NATS client's own publish + consume
  * (NATS at OPENHQM_BENCH_NATS_URL, default nats://127.0.0.1:4222; the result store on Redis);
+ * with --backend sqs the SQS queue beside the AWS SDK's own send + receive on a moto server it starts;
  * --profile writes CPU profiles of
  * the server processes to .bench/profiles (summarize one with `node --import tsx bench/profile.ts <file>`);
  * the submit rows are measured with autocannon and, where installed, wrk (`apt-get install wrk`); --processes runs every OpenHQM server with that many
@@ -27,6 +28,7 @@ import { proxyScenario } from './scenarios/proxy.js';
 import { redisScenario, type RedisFigures } from './scenarios/redis.js';
 import { routingScenario } from './scenarios/routing.js';
 import { sqliteScenario } from './scenarios/sqlite.js';
+import { sqsScenario, type SqsFigures } from './scenarios/sqs.js';
 import { tracingScenario } from './scenarios/tracing.js';
 
 const { values } = parseArgs({
@@ -40,7 +42,7 @@ const { values } = parseArgs({
   },
 });
 // A mistyped backend would otherwise measure SQLite under another name.
-if (!['sqlite', 'redis', 'postgres', 'nats', 'kafka', 'rabbitmq'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis, postgres, nats, kafka or rabbitmq`);
+if (!['sqlite', 'redis', 'postgres', 'nats', 'kafka', 'rabbitmq', 'sqs'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis, postgres, nats, kafka, rabbitmq or sqs`);
 // Every OpenHQM server the scenarios start inherits it (the anchors ignore it).
 if (values.processes !== undefined) process.env.OPENHQM_SERVER__PROCESSES = values.processes;
 /** Scenarios run only when --only names them: the default run stays as long as it was. They --write a section of their own. */
@@ -95,6 +97,13 @@ if (values.backend === 'redis') {
     ...load,
   });
   summarizeRabbit(report, figures);
+} else if (values.backend === 'sqs') {
+  // SQS on a moto server the scenario starts, with the machine's Redis as the result store.
+  const figures = await sqsScenario(report, {
+    redisUrl,
+    ...load,
+  });
+  summarizeSqs(report, figures);
 } else {
   if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
   if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
@@ -194,6 +203,18 @@ function summarizeKafka(r: Report, figures: KafkaFigures): void {
   const e2eRatio = figures.e2eAllInOne / figures.kafkajs.combined;
   r.target('end-to-end (openhqm start, with the HTTP hop and the store) ≥ 0.5× kafkajs produce + consume', e2eRatio >= 0.5, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.kafkajs.combined)} per s)`);
 }
+function summarizeSqs(r: Report, figures: SqsFigures): void {
+  const find = (prefix: string) => r.rows.find((row) => row.label.startsWith(prefix));
+  const bare = find('bare Fastify');
+  const api = find('OpenHQM submit (openhqm api, SQS');
+  if (bare !== undefined && api !== undefined) {
+    const ratio = api.rate / bare.rate;
+    r.target('submit ≥ 0.6× bare Fastify', ratio >= 0.6, `${ratio.toFixed(2)}×`);
+  }
+  const e2eRatio = figures.e2eAllInOne / figures.raw.combined;
+  r.target('end-to-end (openhqm start) beside the raw SDK send + receive/delete', e2eRatio >= 0.5, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.raw.combined)} per s)`);
+}
+
 function summarizeRabbit(r: Report, figures: RabbitFigures): void {
   const find = (prefix: string) => r.rows.find((row) => row.label.startsWith(prefix));
   const bare = find('bare Fastify');

@@ -183,6 +183,12 @@ const queue = z
     kafka_topics: list(str()).default(['openhqm-requests']),
     sqs_region: str().default('us-east-1'),
     sqs_queue_url: str().default(''),
+    /** queue.type sqs: another endpoint than AWS's (moto, LocalStack, a VPC endpoint); empty: the region's. */
+    sqs_endpoint_url: str()
+      .refine((v) => v === '' || /^https?:\/\/\S+$/.test(v), 'must be an http:// or https:// URL')
+      .default(''),
+    /** queue.type sqs: how long one receive waits for a message (long polling), 0–20 s. */
+    sqs_wait_seconds: int().pipe(z.number().min(0).max(20)).default(20),
     azure_eventhubs_connection_string: str().default(''),
     azure_eventhubs_name: str().default('openhqm'),
     azure_eventhubs_consumer_group: str().default('$Default'),

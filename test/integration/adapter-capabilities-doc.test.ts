@@ -17,6 +17,7 @@ import { dropSchema, POSTGRES_URL, requirePostgres, testSchema } from '../helper
 import * as rabbit from '../helpers/rabbitmq.js';
 import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
 import { dropNatsStreams, NATS_URL, natsPrefixes, requireNats } from '../helpers/nats.js';
+import { startMoto, type Moto } from '../helpers/sqs.js';
 import { exampleProject } from '../helpers/custom-queue.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -33,9 +34,11 @@ async function mockKafka(): Promise<MockKafka | { skip: string }> {
   return (kafka ??= await startMockKafka());
 }
 const rabbitPrefix = rabbit.testPrefix();
+let moto: Moto | undefined;
 
 afterAll(async () => {
   await kafka?.stop();
+  await moto?.stop();
   if ((await requirePostgres()) === undefined) await dropSchema(schema);
   if ((await requireRedis()) === undefined) await deleteKeys(prefix, { url: REDIS_URL });
   if ((await requireNats()) === undefined) await dropNatsStreams(nats.stream_prefix);
@@ -61,6 +64,13 @@ const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | 
     return { open: () => KafkaQueue.open({ ...preset, brokers: mock.brokers.split(','), ssl: false, sasl: null }, silentLogger) };
   },
   rabbitmq: async () => (await rabbit.requireRabbitMQ()) ?? { rabbitmq_url: rabbit.RABBITMQ_URL, prefix: rabbitPrefix },
+  // A standard queue on a moto of this file's own (the table's remarks say what FIFO changes).
+  sqs: async () => {
+    const started = await startMoto();
+    if ('skip' in started) return started;
+    moto = started;
+    return { sqs_endpoint_url: started.endpoint };
+  },
   mqtt: async () => (await requireMosquitto()) ?? { mqtt_broker_host: MQTT_HOST, mqtt_broker_port: MQTT_PORT, mqtt_at_most_once: true, mqtt_topic_prefix: testName() },
   custom: async () => ({ custom_module: join(exampleProject(tempDir()), 'queue.js') }),
 };

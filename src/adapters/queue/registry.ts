@@ -17,6 +17,7 @@ export const queueBackends: Readonly<Record<string, Loader>> = {
   kafka: () => import('./kafka/index.js'),
   azure_eventhubs: () => import('./kafka/event-hubs.js'),
   rabbitmq: () => import('./rabbitmq/index.js'),
+  sqs: () => import('./sqs/index.js'),
   mqtt: () => import('./mqtt/index.js'),
   custom: () => import('../custom/queue.js'),
 };
