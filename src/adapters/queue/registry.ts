@@ -17,4 +17,5 @@ export const queueBackends: Readonly<Record<string, Loader>> = {
   kafka: () => import('./kafka/index.js'),
   azure_eventhubs: () => import('./kafka/event-hubs.js'),
   rabbitmq: () => import('./rabbitmq/index.js'),
+  gcp_pubsub: () => import('./gcp_pubsub/index.js'),
 };
