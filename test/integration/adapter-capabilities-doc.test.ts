@@ -16,6 +16,7 @@ import { dropSchema, POSTGRES_URL, requirePostgres, testSchema } from '../helper
 import * as rabbit from '../helpers/rabbitmq.js';
 import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redis.js';
 import { dropNatsStreams, NATS_URL, natsPrefixes, requireNats } from '../helpers/nats.js';
+import { requirePubSubEmulator, startPubSubEmulator, type PubSubEmulator } from '../helpers/pubsub.js';
 import { tempDir } from '../helpers/temp.js';
 
 const doc = readFileSync(new URL('../../docs/adapters.md', import.meta.url), 'utf8');
@@ -32,8 +33,11 @@ async function mockKafka(): Promise<MockKafka | { skip: string }> {
 }
 const rabbitPrefix = rabbit.testPrefix();
 
+let pubsub: PubSubEmulator | undefined;
+
 afterAll(async () => {
   await kafka?.stop();
+  await pubsub?.stop();
   if ((await requirePostgres()) === undefined) await dropSchema(schema);
   if ((await requireRedis()) === undefined) await deleteKeys(prefix, { url: REDIS_URL });
   if ((await requireNats()) === undefined) await dropNatsStreams(nats.stream_prefix);
@@ -59,6 +63,12 @@ const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | 
     return { open: () => KafkaQueue.open({ ...preset, brokers: mock.brokers.split(','), ssl: false, sasl: null }, silentLogger) };
   },
   rabbitmq: async () => (await rabbit.requireRabbitMQ()) ?? { rabbitmq_url: rabbit.RABBITMQ_URL, prefix: rabbitPrefix },
+  gcp_pubsub: async () => {
+    const missing = requirePubSubEmulator();
+    if (missing !== undefined) return missing;
+    pubsub ??= await startPubSubEmulator();
+    return { endpoint: pubsub.endpoint, gcp_project_id: 'hqm-doc' };
+  },
 };
 
 const LONGEST_TIMER_MS = 2_147_483_647;

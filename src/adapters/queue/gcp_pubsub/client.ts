@@ -115,7 +115,22 @@ export class PubSubClient {
         this.#call(),
       ),
     );
+    await this.attached(names);
     return names;
+  }
+
+  /**
+   * Fails unless the work subscription is attached to the queue's topic. A topic deleted and
+   * created again (by hand, by a tool) leaves the old subscription detached: publishes would then
+   * reach no subscription and be dropped, and pulls would find nothing, a worker alive but idle.
+   * Pub/Sub cannot re-attach a subscription, and deleting it would drop what it still holds, so
+   * this is left to an operator; once it is deleted, the next use creates it afresh.
+   */
+  async attached(names: QueueNames): Promise<void> {
+    const [subscription] = await guarded('reading the subscription', this.subscriber.getSubscription({ subscription: names.work }, this.#call()));
+    if (subscription.topic !== names.topic || subscription.detached === true) {
+      throw unavailable(`the subscription ${names.work} is detached from ${names.topic} (its topic was deleted): delete the subscription and OpenHQM creates it again`);
+    }
   }
 
   /** The dead-letter topic and the subscription that keeps its messages for reading. */

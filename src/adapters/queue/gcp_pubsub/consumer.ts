@@ -23,6 +23,8 @@ import { A, numberOf } from './wire.js';
 /** How long a pull may wait on an empty subscription before the loop looks again (stop, gate). */
 const PULL_WAIT_MS = 5_000;
 const BACKOFF_MS = [100, 250, 500, 1000, 2000];
+/** How often a consumer checks that its subscription is still attached to its topic (client.ts). */
+const ATTACHMENT_CHECK_MS = 5_000;
 
 export interface ConsumerHost extends DeliveryHost {
   readonly client: PubSubClient;
@@ -47,6 +49,7 @@ export class PubSubSubscription implements Subscription {
   readonly #gate: KeyGate;
   readonly #finish = new WeakMap<PubSubDelivery, (outcome: 'done' | 'back') => void>();
   #failures = 0;
+  #checkedAt = 0;
   /** False while pulls fail: the worker is alive but takes nothing. */
   consuming = true;
   lastError: string | undefined;
@@ -98,6 +101,10 @@ export class PubSubSubscription implements Subscription {
       let batch: Pulled[];
       try {
         names ??= await this.host.client.declare(this.queue);
+        if (Date.now() - this.#checkedAt >= ATTACHMENT_CHECK_MS) {
+          await this.host.client.attached(names);
+          this.#checkedAt = Date.now();
+        }
         const pull = this.host.client.pull(names.work, Math.min(free, this.host.maxMessages), { waitMs: PULL_WAIT_MS });
         this.#pull = pull;
         batch = await pull.done;

@@ -9,7 +9,7 @@
  */
 import type { Delivery } from '../../../ports/queue-backend.js';
 import type { PubSubClient, Pulled } from './client.js';
-import { A, priorityOf } from './wire.js';
+import { partitionKeyOf, priorityOf } from './wire.js';
 
 /** A settle closer than this to the local deadline is not sent: it might arrive after the server's. */
 const SETTLE_MARGIN_MS = 1000;
@@ -50,7 +50,7 @@ export class PubSubDelivery implements Delivery {
     this.messageId = pulled.messageId;
     this.body = pulled.data.toString('utf8');
     this.priority = priorityOf(pulled.attributes);
-    this.partitionKey = pulled.orderingKey || (pulled.attributes[A.key] ?? null);
+    this.partitionKey = partitionKeyOf(pulled.attributes, pulled.orderingKey);
     this.enqueuedAt = pulled.publishedAt;
     this.#deadline = deadline;
   }

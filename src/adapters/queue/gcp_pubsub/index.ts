@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { HqmError } from '../../../core/errors.js';
 import type { AdapterContext, QueueBackendFactory } from '../../../ports/adapter.js';
 import type { HealthReport } from '../../../ports/health.js';
@@ -39,7 +39,7 @@ import { DeadLetterReader } from './dead-letters.js';
 import { LONGEST_DEADLINE_S, type PubSubDelivery } from './delivery.js';
 import { GRPC, grpcCode } from './errors.js';
 import { secretTopic } from './names.js';
-import { A, messageAttributes } from './wire.js';
+import { A, messageAttributes, UNKEYED } from './wire.js';
 
 /** health() asks the server at most this often; between, it answers from the last probe. */
 const HEALTH_PROBE_MS = 1000;
@@ -118,7 +118,7 @@ export class PubSubQueue implements QueueBackend {
     assertSize(message.body, this.capabilities.maxMessageBytes);
     const delayMs = message.delayMs ?? 0;
     const attributes = messageAttributes(clampPriority(message.priority), message.partitionKey ?? null, delayMs > 0 ? Date.now() + Math.ceil(delayMs) : 0);
-    const outgoing = { data: Buffer.from(message.body, 'utf8'), attributes, orderingKey: this.options.ordering ? (message.partitionKey ?? '') : '' };
+    const outgoing = { data: Buffer.from(message.body, 'utf8'), attributes, orderingKey: this.options.ordering ? (message.partitionKey ?? `${UNKEYED}${randomUUID()}`) : '' };
     for (let tries = 1; ; tries += 1) {
       const names = await this.client.declare(queue);
       try {

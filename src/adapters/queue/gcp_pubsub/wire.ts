@@ -17,6 +17,20 @@ export const A = {
   messageId: 'hqm_message_id',
 } as const;
 
+/**
+ * The ordering key of a message without a partition key on an ordered subscription: one of its
+ * own. The emulator orders messages without a key as if they shared one (verified: one held or
+ * delayed message then blocked all others), and a key of its own costs nothing on the service.
+ */
+export const UNKEYED = '~hqm-free-';
+
+/** The partition key of a pulled message: OpenHQM's attribute, else an outside producer's ordering key. */
+export function partitionKeyOf(attributes: Readonly<Record<string, string>>, orderingKey: string): string | null {
+  const key = attributes[A.key];
+  if (key !== undefined) return key;
+  return orderingKey === '' || orderingKey.startsWith(UNKEYED) ? null : orderingKey;
+}
+
 export function messageAttributes(priority: number, partitionKey: string | null, due: number): Record<string, string> {
   return {
     ...(priority !== 0 ? { [A.priority]: String(priority) } : {}),
