@@ -59,7 +59,13 @@ export class PubSubClient {
     });
     // The settings the high-level client worked out (endpoint, TLS or not, credentials, project).
     const found = await guarded('reading the Pub/Sub client settings', pubsub.getClientConfig());
-    const config = { ...found, port: found.port === undefined ? undefined : Number(found.port) };
+    const config = {
+      ...found,
+      port: found.port === undefined ? undefined : Number(found.port),
+      // An emulator needs no credentials; without a universe named, gax would ask Google's auth
+      // library for one, which probes the GCE metadata server on every client (seconds, and a warning).
+      ...(pubsub.isEmulator ? { universeDomain: 'googleapis.com' } : {}),
+    };
     const client = new PubSubClient(new api.PublisherClient(config), new api.SubscriberClient(config), pubsub.projectId, options, logger);
     try {
       await client.probe(options.request_timeout_ms);
