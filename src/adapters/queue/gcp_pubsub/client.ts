@@ -65,6 +65,10 @@ export class PubSubClient {
       // An emulator needs no credentials; without a universe named, gax would ask Google's auth
       // library for one, which probes the GCE metadata server on every client (seconds, and a warning).
       ...(pubsub.isEmulator ? { universeDomain: 'googleapis.com' } : {}),
+      // gRPC backs its reconnects off up to two minutes by default: workers would resume that long
+      // after Pub/Sub is back. A retry every 2 s at most costs nothing while it is away.
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2000,
     };
     const client = new PubSubClient(new api.PublisherClient(config), new api.SubscriberClient(config), pubsub.projectId, options, logger);
     try {
@@ -172,7 +176,7 @@ export class PubSubClient {
   /** Publishes and resolves with the ids once Pub/Sub stored every message. */
   async publish(topic: string, messages: readonly Outgoing[], what = 'publishing a message'): Promise<string[]> {
     this.#assertOpen();
-    const [response] = await guarded(what, this.publisher.publish({ topic, messages: messages.map((m) => ({ data: m.data, attributes: m.attributes, ...(m.orderingKey ? { orderingKey: m.orderingKey } : {}) })) }, this.#call()));
+    const [response] = await this.#bounded(what, this.publisher.publish({ topic, messages: messages.map((m) => ({ data: m.data, attributes: m.attributes, ...(m.orderingKey ? { orderingKey: m.orderingKey } : {}) })) }, this.#call()));
     return (response.messageIds ?? []).map(String);
   }
 
@@ -236,6 +240,23 @@ export class PubSubClient {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([this.publisher.close(), this.subscriber.close()]).catch((error: unknown) => this.logger.debug({ err: error }, 'closing the Pub/Sub clients failed'));
+  }
+
+  /**
+   * The call, failing once `request_timeout_ms` (and a little) has passed: gax's own timeout
+   * bounds each attempt, but a publish caught in its retries or its bundling when the connection
+   * drops was seen to wait far longer, and a submit must answer 503, never hang.
+   */
+  async #bounded<T>(what: string, call: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(unavailable(`${what}: Pub/Sub did not answer within ${this.options.request_timeout_ms} ms`)), this.options.request_timeout_ms + 500);
+    });
+    try {
+      return await guarded(what, Promise.race([call, late]));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #call(): { timeout: number } {
