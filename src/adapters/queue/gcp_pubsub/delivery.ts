@@ -79,11 +79,16 @@ export class PubSubDelivery implements Delivery {
   }
 
   async deadLetter(reason: string): Promise<void> {
-    if (!this.#take('done')) return;
+    if (!this.#take('done', false)) return;
     // Written before the ack: a crash between the two leaves a dead letter and a redelivery the
-    // store's claim settles, never a message gone without its record.
-    await this.host.bury(this, reason);
-    await this.host.client.ack(this.subscription, [this.pulled.ackId]);
+    // store's claim settles, never a message gone without its record. The slot and the key are
+    // freed once both are done, so dead letters of one consumer are written in the order it settles them.
+    try {
+      await this.host.bury(this, reason);
+      await this.host.client.ack(this.subscription, [this.pulled.ackId]);
+    } finally {
+      this.onSettle('done');
+    }
   }
 
   async extend(ms: number): Promise<void> {
@@ -100,10 +105,10 @@ export class PubSubDelivery implements Delivery {
     await this.host.client.modAck(this.subscription, [this.pulled.ackId], deadlineSeconds(delayMs));
   }
 
-  #take(outcome: 'done' | 'back'): boolean {
+  #take(outcome: 'done' | 'back', notify = true): boolean {
     if (!this.live) return false;
     this.#settled = true;
-    this.onSettle(outcome);
+    if (notify) this.onSettle(outcome);
     return true;
   }
 }
