@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing,tracing] [-- --backend redis|postgres|nats|kafka|rabbitmq|sqs]
+ * `npm run bench [-- --quick] [-- --write] [-- --only sqlite,proxy,routing,tracing] [-- --backend redis|postgres|nats|kafka|rabbitmq|sqs|gcp_pubsub]
  * [-- --profile] [-- --processes N|auto]`: measures OpenHQM side by side with its anchors in one run on this machine
  * and prints the figures with their ratios. With --write the Markdown table also replaces this
  * backend's section of docs/benchmarks.md. With --backend redis it runs the Redis scenario (Redis at
  * OPENHQM_BENCH_REDIS_URL, default redis://127.0.0.1:6379); with --backend postgres the PostgreSQL
  * one beside pg-boss (PostgreSQL at OPENHQM_BENCH_POSTGRES_URL, default
  * postgres://postgres@127.0.0.1:5432/test, each run in a schema of its own, dropped afterwards);
- * with --backend nats the NATS JetStream queue beside the NATS client's own publish + consume
+ * with --backend gcp_pubsub the Pub/Sub queue beside Google's client on an emulator this run starts
+ * (the result store on Redis); with --backend nats the NATS JetStream queue beside the NATS client's own publish + consume
  * (NATS at OPENHQM_BENCH_NATS_URL, default nats://127.0.0.1:4222; the result store on Redis);
  * with --backend sqs the SQS queue beside the AWS SDK's own send + receive on a moto server it starts;
  * --profile writes CPU profiles of
@@ -20,6 +21,7 @@ import { parseArgs } from 'node:util';
 import type { ClientFigures } from './lib/clients.js';
 import { LOAD_TOOLS } from './lib/measure.js';
 import { Report } from './lib/report.js';
+import { gcpPubsubScenario, type PubSubFigures } from './scenarios/gcp-pubsub.js';
 import { kafkaScenario, type KafkaFigures } from './scenarios/kafka.js';
 import { rabbitmqScenario, type RabbitFigures } from './scenarios/rabbitmq.js';
 import { postgresScenario, type PostgresFigures } from './scenarios/postgres.js';
@@ -42,7 +44,7 @@ const { values } = parseArgs({
   },
 });
 // A mistyped backend would otherwise measure SQLite under another name.
-if (!['sqlite', 'redis', 'postgres', 'nats', 'kafka', 'rabbitmq', 'sqs'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis, postgres, nats, kafka, rabbitmq or sqs`);
+if (!['sqlite', 'redis', 'postgres', 'nats', 'kafka', 'rabbitmq', 'sqs', 'gcp_pubsub'].includes(values.backend)) throw new Error(`--backend ${values.backend}: expected sqlite, redis, postgres, nats, kafka, rabbitmq, sqs or gcp_pubsub`);
 // Every OpenHQM server the scenarios start inherits it (the anchors ignore it).
 if (values.processes !== undefined) process.env.OPENHQM_SERVER__PROCESSES = values.processes;
 /** Scenarios run only when --only names them: the default run stays as long as it was. They --write a section of their own. */
@@ -104,6 +106,13 @@ if (values.backend === 'redis') {
     ...load,
   });
   summarizeSqs(report, figures);
+} else if (values.backend === 'gcp_pubsub') {
+  // Pub/Sub on the Cloud SDK's emulator (started by the scenario), with the machine's Redis as the result store.
+  const figures = await gcpPubsubScenario(report, {
+    redisUrl,
+    ...load,
+  });
+  summarizePubSub(report, figures);
 } else {
   if (wanted('sqlite')) await sqliteScenario(report, { durationS: quick ? 3 : 10, e2eRequests: quick ? 5_000 : 20_000, connections: 50 });
   if (wanted('proxy')) await proxyScenario(report, { durationS: quick ? 3 : 10, connections: 50 });
@@ -223,6 +232,18 @@ function summarizeRabbit(r: Report, figures: RabbitFigures): void {
     const ratio = api.rate / bare.rate;
     r.target('submit ≥ 0.6× bare Fastify', ratio >= 0.6, `${ratio.toFixed(2)}×`);
     r.target('p99 submit ≤ 10 ms at 50 connections', (api.p99 ?? Infinity) <= 10, `${api.p99?.toFixed(2)} ms`);
+  }
+  const e2eRatio = figures.e2eAllInOne / figures.raw.combined;
+  r.target('end-to-end (openhqm start) beside the raw client publish + consume', e2eRatio >= 0.5, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.raw.combined)} per s)`);
+}
+
+function summarizePubSub(r: Report, figures: PubSubFigures): void {
+  const find = (prefix: string) => r.rows.find((row) => row.label.startsWith(prefix));
+  const bare = find('bare Fastify');
+  const api = find('OpenHQM submit (openhqm api, Pub/Sub');
+  if (bare !== undefined && api !== undefined) {
+    const ratio = api.rate / bare.rate;
+    r.target('submit ≥ 0.6× bare Fastify', ratio >= 0.6, `${ratio.toFixed(2)}×`);
   }
   const e2eRatio = figures.e2eAllInOne / figures.raw.combined;
   r.target('end-to-end (openhqm start) beside the raw client publish + consume', e2eRatio >= 0.5, `${e2eRatio.toFixed(2)}× (${Math.round(figures.e2eAllInOne)} vs ${Math.round(figures.raw.combined)} per s)`);

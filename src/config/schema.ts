@@ -195,7 +195,8 @@ const queue = z
     azure_eventhubs_checkpoint_store: str().default(''),
     gcp_project_id: str().default(''),
     gcp_credentials_path: str().default(''),
-    gcp_max_messages: int().default(10),
+    /** Most messages one pull of the `gcp_pubsub` queue asks for (a worker's free slots cap it further). */
+    gcp_max_messages: int().pipe(z.number().min(1).max(1000)).default(10),
     mqtt_broker_host: str().default('localhost'),
     mqtt_broker_port: int().default(1883),
     mqtt_username: str().default(''),
@@ -365,6 +366,24 @@ const rabbitmq = z
     connect_timeout_ms: int().pipe(z.number().min(100)).default(10_000),
     /** AMQP heartbeat: a broker silent for twice this long counts as gone. 0 turns it off. */
     heartbeat_seconds: int().pipe(z.number().min(0).max(600)).default(30),
+  })
+  .strict();
+
+/** Settings of the Pub/Sub queue beyond the original's queue.gcp_* keys. */
+const gcpPubsub = z
+  .object({
+    /** host:port of an emulator (plain-text gRPC) or another endpoint; empty: Google's, or PUBSUB_EMULATOR_HOST. */
+    endpoint: str()
+      .regex(/^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):\d{1,5}$|^$/, 'must be host:port')
+      .default(''),
+    /** Put before every topic and subscription name the adapter creates; starts with a letter. */
+    prefix: str()
+      .regex(/^[A-Za-z][A-Za-z0-9._~+%-]*$/, 'must start with a letter and hold only letters, digits and . _ ~ + % -')
+      .default('openhqm.'),
+    /** Partition keys become ordering keys, one message at a time per key (D254); fixed when a subscription is created. */
+    ordering: bool().default(false),
+    /** How long one call to Pub/Sub may take before the server counts as unreachable. */
+    request_timeout_ms: int().pipe(z.number().min(100)).default(10_000),
   })
   .strict();
 
@@ -839,6 +858,7 @@ export const configSchema = z
     kafka: kafka.prefault({}),
     azure_eventhubs: azureEventhubs.prefault({}),
     rabbitmq: rabbitmq.prefault({}),
+    gcp_pubsub: gcpPubsub.prefault({}),
     worker: worker.prefault({}),
     monitoring: monitoring.prefault({}),
     proxy: proxy.prefault({}),

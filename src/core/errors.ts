@@ -39,7 +39,7 @@ export const ERROR_CATALOGUE = {
   HQM_ERR_CONFIG: { httpStatus: 500, retryable: false, summary: 'The configuration is invalid; start-up stops with exit code 2.' },
   HQM_ERR_ADAPTER_UNKNOWN: { httpStatus: 500, retryable: false, summary: 'queue.type or cache.type names no known backend, or that backend is not available in this build.' },
   HQM_ERR_CAPABILITY: { httpStatus: 500, retryable: false, summary: 'The configuration asks for something the chosen backend cannot do.' },
-  HQM_ERR_UNSUPPORTED: { httpStatus: 409, retryable: false, summary: 'The queue backend cannot do this to a dead letter: those of the kafka and azure_eventhubs queues are records of a topic, listed and read but not removed, purged or replayed one by one (capability deadLetterBrowsing is false).' },
+  HQM_ERR_UNSUPPORTED: { httpStatus: 409, retryable: false, summary: 'The queue backend cannot do this: the dead letters of the kafka, azure_eventhubs, sqs and gcp_pubsub queues are listed and read but not removed, purged or replayed one by one (capability deadLetterBrowsing is false), and a FIFO SQS queue cannot delay a message.' },
   HQM_ERR_MESSAGE_INVALID: { httpStatus: 500, retryable: false, summary: 'A queue message could not be decoded; it is dead-lettered without processing.' },
   HQM_ERR_PROCESSOR_LOAD: { httpStatus: 500, retryable: false, summary: 'worker.processor_module could not be imported or does not export a function.' },
   HQM_ERR_PROCESSOR_FAILED: { httpStatus: 502, retryable: false, summary: 'The processor (worker.processor_module or a built-in operation) threw on its last attempt; the request is FAILED with its message. Retryable errors are retried first.' },

@@ -19,6 +19,7 @@ import { deleteKeys, REDIS_URL, requireRedis, testPrefix } from '../helpers/redi
 import { dropNatsStreams, NATS_URL, natsPrefixes, requireNats } from '../helpers/nats.js';
 import { startMoto, type Moto } from '../helpers/sqs.js';
 import { exampleProject } from '../helpers/custom-queue.js';
+import { requirePubSubEmulator, startPubSubEmulator, type PubSubEmulator } from '../helpers/pubsub.js';
 import { tempDir } from '../helpers/temp.js';
 
 const doc = readFileSync(new URL('../../docs/adapters.md', import.meta.url), 'utf8');
@@ -36,9 +37,12 @@ async function mockKafka(): Promise<MockKafka | { skip: string }> {
 const rabbitPrefix = rabbit.testPrefix();
 let moto: Moto | undefined;
 
+let pubsub: PubSubEmulator | undefined;
+
 afterAll(async () => {
   await kafka?.stop();
   await moto?.stop();
+  await pubsub?.stop();
   if ((await requirePostgres()) === undefined) await dropSchema(schema);
   if ((await requireRedis()) === undefined) await deleteKeys(prefix, { url: REDIS_URL });
   if ((await requireNats()) === undefined) await dropNatsStreams(nats.stream_prefix);
@@ -73,6 +77,12 @@ const settings: Readonly<Record<string, () => Promise<Record<string, unknown> | 
   },
   mqtt: async () => (await requireMosquitto()) ?? { mqtt_broker_host: MQTT_HOST, mqtt_broker_port: MQTT_PORT, mqtt_at_most_once: true, mqtt_topic_prefix: testName() },
   custom: async () => ({ custom_module: join(exampleProject(tempDir()), 'queue.js') }),
+  gcp_pubsub: async () => {
+    const missing = requirePubSubEmulator();
+    if (missing !== undefined) return missing;
+    pubsub ??= await startPubSubEmulator();
+    return { endpoint: pubsub.endpoint, gcp_project_id: 'hqm-doc' };
+  },
 };
 
 const LONGEST_TIMER_MS = 2_147_483_647;

@@ -20,4 +20,5 @@ export const queueBackends: Readonly<Record<string, Loader>> = {
   sqs: () => import('./sqs/index.js'),
   mqtt: () => import('./mqtt/index.js'),
   custom: () => import('../custom/queue.js'),
+  gcp_pubsub: () => import('./gcp_pubsub/index.js'),
 };
