@@ -6,13 +6,15 @@
  * every accepted request finished with its own token.
  */
 import { expect } from 'vitest';
-import { finished } from './cli.js';
+import { finished, getJson } from './cli.js';
 
 export interface SubmissionLoadOptions {
   /** Loops submitting at once. */
   readonly concurrency: number;
   /** The payload of the n-th submission; by default an echo of its token, which the result must carry. */
   readonly payload?: (token: string) => unknown;
+  /** How long a submission may go unanswered before it counts as hung (10 s). */
+  readonly timeoutMs?: number;
 }
 
 export class SubmissionLoad {
@@ -52,13 +54,19 @@ export class SubmissionLoad {
     expect(this.hung).toBe(0);
   }
 
-  /** Every accepted request completed with the output of its own echo, `batch` polled at a time. */
-  async expectEachCompleted(timeoutMs: number, batch = 1): Promise<void> {
+  /**
+   * Every accepted request completed with the output of its own echo, `batch` polled at a time;
+   * with `once`, its events trail also shows a single COMPLETED (it ran to the end exactly once).
+   */
+  async expectEachCompleted(timeoutMs: number, { batch = 1, once = false }: { batch?: number; once?: boolean } = {}): Promise<void> {
     const entries = [...this.accepted];
     for (let i = 0; i < entries.length; i += batch) {
       await Promise.all(
         entries.slice(i, i + batch).map(async ([id, token]) => {
           expect(await finished(this.url, id, timeoutMs), id).toMatchObject({ status: 'COMPLETED', result: { output: token } });
+          if (!once) return;
+          const trail = await getJson(`${this.url}/api/v1/requests/${id}/events`);
+          expect((trail.body.events as Array<{ to: string }>).filter((e) => e.to === 'COMPLETED'), id).toHaveLength(1);
         }),
       );
     }
@@ -73,7 +81,7 @@ export class SubmissionLoad {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ payload: this.#payload(token) }),
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
     } catch {
       this.hung += 1;
