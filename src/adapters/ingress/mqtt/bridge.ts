@@ -12,6 +12,7 @@
  * @module
  */
 import type { MqttClient } from 'mqtt';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HqmError, isHqmError } from '../../../core/errors.js';
 import type { HealthReport } from '../../../ports/health.js';
 import type { Logger } from '../../../ports/logger.js';
@@ -144,17 +145,11 @@ export class MqttBridge {
 }
 
 /** Waits `ms`; false when `signal` ended the wait. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
 }
