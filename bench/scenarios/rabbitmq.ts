@@ -16,6 +16,7 @@ import { runAnchor } from '../lib/anchor.js';
 import { measureEndToEnd, measureSubmit } from '../lib/measure.js';
 import { CLI, cpuProfileArgs, startServer } from '../lib/process.js';
 import type { Report } from '../lib/report.js';
+import { completions } from './redis.js';
 
 const BARE = fileURLToPath(new URL('../bare-fastify.ts', import.meta.url));
 const ANCHOR = fileURLToPath(new URL('../rabbitmq-anchor.ts', import.meta.url));
@@ -78,22 +79,6 @@ function rabbitEnv(options: RabbitBenchOptions, prefix: string): Record<string, 
     OPENHQM_RABBITMQ__PREFIX: `${prefix}.`,
     OPENHQM_REDIS__KEY_PREFIX: prefix,
     OPENHQM_WORKER__COUNT: String(options.inFlight),
-  };
-}
-
-/** Counts COMPLETED transitions from the Redis store's change feed. */
-async function completions(redisUrl: string, prefix: string): Promise<{ readonly count: number; close(): void }> {
-  const subscriber = new Redis(redisUrl);
-  let count = 0;
-  subscriber.on('message', (_channel: string, message: string) => {
-    if (message.includes('|COMPLETED|')) count += 1;
-  });
-  await subscriber.subscribe(`${prefix}:changes`);
-  return {
-    get count() {
-      return count;
-    },
-    close: () => subscriber.disconnect(),
   };
 }
 

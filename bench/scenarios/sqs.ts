@@ -10,11 +10,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { runAnchor } from '../lib/anchor.js';
 import { measureEndToEnd, measureSubmit } from '../lib/measure.js';
 import { CLI, cpuProfileArgs, startServer } from '../lib/process.js';
 import type { Report } from '../lib/report.js';
+import { completions, withPrefix } from './redis.js';
 
 const BARE = fileURLToPath(new URL('../bare-fastify.ts', import.meta.url));
 const ANCHOR = fileURLToPath(new URL('../sqs-anchor.ts', import.meta.url));
@@ -53,13 +53,13 @@ export async function sqsScenario(report: Report, load: SqsBenchOptions): Promis
     const bare = await measureSubmit('bare Fastify (202, no work), 50 connections', { args: [BARE], nodeArgs: ['--import', 'tsx'] }, options);
     report.row('submit', bare.label, bare.result, { rssMb: bare.rssMb });
 
-    const api = await withPrefix(options, (prefix) =>
+    const api = await withPrefix(options.redisUrl, (prefix) =>
       measureSubmit(`OpenHQM submit (openhqm api, SQS queue on moto, Redis store), ${options.connections} connections`, { args: [CLI, 'api'], env: sqsEnv(options, moto.endpoint, prefix), nodeArgs: cpuProfileArgs(options.profileDir, 'submit') }, options),
     );
     report.row('submit', api.label, api.result, { rssMb: api.rssMb, ratioTo: bare.result });
     report.rate('submit', 'the same submits per second, beside the raw SDK sending alone', api.result.requestsPerSecond, { ratioTo: raw.publishes });
 
-    const e2e = await withPrefix(options, async (prefix) => {
+    const e2e = await withPrefix(options.redisUrl, async (prefix) => {
       const server = await startServer([CLI, 'start'], sqsEnv(options, moto.endpoint, prefix), cpuProfileArgs(options.profileDir, 'start'));
       const counter = await completions(options.redisUrl, prefix);
       try {
@@ -123,38 +123,3 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-/** Counts COMPLETED transitions from the Redis store's change feed. */
-async function completions(redisUrl: string, prefix: string): Promise<{ readonly count: number; close(): void }> {
-  const subscriber = new Redis(redisUrl);
-  let count = 0;
-  subscriber.on('message', (_channel: string, message: string) => {
-    if (message.includes('|COMPLETED|')) count += 1;
-  });
-  await subscriber.subscribe(`${prefix}:changes`);
-  return {
-    get count() {
-      return count;
-    },
-    close: () => subscriber.disconnect(),
-  };
-}
-
-/** Runs `work` under a fresh prefix, then deletes its Redis keys. */
-async function withPrefix<T>(options: SqsBenchOptions, work: (prefix: string) => Promise<T>): Promise<T> {
-  const prefix = `hqm-bench-${randomUUID().slice(0, 8)}`;
-  try {
-    return await work(prefix);
-  } finally {
-    const redis = new Redis(options.redisUrl);
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
-  }
-}
